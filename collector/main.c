@@ -1,0 +1,37 @@
+/*
+ * main.c - citytally-collector: a district's agent daemon and its subcommands.
+ *
+ * With no subcommand it runs the daemon; otherwise the first word picks one of
+ * commands.h. Everything else (flags, config, errors) is the subcommand's.
+ */
+#include "cli.h"
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"submit", col_cmd_submit},
+    {"import", col_cmd_import},
+    {"status", col_cmd_status},
+    {"keygen", col_cmd_keygen},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && argv[1][0] != '-') {
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+            if (strcmp(argv[1], commands[i].name) == 0)
+                return commands[i].run(argc - 1, argv + 1);
+        }
+        fprintf(stderr,
+                "%s: unknown command '%s' (commands: submit, import, status, keygen; none runs "
+                "the agent)\n",
+                COL_PROGRAM, argv[1]);
+        return CT_EXIT_USAGE;
+    }
+    return col_cmd_daemon(argc, argv);
+}

@@ -1,0 +1,44 @@
+/*
+ * settings.h - everything an operator can set for a district collector, and its defaults.
+ *
+ * One `struct col_settings` holds the result of defaults, then the -c file, then flags
+ * (see common/cli.h). The table in settings.c is the single list of keys: it drives the
+ * INI parser, the flags, --help and the example config. Plain values; nothing to free.
+ */
+#ifndef COL_SETTINGS_H
+#define COL_SETTINGS_H
+
+#include "config.h"
+#include "log.h"
+#include "text.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct col_settings {
+    char agent[CT_ID_MAX + 1];
+    char district[CT_ID_MAX + 1];
+    char connect[256];
+    char state_dir[PATH_MAX];
+    char spool[PATH_MAX];             /* "" when there is no drop folder */
+    char server_public_key[PATH_MAX]; /* Z85 text or a zcert .pub file */
+    char key[PATH_MAX];               /* this agent's CURVE secret key file */
+    bool insecure;
+    char http[128]; /* ADDR:PORT or "off" */
+    enum ct_log_level log_level;
+    int64_t outbox_max;       /* pending updates before submits are refused */
+    int64_t batch_max;        /* updates per batch, <= 1000 */
+    int64_t window;           /* batches in flight */
+    int64_t ack_timeout_ms;   /* resend when no ack comes */
+    int64_t rescan_ms;        /* drop-folder rescan, the fallback to inotify */
+    int64_t stale_after_ms;   /* /healthz turns 503 when the oldest pending is older */
+    int64_t rejected_keep_ms; /* how long rejected updates stay visible in status */
+};
+
+extern const struct ct_config_option col_settings_table[];
+extern const size_t col_settings_count;
+
+void col_settings_defaults(struct col_settings *s);
+
+#endif

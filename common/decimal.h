@@ -1,0 +1,52 @@
+/*
+ * decimal.h - exact decimal text for reported figures.
+ *
+ * A figure travels as a msgpack int or float and is stored as PostgreSQL `numeric`. The
+ * text between them is chosen here: integers print exactly, and a double prints as the
+ * shortest decimal that reads back as the same double, so 0.1 is stored as 0.1 and not
+ * 0.1000000000000000055511151231257827. Large and tiny doubles use C's exponent form
+ * ("1e+21", "1.5e-07"), which PostgreSQL's numeric input accepts.
+ *
+ * Also parses what people type or Excel exports into a value. No allocation.
+ */
+#ifndef CT_DECIMAL_H
+#define CT_DECIMAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ct_value_kind {
+    CT_VALUE_INT,   /* i: fits int64 */
+    CT_VALUE_UINT,  /* u: above INT64_MAX, as msgpack allows */
+    CT_VALUE_FLOAT, /* f: any double; non-finite ones are refused where they matter */
+};
+
+struct ct_value {
+    enum ct_value_kind kind;
+    union {
+        int64_t i;
+        uint64_t u;
+        double f;
+    } as;
+};
+
+/* Enough for any int64/uint64 and the longest "%.17g" of a double. */
+#define CT_DECIMAL_MAX 32
+
+/* Writes the shortest round-tripping decimal of `v` to `buf` (at least CT_DECIMAL_MAX
+ * bytes). Returns 0, or -1 when `v` is NaN or infinite. -0.0 is written as "0". */
+int ct_decimal_from_double(double v, char *buf, size_t size);
+
+/* Writes the exact decimal of `v` (shortest form for floats). Returns 0 or -1 as above. */
+int ct_value_format(const struct ct_value *v, char *buf, size_t size);
+
+/* True when `v` is an int, or a finite float. */
+int ct_value_is_finite(const struct ct_value *v);
+
+/* Parses a figure typed by a person or exported by a spreadsheet: optional surrounding
+ * spaces, optional sign, digits with optional "," thousands groups of three, optional
+ * fraction and exponent. Integers that fit int64 stay integers; anything else becomes a
+ * finite double. Returns 0, or -1 with a reason in `err` ("not a number", "out of range"). */
+int ct_value_parse(const char *text, struct ct_value *out, char *err, size_t err_size);
+
+#endif

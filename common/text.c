@@ -1,0 +1,113 @@
+#include "text.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Length of the UTF-8 sequence at s[0..avail), or 0 when it is malformed. */
+static size_t utf8_sequence_len(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0];
+    size_t need;
+    uint32_t cp;
+
+    if (c < 0x80)
+        return c == 0 ? 0 : 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (avail < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need;
+}
+
+bool ct_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t n = utf8_sequence_len(p + i, len - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+bool ct_id_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > CT_ID_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+size_t ct_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t len = strlen(src);
+
+    if (size > 0) {
+        size_t n = len < size - 1 ? len : size - 1;
+        memcpy(dst, src, n);
+        dst[n] = '\0';
+    }
+    return len;
+}
+
+void ct_text_escape(const char *in, size_t len, char *out, size_t out_size)
+{
+    const unsigned char *p = (const unsigned char *)in;
+    size_t o = 0, i = 0;
+
+    if (out_size == 0)
+        return;
+    while (i < len) {
+        char piece[8];
+        size_t n = utf8_sequence_len(p + i, len - i);
+        size_t piece_len;
+
+        if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\'))
+            n = 0;
+        if (n > 0) {
+            memcpy(piece, p + i, n);
+            piece_len = n;
+        } else {
+            snprintf(piece, sizeof(piece), "\\x%02x", p[i]);
+            piece_len = 4;
+            n = 1;
+        }
+        if (o + piece_len + 4 > out_size) {
+            if (o + 4 <= out_size) {
+                memcpy(out + o, "...", 3);
+                o += 3;
+            }
+            break;
+        }
+        memcpy(out + o, piece, piece_len);
+        o += piece_len;
+        i += n;
+    }
+    out[o] = '\0';
+}

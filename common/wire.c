@@ -1,0 +1,746 @@
+/*
+ * wire.c - msgpack encoding and decoding of protocol version 1.
+ *
+ * Decoding: ct_wire_scan() bounds the frame, msgpack_unpack_next() builds the object tree
+ * (strings in it point into the frame), and the functions below copy what they need into
+ * the caller's struct ct_msg. Any error names the field, e.g. "updates[3].seq: not a
+ * positive integer".
+ */
+#include "wire.h"
+
+#include <math.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- names */
+
+static const char *const reject_codes[] = {
+    [CT_REJECT_NONE] = "",
+    [CT_REJECT_UNKNOWN_INDICATOR] = "unknown_indicator",
+    [CT_REJECT_NOT_REPORTABLE_BY_DISTRICT] = "not_reportable_by_district",
+    [CT_REJECT_BAD_VALUE] = "bad_value",
+    [CT_REJECT_BAD_PERIOD] = "bad_period",
+    [CT_REJECT_BAD_OP] = "bad_op",
+    [CT_REJECT_BAD_TIME] = "bad_time",
+    [CT_REJECT_BAD_NOTE] = "bad_note",
+};
+
+static const char *const error_codes[] = {
+    [CT_WERR_NONE] = "",
+    [CT_WERR_MALFORMED] = "malformed",
+    [CT_WERR_UNSUPPORTED_VERSION] = "unsupported_version",
+    [CT_WERR_UNKNOWN_AGENT] = "unknown_agent",
+    [CT_WERR_WRONG_DISTRICT] = "wrong_district",
+    [CT_WERR_SEQ_GAP] = "seq_gap",
+    [CT_WERR_TOO_LARGE] = "too_large",
+    [CT_WERR_UNAVAILABLE] = "unavailable",
+    [CT_WERR_OTHER] = "other",
+};
+
+static const char *const type_names[] = {
+    [CT_MSG_HELLO] = "hello", [CT_MSG_BATCH] = "batch", [CT_MSG_WELCOME] = "welcome",
+    [CT_MSG_ACK] = "ack",     [CT_MSG_ERROR] = "error",
+};
+
+const char *ct_op_name(enum ct_op op)
+{
+    return op == CT_OP_SET ? "set" : op == CT_OP_ADD ? "add" : "?";
+}
+
+enum ct_op ct_op_parse(const char *text)
+{
+    if (strcmp(text, "set") == 0)
+        return CT_OP_SET;
+    if (strcmp(text, "add") == 0)
+        return CT_OP_ADD;
+    return CT_OP_INVALID;
+}
+
+const char *ct_reject_code(enum ct_reject r)
+{
+    return (size_t)r < sizeof(reject_codes) / sizeof(reject_codes[0]) ? reject_codes[r] : "";
+}
+
+const char *ct_wire_error_code(enum ct_wire_error e)
+{
+    return (size_t)e < sizeof(error_codes) / sizeof(error_codes[0]) ? error_codes[e] : "other";
+}
+
+enum ct_wire_error ct_wire_error_parse(const char *code)
+{
+    for (size_t i = CT_WERR_MALFORMED; i < CT_WERR_OTHER; i++) {
+        if (strcmp(code, error_codes[i]) == 0)
+            return (enum ct_wire_error)i;
+    }
+    return CT_WERR_OTHER;
+}
+
+const char *ct_msg_type_name(enum ct_msg_type type)
+{
+    if (type >= CT_MSG_HELLO && type <= CT_MSG_ERROR)
+        return type_names[type];
+    return "?";
+}
+
+/* ---------------------------------------------------------------- messages */
+
+struct ct_msg *ct_msg_new(void)
+{
+    return calloc(1, sizeof(struct ct_msg));
+}
+
+void ct_msg_free(struct ct_msg *msg)
+{
+    if (msg == NULL)
+        return;
+    free(msg->batch.updates);
+    free(msg->welcome.catalog);
+    free(msg->ack.rejected);
+    free(msg);
+}
+
+static int grow(void **array, size_t *cap, size_t want, size_t elem_size)
+{
+    void *bigger;
+
+    if (want <= *cap)
+        return 0;
+    bigger = realloc(*array, want * elem_size);
+    if (bigger == NULL)
+        return -1;
+    *array = bigger;
+    *cap = want;
+    return 0;
+}
+
+int ct_msg_reserve(struct ct_msg *msg, enum ct_msg_type type, size_t n)
+{
+    switch (type) {
+    case CT_MSG_BATCH:
+        return grow((void **)&msg->batch.updates, &msg->cap_updates, n, sizeof(struct ct_update));
+    case CT_MSG_WELCOME:
+        return grow((void **)&msg->welcome.catalog, &msg->cap_catalog, n,
+                    sizeof(struct ct_catalog_entry));
+    case CT_MSG_ACK:
+        return grow((void **)&msg->ack.rejected, &msg->cap_rejected, n,
+                    sizeof(struct ct_rejection));
+    default:
+        return 0;
+    }
+}
+
+/* ---------------------------------------------------------------- decoding helpers */
+
+__attribute__((format(printf, 3, 4))) static int
+decode_fail(struct ct_wire_fault *fault, enum ct_wire_error error, const char *fmt, ...)
+{
+    va_list ap;
+
+    fault->error = error;
+    va_start(ap, fmt);
+    vsnprintf(fault->msg, sizeof(fault->msg), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+struct field {
+    const char *name;
+    const msgpack_object *value; /* NULL until seen */
+};
+
+/* Fills `fields` from the map `obj`; keys not listed are ignored. A non-string key or a
+ * listed key given twice is malformed, since two readers could pick different values. */
+static int collect(const msgpack_object *obj, struct field *fields, size_t n_fields,
+                   const char *where, struct ct_wire_fault *fault)
+{
+    if (obj->type != MSGPACK_OBJECT_MAP)
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s: not a map", where);
+    for (uint32_t i = 0; i < obj->via.map.size; i++) {
+        const msgpack_object *key = &obj->via.map.ptr[i].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            return decode_fail(fault, CT_WERR_MALFORMED, "%s: map key is not a string", where);
+        for (size_t f = 0; f < n_fields; f++) {
+            size_t name_len = strlen(fields[f].name);
+            if (key->via.str.size != name_len ||
+                memcmp(key->via.str.ptr, fields[f].name, name_len) != 0)
+                continue;
+            if (fields[f].value != NULL)
+                return decode_fail(fault, CT_WERR_MALFORMED, "%s: duplicate key '%s'", where,
+                                   fields[f].name);
+            fields[f].value = &obj->via.map.ptr[i].val;
+            break;
+        }
+    }
+    return 0;
+}
+
+static int require(const struct field *f, const char *where, struct ct_wire_fault *fault)
+{
+    if (f->value == NULL)
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s: missing key '%s'", where, f->name);
+    return 0;
+}
+
+static int get_uint(const struct field *f, const char *where, uint64_t *out,
+                    struct ct_wire_fault *fault)
+{
+    if (require(f, where, fault) != 0)
+        return -1;
+    if (f->value->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.%s: not a non-negative integer", where,
+                           f->name);
+    *out = f->value->via.u64;
+    return 0;
+}
+
+/* Integer that may be negative; *in_range is false for positives above INT64_MAX. */
+static int get_int(const struct field *f, const char *where, int64_t *out, bool *in_range,
+                   struct ct_wire_fault *fault)
+{
+    if (require(f, where, fault) != 0)
+        return -1;
+    *in_range = true;
+    if (f->value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *out = f->value->via.i64;
+        return 0;
+    }
+    if (f->value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (f->value->via.u64 > INT64_MAX) {
+            *in_range = false;
+            *out = INT64_MAX;
+        } else {
+            *out = (int64_t)f->value->via.u64;
+        }
+        return 0;
+    }
+    return decode_fail(fault, CT_WERR_MALFORMED, "%s.%s: not an integer", where, f->name);
+}
+
+static int get_str(const struct field *f, const char *where, const char **ptr, size_t *len,
+                   struct ct_wire_fault *fault)
+{
+    if (require(f, where, fault) != 0)
+        return -1;
+    if (f->value->type != MSGPACK_OBJECT_STR)
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.%s: not a string", where, f->name);
+    *ptr = f->value->via.str.ptr;
+    *len = f->value->via.str.size;
+    return 0;
+}
+
+/* A required id ([a-z0-9_-], 1..64 bytes), copied into out[CT_ID_MAX + 1]. */
+static int get_id(const struct field *f, const char *where, char *out, struct ct_wire_fault *fault)
+{
+    const char *p;
+    size_t len;
+
+    if (get_str(f, where, &p, &len, fault) != 0)
+        return -1;
+    if (!ct_id_valid(p, len))
+        return decode_fail(fault, CT_WERR_MALFORMED,
+                           "%s.%s: not an id (1-64 bytes of a-z, 0-9, '_', '-')", where, f->name);
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 0;
+}
+
+/* Valid UTF-8 of at most `max` bytes (longer text is malformed when !truncate, else cut at
+ * a character boundary), copied into out[max + 1]. */
+static int get_text(const struct field *f, const char *where, char *out, size_t max, bool truncate,
+                    struct ct_wire_fault *fault)
+{
+    const char *p;
+    size_t len;
+
+    if (get_str(f, where, &p, &len, fault) != 0)
+        return -1;
+    if (!ct_utf8_valid(p, len))
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.%s: not valid UTF-8", where, f->name);
+    if (len > max) {
+        if (!truncate)
+            return decode_fail(fault, CT_WERR_MALFORMED, "%s.%s: longer than %zu bytes", where,
+                               f->name, max);
+        len = max;
+        while (len > 0 && ((unsigned char)p[len] & 0xc0) == 0x80)
+            len--;
+    }
+    memcpy(out, p, len);
+    out[len] = '\0';
+    return 0;
+}
+
+static int get_array(const struct field *f, const char *where, size_t max,
+                     enum ct_wire_error too_many, struct ct_wire_fault *fault)
+{
+    if (require(f, where, fault) != 0)
+        return -1;
+    if (f->value->type != MSGPACK_OBJECT_ARRAY)
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.%s: not an array", where, f->name);
+    if (f->value->via.array.size > max)
+        return decode_fail(fault, too_many, "%s.%s: %u items, at most %zu allowed", where, f->name,
+                           f->value->via.array.size, max);
+    return 0;
+}
+
+static void set_fault(struct ct_update *u, enum ct_reject why, const char *msg)
+{
+    if (u->fault != CT_REJECT_NONE)
+        return;
+    u->fault = why;
+    ct_strlcpy(u->fault_msg, msg, sizeof(u->fault_msg));
+}
+
+/* ---------------------------------------------------------------- message bodies */
+
+static int decode_update(const msgpack_object *obj, size_t index, struct ct_update *u,
+                         struct ct_wire_fault *fault)
+{
+    struct field f[] = {{"seq", NULL},   {"ind", NULL}, {"period", NULL}, {"op", NULL},
+                        {"value", NULL}, {"at", NULL},  {"note", NULL}};
+    char where[32];
+    const char *text;
+    size_t len;
+    bool in_range;
+
+    snprintf(where, sizeof(where), "updates[%zu]", index);
+    memset(u, 0, offsetof(struct ct_update, ind));
+    u->ind[0] = u->note[0] = u->fault_msg[0] = '\0';
+    if (collect(obj, f, sizeof(f) / sizeof(f[0]), where, fault) != 0)
+        return -1;
+
+    if (get_uint(&f[0], where, &u->seq, fault) != 0)
+        return -1;
+    if (u->seq == 0)
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.seq: must be at least 1", where);
+
+    if (get_str(&f[1], where, &text, &len, fault) != 0)
+        return -1;
+    if (ct_id_valid(text, len)) {
+        memcpy(u->ind, text, len);
+        u->ind[len] = '\0';
+    } else {
+        set_fault(u, CT_REJECT_UNKNOWN_INDICATOR, "indicator is not a code (a-z, 0-9, _, -)");
+    }
+
+    if (get_int(&f[2], where, &u->period, &in_range, fault) != 0)
+        return -1;
+    if (!in_range || u->period < CT_WIRE_PERIOD_MIN || u->period > CT_WIRE_PERIOD_MAX)
+        set_fault(u, CT_REJECT_BAD_PERIOD, "period is not a year in 2000..2100");
+
+    if (get_str(&f[3], where, &text, &len, fault) != 0)
+        return -1;
+    if (len == 3 && memcmp(text, "set", 3) == 0)
+        u->op = CT_OP_SET;
+    else if (len == 3 && memcmp(text, "add", 3) == 0)
+        u->op = CT_OP_ADD;
+    else
+        set_fault(u, CT_REJECT_BAD_OP, "op is neither \"set\" nor \"add\"");
+
+    if (require(&f[4], where, fault) != 0)
+        return -1;
+    switch (f[4].value->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (f[4].value->via.u64 > INT64_MAX) {
+            u->value.kind = CT_VALUE_UINT;
+            u->value.as.u = f[4].value->via.u64;
+        } else {
+            u->value.kind = CT_VALUE_INT;
+            u->value.as.i = (int64_t)f[4].value->via.u64;
+        }
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        u->value.kind = CT_VALUE_INT;
+        u->value.as.i = f[4].value->via.i64;
+        break;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        u->value.kind = CT_VALUE_FLOAT;
+        u->value.as.f = f[4].value->via.f64;
+        if (!isfinite(u->value.as.f))
+            set_fault(u, CT_REJECT_BAD_VALUE, "value is not a finite number");
+        break;
+    default:
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.value: not a number", where);
+    }
+
+    if (get_int(&f[5], where, &u->at_ms, &in_range, fault) != 0)
+        return -1;
+    if (!in_range || u->at_ms < CT_WIRE_AT_MIN_MS || u->at_ms >= CT_WIRE_AT_MAX_MS)
+        set_fault(u, CT_REJECT_BAD_TIME, "observation time is not within 2000..2099");
+
+    if (f[6].value != NULL && f[6].value->type != MSGPACK_OBJECT_NIL) {
+        if (get_str(&f[6], where, &text, &len, fault) != 0)
+            return -1;
+        if (len > CT_WIRE_MAX_NOTE) {
+            set_fault(u, CT_REJECT_BAD_NOTE, "note is longer than 256 bytes");
+        } else if (!ct_utf8_valid(text, len)) {
+            set_fault(u, CT_REJECT_BAD_NOTE, "note is not valid UTF-8");
+        } else {
+            memcpy(u->note, text, len);
+            u->note[len] = '\0';
+            u->has_note = true;
+        }
+    }
+    return 0;
+}
+
+static int decode_hello(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    if (get_id(&f[0], "hello", out->hello.agent, fault) != 0 ||
+        get_id(&f[1], "hello", out->hello.district, fault) != 0 ||
+        get_uint(&f[2], "hello", &out->hello.next_seq, fault) != 0)
+        return -1;
+    return 0;
+}
+
+static int decode_batch(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    const msgpack_object *updates;
+
+    if (get_id(&f[0], "batch", out->batch.agent, fault) != 0 ||
+        get_id(&f[1], "batch", out->batch.district, fault) != 0 ||
+        get_array(&f[3], "batch", CT_WIRE_MAX_BATCH, CT_WERR_TOO_LARGE, fault) != 0)
+        return -1;
+    updates = f[3].value;
+    if (ct_msg_reserve(out, CT_MSG_BATCH, updates->via.array.size) != 0)
+        return decode_fail(fault, CT_WERR_MALFORMED, "batch: out of memory");
+    out->batch.n_updates = 0;
+    for (uint32_t i = 0; i < updates->via.array.size; i++) {
+        struct ct_update *u = &out->batch.updates[i];
+        if (decode_update(&updates->via.array.ptr[i], i, u, fault) != 0)
+            return -1;
+        if (i > 0 && u->seq != out->batch.updates[i - 1].seq + 1)
+            return decode_fail(
+                fault, CT_WERR_MALFORMED, "updates[%u].seq: %llu does not follow %llu", i,
+                (unsigned long long)u->seq, (unsigned long long)out->batch.updates[i - 1].seq);
+        out->batch.n_updates++;
+    }
+    return 0;
+}
+
+static int decode_welcome(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    const msgpack_object *catalog;
+
+    if (get_uint(&f[4], "welcome", &out->welcome.last_seq, fault) != 0 ||
+        get_array(&f[5], "welcome", CT_WIRE_MAX_CATALOG, CT_WERR_MALFORMED, fault) != 0)
+        return -1;
+    catalog = f[5].value;
+    if (ct_msg_reserve(out, CT_MSG_WELCOME, catalog->via.array.size) != 0)
+        return decode_fail(fault, CT_WERR_MALFORMED, "welcome: out of memory");
+    out->welcome.n_catalog = 0;
+    for (uint32_t i = 0; i < catalog->via.array.size; i++) {
+        struct field e[] = {{"code", NULL}, {"name_zh", NULL}, {"reported_by", NULL}};
+        struct ct_catalog_entry *entry = &out->welcome.catalog[i];
+        char where[32];
+
+        snprintf(where, sizeof(where), "catalog[%u]", i);
+        if (collect(&catalog->via.array.ptr[i], e, 3, where, fault) != 0 ||
+            get_id(&e[0], where, entry->code, fault) != 0 ||
+            get_text(&e[1], where, entry->name_zh, CT_WIRE_MAX_NAME, false, fault) != 0 ||
+            get_id(&e[2], where, entry->reported_by, fault) != 0)
+            return -1;
+        out->welcome.n_catalog++;
+    }
+    return 0;
+}
+
+static int decode_ack(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    const msgpack_object *rejected;
+
+    if (get_uint(&f[4], "ack", &out->ack.last_seq, fault) != 0 ||
+        get_array(&f[6], "ack", CT_WIRE_MAX_BATCH, CT_WERR_MALFORMED, fault) != 0)
+        return -1;
+    rejected = f[6].value;
+    if (ct_msg_reserve(out, CT_MSG_ACK, rejected->via.array.size) != 0)
+        return decode_fail(fault, CT_WERR_MALFORMED, "ack: out of memory");
+    out->ack.n_rejected = 0;
+    for (uint32_t i = 0; i < rejected->via.array.size; i++) {
+        struct field e[] = {{"seq", NULL}, {"code", NULL}, {"msg", NULL}};
+        struct ct_rejection *r = &out->ack.rejected[i];
+        char where[32];
+
+        snprintf(where, sizeof(where), "rejected[%u]", i);
+        if (collect(&rejected->via.array.ptr[i], e, 3, where, fault) != 0 ||
+            get_uint(&e[0], where, &r->seq, fault) != 0 ||
+            get_text(&e[1], where, r->code, CT_WIRE_MAX_CODE, false, fault) != 0 ||
+            get_text(&e[2], where, r->msg, CT_WIRE_MAX_TEXT, true, fault) != 0)
+            return -1;
+        out->ack.n_rejected++;
+    }
+    return 0;
+}
+
+static int decode_error(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    if (get_text(&f[7], "error", out->error.code, CT_WIRE_MAX_CODE, false, fault) != 0 ||
+        get_text(&f[8], "error", out->error.msg, CT_WIRE_MAX_TEXT, true, fault) != 0 ||
+        get_uint(&f[4], "error", &out->error.last_seq, fault) != 0)
+        return -1;
+    out->error.error = ct_wire_error_parse(out->error.code);
+    return 0;
+}
+
+int ct_wire_decode(const void *frame, size_t len, struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    /* Every top-level key of every message type; each decoder picks its own. */
+    struct field f[] = {
+        {"agent", NULL},    {"district", NULL}, {"next_seq", NULL}, {"updates", NULL},
+        {"last_seq", NULL}, {"catalog", NULL},  {"rejected", NULL}, {"code", NULL},
+        {"msg", NULL},      {"v", NULL},        {"t", NULL},
+    };
+    msgpack_unpacked unpacked;
+    size_t offset = 0;
+    uint64_t version;
+    const char *type;
+    size_t type_len;
+    int rc = -1;
+
+    fault->error = CT_WERR_NONE;
+    fault->msg[0] = '\0';
+    if (len > CT_WIRE_MAX_MESSAGE)
+        return decode_fail(fault, CT_WERR_TOO_LARGE, "message of %zu bytes exceeds 1 MiB", len);
+    if (ct_wire_scan(frame, len, fault->msg, sizeof(fault->msg)) != 0) {
+        fault->error = CT_WERR_MALFORMED;
+        return -1;
+    }
+
+    msgpack_unpacked_init(&unpacked);
+    if (msgpack_unpack_next(&unpacked, frame, len, &offset) != MSGPACK_UNPACK_SUCCESS ||
+        offset != len) {
+        decode_fail(fault, CT_WERR_MALFORMED, "msgpack could not be decoded");
+        goto out;
+    }
+    if (collect(&unpacked.data, f, sizeof(f) / sizeof(f[0]), "message", fault) != 0)
+        goto out;
+    if (require(&f[9], "message", fault) != 0)
+        goto out;
+    if (f[9].value->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        decode_fail(fault, CT_WERR_MALFORMED, "message.v: not a positive integer");
+        goto out;
+    }
+    version = f[9].value->via.u64;
+    if (version != CT_WIRE_VERSION) {
+        decode_fail(fault, CT_WERR_UNSUPPORTED_VERSION,
+                    "protocol version %llu is not supported (this side speaks 1)",
+                    (unsigned long long)version);
+        goto out;
+    }
+    if (get_str(&f[10], "message", &type, &type_len, fault) != 0)
+        goto out;
+
+    out->type = 0;
+    for (int t = CT_MSG_HELLO; t <= CT_MSG_ERROR; t++) {
+        if (type_len == strlen(type_names[t]) && memcmp(type, type_names[t], type_len) == 0)
+            out->type = (enum ct_msg_type)t;
+    }
+    switch (out->type) {
+    case CT_MSG_HELLO:
+        rc = decode_hello(f, out, fault);
+        break;
+    case CT_MSG_BATCH:
+        rc = decode_batch(f, out, fault);
+        break;
+    case CT_MSG_WELCOME:
+        rc = decode_welcome(f, out, fault);
+        break;
+    case CT_MSG_ACK:
+        rc = decode_ack(f, out, fault);
+        break;
+    case CT_MSG_ERROR:
+        rc = decode_error(f, out, fault);
+        break;
+    default: {
+        char shown[64];
+        ct_text_escape(type, type_len, shown, sizeof(shown));
+        decode_fail(fault, CT_WERR_MALFORMED, "message.t: unknown message type '%s'", shown);
+        break;
+    }
+    }
+out:
+    msgpack_unpacked_destroy(&unpacked);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- encoding */
+
+struct ct_wire_encoder {
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+};
+
+struct ct_wire_encoder *ct_wire_encoder_new(void)
+{
+    struct ct_wire_encoder *enc = calloc(1, sizeof(*enc));
+    if (enc == NULL)
+        return NULL;
+    msgpack_sbuffer_init(&enc->buf);
+    msgpack_packer_init(&enc->pk, &enc->buf, msgpack_sbuffer_write);
+    return enc;
+}
+
+void ct_wire_encoder_free(struct ct_wire_encoder *enc)
+{
+    if (enc == NULL)
+        return;
+    msgpack_sbuffer_destroy(&enc->buf);
+    free(enc);
+}
+
+static int pack_str(msgpack_packer *pk, const char *s)
+{
+    size_t len = strlen(s);
+    return msgpack_pack_str_with_body(pk, s, len);
+}
+
+/* Packs "key": then leaves the value to the caller. */
+static int pack_key(msgpack_packer *pk, const char *key)
+{
+    return pack_str(pk, key);
+}
+
+static int pack_header(msgpack_packer *pk, size_t n_keys, enum ct_msg_type type)
+{
+    int rc = msgpack_pack_map(pk, n_keys);
+    rc |= pack_key(pk, "v");
+    rc |= msgpack_pack_uint64(pk, CT_WIRE_VERSION);
+    rc |= pack_key(pk, "t");
+    rc |= pack_str(pk, type_names[type]);
+    return rc;
+}
+
+static int pack_value(msgpack_packer *pk, const struct ct_value *v)
+{
+    switch (v->kind) {
+    case CT_VALUE_INT:
+        return msgpack_pack_int64(pk, v->as.i);
+    case CT_VALUE_UINT:
+        return msgpack_pack_uint64(pk, v->as.u);
+    case CT_VALUE_FLOAT:
+        return isfinite(v->as.f) ? msgpack_pack_double(pk, v->as.f) : -1;
+    }
+    return -1;
+}
+
+static int pack_update(msgpack_packer *pk, const struct ct_update *u)
+{
+    int rc;
+
+    if (u->op != CT_OP_SET && u->op != CT_OP_ADD)
+        return -1;
+    rc = msgpack_pack_map(pk, u->has_note ? 7 : 6);
+    rc |= pack_key(pk, "seq");
+    rc |= msgpack_pack_uint64(pk, u->seq);
+    rc |= pack_key(pk, "ind");
+    rc |= pack_str(pk, u->ind);
+    rc |= pack_key(pk, "period");
+    rc |= msgpack_pack_int64(pk, u->period);
+    rc |= pack_key(pk, "op");
+    rc |= pack_str(pk, ct_op_name(u->op));
+    rc |= pack_key(pk, "value");
+    rc |= pack_value(pk, &u->value);
+    rc |= pack_key(pk, "at");
+    rc |= msgpack_pack_int64(pk, u->at_ms);
+    if (u->has_note) {
+        rc |= pack_key(pk, "note");
+        rc |= pack_str(pk, u->note);
+    }
+    return rc;
+}
+
+static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
+{
+    int rc;
+
+    switch (msg->type) {
+    case CT_MSG_HELLO:
+        rc = pack_header(pk, 5, CT_MSG_HELLO);
+        rc |= pack_key(pk, "agent");
+        rc |= pack_str(pk, msg->hello.agent);
+        rc |= pack_key(pk, "district");
+        rc |= pack_str(pk, msg->hello.district);
+        rc |= pack_key(pk, "next_seq");
+        rc |= msgpack_pack_uint64(pk, msg->hello.next_seq);
+        return rc;
+    case CT_MSG_BATCH:
+        if (msg->batch.n_updates > CT_WIRE_MAX_BATCH)
+            return -1;
+        rc = pack_header(pk, 5, CT_MSG_BATCH);
+        rc |= pack_key(pk, "agent");
+        rc |= pack_str(pk, msg->batch.agent);
+        rc |= pack_key(pk, "district");
+        rc |= pack_str(pk, msg->batch.district);
+        rc |= pack_key(pk, "updates");
+        rc |= msgpack_pack_array(pk, msg->batch.n_updates);
+        for (size_t i = 0; i < msg->batch.n_updates && rc == 0; i++)
+            rc |= pack_update(pk, &msg->batch.updates[i]);
+        return rc;
+    case CT_MSG_WELCOME:
+        rc = pack_header(pk, 4, CT_MSG_WELCOME);
+        rc |= pack_key(pk, "last_seq");
+        rc |= msgpack_pack_uint64(pk, msg->welcome.last_seq);
+        rc |= pack_key(pk, "catalog");
+        rc |= msgpack_pack_array(pk, msg->welcome.n_catalog);
+        for (size_t i = 0; i < msg->welcome.n_catalog; i++) {
+            const struct ct_catalog_entry *e = &msg->welcome.catalog[i];
+            rc |= msgpack_pack_map(pk, 3);
+            rc |= pack_key(pk, "code");
+            rc |= pack_str(pk, e->code);
+            rc |= pack_key(pk, "name_zh");
+            rc |= pack_str(pk, e->name_zh);
+            rc |= pack_key(pk, "reported_by");
+            rc |= pack_str(pk, e->reported_by);
+        }
+        return rc;
+    case CT_MSG_ACK:
+        rc = pack_header(pk, 4, CT_MSG_ACK);
+        rc |= pack_key(pk, "last_seq");
+        rc |= msgpack_pack_uint64(pk, msg->ack.last_seq);
+        rc |= pack_key(pk, "rejected");
+        rc |= msgpack_pack_array(pk, msg->ack.n_rejected);
+        for (size_t i = 0; i < msg->ack.n_rejected; i++) {
+            const struct ct_rejection *r = &msg->ack.rejected[i];
+            rc |= msgpack_pack_map(pk, 3);
+            rc |= pack_key(pk, "seq");
+            rc |= msgpack_pack_uint64(pk, r->seq);
+            rc |= pack_key(pk, "code");
+            rc |= pack_str(pk, r->code);
+            rc |= pack_key(pk, "msg");
+            rc |= pack_str(pk, r->msg);
+        }
+        return rc;
+    case CT_MSG_ERROR:
+        rc = pack_header(pk, 5, CT_MSG_ERROR);
+        rc |= pack_key(pk, "code");
+        rc |= pack_str(pk, msg->error.code[0] != '\0' ? msg->error.code
+                                                      : ct_wire_error_code(msg->error.error));
+        rc |= pack_key(pk, "msg");
+        rc |= pack_str(pk, msg->error.msg);
+        rc |= pack_key(pk, "last_seq");
+        rc |= msgpack_pack_uint64(pk, msg->error.last_seq);
+        return rc;
+    }
+    return -1;
+}
+
+int ct_wire_encode(struct ct_wire_encoder *enc, const struct ct_msg *msg, const void **bytes,
+                   size_t *len)
+{
+    msgpack_sbuffer_clear(&enc->buf);
+    if (pack_message(&enc->pk, msg) != 0 || enc->buf.size > CT_WIRE_MAX_MESSAGE)
+        return -1;
+    *bytes = enc->buf.data;
+    *len = enc->buf.size;
+    return 0;
+}
+
+size_t ct_wire_update_size_bound(const struct ct_update *u)
+{
+    /* map header 1; keys 4+4+7+3+6+3+5; seq/period/value/at up to 9 each; op 4;
+     * str headers up to 5 each for ind and note. */
+    return 1 + 32 + 4 * 9 + 4 + 5 + strlen(u->ind) + (u->has_note ? 5 + strlen(u->note) : 0);
+}
