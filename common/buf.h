@@ -1,0 +1,39 @@
+/*
+ * buf.h - a growable byte buffer for building documents (JSON, CSV, COPY data, pages).
+ *
+ * A `struct ct_buf` owns its heap memory; ct_buf_free() releases it and leaves an empty
+ * buffer. Appends never truncate: on allocation failure they return -1 and set `failed`,
+ * and every later append is a no-op, so a caller may append many pieces and check once at
+ * the end. `data` is always NUL-terminated when `len > 0` or after any successful append.
+ */
+#ifndef CT_BUF_H
+#define CT_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ct_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool failed;
+};
+
+#define CT_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, false                                                                          \
+    }
+
+void ct_buf_free(struct ct_buf *b);
+
+/* Empties the buffer but keeps its memory for reuse; also clears `failed`. */
+void ct_buf_reset(struct ct_buf *b);
+
+int ct_buf_append(struct ct_buf *b, const void *data, size_t len);
+int ct_buf_puts(struct ct_buf *b, const char *s);
+int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends `s` as a JSON string literal, quotes included. `s` must be valid UTF-8. */
+int ct_buf_json_string(struct ct_buf *b, const char *s);
+
+#endif
