@@ -290,7 +290,7 @@ static void set_fault(struct ct_update *u, enum ct_reject why, const char *msg)
     if (u->fault != CT_REJECT_NONE)
         return;
     u->fault = why;
-    ct_strlcpy(u->fault_msg, msg, sizeof(u->fault_msg));
+    u->fault_msg = msg;
 }
 
 /* ---------------------------------------------------------------- message bodies */
@@ -307,7 +307,7 @@ static int decode_update(const msgpack_object *obj, size_t index, struct ct_upda
 
     snprintf(where, sizeof(where), "updates[%zu]", index);
     memset(u, 0, offsetof(struct ct_update, ind));
-    u->ind[0] = u->note[0] = u->fault_msg[0] = '\0';
+    u->ind[0] = u->note[0] = '\0';
     if (collect(obj, f, sizeof(f) / sizeof(f[0]), where, fault) != 0)
         return -1;
 

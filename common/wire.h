@@ -94,11 +94,11 @@ struct ct_update {
     int64_t period; /* year */
     enum ct_op op;
     struct ct_value value;
-    enum ct_reject fault; /* CT_REJECT_NONE, or the first per-update fault found */
+    enum ct_reject fault;  /* CT_REJECT_NONE, or the first per-update fault found */
+    const char *fault_msg; /* why, for the rejection message (static text); NULL if none */
     bool has_note;
     char ind[CT_ID_MAX + 1];         /* empty when the sender's text was not an id */
     char note[CT_WIRE_MAX_NOTE + 1]; /* valid UTF-8 when fault != CT_REJECT_BAD_NOTE */
-    char fault_msg[96];              /* why, for the rejection message */
 };
 
 struct ct_catalog_entry {
