@@ -566,6 +566,91 @@ out:
     return rc;
 }
 
+/* A number or nil, as the feed sends figures. */
+static int get_optional_number(const struct field *f, const char *where, bool *has, double *out,
+                               struct ct_wire_fault *fault)
+{
+    if (require(f, where, fault) != 0)
+        return -1;
+    *has = true;
+    switch (f->value->type) {
+    case MSGPACK_OBJECT_NIL:
+        *has = false;
+        *out = 0;
+        return 0;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        *out = (double)f->value->via.u64;
+        return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        *out = (double)f->value->via.i64;
+        return 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        *out = f->value->via.f64;
+        return 0;
+    default:
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.%s: not a number or nil", where, f->name);
+    }
+}
+
+int ct_wire_decode_feed(const void *frame, size_t len, struct ct_feed_msg *out,
+                        struct ct_wire_fault *fault)
+{
+    struct field f[] = {{"v", NULL}, {"year", NULL}, {"as_of", NULL}, {"targets", NULL}};
+    msgpack_unpacked unpacked;
+    size_t offset = 0;
+    bool in_range;
+    int rc = -1;
+
+    fault->error = CT_WERR_NONE;
+    fault->msg[0] = '\0';
+    if (len > CT_WIRE_MAX_MESSAGE)
+        return decode_fail(fault, CT_WERR_TOO_LARGE, "message of %zu bytes exceeds 1 MiB", len);
+    if (ct_wire_scan(frame, len, fault->msg, sizeof(fault->msg)) != 0) {
+        fault->error = CT_WERR_MALFORMED;
+        return -1;
+    }
+    msgpack_unpacked_init(&unpacked);
+    if (msgpack_unpack_next(&unpacked, frame, len, &offset) != MSGPACK_UNPACK_SUCCESS ||
+        offset != len) {
+        decode_fail(fault, CT_WERR_MALFORMED, "msgpack could not be decoded");
+        goto out;
+    }
+    if (collect(&unpacked.data, f, 4, "progress", fault) != 0 ||
+        require(&f[0], "progress", fault) != 0)
+        goto out;
+    if (f[0].value->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        f[0].value->via.u64 != CT_WIRE_VERSION) {
+        decode_fail(fault, CT_WERR_UNSUPPORTED_VERSION, "progress.v: not version 1");
+        goto out;
+    }
+    if (get_int(&f[1], "progress", &out->year, &in_range, fault) != 0 ||
+        get_int(&f[2], "progress", &out->as_of_ms, &in_range, fault) != 0 ||
+        get_array(&f[3], "progress", CT_FEED_MAX_TARGETS, CT_WERR_MALFORMED, fault) != 0)
+        goto out;
+    out->n_targets = 0;
+    for (uint32_t i = 0; i < f[3].value->via.array.size; i++) {
+        struct field e[] = {
+            {"code", NULL}, {"actual", NULL}, {"target", NULL}, {"pct", NULL}, {"status", NULL}};
+        struct ct_feed_target *t = &out->targets[i];
+        char where[32];
+
+        snprintf(where, sizeof(where), "targets[%u]", i);
+        if (collect(&f[3].value->via.array.ptr[i], e, 5, where, fault) != 0 ||
+            get_id(&e[0], where, t->code, fault) != 0 ||
+            get_optional_number(&e[1], where, &t->has_actual, &t->actual, fault) != 0 ||
+            get_optional_number(&e[2], where, &t->has_target, &t->target, fault) != 0 ||
+            get_optional_number(&e[3], where, &t->has_pct, &t->pct, fault) != 0 ||
+            get_text(&e[4], where, t->status, CT_WIRE_MAX_CODE, false, fault) != 0)
+            goto out;
+        out->n_targets++;
+    }
+    rc = 0;
+out:
+    msgpack_unpacked_destroy(&unpacked);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- encoding */
 
 struct ct_wire_encoder {
@@ -732,6 +817,52 @@ int ct_wire_encode(struct ct_wire_encoder *enc, const struct ct_msg *msg, const 
 {
     msgpack_sbuffer_clear(&enc->buf);
     if (pack_message(&enc->pk, msg) != 0 || enc->buf.size > CT_WIRE_MAX_MESSAGE)
+        return -1;
+    *bytes = enc->buf.data;
+    *len = enc->buf.size;
+    return 0;
+}
+
+static int pack_optional_number(msgpack_packer *pk, bool has, double v)
+{
+    if (!has)
+        return msgpack_pack_nil(pk);
+    return isfinite(v) ? msgpack_pack_double(pk, v) : -1;
+}
+
+int ct_wire_encode_feed(struct ct_wire_encoder *enc, const struct ct_feed_msg *msg,
+                        const void **bytes, size_t *len)
+{
+    msgpack_packer *pk = &enc->pk;
+    int rc;
+
+    msgpack_sbuffer_clear(&enc->buf);
+    if (msg->n_targets > CT_FEED_MAX_TARGETS)
+        return -1;
+    rc = msgpack_pack_map(pk, 4);
+    rc |= pack_key(pk, "v");
+    rc |= msgpack_pack_uint64(pk, CT_WIRE_VERSION);
+    rc |= pack_key(pk, "year");
+    rc |= msgpack_pack_int64(pk, msg->year);
+    rc |= pack_key(pk, "as_of");
+    rc |= msgpack_pack_int64(pk, msg->as_of_ms);
+    rc |= pack_key(pk, "targets");
+    rc |= msgpack_pack_array(pk, msg->n_targets);
+    for (size_t i = 0; i < msg->n_targets; i++) {
+        const struct ct_feed_target *t = &msg->targets[i];
+        rc |= msgpack_pack_map(pk, 5);
+        rc |= pack_key(pk, "code");
+        rc |= pack_str(pk, t->code);
+        rc |= pack_key(pk, "actual");
+        rc |= pack_optional_number(pk, t->has_actual, t->actual);
+        rc |= pack_key(pk, "target");
+        rc |= pack_optional_number(pk, t->has_target, t->target);
+        rc |= pack_key(pk, "pct");
+        rc |= pack_optional_number(pk, t->has_pct, t->pct);
+        rc |= pack_key(pk, "status");
+        rc |= pack_str(pk, t->status);
+    }
+    if (rc != 0 || enc->buf.size > CT_WIRE_MAX_MESSAGE)
         return -1;
     *bytes = enc->buf.data;
     *len = enc->buf.size;

@@ -183,6 +183,33 @@ void ct_wire_encoder_free(struct ct_wire_encoder *enc);
 int ct_wire_encode(struct ct_wire_encoder *enc, const struct ct_msg *msg, const void **bytes,
                    size_t *len);
 
+/* The progress feed (PUB): frame 1 is the topic "progress.YEAR", frame 2 this map. Figures
+ * travel as float64 (they are for display; the store keeps the exact numerics). */
+#define CT_FEED_MAX_TARGETS 256
+#define CT_FEED_TOPIC_PREFIX "progress."
+
+struct ct_feed_target {
+    char code[CT_ID_MAX + 1];
+    bool has_actual, has_target, has_pct; /* false encodes nil */
+    double actual, target, pct;
+    char status[CT_WIRE_MAX_CODE + 1]; /* met, on_track, behind, no_data */
+};
+
+struct ct_feed_msg {
+    int64_t year;
+    int64_t as_of_ms;
+    size_t n_targets;
+    struct ct_feed_target targets[CT_FEED_MAX_TARGETS];
+};
+
+/* Encodes the feed map (frame 2) like ct_wire_encode(). */
+int ct_wire_encode_feed(struct ct_wire_encoder *enc, const struct ct_feed_msg *msg,
+                        const void **bytes, size_t *len);
+
+/* Decodes frame 2 of a feed message into `out` (large: allocate it). */
+int ct_wire_decode_feed(const void *frame, size_t len, struct ct_feed_msg *out,
+                        struct ct_wire_fault *fault);
+
 /* Bytes one update adds to a batch at most, so senders can split batches under 1 MiB
  * before encoding. */
 size_t ct_wire_update_size_bound(const struct ct_update *u);
