@@ -39,10 +39,6 @@ int agg_cmd_daemon(int argc, char **argv)
 {
     return later(argc, argv, NULL, "#4");
 }
-int agg_cmd_migrate(int argc, char **argv)
-{
-    return later(argc, argv, "migrate", "#3");
-}
 int agg_cmd_agent(int argc, char **argv)
 {
     return later(argc, argv, "agent", "#3");

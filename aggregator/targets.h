@@ -1,0 +1,40 @@
+/*
+ * targets.h - one year's targets, read from a CSV file shaped like data/targets-2015.csv.
+ *
+ * The file is checked whole before anything is written: its header, every kind (sum,
+ * ratio, growth, city), indicator and denominator (known to the `indicators` table),
+ * growth's of_target (another non-growth target of the same file), comparators (>=, >,
+ * <=, <), numbers, names. Every problem is listed with its line; if there is any, nothing
+ * changes. Otherwise the year's rows in `targets` are replaced by the file's, in its order.
+ * `targets import` and the seed (seed.h) both come through here.
+ */
+#ifndef AGG_TARGETS_H
+#define AGG_TARGETS_H
+
+#include "buf.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+#define AGG_TARGETS_FILE_MAX (1024 * 1024) /* bytes */
+#define AGG_TARGETS_ROWS_MAX 1000
+
+enum agg_targets_result {
+    AGG_TARGETS_OK = 0,
+    AGG_TARGETS_DB_ERROR = -1, /* one line in `err` */
+    AGG_TARGETS_INVALID = -2   /* the file's problems, one "NAME:LINE: why" line each, are
+                                  appended to `problems` */
+};
+
+/* Validates `data` (`len` bytes of UTF-8 CSV; `name` is used in messages only) and
+ * replaces year `year`'s targets with it. Runs inside the caller's transaction, which the
+ * caller must roll back on any result but AGG_TARGETS_OK. */
+enum agg_targets_result agg_targets_load(PGconn *conn, int year, const char *name, const char *data,
+                                         size_t len, struct ct_buf *problems, char *err,
+                                         size_t err_size);
+
+/* The year a file name carries, as in "targets-2015.csv": the last run of exactly four
+ * digits in its base name. Returns 0 with `*year` set, or -1 when there is none. */
+int agg_targets_year_from_name(const char *path, int *year);
+
+#endif
