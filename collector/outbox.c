@@ -1,0 +1,968 @@
+#include "outbox.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "timefmt.h"
+
+#define SCHEMA_VERSION 1
+#define BUSY_TIMEOUT_MS 15000
+/* The WAL is truncated back to this after a checkpoint, so a one-off big import does not
+ * leave a big file behind (and RLIMIT_FSIZE tests see a fresh WAL). */
+#define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
+
+struct col_outbox {
+    sqlite3 *db;
+    char path[4096];
+    sqlite3_stmt *insert; /* INSERT INTO pending */
+    sqlite3_stmt *fetch;  /* SELECT ... FROM pending WHERE seq >= ? */
+    int64_t data_version;
+};
+
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS state ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  agent TEXT NOT NULL DEFAULT '', district TEXT NOT NULL DEFAULT '',"
+    "  next_seq INTEGER NOT NULL DEFAULT 1,"
+    "  last_ack_seq INTEGER NOT NULL DEFAULT 0, last_ack_ms INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '', last_error_ms INTEGER NOT NULL DEFAULT 0,"
+    "  catalog_ms INTEGER NOT NULL DEFAULT 0,"
+    "  daemon_pid INTEGER NOT NULL DEFAULT 0, daemon_started_ms INTEGER NOT NULL DEFAULT 0,"
+    "  daemon_heartbeat_ms INTEGER NOT NULL DEFAULT 0,"
+    "  daemon_connected INTEGER NOT NULL DEFAULT 0,"
+    "  daemon_in_flight_batches INTEGER NOT NULL DEFAULT 0,"
+    "  daemon_in_flight_updates INTEGER NOT NULL DEFAULT 0);"
+    "INSERT OR IGNORE INTO state (id) VALUES (1);"
+    /* value has no declared type, so SQLite keeps an integer an integer and a double a
+     * double: both read back exactly. */
+    "CREATE TABLE IF NOT EXISTS pending ("
+    "  seq INTEGER PRIMARY KEY, ind TEXT NOT NULL, period INTEGER NOT NULL,"
+    "  op INTEGER NOT NULL, value NOT NULL, at_ms INTEGER NOT NULL, note TEXT,"
+    "  queued_ms INTEGER NOT NULL, origin TEXT NOT NULL, line INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS rejected ("
+    "  id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ind TEXT NOT NULL,"
+    "  period INTEGER NOT NULL, op INTEGER NOT NULL, value NOT NULL, at_ms INTEGER NOT NULL,"
+    "  note TEXT, queued_ms INTEGER NOT NULL, origin TEXT NOT NULL, line INTEGER NOT NULL,"
+    "  code TEXT NOT NULL, msg TEXT NOT NULL, rejected_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS rejected_by_time ON rejected (rejected_ms);"
+    "CREATE TABLE IF NOT EXISTS imported ("
+    "  sha256 BLOB PRIMARY KEY, name TEXT NOT NULL, rows INTEGER NOT NULL,"
+    "  first_seq INTEGER NOT NULL, imported_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS catalog ("
+    "  code TEXT PRIMARY KEY, name_zh TEXT NOT NULL, reported_by TEXT NOT NULL)"
+    "  WITHOUT ROWID;";
+
+const char *col_outbox_status_text(int status)
+{
+    switch (status) {
+    case COL_OUTBOX_OK:
+        return "ok";
+    case COL_OUTBOX_FULL:
+        return "outbox full";
+    case COL_OUTBOX_DISK_FULL:
+        return "disk full";
+    case COL_OUTBOX_DUPLICATE:
+        return "duplicate file";
+    case COL_OUTBOX_BUSY:
+        return "outbox locked";
+    default:
+        return "outbox error";
+    }
+}
+
+/* Turns a failed SQLite call into a status and one line naming what was being done. A full
+ * disk shows up as SQLITE_FULL, or as an I/O error whose errno says no space (EFBIG under
+ * RLIMIT_FSIZE), and is told apart so callers can keep the work and retry later. */
+static int db_fail(struct col_outbox *ob, int rc, const char *doing, char *err, size_t err_size)
+{
+    int saved = errno; /* SQLite does not always keep the errno of a failed write() */
+    int sys = ob->db ? sqlite3_system_errno(ob->db) : 0;
+    int primary = rc & 0xff;
+    const char *msg = ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc);
+
+    if (sys == 0 && primary == SQLITE_IOERR)
+        sys = saved;
+
+    if (primary == SQLITE_FULL ||
+        (primary == SQLITE_IOERR && (sys == ENOSPC || sys == EFBIG || sys == EDQUOT))) {
+        snprintf(err, err_size,
+                 "%s: no space left for the outbox %s (%s); nothing was changed, free some "
+                 "space and try again",
+                 doing, ob->path, sys ? strerror(sys) : msg);
+        return COL_OUTBOX_DISK_FULL;
+    }
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        snprintf(err, err_size, "%s: the outbox %s stayed locked by another writer for %d s", doing,
+                 ob->path, BUSY_TIMEOUT_MS / 1000);
+        return COL_OUTBOX_BUSY;
+    }
+    snprintf(err, err_size, "%s: outbox %s: %s", doing, ob->path, msg);
+    return COL_OUTBOX_ERROR;
+}
+
+static int exec(struct col_outbox *ob, const char *sql, const char *doing, char *err,
+                size_t err_size)
+{
+    int rc = sqlite3_exec(ob->db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(ob, rc, doing, err, err_size);
+    return 0;
+}
+
+static int prepare(struct col_outbox *ob, const char *sql, sqlite3_stmt **st, const char *doing,
+                   char *err, size_t err_size)
+{
+    int rc = sqlite3_prepare_v2(ob->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK)
+        return db_fail(ob, rc, doing, err, err_size);
+    return 0;
+}
+
+static int begin(struct col_outbox *ob, const char *doing, char *err, size_t err_size)
+{
+    return exec(ob, "BEGIN IMMEDIATE", doing, err, err_size);
+}
+
+static void rollback(struct col_outbox *ob)
+{
+    /* SQLite may already have rolled back (SQLITE_FULL can do that); only then is there
+     * nothing to do. */
+    if (!sqlite3_get_autocommit(ob->db))
+        (void)sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int commit(struct col_outbox *ob, const char *doing, char *err, size_t err_size)
+{
+    int rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int status = db_fail(ob, rc, doing, err, err_size);
+        rollback(ob);
+        return status;
+    }
+    return 0;
+}
+
+/* Runs a statement that returns no rows (or ignores them) with up to three int64 binds. */
+static int run(struct col_outbox *ob, const char *sql, int n_binds, const int64_t *binds,
+               const char *doing, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int status = prepare(ob, sql, &st, doing, err, err_size), rc;
+    if (status != 0)
+        return status;
+    for (int i = 0; i < n_binds; i++) {
+        rc = sqlite3_bind_int64(st, i + 1, binds[i]);
+        if (rc != SQLITE_OK) {
+            status = db_fail(ob, rc, doing, err, err_size);
+            goto out;
+        }
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    if (rc != SQLITE_DONE)
+        status = db_fail(ob, rc, doing, err, err_size);
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+/* Reads one int64 from a one-row query; `*out` keeps its value when there is no row. */
+static int scalar(struct col_outbox *ob, const char *sql, int64_t bind, int64_t *out, bool *found,
+                  const char *doing, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int status = prepare(ob, sql, &st, doing, err, err_size), rc;
+    if (status != 0)
+        return status;
+    if (strchr(sql, '?') != NULL && (rc = sqlite3_bind_int64(st, 1, bind)) != SQLITE_OK) {
+        status = db_fail(ob, rc, doing, err, err_size);
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    if (found != NULL)
+        *found = false;
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            *out = sqlite3_column_int64(st, 0);
+            if (found != NULL)
+                *found = true;
+        }
+    } else if (rc != SQLITE_DONE) {
+        status = db_fail(ob, rc, doing, err, err_size);
+    }
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+static int make_dir(const char *dir, char *err, size_t err_size)
+{
+    struct stat sb;
+    if (stat(dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode)) {
+            snprintf(err, err_size, "state directory %s is not a directory", dir);
+            return COL_OUTBOX_ERROR;
+        }
+        return 0;
+    }
+    if (errno != ENOENT || mkdir(dir, 0750) != 0) {
+        snprintf(err, err_size, "cannot create state directory %s: %s", dir, strerror(errno));
+        return COL_OUTBOX_ERROR;
+    }
+    return 0;
+}
+
+int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, size_t err_size)
+{
+    struct col_outbox *ob = NULL;
+    int status, rc;
+    int64_t version = 0;
+    char pragmas[256];
+
+    *out = NULL;
+    if ((status = make_dir(state_dir, err, err_size)) != 0)
+        return status;
+    ob = calloc(1, sizeof(*ob));
+    if (ob == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return COL_OUTBOX_ERROR;
+    }
+    if ((size_t)snprintf(ob->path, sizeof(ob->path), "%s/%s", state_dir, COL_OUTBOX_FILE) >=
+        sizeof(ob->path)) {
+        snprintf(err, err_size, "state directory path is too long");
+        status = COL_OUTBOX_ERROR;
+        goto out;
+    }
+    rc = sqlite3_open_v2(ob->path, &ob->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        status = db_fail(ob, rc, "opening", err, err_size);
+        goto out;
+    }
+    sqlite3_extended_result_codes(ob->db, 1);
+    if ((rc = sqlite3_busy_timeout(ob->db, BUSY_TIMEOUT_MS)) != SQLITE_OK) {
+        status = db_fail(ob, rc, "setting the busy timeout", err, err_size);
+        goto out;
+    }
+    /* WAL lets `status` read while the daemon writes; synchronous=FULL fsyncs the WAL at
+     * every commit, which is what makes a queued update durable. */
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA journal_size_limit=%d;",
+             JOURNAL_SIZE_LIMIT);
+    if ((status = exec(ob, pragmas, "configuring", err, err_size)) != 0)
+        goto out;
+    if ((status = scalar(ob, "PRAGMA user_version", 0, &version, NULL, "reading the version", err,
+                         err_size)) != 0)
+        goto out;
+    if (version > SCHEMA_VERSION) {
+        snprintf(err, err_size,
+                 "outbox %s has schema version %lld, newer than this program's %d; use the "
+                 "newer citytally-collector",
+                 ob->path, (long long)version, SCHEMA_VERSION);
+        status = COL_OUTBOX_ERROR;
+        goto out;
+    }
+    if (version < SCHEMA_VERSION) {
+        char sql[sizeof(schema_sql) + 64];
+        snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s PRAGMA user_version=%d; COMMIT;",
+                 schema_sql, SCHEMA_VERSION);
+        if ((status = exec(ob, sql, "creating the schema", err, err_size)) != 0) {
+            rollback(ob);
+            goto out;
+        }
+    }
+    if ((status = prepare(ob,
+                          "INSERT INTO pending (seq, ind, period, op, value, at_ms, note, "
+                          "queued_ms, origin, line) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                          &ob->insert, "preparing", err, err_size)) != 0)
+        goto out;
+    if ((status = prepare(ob,
+                          "SELECT seq, ind, period, op, value, at_ms, note FROM pending "
+                          "WHERE seq >= ? ORDER BY seq LIMIT ?",
+                          &ob->fetch, "preparing", err, err_size)) != 0)
+        goto out;
+    if ((status = scalar(ob, "PRAGMA data_version", 0, &ob->data_version, NULL,
+                         "reading the data version", err, err_size)) != 0)
+        goto out;
+    *out = ob;
+    ob = NULL;
+    status = 0;
+out:
+    col_outbox_free(ob);
+    return status;
+}
+
+void col_outbox_free(struct col_outbox *ob)
+{
+    if (ob == NULL)
+        return;
+    sqlite3_finalize(ob->insert);
+    sqlite3_finalize(ob->fetch);
+    sqlite3_close(ob->db);
+    free(ob);
+}
+
+static void copy_column(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    ct_strlcpy(dst, t ? (const char *)t : "", size);
+}
+
+int col_outbox_bind(struct col_outbox *ob, const char *agent, const char *district, char *err,
+                    size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    char have_agent[CT_ID_MAX + 1], have_district[CT_ID_MAX + 1];
+    int status, rc;
+
+    if ((status = begin(ob, "binding the outbox", err, err_size)) != 0)
+        return status;
+    if ((status = prepare(ob, "SELECT agent, district FROM state WHERE id = 1", &st,
+                          "binding the outbox", err, err_size)) != 0)
+        goto out;
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+        status = db_fail(ob, rc, "binding the outbox", err, err_size);
+        goto out;
+    }
+    copy_column(st, 0, have_agent, sizeof(have_agent));
+    copy_column(st, 1, have_district, sizeof(have_district));
+    sqlite3_finalize(st);
+    st = NULL;
+    if (have_agent[0] != '\0') {
+        if (strcmp(have_agent, agent) != 0 || strcmp(have_district, district) != 0) {
+            snprintf(err, err_size,
+                     "the outbox %s belongs to agent %s of district %s, not %s of %s; use that "
+                     "agent id or another --state-dir",
+                     ob->path, have_agent, have_district, agent, district);
+            status = COL_OUTBOX_ERROR;
+        }
+        goto out;
+    }
+    if ((status = prepare(ob, "UPDATE state SET agent = ?, district = ? WHERE id = 1", &st,
+                          "binding the outbox", err, err_size)) != 0)
+        goto out;
+    if ((rc = sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_bind_text(st, 2, district, -1, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_step(st)) != SQLITE_DONE) {
+        status = db_fail(ob, rc, "binding the outbox", err, err_size);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    return commit(ob, "binding the outbox", err, err_size);
+out:
+    sqlite3_finalize(st);
+    rollback(ob);
+    return status;
+}
+
+/* pending = next_seq - first pending seq, since pending seqs are contiguous; both are
+ * index lookups, where count(*) would walk a million rows. */
+static int pending_range(struct col_outbox *ob, int64_t *first, int64_t *next, int64_t *count,
+                         char *err, size_t err_size)
+{
+    bool found = false;
+    int status;
+    *first = 0;
+    if ((status = scalar(ob, "SELECT next_seq FROM state WHERE id = 1", 0, next, NULL,
+                         "reading next_seq", err, err_size)) != 0)
+        return status;
+    if ((status = scalar(ob, "SELECT min(seq) FROM pending", 0, first, &found,
+                         "reading the first pending seq", err, err_size)) != 0)
+        return status;
+    if (!found)
+        *first = 0;
+    *count = found ? *next - *first : 0;
+    return 0;
+}
+
+static int bind_value(sqlite3_stmt *st, int col, const struct ct_value *v)
+{
+    switch (v->kind) {
+    case CT_VALUE_INT:
+        return sqlite3_bind_int64(st, col, v->as.i);
+    case CT_VALUE_FLOAT:
+        return sqlite3_bind_double(st, col, v->as.f);
+    case CT_VALUE_UINT:
+        break;
+    }
+    return SQLITE_MISMATCH;
+}
+
+static int check_duplicate(struct col_outbox *ob, const unsigned char *sha256, char *err,
+                           size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int status, rc;
+
+    if ((status = prepare(ob, "SELECT name, imported_ms, rows FROM imported WHERE sha256 = ?", &st,
+                          "checking for a duplicate file", err, err_size)) != 0)
+        return status;
+    if ((rc = sqlite3_bind_blob(st, 1, sha256, COL_SHA256_SIZE, SQLITE_STATIC)) != SQLITE_OK) {
+        status = db_fail(ob, rc, "checking for a duplicate file", err, err_size);
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        char when[CT_TIME_TEXT_MAX], name[256];
+        copy_column(st, 0, name, sizeof(name));
+        ct_time_format(sqlite3_column_int64(st, 1), when, sizeof(when));
+        snprintf(err, err_size,
+                 "duplicate: a file with exactly these bytes (%lld rows) was imported at %s as "
+                 "%s; nothing was queued",
+                 (long long)sqlite3_column_int64(st, 2), when, name);
+        status = COL_OUTBOX_DUPLICATE;
+    } else if (rc != SQLITE_DONE) {
+        status = db_fail(ob, rc, "checking for a duplicate file", err, err_size);
+    }
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+int col_outbox_file_seen(struct col_outbox *ob, const unsigned char sha256[COL_SHA256_SIZE],
+                         char *name, size_t name_size, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int status, rc;
+
+    if ((status = prepare(ob, "SELECT name FROM imported WHERE sha256 = ?", &st,
+                          "looking up a file", err, err_size)) != 0)
+        return status;
+    if ((rc = sqlite3_bind_blob(st, 1, sha256, COL_SHA256_SIZE, SQLITE_STATIC)) != SQLITE_OK) {
+        status = db_fail(ob, rc, "looking up a file", err, err_size);
+        goto out;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        if (name != NULL)
+            copy_column(st, 0, name, name_size);
+        status = 1;
+    } else if (rc != SQLITE_DONE) {
+        status = db_fail(ob, rc, "looking up a file", err, err_size);
+    }
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+static int insert_rows(struct col_outbox *ob, const struct col_new_update *u, size_t n,
+                       uint64_t first, const char *origin, int64_t now, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = ob->insert;
+    int rc = SQLITE_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        if ((rc = sqlite3_bind_int64(st, 1, (int64_t)(first + i))) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 2, u[i].ind, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 3, u[i].period)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int(st, 4, (int)u[i].op)) != SQLITE_OK ||
+            (rc = bind_value(st, 5, &u[i].value)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 6, u[i].at_ms)) != SQLITE_OK ||
+            (rc = u[i].note ? sqlite3_bind_text(st, 7, u[i].note, -1, SQLITE_STATIC)
+                            : sqlite3_bind_null(st, 7)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 8, now)) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 9, origin, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 10, u[i].line)) != SQLITE_OK ||
+            (rc = sqlite3_step(st)) != SQLITE_DONE)
+            break;
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_OK)
+        return db_fail(ob, rc, "queueing updates", err, err_size);
+    return 0;
+}
+
+int col_outbox_append(struct col_outbox *ob, const struct col_new_update *u, size_t n,
+                      const struct col_origin *origin, int64_t max_pending, uint64_t *first_seq,
+                      char *err, size_t err_size)
+{
+    int64_t first = 0, next = 1, count = 0, now = ct_time_now_ms();
+    const char *name = origin && origin->name ? origin->name : "submit";
+    int status;
+
+    for (size_t i = 0; i < n; i++) {
+        if (u[i].value.kind == CT_VALUE_UINT || !ct_value_is_finite(&u[i].value)) {
+            snprintf(err, err_size, "update %zu: the value is not a finite int64 or double", i);
+            return COL_OUTBOX_ERROR;
+        }
+    }
+    if ((status = begin(ob, "queueing updates", err, err_size)) != 0)
+        return status;
+    if (origin != NULL && origin->sha256 != NULL &&
+        (status = check_duplicate(ob, origin->sha256, err, err_size)) != 0)
+        goto fail;
+    if ((status = pending_range(ob, &first, &next, &count, err, err_size)) != 0)
+        goto fail;
+    if (count + (int64_t)n > max_pending) {
+        snprintf(err, err_size,
+                 "the outbox is full: %lld updates are waiting for the aggregator and outbox_max "
+                 "is %lld, so these %zu were refused (nothing was queued or dropped); they can "
+                 "be queued once the aggregator has acknowledged some",
+                 (long long)count, (long long)max_pending, n);
+        status = COL_OUTBOX_FULL;
+        goto fail;
+    }
+    if ((status = insert_rows(ob, u, n, (uint64_t)next, name, now, err, err_size)) != 0)
+        goto fail;
+    {
+        int64_t binds[2] = {next + (int64_t)n};
+        if ((status = run(ob, "UPDATE state SET next_seq = ? WHERE id = 1", 1, binds,
+                          "advancing next_seq", err, err_size)) != 0)
+            goto fail;
+    }
+    if (origin != NULL && origin->sha256 != NULL) {
+        sqlite3_stmt *st = NULL;
+        int rc;
+        if ((status = prepare(ob,
+                              "INSERT INTO imported (sha256, name, rows, first_seq, imported_ms) "
+                              "VALUES (?,?,?,?,?)",
+                              &st, "recording the file", err, err_size)) != 0)
+            goto fail;
+        if ((rc = sqlite3_bind_blob(st, 1, origin->sha256, COL_SHA256_SIZE, SQLITE_STATIC)) !=
+                SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 3, (int64_t)n)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 4, next)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 5, now)) != SQLITE_OK ||
+            (rc = sqlite3_step(st)) != SQLITE_DONE) {
+            status = db_fail(ob, rc, "recording the file", err, err_size);
+            sqlite3_finalize(st);
+            goto fail;
+        }
+        sqlite3_finalize(st);
+    }
+    if ((status = commit(ob, "queueing updates", err, err_size)) != 0)
+        return status;
+    if (first_seq != NULL)
+        *first_seq = (uint64_t)next;
+    return 0;
+fail:
+    rollback(ob);
+    return status;
+}
+
+static void read_value(sqlite3_stmt *st, int col, struct ct_value *v)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_INTEGER) {
+        v->kind = CT_VALUE_INT;
+        v->as.i = sqlite3_column_int64(st, col);
+    } else {
+        v->kind = CT_VALUE_FLOAT;
+        v->as.f = sqlite3_column_double(st, col);
+    }
+}
+
+int col_outbox_fetch(struct col_outbox *ob, uint64_t from_seq, size_t max, size_t max_bytes,
+                     struct ct_update *out, size_t *n, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = ob->fetch;
+    size_t got = 0, bytes = 0;
+    int rc, status = 0;
+
+    *n = 0;
+    sqlite3_reset(st);
+    if ((rc = sqlite3_bind_int64(st, 1, (int64_t)from_seq)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 2, (int64_t)max)) != SQLITE_OK)
+        return db_fail(ob, rc, "reading pending updates", err, err_size);
+    while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ct_update *u = &out[got];
+        size_t size;
+        memset(u, 0, offsetof(struct ct_update, ind));
+        u->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        copy_column(st, 1, u->ind, sizeof(u->ind));
+        u->period = sqlite3_column_int64(st, 2);
+        u->op = (enum ct_op)sqlite3_column_int(st, 3);
+        read_value(st, 4, &u->value);
+        u->at_ms = sqlite3_column_int64(st, 5);
+        u->has_note = sqlite3_column_type(st, 6) != SQLITE_NULL;
+        u->note[0] = '\0';
+        if (u->has_note)
+            copy_column(st, 6, u->note, sizeof(u->note));
+        u->fault = CT_REJECT_NONE;
+        u->fault_msg = NULL;
+        size = ct_wire_update_size_bound(u);
+        if (got > 0 && bytes + size > max_bytes)
+            break;
+        bytes += size;
+        got++;
+    }
+    if (got < max && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        status = db_fail(ob, rc, "reading pending updates", err, err_size);
+    sqlite3_reset(st);
+    *n = status == 0 ? got : 0;
+    return status;
+}
+
+/* Moves one pending update to `rejected` with the aggregator's reason. */
+static int reject_one(struct col_outbox *ob, const struct ct_rejection *r, int64_t now, char *err,
+                      size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int status, rc;
+
+    if ((status = prepare(ob,
+                          "INSERT INTO rejected (seq, ind, period, op, value, at_ms, note, "
+                          "queued_ms, origin, line, code, msg, rejected_ms) "
+                          "SELECT seq, ind, period, op, value, at_ms, note, queued_ms, origin, "
+                          "line, ?, ?, ? FROM pending WHERE seq = ?",
+                          &st, "recording a rejection", err, err_size)) != 0)
+        return status;
+    if ((rc = sqlite3_bind_text(st, 1, r->code, -1, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_bind_text(st, 2, r->msg, -1, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 3, now)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 4, (int64_t)r->seq)) != SQLITE_OK ||
+        (rc = sqlite3_step(st)) != SQLITE_DONE)
+        status = db_fail(ob, rc, "recording a rejection", err, err_size);
+    sqlite3_finalize(st);
+    return status;
+}
+
+int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rejection *rejected,
+                   size_t n_rejected, int64_t keep_ms, char *err, size_t err_size)
+{
+    int64_t now = ct_time_now_ms();
+    int status;
+
+    if (last_seq > (uint64_t)INT64_MAX) {
+        snprintf(err, err_size, "ack for seq %llu is out of range", (unsigned long long)last_seq);
+        return COL_OUTBOX_ERROR;
+    }
+    if ((status = begin(ob, "recording an ack", err, err_size)) != 0)
+        return status;
+    for (size_t i = 0; i < n_rejected; i++) {
+        if (rejected[i].seq > last_seq)
+            continue; /* not covered by this ack: it stays pending and will be resent */
+        if ((status = reject_one(ob, &rejected[i], now, err, err_size)) != 0)
+            goto fail;
+    }
+    {
+        int64_t b1[1] = {(int64_t)last_seq};
+        int64_t b2[2] = {(int64_t)last_seq, now};
+        int64_t b3[1] = {now - keep_ms};
+        if ((status = run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b1,
+                          "removing acknowledged updates", err, err_size)) != 0 ||
+            (status = run(ob,
+                          "UPDATE state SET last_ack_seq = max(last_ack_seq, ?1), "
+                          "last_ack_ms = ?2 WHERE id = 1",
+                          2, b2, "recording an ack", err, err_size)) != 0 ||
+            (status = run(ob, "DELETE FROM rejected WHERE rejected_ms < ?", 1, b3,
+                          "forgetting old rejections", err, err_size)) != 0)
+            goto fail;
+    }
+    return commit(ob, "recording an ack", err, err_size);
+fail:
+    rollback(ob);
+    return status;
+}
+
+int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_sync_result *res,
+                    char *err, size_t err_size)
+{
+    int64_t first = 0, next = 1, count = 0, m = (int64_t)agg_last_seq, before = 0;
+    int status;
+
+    memset(res, 0, sizeof(*res));
+    if (agg_last_seq > (uint64_t)INT64_MAX / 2) {
+        snprintf(err, err_size, "the aggregator's last_seq %llu is out of range",
+                 (unsigned long long)agg_last_seq);
+        return COL_OUTBOX_ERROR;
+    }
+    if ((status = begin(ob, "resynchronising", err, err_size)) != 0)
+        return status;
+    if ((status = pending_range(ob, &first, &next, &before, err, err_size)) != 0)
+        goto fail;
+    /* The aggregator only ever sees seqs we assigned, so if it has one we never assigned
+     * (M >= next_seq) our outbox was lost and recreated: what is pending is new, and merely
+     * numbered again from 1. Otherwise pending seqs <= M are ones whose ack was lost. */
+    if (m < next) {
+        int64_t b[1] = {m};
+        if ((status = run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b,
+                          "removing committed updates", err, err_size)) != 0)
+            goto fail;
+    }
+    if ((status = pending_range(ob, &first, &next, &count, err, err_size)) != 0)
+        goto fail;
+    res->committed = before - count;
+    if (count > 0 && first != m + 1) {
+        /* Two passes through negative seqs, because SQLite checks the primary key row by
+         * row and a direct shift would collide with rows not yet moved. */
+        int64_t b[1] = {m + 1 - first};
+        if ((status = run(ob, "UPDATE pending SET seq = -(seq + ?)", 1, b, "renumbering", err,
+                          err_size)) != 0 ||
+            (status = run(ob, "UPDATE pending SET seq = -seq", 0, NULL, "renumbering", err,
+                          err_size)) != 0)
+            goto fail;
+        res->renumbered = count;
+        res->shift = m + 1 - first;
+    }
+    {
+        int64_t b[2] = {m + 1 + count, m};
+        if ((status = run(ob, "UPDATE state SET next_seq = ?1, last_ack_seq = ?2 WHERE id = 1", 2,
+                          b, "resynchronising", err, err_size)) != 0)
+            goto fail;
+    }
+    if ((status = commit(ob, "resynchronising", err, err_size)) != 0)
+        return status;
+    res->next_seq = (uint64_t)(m + 1 + count);
+    return 0;
+fail:
+    rollback(ob);
+    return status;
+}
+
+int col_outbox_set_catalog(struct col_outbox *ob, const struct ct_catalog_entry *c, size_t n,
+                           char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int status, rc;
+    int64_t b[1] = {ct_time_now_ms()};
+
+    if ((status = begin(ob, "caching the catalog", err, err_size)) != 0)
+        return status;
+    if ((status = run(ob, "DELETE FROM catalog", 0, NULL, "caching the catalog", err, err_size)) !=
+            0 ||
+        (status = run(ob, "UPDATE state SET catalog_ms = ? WHERE id = 1", 1, b,
+                      "caching the catalog", err, err_size)) != 0 ||
+        (status = prepare(ob,
+                          "INSERT OR REPLACE INTO catalog (code, name_zh, reported_by) "
+                          "VALUES (?,?,?)",
+                          &st, "caching the catalog", err, err_size)) != 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        if ((rc = sqlite3_bind_text(st, 1, c[i].code, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 2, c[i].name_zh, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 3, c[i].reported_by, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_step(st)) != SQLITE_DONE) {
+            status = db_fail(ob, rc, "caching the catalog", err, err_size);
+            goto fail;
+        }
+    }
+    sqlite3_finalize(st);
+    return commit(ob, "caching the catalog", err, err_size);
+fail:
+    sqlite3_finalize(st);
+    rollback(ob);
+    return status;
+}
+
+int col_outbox_load_catalog(struct col_outbox *ob, struct ct_catalog_entry **out, size_t *n,
+                            char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    struct ct_catalog_entry *c = NULL;
+    size_t got = 0, cap = 0;
+    int status, rc;
+
+    *out = NULL;
+    *n = 0;
+    if ((status = prepare(ob, "SELECT code, name_zh, reported_by FROM catalog ORDER BY code", &st,
+                          "reading the catalog", err, err_size)) != 0)
+        return status;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (got == cap) {
+            size_t want = cap ? cap * 2 : 64;
+            struct ct_catalog_entry *bigger;
+            if (want > CT_WIRE_MAX_CATALOG * 4 ||
+                (bigger = realloc(c, want * sizeof(*c))) == NULL) {
+                snprintf(err, err_size, "the cached catalog is too large");
+                status = COL_OUTBOX_ERROR;
+                goto out;
+            }
+            c = bigger;
+            cap = want;
+        }
+        copy_column(st, 0, c[got].code, sizeof(c[got].code));
+        copy_column(st, 1, c[got].name_zh, sizeof(c[got].name_zh));
+        copy_column(st, 2, c[got].reported_by, sizeof(c[got].reported_by));
+        got++;
+    }
+    if (rc != SQLITE_DONE) {
+        status = db_fail(ob, rc, "reading the catalog", err, err_size);
+        goto out;
+    }
+    *out = c;
+    *n = got;
+    c = NULL;
+out:
+    free(c);
+    sqlite3_finalize(st);
+    return status;
+}
+
+int col_outbox_set_error(struct col_outbox *ob, const char *text, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int status, rc;
+
+    if ((status = prepare(ob, "UPDATE state SET last_error = ?, last_error_ms = ? WHERE id = 1",
+                          &st, "recording the last error", err, err_size)) != 0)
+        return status;
+    if ((rc = sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC)) != SQLITE_OK ||
+        (rc = sqlite3_bind_int64(st, 2, text[0] ? ct_time_now_ms() : 0)) != SQLITE_OK ||
+        (rc = sqlite3_step(st)) != SQLITE_DONE)
+        status = db_fail(ob, rc, "recording the last error", err, err_size);
+    sqlite3_finalize(st);
+    return status;
+}
+
+int col_outbox_stats(struct col_outbox *ob, struct col_outbox_stats *s, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t first = 0, next = 1, count = 0;
+    int status, rc;
+
+    memset(s, 0, sizeof(*s));
+    /* One read transaction, so the figures agree with each other. */
+    if ((status = exec(ob, "BEGIN", "reading the outbox", err, err_size)) != 0)
+        return status;
+    if ((status = pending_range(ob, &first, &next, &count, err, err_size)) != 0)
+        goto out;
+    s->pending = count;
+    s->first_pending_seq = (uint64_t)first;
+    s->next_seq = (uint64_t)next;
+    if (count > 0 &&
+        (status = scalar(ob, "SELECT queued_ms FROM pending WHERE seq = ?", first,
+                         &s->oldest_queued_ms, NULL, "reading the outbox", err, err_size)) != 0)
+        goto out;
+    if ((status = scalar(ob, "SELECT count(*) FROM rejected", 0, &s->rejected, NULL,
+                         "reading the outbox", err, err_size)) != 0 ||
+        (status = scalar(ob, "SELECT count(*) FROM catalog", 0, &s->catalog_size, NULL,
+                         "reading the outbox", err, err_size)) != 0 ||
+        (status = scalar(ob, "SELECT count(*) FROM imported", 0, &s->imported_files, NULL,
+                         "reading the outbox", err, err_size)) != 0)
+        goto out;
+    if ((status = prepare(ob,
+                          "SELECT agent, district, last_ack_seq, last_ack_ms, last_error, "
+                          "last_error_ms, catalog_ms FROM state WHERE id = 1",
+                          &st, "reading the outbox", err, err_size)) != 0)
+        goto out;
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+        status = db_fail(ob, rc, "reading the outbox", err, err_size);
+        goto out;
+    }
+    copy_column(st, 0, s->agent, sizeof(s->agent));
+    copy_column(st, 1, s->district, sizeof(s->district));
+    s->last_ack_seq = (uint64_t)sqlite3_column_int64(st, 2);
+    s->last_ack_ms = sqlite3_column_int64(st, 3);
+    copy_column(st, 4, s->last_error, sizeof(s->last_error));
+    s->last_error_ms = sqlite3_column_int64(st, 5);
+    s->catalog_ms = sqlite3_column_int64(st, 6);
+out:
+    sqlite3_finalize(st);
+    (void)sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL); /* read-only: cannot lose data */
+    return status;
+}
+
+int col_outbox_report_daemon(struct col_outbox *ob, const struct col_daemon_report *r, char *err,
+                             size_t err_size)
+{
+    int64_t b[6] = {r->pid,
+                    r->started_ms,
+                    r->heartbeat_ms,
+                    r->connected ? 1 : 0,
+                    r->in_flight_batches,
+                    r->in_flight_updates};
+    int status;
+
+    /* A hint for `status` that the next heartbeat rewrites: not worth an fsync. In WAL
+     * mode synchronous can change per transaction; the next FULL commit syncs it anyway. */
+    if ((status = exec(ob, "PRAGMA synchronous=NORMAL", "reporting", err, err_size)) != 0)
+        return status;
+    status = run(ob,
+                 "UPDATE state SET daemon_pid = ?1, daemon_started_ms = ?2, "
+                 "daemon_heartbeat_ms = ?3, daemon_connected = ?4, "
+                 "daemon_in_flight_batches = ?5, daemon_in_flight_updates = ?6 WHERE id = 1",
+                 6, b, "reporting the daemon's state", err, err_size);
+    if (exec(ob, "PRAGMA synchronous=FULL", "reporting", err, err_size) != 0)
+        return COL_OUTBOX_ERROR;
+    return status;
+}
+
+int col_outbox_daemon_report(struct col_outbox *ob, struct col_daemon_report *r, char *err,
+                             size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    int status, rc;
+
+    memset(r, 0, sizeof(*r));
+    if ((status = prepare(ob,
+                          "SELECT daemon_pid, daemon_started_ms, daemon_heartbeat_ms, "
+                          "daemon_connected, daemon_in_flight_batches, "
+                          "daemon_in_flight_updates FROM state WHERE id = 1",
+                          &st, "reading the daemon's state", err, err_size)) != 0)
+        return status;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        r->pid = sqlite3_column_int64(st, 0);
+        r->started_ms = sqlite3_column_int64(st, 1);
+        r->heartbeat_ms = sqlite3_column_int64(st, 2);
+        r->connected = sqlite3_column_int64(st, 3) != 0;
+        r->in_flight_batches = sqlite3_column_int64(st, 4);
+        r->in_flight_updates = sqlite3_column_int64(st, 5);
+    } else {
+        status = db_fail(ob, rc, "reading the daemon's state", err, err_size);
+    }
+    sqlite3_finalize(st);
+    return status;
+}
+
+int col_outbox_rejections(struct col_outbox *ob, struct col_rejection_row *rows, size_t max,
+                          size_t *n, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    size_t got = 0;
+    int status, rc = SQLITE_DONE;
+
+    *n = 0;
+    if ((status = prepare(ob,
+                          "SELECT seq, ind, period, value, origin, line, code, msg, rejected_ms "
+                          "FROM rejected ORDER BY id DESC LIMIT ?",
+                          &st, "reading rejections", err, err_size)) != 0)
+        return status;
+    if ((rc = sqlite3_bind_int64(st, 1, (int64_t)max)) != SQLITE_OK) {
+        status = db_fail(ob, rc, "reading rejections", err, err_size);
+        goto out;
+    }
+    while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct col_rejection_row *r = &rows[got++];
+        struct ct_value v;
+        r->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        copy_column(st, 1, r->ind, sizeof(r->ind));
+        r->period = sqlite3_column_int64(st, 2);
+        read_value(st, 3, &v);
+        if (ct_value_format(&v, r->value, sizeof(r->value)) != 0)
+            ct_strlcpy(r->value, "?", sizeof(r->value));
+        copy_column(st, 4, r->origin, sizeof(r->origin));
+        r->line = sqlite3_column_int64(st, 5);
+        copy_column(st, 6, r->code, sizeof(r->code));
+        copy_column(st, 7, r->msg, sizeof(r->msg));
+        r->rejected_ms = sqlite3_column_int64(st, 8);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        status = db_fail(ob, rc, "reading rejections", err, err_size);
+    *n = status == 0 ? got : 0;
+out:
+    sqlite3_finalize(st);
+    return status;
+}
+
+int col_outbox_changed(struct col_outbox *ob)
+{
+    int64_t v = ob->data_version;
+    char err[64];
+    if (scalar(ob, "PRAGMA data_version", 0, &v, NULL, "polling", err, sizeof(err)) != 0)
+        return 1; /* when in doubt, look */
+    if (v == ob->data_version)
+        return 0;
+    ob->data_version = v;
+    return 1;
+}

@@ -1,0 +1,194 @@
+/*
+ * outbox.h - the collector's durable queue of updates, kept in SQLite.
+ *
+ * Everything a district hands the collector lands here first and leaves only when the
+ * aggregator has acknowledged it. One file, STATE_DIR/outbox.db, in WAL mode with
+ * synchronous=FULL: a commit returns only after its WAL frames are fsync'd, so an update
+ * is on disk before col_outbox_fetch() can return it, and kill -9 at any instant leaves
+ * either the whole transaction or none of it. Every write is one BEGIN IMMEDIATE
+ * transaction, so the daemon, `submit` and `import` can share the file (busy_timeout lets
+ * each wait its turn).
+ *
+ * Owns: the tables
+ *   state    one row: agent, district, next_seq, last ack seq and time, last error, when
+ *            the catalog was cached, and what the running daemon last reported (pid,
+ *            heartbeat, connection, batches in flight) for `status`;
+ *   pending  updates not yet acknowledged, keyed by seq;
+ *   rejected updates the aggregator refused, with code and message, kept `rejected_keep`;
+ *   imported SHA-256 of every imported file's bytes, to refuse duplicates;
+ *   catalog  the indicator catalog of the last `welcome` (codes, Chinese names, who reports).
+ *
+ * Invariants:
+ * - seqs are assigned at queue time from state.next_seq in the same transaction, start at
+ *   1 and rise by exactly 1, so pending seqs are always contiguous: first .. next_seq - 1.
+ * - an acknowledged update is deleted; a rejected one moves to `rejected` in the same
+ *   transaction that records the ack. Nothing is ever evicted to make room: at
+ *   `max_pending` new updates are refused.
+ * - a failed write (disk full, lock timeout) changes nothing.
+ */
+#ifndef COL_OUTBOX_H
+#define COL_OUTBOX_H
+
+#include "text.h"
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define COL_OUTBOX_FILE "outbox.db"
+#define COL_OUTBOX_ERROR_MAX 512
+#define COL_SHA256_SIZE 32
+
+enum col_outbox_status {
+    COL_OUTBOX_OK = 0,
+    COL_OUTBOX_ERROR = -1,     /* anything else; the message says what */
+    COL_OUTBOX_FULL = -2,      /* max_pending reached; nothing was queued */
+    COL_OUTBOX_DISK_FULL = -3, /* no space for the write; nothing changed */
+    COL_OUTBOX_DUPLICATE = -4, /* a file with these bytes was imported before */
+    COL_OUTBOX_BUSY = -5,      /* another writer held the lock past the busy timeout */
+};
+
+/* One update to queue. Pointers are borrowed for the duration of col_outbox_append(). */
+struct col_new_update {
+    const char *ind;  /* indicator code (an id) */
+    const char *note; /* NULL when none; valid UTF-8, at most CT_WIRE_MAX_NOTE bytes */
+    int64_t period;
+    int64_t at_ms;
+    enum ct_op op;
+    struct ct_value value; /* int or finite float */
+    int64_t line;          /* line in the source file, 0 for `submit` */
+};
+
+/* Where a group of updates came from. */
+struct col_origin {
+    const char *name;            /* file name, or "submit" */
+    const unsigned char *sha256; /* the file's hash; NULL for `submit` (no duplicate check) */
+};
+
+struct col_outbox_stats {
+    char agent[CT_ID_MAX + 1]; /* "" until a daemon bound the outbox */
+    char district[CT_ID_MAX + 1];
+    int64_t pending;
+    uint64_t first_pending_seq; /* 0 when nothing is pending */
+    uint64_t next_seq;
+    int64_t oldest_queued_ms; /* wall clock; 0 when nothing is pending */
+    uint64_t last_ack_seq;
+    int64_t last_ack_ms; /* 0 when never acknowledged */
+    char last_error[COL_OUTBOX_ERROR_MAX];
+    int64_t last_error_ms; /* 0 when none */
+    int64_t rejected;      /* rejections still kept */
+    int64_t catalog_ms;    /* when the catalog was cached; 0 when never */
+    int64_t catalog_size;
+    int64_t imported_files;
+};
+
+/* What the daemon last told the outbox about itself, for `status`. */
+struct col_daemon_report {
+    int64_t pid; /* 0 when no daemon ever reported */
+    int64_t started_ms;
+    int64_t heartbeat_ms;
+    bool connected; /* a welcome came on the current connection */
+    int64_t in_flight_batches;
+    int64_t in_flight_updates;
+};
+
+/* One kept rejection, as `status` lists them. */
+struct col_rejection_row {
+    uint64_t seq;
+    char ind[CT_ID_MAX + 1];
+    int64_t period;
+    char value[CT_DECIMAL_MAX];
+    char origin[128];
+    int64_t line;
+    char code[CT_WIRE_MAX_CODE + 1];
+    char msg[CT_WIRE_MAX_TEXT + 1];
+    int64_t rejected_ms;
+};
+
+struct col_outbox;
+
+/* Opens STATE_DIR/outbox.db, creating the directory (0750) and the schema when missing.
+ * Returns 0, or a negative col_outbox_status with one line in `err`. */
+int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, size_t err_size);
+void col_outbox_free(struct col_outbox *ob);
+
+/* Ties the outbox to one agent and district on first use; later a different pair is an
+ * error (an outbox's seqs belong to one agent). */
+int col_outbox_bind(struct col_outbox *ob, const char *agent, const char *district, char *err,
+                    size_t err_size);
+
+/* Queues `n` updates in one transaction, numbering them from next_seq. Refuses with
+ * COL_OUTBOX_FULL when pending + n would exceed `max_pending`, and with
+ * COL_OUTBOX_DUPLICATE when origin->sha256 was imported before (its name and time go in
+ * `err`). On success `*first_seq` (may be NULL) is the seq of u[0]. */
+int col_outbox_append(struct col_outbox *ob, const struct col_new_update *u, size_t n,
+                      const struct col_origin *origin, int64_t max_pending, uint64_t *first_seq,
+                      char *err, size_t err_size);
+
+/* Whether a file with this hash was imported: 1 (its name in `name`, may be NULL), 0, or
+ * a negative status. */
+int col_outbox_file_seen(struct col_outbox *ob, const unsigned char sha256[COL_SHA256_SIZE],
+                         char *name, size_t name_size, char *err, size_t err_size);
+
+/* Reads pending updates with seq >= from_seq, in order, at most `max` and at most
+ * `max_bytes` of encoded size (ct_wire_update_size_bound), into `out`. */
+int col_outbox_fetch(struct col_outbox *ob, uint64_t from_seq, size_t max, size_t max_bytes,
+                     struct ct_update *out, size_t *n, char *err, size_t err_size);
+
+/* Records an ack: every pending update with seq <= last_seq leaves, the `rejected` ones
+ * into the rejected table with their reason. Also forgets rejections older than keep_ms. */
+int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rejection *rejected,
+                   size_t n_rejected, int64_t keep_ms, char *err, size_t err_size);
+
+/* What col_outbox_sync() did, so the sender can warn about it. */
+struct col_sync_result {
+    int64_t committed; /* pending updates that the aggregator already had (acks lost) */
+    int64_t renumbered;
+    int64_t shift; /* added to each renumbered seq; > 0 when the aggregator was ahead */
+    uint64_t next_seq;
+};
+
+/* Brings the outbox in line with the aggregator's last committed seq M (`welcome` or a
+ * `seq_gap` error), so that pending seqs run from M + 1:
+ * - M < next_seq (the usual case): pending updates up to M were committed and their ack
+ *   lost, so they leave as acknowledged;
+ * - M >= next_seq: our outbox was lost and recreated, so every pending update is new and
+ *   is renumbered after M (CONTRACT section 3: "it moves on to M + 1").
+ * If what remains still does not start at M + 1 (the aggregator lost updates it had
+ * acknowledged), it is renumbered down to close the gap. next_seq follows. */
+int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_sync_result *res,
+                    char *err, size_t err_size);
+
+/* Replaces the cached catalog (from a `welcome`). */
+int col_outbox_set_catalog(struct col_outbox *ob, const struct ct_catalog_entry *c, size_t n,
+                           char *err, size_t err_size);
+
+/* Reads the cached catalog into a malloc'd array (NULL and 0 when none is cached). */
+int col_outbox_load_catalog(struct col_outbox *ob, struct ct_catalog_entry **out, size_t *n,
+                            char *err, size_t err_size);
+
+/* Records the last delivery error for `status` (text "" clears it). */
+int col_outbox_set_error(struct col_outbox *ob, const char *text, char *err, size_t err_size);
+
+int col_outbox_stats(struct col_outbox *ob, struct col_outbox_stats *st, char *err,
+                     size_t err_size);
+
+/* The daemon's report of itself; written without fsync, it is only a hint for `status`. */
+int col_outbox_report_daemon(struct col_outbox *ob, const struct col_daemon_report *r, char *err,
+                             size_t err_size);
+int col_outbox_daemon_report(struct col_outbox *ob, struct col_daemon_report *r, char *err,
+                             size_t err_size);
+
+/* Up to `max` most recent rejections, newest first. */
+int col_outbox_rejections(struct col_outbox *ob, struct col_rejection_row *rows, size_t max,
+                          size_t *n, char *err, size_t err_size);
+
+/* True (1) when another connection committed since the last call; cheap (no disk I/O),
+ * so the daemon can poll for rows queued by `submit` and `import`. */
+int col_outbox_changed(struct col_outbox *ob);
+
+/* Human text for a negative status, for messages. */
+const char *col_outbox_status_text(int status);
+
+#endif

@@ -1,0 +1,347 @@
+/* test_outbox.c - collector/outbox.c: numbering, bounds, acks, resync and a full disk. */
+#include "outbox.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[64];
+static struct col_outbox *ob;
+static char err[COL_OUTBOX_ERROR_MAX];
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/ct-outbox-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert_eq(col_outbox_open(dir, &ob, err, sizeof(err)), 0, "%s", err);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    col_outbox_free(ob);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(outbox, .init = setup, .fini = teardown);
+
+static struct col_new_update upd(const char *ind, int64_t v)
+{
+    struct col_new_update u = {0};
+    u.ind = ind;
+    u.period = 2015;
+    u.at_ms = 1435636800000LL;
+    u.op = CT_OP_SET;
+    u.value.kind = CT_VALUE_INT;
+    u.value.as.i = v;
+    return u;
+}
+
+static void append_n(size_t n, int64_t max, int want)
+{
+    struct col_new_update *u = calloc(n, sizeof(*u));
+    cr_assert_not_null(u);
+    for (size_t i = 0; i < n; i++)
+        u[i] = upd("rd_centers_municipal", (int64_t)i);
+    cr_assert_eq(col_outbox_append(ob, u, n, NULL, max, NULL, err, sizeof(err)), want, "%s", err);
+    free(u);
+}
+
+static int64_t pending(void)
+{
+    struct col_outbox_stats st;
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    return st.pending;
+}
+
+static long long count_rows(const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char path[128];
+    long long v;
+    snprintf(path, sizeof(path), "%s/outbox.db", dir);
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+Test(outbox, seqs_start_at_one_and_rise_by_exactly_one)
+{
+    uint64_t first = 0;
+    struct col_new_update u[3] = {upd("a", 1), upd("b", 2), upd("c", 3)};
+    cr_assert_eq(col_outbox_append(ob, u, 3, NULL, 100, &first, err, sizeof(err)), 0);
+    cr_assert_eq(first, 1);
+    cr_assert_eq(col_outbox_append(ob, u, 2, NULL, 100, &first, err, sizeof(err)), 0);
+    cr_assert_eq(first, 4);
+    struct ct_update out[10];
+    size_t n;
+    cr_assert_eq(col_outbox_fetch(ob, 1, 10, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 5);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(out[i].seq, i + 1);
+    cr_assert_str_eq(out[3].ind, "a");
+    cr_assert_eq(pending(), 5);
+    cr_assert_eq(count_rows("SELECT count(*) FROM pending"), 5);
+}
+
+Test(outbox, values_notes_and_times_read_back_exactly)
+{
+    struct col_new_update u[3] = {upd("a", -42), upd("b", 0), upd("c", INT64_MAX)};
+    u[1].value.kind = CT_VALUE_FLOAT;
+    u[1].value.as.f = 0.1;
+    u[1].op = CT_OP_ADD;
+    u[1].note = "第一季度, \"quoted\"";
+    u[2].period = 2016;
+    u[2].at_ms = 1451577600000LL;
+    cr_assert_eq(col_outbox_append(ob, u, 3, NULL, 100, NULL, err, sizeof(err)), 0);
+    struct ct_update out[3];
+    size_t n;
+    cr_assert_eq(col_outbox_fetch(ob, 1, 3, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(out[0].value.kind, CT_VALUE_INT);
+    cr_assert_eq(out[0].value.as.i, -42);
+    cr_assert(!out[0].has_note);
+    cr_assert_eq(out[1].value.kind, CT_VALUE_FLOAT);
+    cr_assert_eq(out[1].value.as.f, 0.1);
+    cr_assert_eq(out[1].op, CT_OP_ADD);
+    cr_assert(out[1].has_note);
+    cr_assert_str_eq(out[1].note, "第一季度, \"quoted\"");
+    cr_assert_eq(out[2].value.as.i, INT64_MAX);
+    cr_assert_eq(out[2].period, 2016);
+    cr_assert_eq(out[2].at_ms, 1451577600000LL);
+}
+
+Test(outbox, full_outbox_refuses_whole_group_and_evicts_nothing)
+{
+    append_n(8, 10, 0);
+    append_n(3, 10, COL_OUTBOX_FULL);
+    cr_assert(strstr(err, "the outbox is full: 8 updates are waiting") != NULL, "%s", err);
+    cr_assert_eq(pending(), 8);
+    append_n(2, 10, 0);
+    cr_assert_eq(pending(), 10);
+    append_n(1, 10, COL_OUTBOX_FULL);
+    cr_assert_eq(col_outbox_ack(ob, 4, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    append_n(4, 10, 0);
+    cr_assert_eq(pending(), 10);
+}
+
+Test(outbox, same_file_bytes_are_refused_as_duplicate)
+{
+    unsigned char hash[COL_SHA256_SIZE] = {1, 2, 3};
+    struct col_origin origin = {"q2.csv", hash};
+    struct col_new_update u[2] = {upd("a", 1), upd("b", 2)};
+    cr_assert_eq(col_outbox_file_seen(ob, hash, NULL, 0, err, sizeof(err)), 0);
+    cr_assert_eq(col_outbox_append(ob, u, 2, &origin, 100, NULL, err, sizeof(err)), 0);
+    char name[64];
+    cr_assert_eq(col_outbox_file_seen(ob, hash, name, sizeof(name), err, sizeof(err)), 1);
+    cr_assert_str_eq(name, "q2.csv");
+    origin.name = "q2-copy.csv";
+    cr_assert_eq(col_outbox_append(ob, u, 2, &origin, 100, NULL, err, sizeof(err)),
+                 COL_OUTBOX_DUPLICATE);
+    cr_assert(strstr(err, "duplicate: a file with exactly these bytes (2 rows) was imported at ") !=
+                  NULL,
+              "%s", err);
+    cr_assert(strstr(err, " as q2.csv; nothing was queued") != NULL, "%s", err);
+    cr_assert_eq(pending(), 2);
+}
+
+Test(outbox, ack_removes_updates_and_keeps_rejections_with_reasons)
+{
+    append_n(5, 100, 0);
+    struct ct_rejection rej[2] = {{2, "unknown_indicator", "no such indicator"},
+                                  {9, "bad_value", "not covered by the ack"}};
+    cr_assert_eq(col_outbox_ack(ob, 3, rej, 2, 86400000, err, sizeof(err)), 0, "%s", err);
+    struct col_outbox_stats st;
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0);
+    cr_assert_eq(st.pending, 2);
+    cr_assert_eq(st.first_pending_seq, 4);
+    cr_assert_eq(st.last_ack_seq, 3);
+    cr_assert_gt(st.last_ack_ms, 0);
+    cr_assert_eq(st.rejected, 1);
+    struct col_rejection_row rows[4];
+    size_t n;
+    cr_assert_eq(col_outbox_rejections(ob, rows, 4, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(rows[0].seq, 2);
+    cr_assert_str_eq(rows[0].code, "unknown_indicator");
+    cr_assert_str_eq(rows[0].msg, "no such indicator");
+    cr_assert_str_eq(rows[0].value, "1");
+    cr_assert_str_eq(rows[0].origin, "submit");
+    /* A rejection older than rejected_keep is forgotten at the next ack. */
+    cr_assert_eq(col_outbox_ack(ob, 4, NULL, 0, -1, err, sizeof(err)), 0);
+    cr_assert_eq(count_rows("SELECT count(*) FROM rejected"), 0);
+}
+
+Test(outbox, sync_drops_what_the_aggregator_already_has)
+{
+    struct col_sync_result r;
+    append_n(10, 100, 0);
+    cr_assert_eq(col_outbox_sync(ob, 6, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r.committed, 6);
+    cr_assert_eq(r.renumbered, 0);
+    cr_assert_eq(r.next_seq, 11);
+    cr_assert_eq(pending(), 4);
+}
+
+Test(outbox, sync_renumbers_after_the_aggregator_when_our_state_was_lost)
+{
+    struct col_sync_result r;
+    uint64_t first;
+    append_n(3, 100, 0); /* seqs 1..3, but the aggregator already has 1..500 */
+    cr_assert_eq(col_outbox_sync(ob, 500, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r.committed, 0);
+    cr_assert_eq(r.renumbered, 3);
+    cr_assert_eq(r.shift, 500);
+    cr_assert_eq(r.next_seq, 504);
+    struct ct_update out[4];
+    size_t n;
+    cr_assert_eq(col_outbox_fetch(ob, 0, 4, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(out[0].seq, 501);
+    cr_assert_eq(out[0].value.as.i, 0);
+    cr_assert_eq(out[2].seq, 503);
+    cr_assert_eq(out[2].value.as.i, 2);
+    append_n(1, 100, 0);
+    struct col_new_update u = upd("x", 9);
+    cr_assert_eq(col_outbox_append(ob, &u, 1, NULL, 100, &first, err, sizeof(err)), 0);
+    cr_assert_eq(first, 505);
+    cr_assert_eq(pending(), 5);
+}
+
+Test(outbox, sync_closes_a_gap_when_the_aggregator_lost_acknowledged_updates)
+{
+    struct col_sync_result r;
+    append_n(10, 100, 0);
+    cr_assert_eq(col_outbox_ack(ob, 8, NULL, 0, 1000, err, sizeof(err)), 0);
+    /* The aggregator was restored from a backup that ends at seq 5. */
+    cr_assert_eq(col_outbox_sync(ob, 5, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r.renumbered, 2);
+    cr_assert_eq(r.shift, -3);
+    cr_assert_eq(r.next_seq, 8);
+    struct ct_update out[4];
+    size_t n;
+    cr_assert_eq(col_outbox_fetch(ob, 0, 4, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(out[0].seq, 6);
+    cr_assert_eq(out[0].value.as.i, 8);
+    cr_assert_eq(out[1].seq, 7);
+}
+
+Test(outbox, fetch_stops_at_the_byte_budget)
+{
+    struct col_new_update u[4] = {upd("a", 1), upd("b", 2), upd("c", 3), upd("d", 4)};
+    cr_assert_eq(col_outbox_append(ob, u, 4, NULL, 100, NULL, err, sizeof(err)), 0);
+    struct ct_update out[4];
+    size_t n, one = ct_wire_update_size_bound(&(struct ct_update){.ind = "a"});
+    cr_assert_eq(col_outbox_fetch(ob, 2, 4, one * 2, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(out[0].seq, 2);
+    cr_assert_eq(out[1].seq, 3);
+}
+
+Test(outbox, bound_to_one_agent)
+{
+    cr_assert_eq(col_outbox_bind(ob, "erqi-1", "erqi", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_bind(ob, "erqi-1", "erqi", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_bind(ob, "jinshui-1", "jinshui", err, sizeof(err)), COL_OUTBOX_ERROR);
+    cr_assert(strstr(err, "belongs to agent erqi-1 of district erqi, not jinshui-1 of jinshui") !=
+                  NULL,
+              "%s", err);
+}
+
+Test(outbox, catalog_is_cached_and_replaced)
+{
+    struct ct_catalog_entry c[2] = {{"rd_centers_municipal", "市级研发中心", "district"},
+                                    {"st_contribution_rate", "科技进步贡献率", "city"}};
+    struct ct_catalog_entry *got;
+    size_t n;
+    cr_assert_eq(col_outbox_load_catalog(ob, &got, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 0);
+    cr_assert_null(got);
+    cr_assert_eq(col_outbox_set_catalog(ob, c, 2, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_set_catalog(ob, c + 1, 1, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_load_catalog(ob, &got, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(got[0].code, "st_contribution_rate");
+    cr_assert_str_eq(got[0].name_zh, "科技进步贡献率");
+    cr_assert_str_eq(got[0].reported_by, "city");
+    free(got);
+}
+
+Test(outbox, another_connections_commit_is_noticed)
+{
+    struct col_outbox *other;
+    cr_assert_eq(col_outbox_changed(ob), 0);
+    append_n(1, 100, 0);
+    cr_assert_eq(col_outbox_changed(ob), 0, "our own commits are not news");
+    cr_assert_eq(col_outbox_open(dir, &other, err, sizeof(err)), 0, "%s", err);
+    struct col_new_update u = upd("x", 1);
+    cr_assert_eq(col_outbox_append(other, &u, 1, NULL, 100, NULL, err, sizeof(err)), 0);
+    col_outbox_free(other);
+    cr_assert_eq(col_outbox_changed(ob), 1);
+    cr_assert_eq(col_outbox_changed(ob), 0);
+    cr_assert_eq(pending(), 2);
+}
+
+Test(outbox, last_error_and_daemon_report_are_kept)
+{
+    struct col_outbox_stats st;
+    struct col_daemon_report in = {1234, 1000, 2000, true, 3, 2500}, out;
+    cr_assert_eq(col_outbox_set_error(ob, "unavailable: database down", err, sizeof(err)), 0);
+    cr_assert_eq(col_outbox_report_daemon(ob, &in, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0);
+    cr_assert_str_eq(st.last_error, "unavailable: database down");
+    cr_assert_gt(st.last_error_ms, 0);
+    cr_assert_eq(col_outbox_daemon_report(ob, &out, err, sizeof(err)), 0);
+    cr_assert_eq(out.pid, 1234);
+    cr_assert(out.connected);
+    cr_assert_eq(out.in_flight_batches, 3);
+    cr_assert_eq(out.in_flight_updates, 2500);
+}
+
+/* A child process appends under a small RLIMIT_FSIZE, as if the disk were full. */
+Test(outbox, full_disk_is_a_clear_error_that_changes_nothing_and_recovers)
+{
+    append_n(5, 1000000, 0);
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        struct rlimit lim = {256 * 1024, 256 * 1024};
+        struct col_outbox *child;
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &lim) != 0 ||
+            col_outbox_open(dir, &child, err, sizeof(err)) != 0)
+            _exit(10);
+        size_t n = 20000;
+        struct col_new_update *u = calloc(n, sizeof(*u));
+        for (size_t i = 0; i < n; i++)
+            u[i] = upd("rd_centers_municipal", (int64_t)i);
+        int rc = col_outbox_append(child, u, n, NULL, 1000000, NULL, err, sizeof(err));
+        if (rc == COL_OUTBOX_DISK_FULL && strstr(err, "no space left for the outbox") != NULL &&
+            strstr(err, "nothing was changed") != NULL)
+            _exit(0);
+        fprintf(stderr, "append returned %d: %s\n", rc, err);
+        _exit(11);
+    }
+    int wstatus;
+    cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
+    cr_assert(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "child status %d", wstatus);
+    cr_assert_eq(pending(), 5);
+    cr_assert_eq(count_rows("SELECT count(*) FROM pending"), 5);
+    append_n(20000, 1000000, 0);
+    cr_assert_eq(pending(), 20005);
+    cr_assert_eq(count_rows("SELECT count(*) FROM pending"), 20005);
+    cr_assert_eq(count_rows("SELECT max(seq) FROM pending"), 20005);
+}
