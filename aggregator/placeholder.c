@@ -35,10 +35,6 @@ static int later(int argc, char **argv, const char *command, const char *issue)
     return CT_EXIT_FAILURE;
 }
 
-int agg_cmd_daemon(int argc, char **argv)
-{
-    return later(argc, argv, NULL, "#4");
-}
 int agg_cmd_agent(int argc, char **argv)
 {
     return later(argc, argv, "agent", "#3");

@@ -4,6 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* DROP ... IF EXISTS notices are expected; keep test output for what matters. */
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static void admin_conninfo(const char *dbname, char *out, size_t size)
 {
     const char *host = getenv("CT_TEST_PGHOST");
@@ -41,6 +48,7 @@ PGconn *pgtest_fresh_db(const char *name, char *conninfo, size_t conninfo_size)
     admin_conninfo("postgres", admin, sizeof(admin));
     conn = PQconnectdb(admin);
     cr_assert(PQstatus(conn) == CONNECTION_OK, "connect %s: %s", admin, PQerrorMessage(conn));
+    PQsetNoticeProcessor(conn, ignore_notice, NULL);
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
     pgtest_exec(conn, sql);
     snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", name);

@@ -1,0 +1,392 @@
+/*
+ * daemon.c - citytally-aggregator's main loop.
+ *
+ * One thread does the protocol work: it polls the ROUTER socket, a signalfd and the
+ * database socket (for NOTIFY), commits groups of batches, and publishes progress. Signals
+ * arrive through the signalfd, so there is no handler and no global state:
+ * - SIGTERM/SIGINT: stop reading, commit (or give up) the open group, ack only what is
+ *   committed, close with a short linger so the last acks leave, exit 0.
+ * - SIGHUP: reread the config file (flags still win), reload agents and the catalog.
+ *
+ * When the database goes away the daemon answers `unavailable`, holds the group whose
+ * COMMIT may or may not have happened for up to HOLD_MAX_MS, and replays it after
+ * reconnecting: the locked last_seq then tells what is already in, so nothing is lost and
+ * nothing counted twice.
+ */
+#include "cli.h"
+#include "commands.h"
+#include "directory.h"
+#include "endpoint.h"
+#include "feed.h"
+#include "ingest.h"
+#include "log.h"
+#include "migrate.h"
+#include "pgsession.h"
+#include "settings.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define HOLD_MAX_MS 5000  /* how long a group waits for the database to return */
+#define IDLE_POLL_MS 1000 /* longest sleep, so clocks and backoffs are rechecked */
+
+struct daemon {
+    int argc;
+    char **argv;
+    char config_path[PATH_MAX];
+    struct agg_settings settings;
+    struct ct_log log;
+    struct agg_session db;
+    struct agg_directory dir;
+    void *zmq_ctx;
+    struct agg_ingest *ingest;
+    struct agg_feed *feed;
+    int signal_fd;
+    bool stopping;
+    int64_t held_since_mono_ms; /* 0, or when the open group lost its database */
+};
+
+static const char daemon_summary[] =
+    "Runs the aggregator in the foreground: receives batches from the district collectors,\n"
+    "commits them to PostgreSQL exactly once, and publishes progress. Stops on SIGTERM or\n"
+    "SIGINT; rereads its configuration on SIGHUP.";
+
+/* Reads defaults, the -c file and the flags into `settings`. */
+static enum ct_cli_result parse_settings(struct daemon *d, struct agg_settings *settings)
+{
+    struct ct_cli cli = {AGG_PROGRAM,
+                         NULL,
+                         "[options]",
+                         daemon_summary,
+                         agg_settings_table,
+                         agg_settings_count,
+                         settings,
+                         NULL,
+                         0,
+                         NULL,
+                         NULL};
+    int first;
+    enum ct_cli_result result;
+
+    agg_settings_defaults(settings);
+    result = ct_cli_parse(&cli, d->argc, d->argv, &first, d->config_path, sizeof(d->config_path));
+    if (result == CT_CLI_RUN && first < d->argc) {
+        fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", AGG_PROGRAM, d->argv[first]);
+        return CT_CLI_ERROR;
+    }
+    return result;
+}
+
+/* Plain text is for tests and a single machine only. */
+static int check_transport(const struct agg_settings *s)
+{
+    if (s->server_key[0] == '\0' && !s->insecure) {
+        fprintf(stderr,
+                "%s: refusing to start without CURVE: give --server-key FILE (see keygen), or "
+                "--insecure to listen in plain text on a loopback address\n",
+                AGG_PROGRAM);
+        return -1;
+    }
+    if (s->server_key[0] == '\0' && !ct_endpoint_is_loopback(s->listen)) {
+        fprintf(stderr,
+                "%s: --insecure refuses to listen on %s: plain text is allowed only on "
+                "127.0.0.0/8, ::1, ipc:// or inproc://\n",
+                AGG_PROGRAM, s->listen);
+        return -1;
+    }
+    if (s->server_key[0] != '\0') {
+        fprintf(stderr, "%s: --server-key: CURVE is not supported by this build yet\n",
+                AGG_PROGRAM);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_signal_fd(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    /* Blocked before any thread exists (ZeroMQ's, libmicrohttpd's), so only the signalfd
+     * ever sees them. */
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void reload_directory(struct daemon *d)
+{
+    char err[512];
+
+    if (agg_directory_load(&d->dir, agg_session_conn(&d->db), err, sizeof(err)) != 0) {
+        agg_session_lost(&d->db, err, ct_time_mono_ms());
+        return;
+    }
+    ct_log_info(&d->log, "directory", "%zu agents, %zu indicators, %zu target years",
+                d->dir.n_agents, d->dir.n_indicators, d->dir.n_target_years);
+}
+
+/* Waits for the database, migrates it and loads the directory. Returns 0, or -1 when a
+ * signal asked to stop first or the migration failed (err set). */
+static int connect_and_migrate(struct daemon *d, char *err, size_t err_size)
+{
+    for (;;) {
+        struct signalfd_siginfo info;
+        int64_t now = ct_time_mono_ms();
+        bool fresh;
+        int version;
+
+        if (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info) &&
+            info.ssi_signo != SIGHUP) {
+            snprintf(err, err_size, "stopped by signal %u while waiting for the database",
+                     info.ssi_signo);
+            return -1;
+        }
+        if (agg_session_ensure(&d->db, now, &fresh)) {
+            if (agg_migrate(agg_session_conn(&d->db), &version, err, err_size) != 0)
+                return -1;
+            ct_log_info(&d->log, "database", "schema at version %d", version);
+            if (agg_directory_load(&d->dir, agg_session_conn(&d->db), err, err_size) != 0)
+                return -1;
+            return 0;
+        }
+        usleep((useconds_t)(agg_session_wait_ms(&d->db, ct_time_mono_ms()) * 1000));
+    }
+}
+
+static void reload_settings(struct daemon *d)
+{
+    struct agg_settings fresh;
+
+    sd_notify(0, "RELOADING=1");
+    if (parse_settings(d, &fresh) != CT_CLI_RUN) {
+        ct_log_error(&d->log, "config", "reload failed; keeping the running configuration");
+    } else {
+        if (strcmp(fresh.db, d->settings.db) != 0 || strcmp(fresh.listen, d->settings.listen) ||
+            strcmp(fresh.publish, d->settings.publish) ||
+            strcmp(fresh.server_key, d->settings.server_key) ||
+            strcmp(fresh.http, d->settings.http) || fresh.insecure != d->settings.insecure)
+            ct_log_warn(&d->log, "config",
+                        "db, listen, publish, server_key, insecure and http change only on "
+                        "restart");
+        d->settings.log_level = fresh.log_level;
+        d->settings.group_max_updates = fresh.group_max_updates;
+        d->settings.group_max_wait_ms = fresh.group_max_wait_ms;
+        d->log.level = fresh.log_level;
+        agg_ingest_reconfigure(d->ingest, &d->settings);
+        ct_log_info(&d->log, "config", "reloaded %s",
+                    d->config_path[0] ? d->config_path : "(no config file)");
+    }
+    if (agg_session_up(&d->db))
+        reload_directory(d);
+    sd_notify(0, "READY=1");
+}
+
+static void handle_signals(struct daemon *d)
+{
+    struct signalfd_siginfo info;
+
+    while (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+        if (info.ssi_signo == SIGHUP) {
+            reload_settings(d);
+        } else {
+            ct_log_info(&d->log, "daemon", "signal %u: stopping", info.ssi_signo);
+            d->stopping = true;
+        }
+    }
+}
+
+static void flush(struct daemon *d, int64_t now)
+{
+    char err[512];
+    enum agg_store_status status;
+
+    status =
+        agg_ingest_flush(d->ingest, agg_session_conn(&d->db), &d->dir, d->feed, err, sizeof(err));
+    if (status == AGG_STORE_CONFLICT) {
+        /* The unique key caught rows already in the log, which means our last_seq was
+         * stale. Reread it and decide again. */
+        ct_log_warn(&d->log, "ingest", "%s; rereading last_seq and retrying", err);
+        reload_directory(d);
+        if (!agg_session_up(&d->db))
+            status = AGG_STORE_CONNECTION_LOST;
+        else
+            status = agg_ingest_flush(d->ingest, agg_session_conn(&d->db), &d->dir, d->feed, err,
+                                      sizeof(err));
+    }
+    switch (status) {
+    case AGG_STORE_COMMITTED:
+        d->held_since_mono_ms = 0;
+        break;
+    case AGG_STORE_CONNECTION_LOST:
+        agg_session_lost(&d->db, err, now);
+        if (d->held_since_mono_ms == 0)
+            d->held_since_mono_ms = now;
+        break;
+    case AGG_STORE_CONFLICT:
+    case AGG_STORE_FAILED:
+        ct_log_error(&d->log, "ingest", "commit failed, batches refused as unavailable: %s", err);
+        agg_ingest_refuse_pending(d->ingest, "the database refused the commit; retry later");
+        d->held_since_mono_ms = 0;
+        break;
+    }
+}
+
+static int64_t poll_timeout(struct daemon *d, int64_t now)
+{
+    int64_t timeout = IDLE_POLL_MS, wait;
+
+    wait = agg_ingest_wait_ms(d->ingest, now);
+    if (wait >= 0 && agg_session_up(&d->db) && wait < timeout)
+        timeout = wait;
+    wait = agg_feed_wait_ms(d->feed, now);
+    if (wait >= 0 && agg_session_up(&d->db) && wait < timeout)
+        timeout = wait;
+    if (!agg_session_up(&d->db)) {
+        wait = agg_session_wait_ms(&d->db, now);
+        if (wait < timeout)
+            timeout = wait;
+    }
+    return timeout;
+}
+
+static void run_loop(struct daemon *d)
+{
+    while (!d->stopping) {
+        zmq_pollitem_t items[3] = {{0}};
+        int64_t now = ct_time_mono_ms();
+        bool fresh;
+        int n = 0, rc;
+
+        if (agg_session_ensure(&d->db, now, &fresh) && fresh)
+            reload_directory(d);
+
+        items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
+        /* A full group stops reading: the backlog stays in ZeroMQ, bounded by its HWM. */
+        if (!agg_ingest_full(d->ingest))
+            items[n++] = (zmq_pollitem_t){agg_ingest_socket(d->ingest), 0, ZMQ_POLLIN, 0};
+        if (agg_session_up(&d->db))
+            items[n++] = (zmq_pollitem_t){NULL, agg_session_socket(&d->db), ZMQ_POLLIN, 0};
+
+        rc = zmq_poll(items, n, (long)poll_timeout(d, now));
+        if (rc < 0 && zmq_errno() != EINTR) {
+            ct_log_error(&d->log, "daemon", "poll failed: %s", zmq_strerror(zmq_errno()));
+            d->stopping = true;
+            break;
+        }
+        now = ct_time_mono_ms();
+        handle_signals(d);
+        if (agg_session_up(&d->db) && agg_session_take_notifications(&d->db, now) == 1) {
+            ct_log_info(&d->log, "directory", "agents changed; reloading");
+            reload_directory(d);
+        }
+
+        agg_ingest_receive(d->ingest, &d->dir, agg_session_up(&d->db), now);
+        if (agg_ingest_has_pending(d->ingest) && agg_session_up(&d->db) &&
+            agg_ingest_wait_ms(d->ingest, now) == 0)
+            flush(d, now);
+        if (d->held_since_mono_ms != 0 && agg_ingest_has_pending(d->ingest) &&
+            now - d->held_since_mono_ms > HOLD_MAX_MS) {
+            agg_ingest_refuse_pending(d->ingest, "the database is unavailable; retry later");
+            d->held_since_mono_ms = 0;
+        }
+        if (agg_session_up(&d->db) &&
+            agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now) != 0)
+            agg_session_lost(&d->db, "publishing progress", now);
+    }
+
+    /* Stopping: whatever is committed now gets its ack; the rest is resent later. */
+    if (agg_ingest_has_pending(d->ingest) && agg_session_up(&d->db))
+        flush(d, ct_time_mono_ms());
+    if (agg_ingest_has_pending(d->ingest))
+        agg_ingest_refuse_pending(d->ingest, "the aggregator is stopping; retry later");
+}
+
+int agg_cmd_daemon(int argc, char **argv)
+{
+    struct daemon d = {.argc = argc, .argv = argv, .signal_fd = -1};
+    char err[1024];
+    int status = CT_EXIT_FAILURE;
+
+    ct_log_init(&d.log);
+    switch (parse_settings(&d, &d.settings)) {
+    case CT_CLI_DONE:
+        return CT_EXIT_OK;
+    case CT_CLI_ERROR:
+        return CT_EXIT_USAGE;
+    case CT_CLI_RUN:
+        break;
+    }
+    if (check_transport(&d.settings) != 0)
+        return CT_EXIT_USAGE;
+    d.log.level = d.settings.log_level;
+    /* msgpack-c frees its decoding zone after every frame; without these glibc would hand
+     * that memory back to the kernel each time (MEASUREMENTS.md: 5x slower decoding). */
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+
+    d.signal_fd = open_signal_fd();
+    if (d.signal_fd < 0) {
+        fprintf(stderr, "%s: cannot set up signal handling: %s\n", AGG_PROGRAM, strerror(errno));
+        return CT_EXIT_FAILURE;
+    }
+    agg_session_init(&d.db, d.settings.db, d.settings.db_retry_max_ms, &d.log);
+    sd_notify(0, "STATUS=waiting for the database");
+    if (connect_and_migrate(&d, err, sizeof(err)) != 0) {
+        ct_log_error(&d.log, "daemon", "%s", err);
+        status = strncmp(err, "stopped by signal", 17) == 0 ? CT_EXIT_OK : CT_EXIT_FAILURE;
+        goto out;
+    }
+
+    d.zmq_ctx = zmq_ctx_new();
+    if (d.zmq_ctx == NULL) {
+        ct_log_error(&d.log, "daemon", "cannot create a ZeroMQ context: %s",
+                     zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    d.ingest = agg_ingest_new(d.zmq_ctx, &d.settings, &d.log, err, sizeof(err));
+    if (d.ingest == NULL) {
+        ct_log_error(&d.log, "daemon", "%s", err);
+        goto out;
+    }
+    d.feed = agg_feed_new(d.zmq_ctx, d.settings.publish, d.settings.publish_interval_ms, &d.log,
+                          err, sizeof(err));
+    if (d.feed == NULL) {
+        ct_log_error(&d.log, "daemon", "%s", err);
+        goto out;
+    }
+
+    ct_log_info(&d.log, "daemon", "ready: collectors on %s (%s), progress on %s, database %s",
+                d.settings.listen, d.settings.server_key[0] ? "CURVE" : "plain text, loopback",
+                d.settings.publish, PQdb(agg_session_conn(&d.db)));
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s", d.settings.listen);
+    run_loop(&d);
+    sd_notify(0, "STOPPING=1");
+    status = CT_EXIT_OK;
+out:
+    agg_feed_free(d.feed);
+    agg_ingest_free(d.ingest);
+    if (d.zmq_ctx != NULL)
+        zmq_ctx_term(d.zmq_ctx);
+    agg_session_close(&d.db);
+    agg_directory_clear(&d.dir);
+    if (d.signal_fd >= 0)
+        close(d.signal_fd);
+    if (status == CT_EXIT_OK)
+        ct_log_info(&d.log, "daemon", "stopped");
+    return status;
+}

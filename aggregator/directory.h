@@ -1,0 +1,73 @@
+/*
+ * directory.h - the daemon's in-memory copy of who may speak and what they may report.
+ *
+ * Loaded from PostgreSQL at start, after every reconnect, on SIGHUP and when `agent add` or
+ * `agent remove` sends NOTIFY citytally_agents. It answers the hot-path questions without
+ * a round trip: is this agent registered and active, which district is it bound to, which
+ * public key is it, what is its last committed seq, is this indicator known, may a
+ * district report it.
+ *
+ * The database stays the authority: the commit transaction re-reads each agent's row under
+ * FOR UPDATE, so a revocation or a seq that moved is caught there even if this copy is
+ * stale. `last_seq` here is advanced only after a COMMIT succeeded.
+ *
+ * A directory owns its arrays; agg_directory_clear() frees them. Entries are sorted by id
+ * and found by binary search; pointers to entries stay valid until the next load or clear.
+ */
+#ifndef AGG_DIRECTORY_H
+#define AGG_DIRECTORY_H
+
+#include "text.h"
+#include "wire.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGG_Z85_KEY_LEN 40
+
+struct agg_agent {
+    char id[CT_ID_MAX + 1];
+    char district[CT_ID_MAX + 1];
+    char public_key[AGG_Z85_KEY_LEN + 1]; /* "" when none was registered */
+    bool revoked;
+    uint64_t last_seq;
+};
+
+struct agg_indicator {
+    char code[CT_ID_MAX + 1];
+    char name_zh[CT_WIRE_MAX_NAME + 1];
+    char reported_by[CT_ID_MAX + 1]; /* "district" or "city" */
+};
+
+struct agg_directory {
+    struct agg_agent *agents; /* sorted by id */
+    size_t n_agents;
+    struct agg_indicator *indicators; /* sorted by code */
+    size_t n_indicators;
+    int *target_years; /* years that have targets, ascending */
+    size_t n_target_years;
+};
+
+/* Reads agents, indicators and target years. On success replaces `dir`'s contents; on
+ * failure leaves them untouched and returns -1 with a reason in `err`. */
+int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_t err_size);
+
+void agg_directory_clear(struct agg_directory *dir);
+
+struct agg_agent *agg_directory_agent(const struct agg_directory *dir, const char *id);
+
+/* The active agent registered with this Z85 public key, or NULL. */
+const struct agg_agent *agg_directory_agent_by_key(const struct agg_directory *dir,
+                                                   const char *public_key);
+
+const struct agg_indicator *agg_directory_indicator(const struct agg_directory *dir,
+                                                    const char *code);
+
+bool agg_directory_has_targets(const struct agg_directory *dir, int year);
+
+/* Fills a welcome message's catalog from the indicators. Returns 0 or -1 (out of memory). */
+int agg_directory_catalog(const struct agg_directory *dir, struct ct_msg *welcome);
+
+#endif

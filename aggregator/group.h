@@ -1,0 +1,68 @@
+/*
+ * group.h - batches waiting to share the next database transaction (group commit).
+ *
+ * Batches that arrive together are committed by one transaction, so one fsync serves them
+ * all and throughput grows with load. A group is bounded twice: by AGG_GROUP_MAX_BATCHES
+ * slots and by a number of updates (`max_updates`, a setting), so the memory it holds does
+ * not grow with the number of messages. When it is full the daemon stops reading the
+ * socket until it has committed, and ZeroMQ's high-water mark pushes back on senders.
+ *
+ * The group owns one decoded message per slot for its whole life, so decoding reuses the
+ * slots' arrays instead of allocating per frame. After a commit each slot carries its
+ * outcome (the ack to send, or an error) until agg_group_reset().
+ */
+#ifndef AGG_GROUP_H
+#define AGG_GROUP_H
+
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGG_GROUP_MAX_BATCHES 64
+#define AGG_ROUTE_MAX 256 /* bytes of a ZeroMQ routing id */
+
+enum agg_batch_outcome {
+    AGG_BATCH_PENDING = 0, /* not yet decided */
+    AGG_BATCH_ACKED,       /* committed (or all duplicates): send ack with ack_seq */
+    AGG_BATCH_REFUSED,     /* nothing stored: send error */
+};
+
+struct agg_batch {
+    unsigned char route[AGG_ROUTE_MAX];
+    size_t route_len;
+    struct ct_msg *msg; /* owned by the group; msg->batch holds the updates */
+    int64_t received_mono_ms;
+
+    enum agg_batch_outcome outcome;
+    size_t first_new;         /* updates before this index were already committed (duplicates) */
+    uint64_t ack_seq;         /* for ACKED: the agent's last committed seq */
+    enum ct_wire_error error; /* for REFUSED */
+    char error_msg[CT_WIRE_MAX_TEXT + 1];
+    uint64_t error_seq; /* for REFUSED: last_seq to put in the error */
+};
+
+struct agg_group {
+    struct agg_batch batches[AGG_GROUP_MAX_BATCHES];
+    size_t n_batches;
+    size_t n_updates;
+    size_t max_updates;
+    int64_t opened_mono_ms; /* when the first batch joined */
+};
+
+/* Allocates the slot messages. Returns NULL when out of memory. */
+struct agg_group *agg_group_new(size_t max_updates);
+void agg_group_free(struct agg_group *g);
+
+bool agg_group_full(const struct agg_group *g);
+
+/* The next free slot, to decode a frame into. Call agg_group_commit_slot() to keep it in
+ * the group; otherwise it is simply reused. NULL when the group is full. */
+struct agg_batch *agg_group_next_slot(struct agg_group *g);
+void agg_group_keep_slot(struct agg_group *g, int64_t now_mono_ms);
+
+/* Empties the group for the next transaction, keeping the slots' memory. */
+void agg_group_reset(struct agg_group *g);
+
+#endif

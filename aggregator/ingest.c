@@ -1,0 +1,419 @@
+#include "ingest.h"
+#include "group.h"
+#include "text.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+/* Socket settings, chosen rather than inherited. */
+#define ROUTER_RCVHWM 64       /* messages queued per collector; a collector's window is ~4 */
+#define ROUTER_SNDHWM 256      /* replies queued per collector before they are dropped */
+#define HEARTBEAT_IVL_MS 10000 /* ZMTP PING, so dead peers are noticed */
+#define HEARTBEAT_TIMEOUT_MS 30000
+#define HANDSHAKE_IVL_MS 10000 /* a peer that does not finish the handshake is dropped */
+#define LINGER_MS 2000         /* on shutdown, give the last acks time to leave */
+
+struct agg_ingest {
+    void *router;
+    const struct ct_log *log;
+    struct agg_group *group;
+    int64_t group_max_wait_ms;
+    struct agg_store store;
+    struct ct_wire_encoder *enc;
+    struct ct_msg *reply;
+    struct agg_ingest_stats stats;
+    struct ct_ratelimit bad_frame_rl;
+    struct ct_ratelimit refused_rl;
+    struct ct_ratelimit send_rl;
+};
+
+static int set_int(void *socket, int option, int value)
+{
+    return zmq_setsockopt(socket, option, &value, sizeof(value));
+}
+
+struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *settings,
+                                  const struct ct_log *log, char *err, size_t err_size)
+{
+    struct agg_ingest *in = calloc(1, sizeof(*in));
+    int64_t max_message = CT_WIRE_MAX_MESSAGE;
+
+    if (in == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    in->log = log;
+    in->group_max_wait_ms = settings->group_max_wait_ms;
+    in->bad_frame_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 5);
+    in->refused_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 10);
+    in->send_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 5);
+    agg_store_init(&in->store);
+    in->group = agg_group_new((size_t)settings->group_max_updates);
+    in->enc = ct_wire_encoder_new();
+    in->reply = ct_msg_new();
+    if (in->group == NULL || in->enc == NULL || in->reply == NULL) {
+        snprintf(err, err_size, "out of memory");
+        goto fail;
+    }
+    in->router = zmq_socket(zmq_ctx, ZMQ_ROUTER);
+    if (in->router == NULL) {
+        snprintf(err, err_size, "creating the ROUTER socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    /* ROUTER_MANDATORY makes a reply to a vanished collector an error we see, not a
+     * silent drop; MAXMSGSIZE makes libzmq drop a peer that sends a frame over 1 MiB
+     * before any of it is buffered. */
+    if (set_int(in->router, ZMQ_ROUTER_MANDATORY, 1) != 0 ||
+        zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &max_message, sizeof(max_message)) != 0 ||
+        set_int(in->router, ZMQ_RCVHWM, ROUTER_RCVHWM) != 0 ||
+        set_int(in->router, ZMQ_SNDHWM, ROUTER_SNDHWM) != 0 ||
+        set_int(in->router, ZMQ_HEARTBEAT_IVL, HEARTBEAT_IVL_MS) != 0 ||
+        set_int(in->router, ZMQ_HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS) != 0 ||
+        set_int(in->router, ZMQ_HANDSHAKE_IVL, HANDSHAKE_IVL_MS) != 0 ||
+        set_int(in->router, ZMQ_LINGER, LINGER_MS) != 0) {
+        snprintf(err, err_size, "configuring the ROUTER socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (zmq_bind(in->router, settings->listen) != 0) {
+        snprintf(err, err_size, "cannot listen on %s: %s", settings->listen,
+                 zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    return in;
+fail:
+    agg_ingest_free(in);
+    return NULL;
+}
+
+void agg_ingest_free(struct agg_ingest *in)
+{
+    if (in == NULL)
+        return;
+    if (in->router != NULL)
+        zmq_close(in->router);
+    agg_group_free(in->group);
+    agg_store_release(&in->store);
+    ct_wire_encoder_free(in->enc);
+    ct_msg_free(in->reply);
+    free(in);
+}
+
+void *agg_ingest_socket(const struct agg_ingest *in)
+{
+    return in->router;
+}
+
+bool agg_ingest_has_pending(const struct agg_ingest *in)
+{
+    return in->group->n_batches > 0;
+}
+
+bool agg_ingest_full(const struct agg_ingest *in)
+{
+    return agg_group_full(in->group);
+}
+
+const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in)
+{
+    return &in->stats;
+}
+
+void agg_ingest_reconfigure(struct agg_ingest *in, const struct agg_settings *settings)
+{
+    in->group->max_updates = (size_t)settings->group_max_updates;
+    in->group_max_wait_ms = settings->group_max_wait_ms;
+}
+
+int64_t agg_ingest_wait_ms(const struct agg_ingest *in, int64_t now_mono_ms)
+{
+    int64_t due;
+
+    if (in->group->n_batches == 0)
+        return -1;
+    if (agg_group_full(in->group))
+        return 0;
+    due = in->group->opened_mono_ms + in->group_max_wait_ms - now_mono_ms;
+    return due > 0 ? due : 0;
+}
+
+int64_t agg_ingest_pending_age_ms(const struct agg_ingest *in, int64_t now_mono_ms)
+{
+    return in->group->n_batches > 0 ? now_mono_ms - in->group->opened_mono_ms : 0;
+}
+
+/* ---------------------------------------------------------------- replies */
+
+static void send_reply(struct agg_ingest *in, const unsigned char *route, size_t route_len,
+                       const struct ct_msg *msg)
+{
+    const void *bytes;
+    size_t len;
+
+    if (ct_wire_encode(in->enc, msg, &bytes, &len) != 0) {
+        ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, "ingest", "could not encode a %s reply",
+                       ct_msg_type_name(msg->type));
+        return;
+    }
+    if (zmq_send(in->router, route, route_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(in->router, bytes, len, ZMQ_DONTWAIT) < 0) {
+        /* EHOSTUNREACH: the collector left; EAGAIN: it stopped reading. Either way it
+         * will resend, and the resend is acked as a duplicate. */
+        ct_log_limited(in->log, &in->send_rl, CT_LOG_DEBUG, "ingest", "%s reply not sent: %s",
+                       ct_msg_type_name(msg->type), zmq_strerror(zmq_errno()));
+    }
+}
+
+static void send_error(struct agg_ingest *in, const unsigned char *route, size_t route_len,
+                       enum ct_wire_error error, uint64_t last_seq, const char *text)
+{
+    struct ct_msg *r = in->reply;
+
+    r->type = CT_MSG_ERROR;
+    r->error.error = error;
+    ct_strlcpy(r->error.code, ct_wire_error_code(error), sizeof(r->error.code));
+    ct_strlcpy(r->error.msg, text, sizeof(r->error.msg));
+    r->error.last_seq = last_seq;
+    in->stats.refused++;
+    send_reply(in, route, route_len, r);
+}
+
+static void send_ack(struct agg_ingest *in, const struct agg_batch *b)
+{
+    const struct ct_msg_batch *batch = &b->msg->batch;
+    struct ct_msg *r = in->reply;
+    size_t n = 0;
+
+    r->type = CT_MSG_ACK;
+    r->ack.last_seq = b->ack_seq;
+    if (ct_msg_reserve(r, CT_MSG_ACK, batch->n_updates) != 0) {
+        ct_log_error(in->log, "ingest", "out of memory building an ack for %s", batch->agent);
+        return;
+    }
+    for (size_t i = 0; i < batch->n_updates; i++) {
+        const struct ct_update *u = &batch->updates[i];
+        if (u->fault == CT_REJECT_NONE)
+            continue;
+        r->ack.rejected[n].seq = u->seq;
+        ct_strlcpy(r->ack.rejected[n].code, ct_reject_code(u->fault),
+                   sizeof(r->ack.rejected[n].code));
+        ct_strlcpy(r->ack.rejected[n].msg, u->fault_msg ? u->fault_msg : "",
+                   sizeof(r->ack.rejected[n].msg));
+        n++;
+    }
+    r->ack.n_rejected = n;
+    send_reply(in, b->route, b->route_len, r);
+}
+
+/* ---------------------------------------------------------------- receiving */
+
+/* Checks that `agent` may speak for `district` per the directory. Returns CT_WERR_NONE or
+ * the error to send, with its text in `why`. */
+static enum ct_wire_error check_agent(const struct agg_directory *dir, const char *agent_id,
+                                      const char *district, const struct agg_agent **agent,
+                                      char *why, size_t why_size)
+{
+    *agent = agg_directory_agent(dir, agent_id);
+    if (*agent == NULL || (*agent)->revoked) {
+        snprintf(why, why_size, "agent %s is not registered%s", agent_id,
+                 *agent != NULL ? " (it was removed)" : "; ask the bureau to run `agent add`");
+        return CT_WERR_UNKNOWN_AGENT;
+    }
+    if (strcmp((*agent)->district, district) != 0) {
+        snprintf(why, why_size, "agent %s reports for %s, not %s", agent_id, (*agent)->district,
+                 district);
+        return CT_WERR_WRONG_DISTRICT;
+    }
+    return CT_WERR_NONE;
+}
+
+static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
+                         const struct agg_directory *dir, bool db_up)
+{
+    const struct ct_msg_hello *hello = &slot->msg->hello;
+    const struct agg_agent *agent;
+    char why[CT_WIRE_MAX_TEXT];
+    enum ct_wire_error error;
+
+    if (!db_up) {
+        send_error(in, slot->route, slot->route_len, CT_WERR_UNAVAILABLE, 0,
+                   "the database is unavailable; retry later");
+        return;
+    }
+    error = check_agent(dir, hello->agent, hello->district, &agent, why, sizeof(why));
+    if (error != CT_WERR_NONE) {
+        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "hello refused: %s", why);
+        send_error(in, slot->route, slot->route_len, error, 0, why);
+        return;
+    }
+    if (agg_directory_catalog(dir, in->reply) != 0) {
+        ct_log_error(in->log, "ingest", "out of memory building a welcome for %s", hello->agent);
+        return;
+    }
+    in->reply->type = CT_MSG_WELCOME;
+    in->reply->welcome.last_seq = agent->last_seq;
+    ct_log_limited(in->log, &in->refused_rl, CT_LOG_INFO, "ingest",
+                   "agent %s (%s) connected: next seq %" PRIu64 ", last committed %" PRIu64,
+                   hello->agent, hello->district, hello->next_seq, agent->last_seq);
+    send_reply(in, slot->route, slot->route_len, in->reply);
+}
+
+/* Returns true when the batch joins the group. */
+static bool accept_batch(struct agg_ingest *in, struct agg_batch *slot,
+                         const struct agg_directory *dir, bool db_up)
+{
+    const struct ct_msg_batch *batch = &slot->msg->batch;
+    const struct agg_agent *agent;
+    char why[CT_WIRE_MAX_TEXT];
+    enum ct_wire_error error;
+
+    error = check_agent(dir, batch->agent, batch->district, &agent, why, sizeof(why));
+    if (error != CT_WERR_NONE) {
+        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "batch refused: %s", why);
+        send_error(in, slot->route, slot->route_len, error,
+                   error == CT_WERR_WRONG_DISTRICT ? agent->last_seq : 0, why);
+        return false;
+    }
+    if (!db_up) {
+        send_error(in, slot->route, slot->route_len, CT_WERR_UNAVAILABLE, agent->last_seq,
+                   "the database is unavailable; retry later");
+        return false;
+    }
+    return true;
+}
+
+/* Receives the rest of a multi-frame message so the socket is ready for the next one. */
+static size_t discard_more(void *socket)
+{
+    size_t extra = 0;
+    int more = 1;
+    size_t more_size = sizeof(more);
+
+    while (zmq_getsockopt(socket, ZMQ_RCVMORE, &more, &more_size) == 0 && more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, socket, 0) < 0) {
+            zmq_msg_close(&part);
+            break;
+        }
+        zmq_msg_close(&part);
+        extra++;
+    }
+    return extra;
+}
+
+void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, bool db_up,
+                        int64_t now_mono_ms)
+{
+    struct agg_batch *slot;
+
+    while ((slot = agg_group_next_slot(in->group)) != NULL) {
+        struct ct_wire_fault fault;
+        zmq_msg_t route, frame;
+        int rc;
+
+        zmq_msg_init(&route);
+        if (zmq_msg_recv(&route, in->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&route);
+            if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
+                ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_ERROR, "ingest",
+                               "receive failed: %s", zmq_strerror(zmq_errno()));
+            return;
+        }
+        slot->route_len = zmq_msg_size(&route) < AGG_ROUTE_MAX ? zmq_msg_size(&route) : 0;
+        memcpy(slot->route, zmq_msg_data(&route), slot->route_len);
+        rc = zmq_msg_more(&route);
+        zmq_msg_close(&route);
+        if (!rc || slot->route_len == 0) {
+            discard_more(in->router);
+            continue;
+        }
+
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, in->router, 0) < 0) {
+            zmq_msg_close(&frame);
+            continue;
+        }
+        if (zmq_msg_more(&frame)) {
+            size_t extra = discard_more(in->router);
+            zmq_msg_close(&frame);
+            ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_WARN, "ingest",
+                           "malformed message: %zu frames instead of 1", extra + 1);
+            send_error(in, slot->route, slot->route_len, CT_WERR_MALFORMED, 0,
+                       "a message must be a single frame");
+            continue;
+        }
+        rc = ct_wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), slot->msg, &fault);
+        zmq_msg_close(&frame);
+        if (rc != 0) {
+            ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_WARN, "ingest", "%s message: %s",
+                           ct_wire_error_code(fault.error), fault.msg);
+            send_error(in, slot->route, slot->route_len, fault.error, 0, fault.msg);
+            continue;
+        }
+        switch (slot->msg->type) {
+        case CT_MSG_HELLO:
+            handle_hello(in, slot, dir, db_up);
+            break;
+        case CT_MSG_BATCH:
+            if (accept_batch(in, slot, dir, db_up))
+                agg_group_keep_slot(in->group, now_mono_ms);
+            break;
+        default:
+            send_error(in, slot->route, slot->route_len, CT_WERR_MALFORMED, 0,
+                       "collectors send only hello and batch");
+            break;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- committing */
+
+enum agg_store_status agg_ingest_flush(struct agg_ingest *in, PGconn *conn,
+                                       struct agg_directory *dir, struct agg_feed *feed, char *err,
+                                       size_t err_size)
+{
+    struct agg_group *g = in->group;
+    struct agg_store_result result;
+    int64_t started = ct_time_mono_ms();
+    enum agg_store_status status;
+
+    status = agg_store_commit(&in->store, conn, g, dir, ct_time_now_ms(), &result, err, err_size);
+    if (status != AGG_STORE_COMMITTED)
+        return status;
+
+    in->stats.commits++;
+    in->stats.updates_committed += result.accepted;
+    in->stats.updates_rejected += result.rejected;
+    in->stats.last_commit_ms = ct_time_now_ms();
+    in->stats.last_commit_us = (ct_time_mono_ms() - started) * 1000;
+    for (size_t i = 0; i < g->n_batches; i++) {
+        struct agg_batch *b = &g->batches[i];
+        if (b->outcome == AGG_BATCH_ACKED) {
+            in->stats.batches++;
+            send_ack(in, b);
+        } else {
+            ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest",
+                           "batch from %s refused: %s: %s", b->msg->batch.agent,
+                           ct_wire_error_code(b->error), b->error_msg);
+            send_error(in, b->route, b->route_len, b->error, b->error_seq, b->error_msg);
+        }
+    }
+    for (size_t i = 0; i < result.n_periods; i++)
+        agg_feed_mark(feed, dir, result.periods[i]);
+    agg_group_reset(g);
+    return AGG_STORE_COMMITTED;
+}
+
+void agg_ingest_refuse_pending(struct agg_ingest *in, const char *why)
+{
+    struct agg_group *g = in->group;
+
+    for (size_t i = 0; i < g->n_batches; i++)
+        send_error(in, g->batches[i].route, g->batches[i].route_len, CT_WERR_UNAVAILABLE, 0, why);
+    agg_group_reset(g);
+}

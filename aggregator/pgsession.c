@@ -1,0 +1,131 @@
+#include "pgsession.h"
+#include "text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define BACKOFF_FIRST_MS 100
+#define CONNECT_TIMEOUT_S "5"
+
+void agg_session_init(struct agg_session *s, const char *conninfo, int64_t backoff_max_ms,
+                      const struct ct_log *log)
+{
+    memset(s, 0, sizeof(*s));
+    ct_strlcpy(s->conninfo, conninfo, sizeof(s->conninfo));
+    s->backoff_ms = BACKOFF_FIRST_MS;
+    s->backoff_max_ms = backoff_max_ms;
+    s->log = log;
+}
+
+void agg_session_close(struct agg_session *s)
+{
+    if (s->conn != NULL)
+        PQfinish(s->conn);
+    s->conn = NULL;
+}
+
+bool agg_session_up(const struct agg_session *s)
+{
+    return s->conn != NULL;
+}
+
+PGconn *agg_session_conn(const struct agg_session *s)
+{
+    return s->conn;
+}
+
+int agg_session_socket(const struct agg_session *s)
+{
+    return s->conn != NULL ? PQsocket(s->conn) : -1;
+}
+
+int64_t agg_session_wait_ms(const struct agg_session *s, int64_t now_mono_ms)
+{
+    if (s->conn != NULL || now_mono_ms >= s->next_attempt_mono_ms)
+        return 0;
+    return s->next_attempt_mono_ms - now_mono_ms;
+}
+
+/* libpq ends its messages with a newline; log lines must not. */
+static void one_line(char *text)
+{
+    text[strcspn(text, "\n")] = '\0';
+}
+
+static void schedule_retry(struct agg_session *s, int64_t now_mono_ms)
+{
+    s->next_attempt_mono_ms = now_mono_ms + s->backoff_ms;
+    s->backoff_ms *= 2;
+    if (s->backoff_ms > s->backoff_max_ms)
+        s->backoff_ms = s->backoff_max_ms;
+}
+
+bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
+{
+    /* connect_timeout comes first so a value in the user's conninfo overrides it. */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *values[] = {CONNECT_TIMEOUT_S, "citytally-aggregator", s->conninfo, NULL};
+    char why[512];
+    PGresult *res;
+
+    *fresh = false;
+    if (s->conn != NULL)
+        return true;
+    if (now_mono_ms < s->next_attempt_mono_ms)
+        return false;
+
+    s->conn = PQconnectdbParams(keys, values, 1);
+    if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+        ct_strlcpy(why, s->conn ? PQerrorMessage(s->conn) : "out of memory", sizeof(why));
+        one_line(why);
+        agg_session_close(s);
+        ct_complain(s->log, &s->down, CT_LOG_ERROR, "database", "unreachable: %s", why);
+        schedule_retry(s, now_mono_ms);
+        return false;
+    }
+    res = PQexec(s->conn, "LISTEN citytally_agents");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        ct_strlcpy(why, PQerrorMessage(s->conn), sizeof(why));
+        one_line(why);
+        PQclear(res);
+        agg_session_close(s);
+        ct_complain(s->log, &s->down, CT_LOG_ERROR, "database", "unusable: %s", why);
+        schedule_retry(s, now_mono_ms);
+        return false;
+    }
+    PQclear(res);
+    s->backoff_ms = BACKOFF_FIRST_MS;
+    ct_complaint_release(s->log, &s->down, "database", "reachable again (%s on %s)", PQdb(s->conn),
+                         PQhost(s->conn));
+    *fresh = true;
+    return true;
+}
+
+void agg_session_lost(struct agg_session *s, const char *why, int64_t now_mono_ms)
+{
+    agg_session_close(s);
+    ct_complain(s->log, &s->down, CT_LOG_ERROR, "database", "connection lost: %s", why);
+    schedule_retry(s, now_mono_ms);
+}
+
+int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms)
+{
+    PGnotify *note;
+    int seen = 0;
+
+    if (s->conn == NULL)
+        return 0;
+    if (PQconsumeInput(s->conn) != 1) {
+        char why[512];
+        ct_strlcpy(why, PQerrorMessage(s->conn), sizeof(why));
+        one_line(why);
+        agg_session_lost(s, why, now_mono_ms);
+        return -1;
+    }
+    while ((note = PQnotifies(s->conn)) != NULL) {
+        if (strcmp(note->relname, "citytally_agents") == 0)
+            seen = 1;
+        PQfreemem(note);
+    }
+    return seen;
+}

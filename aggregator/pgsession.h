@@ -1,0 +1,56 @@
+/*
+ * pgsession.h - the daemon's database connection and its up/down state.
+ *
+ * PostgreSQL restarts, networks drop. The session reconnects with exponential backoff
+ * (capped by the db_retry_max setting), LISTENs for citytally_agents on every new
+ * connection, and logs each change of state once: "database unreachable" when it starts
+ * (repeated at doubling intervals while it lasts) and "database reachable again" when it
+ * ends, never once per message. Log lines name the server by host and database only; the
+ * conninfo, which may hold a password, is never logged.
+ *
+ * The session owns its PGconn. Callers borrow it through agg_session_conn() while up.
+ */
+#ifndef AGG_PGSESSION_H
+#define AGG_PGSESSION_H
+
+#include "log.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct agg_session {
+    char conninfo[1024];
+    PGconn *conn; /* NULL or CONNECTION_OK */
+    int64_t next_attempt_mono_ms;
+    int64_t backoff_ms;
+    int64_t backoff_max_ms;
+    struct ct_complaint down;
+    const struct ct_log *log; /* borrowed */
+};
+
+void agg_session_init(struct agg_session *s, const char *conninfo, int64_t backoff_max_ms,
+                      const struct ct_log *log);
+void agg_session_close(struct agg_session *s);
+
+/* Connects if down and an attempt is due. Returns true when connected afterwards, and
+ * sets *fresh when this call made a new connection (state must then be reloaded). */
+bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh);
+
+/* Drops the connection after an error; the next attempt follows the backoff. */
+void agg_session_lost(struct agg_session *s, const char *why, int64_t now_mono_ms);
+
+bool agg_session_up(const struct agg_session *s);
+PGconn *agg_session_conn(const struct agg_session *s);
+
+/* The socket to poll for notifications, or -1. */
+int agg_session_socket(const struct agg_session *s);
+
+/* Reads pending input. Returns 1 if a citytally_agents notification arrived, 0 if not,
+ * -1 if the connection broke (the session is then down). */
+int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms);
+
+/* Milliseconds until the next reconnect attempt is due (0 when up or due now). */
+int64_t agg_session_wait_ms(const struct agg_session *s, int64_t now_mono_ms);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * store.h - commits a group of batches to PostgreSQL in one transaction.
+ *
+ * This is the only writer of `updates`, `rejected_updates` and `agents.last_seq`. One call:
+ *
+ *   BEGIN
+ *   SELECT ... FROM agents WHERE agent_id = ANY(..) FOR UPDATE   -- authoritative last_seq
+ *   decide each batch in arrival order: unknown/revoked agent, wrong district, all
+ *     duplicates, seq gap, or new updates (each accepted or rejected with a reason)
+ *   COPY updates FROM STDIN; COPY rejected_updates FROM STDIN
+ *   UPDATE agents SET last_seq = ..
+ *   COMMIT                                                        -- checked: not ROLLBACK
+ *
+ * Duplicates are dropped here, against the locked last_seq, so accepted rows go straight
+ * into `updates` with COPY; the unique (agent_id, seq) key remains as a safety net. Only
+ * when the call returns AGG_STORE_COMMITTED are the outcomes in the group final and the
+ * directory's last_seq advanced; otherwise nothing was stored (or, for
+ * AGG_STORE_CONNECTION_LOST, nobody knows) and the same group can simply be committed
+ * again: the locked last_seq then tells which of it is already in.
+ */
+#ifndef AGG_STORE_H
+#define AGG_STORE_H
+
+#include "buf.h"
+#include "directory.h"
+#include "group.h"
+
+#include <libpq-fe.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum agg_store_status {
+    AGG_STORE_COMMITTED = 0,
+    AGG_STORE_CONNECTION_LOST, /* retry after reconnecting; the outcome may be unknown */
+    AGG_STORE_CONFLICT,        /* the unique key fired: reload last_seq and retry */
+    AGG_STORE_FAILED,          /* the database refused it; rolled back */
+};
+
+#define AGG_STORE_MAX_PERIODS 16
+
+struct agg_store_result {
+    size_t accepted;                    /* new rows in `updates` */
+    size_t rejected;                    /* new rows in `rejected_updates` */
+    size_t duplicates;                  /* updates skipped as already committed */
+    size_t refused;                     /* batches refused whole */
+    int periods[AGG_STORE_MAX_PERIODS]; /* distinct periods of accepted rows (first ones) */
+    size_t n_periods;
+};
+
+/* Scratch buffers reused across commits, so a steady stream allocates nothing. */
+struct agg_store {
+    struct ct_buf copy_updates;
+    struct ct_buf copy_rejected;
+    struct ct_buf params;
+};
+
+void agg_store_init(struct agg_store *st);
+void agg_store_release(struct agg_store *st);
+
+/* Commits `g` (borrowed). `now_ms` bounds how far in the future an observation may lie.
+ * On AGG_STORE_COMMITTED every batch has an outcome and `dir` has the new last_seq. */
+enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struct agg_group *g,
+                                       struct agg_directory *dir, int64_t now_ms,
+                                       struct agg_store_result *result, char *err, size_t err_size);
+
+#endif
