@@ -765,6 +765,8 @@ static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
             rc |= pack_update(pk, &msg->batch.updates[i]);
         return rc;
     case CT_MSG_WELCOME:
+        if (msg->welcome.n_catalog > CT_WIRE_MAX_CATALOG)
+            return -1;
         rc = pack_header(pk, 4, CT_MSG_WELCOME);
         rc |= pack_key(pk, "last_seq");
         rc |= msgpack_pack_uint64(pk, msg->welcome.last_seq);
@@ -782,6 +784,8 @@ static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
         }
         return rc;
     case CT_MSG_ACK:
+        if (msg->ack.n_rejected > CT_WIRE_MAX_BATCH)
+            return -1;
         rc = pack_header(pk, 4, CT_MSG_ACK);
         rc |= pack_key(pk, "last_seq");
         rc |= msgpack_pack_uint64(pk, msg->ack.last_seq);

@@ -179,7 +179,9 @@ void ct_wire_encoder_free(struct ct_wire_encoder *enc);
 
 /* Encodes `msg`. On success returns 0 and points `*bytes` at the encoder's buffer (valid
  * until the next call). Returns -1 when the message would exceed CT_WIRE_MAX_MESSAGE or
- * holds something the protocol cannot carry (a non-finite value, an invalid op). */
+ * holds something the protocol cannot carry (a non-finite value, an invalid op, more
+ * updates or rejections than CT_WIRE_MAX_BATCH, more entries than CT_WIRE_MAX_CATALOG):
+ * what the encoder writes, the decoder accepts. */
 int ct_wire_encode(struct ct_wire_encoder *enc, const struct ct_msg *msg, const void **bytes,
                    size_t *len);
 

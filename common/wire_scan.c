@@ -151,12 +151,15 @@ int ct_wire_scan(const unsigned char *data, size_t len, char *msg, size_t msg_si
         }
 
         if (body > len - pos)
-            return scan_fail(msg, msg_size, "msgpack string or number runs past the frame", pos);
+            return scan_fail(msg, msg_size,
+                             "truncated: msgpack string or number runs past the end of the frame",
+                             pos);
         pos += (size_t)body;
         if (children > 0) {
             if (children > len - pos)
-                return scan_fail(msg, msg_size,
-                                 "msgpack container claims more items than the frame holds", pos);
+                return scan_fail(
+                    msg, msg_size,
+                    "truncated: msgpack container claims more items than the frame holds", pos);
             if (depth + 1 > CT_WIRE_MAX_DEPTH)
                 return scan_fail(msg, msg_size, "msgpack nested too deeply", pos);
             pending[++depth] = children;
