@@ -39,18 +39,6 @@ int col_cmd_daemon(int argc, char **argv)
 {
     return later(argc, argv, NULL, "#5");
 }
-int col_cmd_submit(int argc, char **argv)
-{
-    return later(argc, argv, "submit", "#5");
-}
-int col_cmd_import(int argc, char **argv)
-{
-    return later(argc, argv, "import", "#5");
-}
-int col_cmd_status(int argc, char **argv)
-{
-    return later(argc, argv, "status", "#5");
-}
 int col_cmd_keygen(int argc, char **argv)
 {
     return later(argc, argv, "keygen", "#6");

@@ -1,0 +1,160 @@
+/*
+ * status.c - `citytally-collector status`: what the outbox holds and how delivery goes,
+ * read from the outbox of --state-dir (WAL lets it read while the daemon writes). What
+ * only the running daemon knows (batches in flight, whether it is connected) comes from
+ * the report the daemon writes into the outbox every few seconds.
+ */
+#include "cli.h"
+#include "commands.h"
+#include "outbox.h"
+#include "settings.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define STATUS_REJECTIONS 10
+/* A daemon that has not reported for this long is taken to be gone. */
+#define DAEMON_STALE_MS 15000
+
+static void age(int64_t now, int64_t then, char *out, size_t size)
+{
+    int64_t s = (now - then) / 1000;
+    if (s < 0)
+        s = 0;
+    if (s < 120)
+        snprintf(out, size, "%llds ago", (long long)s);
+    else if (s < 7200)
+        snprintf(out, size, "%lldm %llds ago", (long long)(s / 60), (long long)(s % 60));
+    else if (s < 172800)
+        snprintf(out, size, "%lldh %lldm ago", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else
+        snprintf(out, size, "%lld days ago", (long long)(s / 86400));
+}
+
+static void when(int64_t now, int64_t ms, char *out, size_t size)
+{
+    char stamp[CT_TIME_TEXT_MAX], ago[64];
+    ct_time_format(ms, stamp, sizeof(stamp));
+    age(now, ms, ago, sizeof(ago));
+    snprintf(out, size, "%s (%s)", stamp, ago);
+}
+
+static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
+{
+    if (d->pid <= 0 || now - d->heartbeat_ms > DAEMON_STALE_MS)
+        return false;
+    return kill((pid_t)d->pid, 0) == 0 || errno == EPERM;
+}
+
+int col_cmd_status(int argc, char **argv)
+{
+    struct col_settings s;
+    struct ct_cli cli = {COL_PROGRAM,
+                         "status",
+                         "status [options]",
+                         "Shows the outbox of --state-dir: updates pending and the age of the "
+                         "oldest, batches in flight, the last acknowledgement, the last error, "
+                         "and recent rejections with their reasons.",
+                         col_settings_table,
+                         col_settings_count,
+                         &s,
+                         NULL,
+                         0,
+                         NULL,
+                         NULL};
+    struct col_outbox *ob = NULL;
+    struct col_outbox_stats st;
+    struct col_daemon_report d;
+    struct col_rejection_row rows[STATUS_REJECTIONS];
+    char err[COL_OUTBOX_ERROR_MAX], text[256];
+    size_t n_rows = 0;
+    int64_t now = ct_time_now_ms();
+    int first, rc = CT_EXIT_FAILURE;
+    bool alive;
+
+    col_settings_defaults(&s);
+    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
+    case CT_CLI_DONE:
+        return CT_EXIT_OK;
+    case CT_CLI_ERROR:
+        return CT_EXIT_USAGE;
+    case CT_CLI_RUN:
+        break;
+    }
+    if (argc != first) {
+        fprintf(stderr, "%s status: takes no arguments (see --help)\n", COL_PROGRAM);
+        return CT_EXIT_USAGE;
+    }
+    if (col_outbox_open(s.state_dir, &ob, err, sizeof(err)) != 0 ||
+        col_outbox_stats(ob, &st, err, sizeof(err)) != 0 ||
+        col_outbox_daemon_report(ob, &d, err, sizeof(err)) != 0 ||
+        col_outbox_rejections(ob, rows, STATUS_REJECTIONS, &n_rows, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s status: %s\n", COL_PROGRAM, err);
+        goto out;
+    }
+    alive = daemon_alive(&d, now);
+
+    printf("outbox:      %s/%s\n", s.state_dir, COL_OUTBOX_FILE);
+    if (st.agent[0] != '\0')
+        printf("agent:       %s (district %s)\n", st.agent, st.district);
+    else
+        printf("agent:       not yet bound (the agent has never run on this outbox)\n");
+    if (alive)
+        printf("daemon:      running, pid %lld, %s\n", (long long)d.pid,
+               d.connected ? "connected to the aggregator" : "NOT connected to the aggregator");
+    else if (d.pid > 0) {
+        when(now, d.heartbeat_ms, text, sizeof(text));
+        printf("daemon:      not running (last report %s)\n", text);
+    } else
+        printf("daemon:      not running\n");
+    if (st.pending > 0) {
+        when(now, st.oldest_queued_ms, text, sizeof(text));
+        printf("pending:     %lld (seqs %llu to %llu), oldest queued %s\n", (long long)st.pending,
+               (unsigned long long)st.first_pending_seq, (unsigned long long)(st.next_seq - 1),
+               text);
+    } else {
+        printf("pending:     0 (next seq %llu)\n", (unsigned long long)st.next_seq);
+    }
+    printf("in flight:   %lld batches, %lld updates\n",
+           alive ? (long long)d.in_flight_batches : 0LL,
+           alive ? (long long)d.in_flight_updates : 0LL);
+    if (st.last_ack_ms > 0) {
+        when(now, st.last_ack_ms, text, sizeof(text));
+        printf("last ack:    seq %llu at %s\n", (unsigned long long)st.last_ack_seq, text);
+    } else {
+        printf("last ack:    never\n");
+    }
+    if (st.last_error[0] != '\0') {
+        when(now, st.last_error_ms, text, sizeof(text));
+        printf("last error:  %s at %s\n", st.last_error, text);
+    } else {
+        printf("last error:  none\n");
+    }
+    if (st.catalog_ms > 0) {
+        when(now, st.catalog_ms, text, sizeof(text));
+        printf("catalog:     %lld indicators, received %s\n", (long long)st.catalog_size, text);
+    } else {
+        printf("catalog:     not received yet (Chinese indicator names cannot be resolved)\n");
+    }
+    printf("imported:    %lld files\n", (long long)st.imported_files);
+    printf("rejected:    %lld kept", (long long)st.rejected);
+    printf(n_rows > 0 ? "; most recent first:\n" : "\n");
+    for (size_t i = 0; i < n_rows; i++) {
+        const struct col_rejection_row *r = &rows[i];
+        char stamp[CT_TIME_TEXT_MAX], where[160];
+        ct_time_format(r->rejected_ms, stamp, sizeof(stamp));
+        if (r->line > 0)
+            snprintf(where, sizeof(where), "%s line %lld", r->origin, (long long)r->line);
+        else
+            snprintf(where, sizeof(where), "%s", r->origin);
+        printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)r->seq, r->ind,
+               (long long)r->period, r->value, where, stamp, r->code, r->msg);
+    }
+    rc = CT_EXIT_OK;
+out:
+    col_outbox_free(ob);
+    return rc;
+}
