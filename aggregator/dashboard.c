@@ -1,0 +1,448 @@
+#include "dashboard.h"
+#include "decimal.h"
+#include "embedded.h"
+#include "timefmt.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Generated from aggregator/dashboard/ by ct_embed_files (aggregator/CMakeLists.txt). */
+extern const struct ct_embedded_file agg_dashboard_files[];
+
+#define FIGURE_MAX 64
+
+static const struct {
+    const char *code, *symbol, *zh, *en;
+} statuses[] = {
+    {"met", "✓", "已完成", "met"},
+    {"on_track", "→", "进度正常", "on track"},
+    {"behind", "!", "滞后", "behind"},
+    {"no_data", "–", "暂无数据", "no data"},
+};
+#define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
+
+static size_t status_index(const char *code)
+{
+    for (size_t i = 0; i < N_STATUSES; i++) {
+        if (code != NULL && strcmp(statuses[i].code, code) == 0)
+            return i;
+    }
+    return N_STATUSES - 1; /* anything unknown reads as no data */
+}
+
+static void html(struct ct_buf *out, const char *s)
+{
+    for (; s != NULL && *s; s++) {
+        switch (*s) {
+        case '&':
+            ct_buf_puts(out, "&amp;");
+            break;
+        case '<':
+            ct_buf_puts(out, "&lt;");
+            break;
+        case '>':
+            ct_buf_puts(out, "&gt;");
+            break;
+        case '"':
+            ct_buf_puts(out, "&quot;");
+            break;
+        case '\'':
+            ct_buf_puts(out, "&#39;");
+            break;
+        default:
+            ct_buf_append(out, s, 1);
+        }
+    }
+}
+
+/* A JSON string that is also safe inside <script>: '<' never appears literally. */
+static void json_in_script(struct ct_buf *out, const char *s)
+{
+    struct ct_buf tmp = CT_BUF_INIT;
+
+    ct_buf_json_string(&tmp, s);
+    if (tmp.failed) {
+        out->failed = true;
+        goto out;
+    }
+    for (size_t i = 0; i < tmp.len; i++) {
+        if (tmp.data[i] == '<')
+            ct_buf_puts(out, "\\u003c");
+        else
+            ct_buf_append(out, &tmp.data[i], 1);
+    }
+out:
+    ct_buf_free(&tmp);
+}
+
+void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_buf *out)
+{
+    char digits[FIGURE_MAX + 2], expanded[FIGURE_MAX];
+    const char *s = decimal, *dot;
+    size_t ip_len, fp_len, n_digits, start;
+    bool negative, carry, nonzero = false;
+
+    if (decimal == NULL) {
+        ct_buf_puts(out, "—");
+        return;
+    }
+    if (strspn(s, "0123456789.+-eE") != strlen(s)) {
+        html(out, decimal); /* not a number: show it as it is */
+        return;
+    }
+    if (strpbrk(s, "eE") != NULL) { /* only doubles print so; PostgreSQL never does */
+        snprintf(expanded, sizeof(expanded), "%.*f", decimals, strtod(s, NULL));
+        s = expanded;
+    }
+    negative = s[0] == '-';
+    if (negative || s[0] == '+')
+        s++;
+    dot = strchr(s, '.');
+    ip_len = dot != NULL ? (size_t)(dot - s) : strlen(s);
+    fp_len = dot != NULL ? strlen(dot + 1) : 0;
+    if (ip_len + (size_t)decimals >= FIGURE_MAX || strspn(s, "0123456789.") != strlen(s)) {
+        html(out, decimal); /* not a plain decimal: show it as it is */
+        return;
+    }
+    /* digits = integer part, then exactly `decimals` fraction digits, with a leading '0'
+     * so a carry out of the top has somewhere to go. */
+    digits[0] = '0';
+    memcpy(digits + 1, s, ip_len);
+    n_digits = 1 + ip_len;
+    for (int i = 0; i < decimals; i++)
+        digits[n_digits++] = (size_t)i < fp_len ? dot[1 + i] : '0';
+    carry = fp_len > (size_t)decimals && dot[1 + decimals] >= '5';
+    for (size_t i = n_digits; carry && i-- > 0;) {
+        if (digits[i] == '9') {
+            digits[i] = '0';
+        } else {
+            digits[i]++;
+            carry = false;
+        }
+    }
+    /* Drop trailing zeros of the fraction, and leading zeros of the integer part. */
+    size_t frac = (size_t)decimals, int_end = n_digits - frac;
+    while (frac > 0 && digits[int_end + frac - 1] == '0')
+        frac--;
+    start = 0;
+    while (start + 1 < int_end && digits[start] == '0')
+        start++;
+    for (size_t i = start; i < int_end + frac; i++)
+        nonzero = nonzero || digits[i] != '0';
+    if (negative && nonzero)
+        ct_buf_puts(out, "-");
+    for (size_t i = start; i < int_end; i++) {
+        size_t left = int_end - i;
+        ct_buf_append(out, &digits[i], 1);
+        if (left > 1 && left % 3 == 1)
+            ct_buf_puts(out, ",");
+    }
+    if (frac > 0) {
+        ct_buf_puts(out, ".");
+        ct_buf_append(out, digits + int_end, frac);
+    }
+}
+
+static void figure_from_double(double v, int decimals, struct ct_buf *out)
+{
+    char text[CT_DECIMAL_MAX];
+
+    if (ct_decimal_from_double(v, text, sizeof(text)) != 0)
+        ct_buf_puts(out, "—");
+    else
+        agg_dashboard_format_figure(text, decimals, out);
+}
+
+static double bar_width(const char *pct)
+{
+    double w = pct != NULL ? strtod(pct, NULL) : 0;
+    return isfinite(w) ? fmin(100, fmax(0, w)) : 0;
+}
+
+static const struct agg_dashboard_unit *find_unit(const struct agg_dashboard_view *v,
+                                                  const char *id)
+{
+    for (size_t i = 0; i < v->n_units; i++) {
+        if (strcmp(v->units[i].id, id) == 0)
+            return &v->units[i];
+    }
+    return NULL;
+}
+
+static void unit_name(struct ct_buf *out, const struct agg_dashboard_view *v, const char *id)
+{
+    const struct agg_dashboard_unit *u = find_unit(v, id);
+    html(out, u != NULL ? u->name_zh : id);
+}
+
+struct ranked {
+    const struct agg_progress_unit *unit;
+    size_t index;
+    double value;
+};
+
+/* Largest first, as the script sorts; equal values keep the file's order. */
+static int by_value_desc(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->value != y->value)
+        return x->value < y->value ? 1 : -1;
+    return x->index < y->index ? -1 : 1;
+}
+
+static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
+                         const struct agg_progress_target *t)
+{
+    double actual = t->actual != NULL ? strtod(t->actual, NULL) : 0, max = 0;
+    bool share = strcmp(t->kind, "sum") == 0 && t->actual != NULL && actual != 0;
+    struct ranked *rows = NULL;
+
+    ct_buf_printf(out, "<div class=\"units\"><h3>各单位贡献 Contribution by unit%s</h3>",
+                  share ? "（占比 share of total）" : "");
+    if (t->n_units == 0) {
+        ct_buf_puts(out, "<p class=\"none\">尚无单位报送 No unit has reported yet.</p>");
+    } else {
+        rows = calloc(t->n_units, sizeof(*rows));
+        if (rows == NULL) {
+            out->failed = true;
+            return;
+        }
+        for (size_t i = 0; i < t->n_units; i++) {
+            rows[i] = (struct ranked){&t->units[i], i, strtod(t->units[i].value, NULL)};
+            max = fmax(max, fabs(rows[i].value));
+        }
+        qsort(rows, t->n_units, sizeof(*rows), by_value_desc);
+        ct_buf_puts(out, "<table class=\"chart\"><tbody>");
+        for (size_t i = 0; i < t->n_units; i++) {
+            ct_buf_puts(out, "<tr data-district=\"");
+            html(out, rows[i].unit->district);
+            ct_buf_puts(out, "\" data-value=\"");
+            html(out, rows[i].unit->value);
+            ct_buf_puts(out, "\"><th>");
+            unit_name(out, v, rows[i].unit->district);
+            ct_buf_printf(out, "</th><td><span class=\"%s\" style=\"width: %.1f%%;\"></span></td>",
+                          rows[i].value < 0 ? "ubar neg" : "ubar",
+                          max > 0 ? fabs(rows[i].value) / max * 100 : 0);
+            ct_buf_puts(out, "<td class=\"v\">");
+            agg_dashboard_format_figure(rows[i].unit->value, 2, out);
+            if (share) {
+                ct_buf_puts(out, " (");
+                figure_from_double(rows[i].value / actual * 100, 1, out);
+                ct_buf_puts(out, "%)");
+            }
+            ct_buf_puts(out, "</td></tr>");
+        }
+        ct_buf_puts(out, "</tbody></table>");
+    }
+    if (strcmp(t->kind, "city") != 0) {
+        bool any = false;
+        for (size_t i = 0; i < v->n_units; i++) {
+            bool have = false;
+            for (size_t j = 0; j < t->n_units && !have; j++)
+                have = strcmp(t->units[j].district, v->units[i].id) == 0;
+            if (have)
+                continue;
+            ct_buf_puts(out, any ? "、" : "<p class=\"missing\">未报送 No figure yet: ");
+            html(out, v->units[i].name_zh);
+            any = true;
+        }
+        if (any)
+            ct_buf_puts(out, "</p>");
+    }
+    ct_buf_puts(out, "</div>");
+    free(rows);
+}
+
+/* As the script's CMP table: the plan's "达到" reads as "at least". */
+static const char *comparator_symbol(const char *comparator)
+{
+    if (strcmp(comparator, ">=") == 0)
+        return "≥";
+    if (strcmp(comparator, "<=") == 0)
+        return "≤";
+    return comparator;
+}
+
+static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v,
+                          const struct agg_progress_target *t)
+{
+    size_t st = status_index(t->status);
+    double w = bar_width(t->pct);
+
+    ct_buf_printf(out, "<details class=\"target st-%s\" role=\"listitem\" data-code=\"",
+                  statuses[st].code);
+    html(out, t->code);
+    ct_buf_printf(out, "\" data-status=\"%s\" data-actual=\"", statuses[st].code);
+    html(out, t->actual != NULL ? t->actual : "");
+    ct_buf_puts(out, "\" data-target=\"");
+    html(out, t->target);
+    ct_buf_puts(out, "\" data-pct=\"");
+    html(out, t->pct != NULL ? t->pct : "");
+    ct_buf_puts(out, "\"><summary class=\"row\"><span class=\"name\"><span class=\"zh\">");
+    html(out, t->name_zh);
+    ct_buf_puts(out, "</span><span class=\"en\">");
+    html(out, t->name_en);
+    ct_buf_puts(out, "</span></span><span class=\"fig\"><span class=\"actual\">");
+    agg_dashboard_format_figure(t->actual, 2, out);
+    ct_buf_puts(out, "</span> / <span class=\"goal\">");
+    html(out, comparator_symbol(t->comparator));
+    ct_buf_puts(out, " ");
+    agg_dashboard_format_figure(t->target, 2, out);
+    ct_buf_puts(out, "</span> <span class=\"unit\">");
+    html(out, t->unit);
+    ct_buf_printf(out,
+                  "</span></span><span class=\"bar\" role=\"progressbar\" aria-valuemin=\"0\" "
+                  "aria-valuemax=\"100\" aria-valuenow=\"%.1f\"><span class=\"fill\" "
+                  "style=\"width: %.1f%%;\"></span></span><span class=\"pct\">",
+                  w, w);
+    if (t->pct != NULL) {
+        agg_dashboard_format_figure(t->pct, 1, out);
+        ct_buf_puts(out, "%");
+    } else {
+        ct_buf_puts(out, "—");
+    }
+    ct_buf_printf(out,
+                  "</span><span class=\"status\"><span class=\"sym\">%s</span>%s<span "
+                  "class=\"en\">%s · %d 单位 units</span></span></summary>",
+                  statuses[st].symbol, statuses[st].zh, statuses[st].en, t->units_reporting);
+    render_units(out, v, t);
+    ct_buf_puts(out, "</details>");
+}
+
+static void render_summary(struct ct_buf *out, const struct agg_progress *p)
+{
+    size_t counts[N_STATUSES] = {0};
+
+    for (size_t i = 0; i < p->n_targets; i++)
+        counts[status_index(p->targets[i].status)]++;
+    for (size_t i = 0; i < N_STATUSES; i++) {
+        ct_buf_printf(out,
+                      "<span class=\"chip st-%s\" data-status=\"%s\"><span class=\"swatch "
+                      "bar\"><span class=\"fill\" style=\"width: 100%%;\"></span></span><b>%zu</b>"
+                      "%s %s</span>",
+                      statuses[i].code, statuses[i].code, counts[i], statuses[i].zh,
+                      statuses[i].en);
+    }
+    ct_buf_printf(out, "<span class=\"legend-note\">共 %zu 项目标 targets</span>", p->n_targets);
+}
+
+static void render_year_options(struct ct_buf *out, const struct agg_dashboard_view *v)
+{
+    bool listed = false;
+
+    for (size_t i = 0; i < v->n_years; i++)
+        listed = listed || v->years[i] == v->year;
+    for (size_t i = 0; i < v->n_years || !listed; i++) {
+        int y = i < v->n_years ? v->years[i] : v->year;
+        if (i >= v->n_years)
+            listed = true;
+        ct_buf_printf(out, "<option value=\"%d\"%s>%d</option>", y, y == v->year ? " selected" : "",
+                      y);
+    }
+}
+
+/* A date input takes only YYYY-MM-DD; anything else leaves it empty. */
+static void render_as_of_value(struct ct_buf *out, const char *as_of)
+{
+    char date[11];
+
+    if (as_of == NULL || strlen(as_of) < 10)
+        return;
+    memcpy(date, as_of, 10);
+    date[10] = '\0';
+    if (strspn(date, "0123456789-") == 10 && date[4] == '-' && date[7] == '-')
+        ct_buf_puts(out, date);
+}
+
+static void render_as_of_text(struct ct_buf *out, const struct agg_progress *p)
+{
+    char text[CT_TIME_TEXT_MAX];
+
+    if (p == NULL) {
+        ct_buf_puts(out, "—");
+        return;
+    }
+    ct_time_format(p->as_of_ms, text, sizeof(text));
+    text[10] = ' '; /* "2015-06-30T17:00:00+08:00" -> "2015-06-30 17:00" */
+    text[16] = '\0';
+    ct_buf_puts(out, text);
+}
+
+static void render_state(struct ct_buf *out, const struct agg_dashboard_view *v)
+{
+    ct_buf_printf(out, "{\"year\":%d,\"as_of\":", v->year);
+    json_in_script(out, v->as_of != NULL ? v->as_of : "");
+    ct_buf_printf(out, ",\"refresh_s\":%u,\"units\":{", v->refresh_s);
+    for (size_t i = 0; i < v->n_units; i++) {
+        ct_buf_puts(out, i ? "," : "");
+        json_in_script(out, v->units[i].id);
+        ct_buf_puts(out, ":[");
+        json_in_script(out, v->units[i].name_zh);
+        ct_buf_puts(out, ",");
+        json_in_script(out, v->units[i].name_en);
+        ct_buf_puts(out, "]");
+    }
+    ct_buf_puts(out, "},\"unit_order\":[");
+    for (size_t i = 0; i < v->n_units; i++) {
+        ct_buf_puts(out, i ? "," : "");
+        json_in_script(out, v->units[i].id);
+    }
+    ct_buf_puts(out, "]}");
+}
+
+/* Renders marker `name`; returns -1 for a name the page does not define. */
+static int render_marker(struct ct_buf *out, const struct agg_dashboard_view *v, const char *name,
+                         size_t len)
+{
+#define IS(s) (len == strlen(s) && memcmp(name, s, len) == 0)
+    if (IS("year")) {
+        ct_buf_printf(out, "%d", v->year);
+    } else if (IS("year_options")) {
+        render_year_options(out, v);
+    } else if (IS("as_of_value")) {
+        render_as_of_value(out, v->as_of);
+    } else if (IS("as_of_text")) {
+        render_as_of_text(out, v->progress);
+    } else if (IS("summary")) {
+        if (v->progress != NULL)
+            render_summary(out, v->progress);
+    } else if (IS("targets")) {
+        for (size_t i = 0; v->progress != NULL && i < v->progress->n_targets; i++)
+            render_target(out, v, &v->progress->targets[i]);
+    } else if (IS("problem")) {
+        html(out, v->problem);
+    } else if (IS("state")) {
+        render_state(out, v);
+    } else {
+        return -1;
+    }
+    return 0;
+#undef IS
+}
+
+int agg_dashboard_render(const struct agg_dashboard_view *view, struct ct_buf *out)
+{
+    const struct ct_embedded_file *page = ct_embedded_find(agg_dashboard_files, "index.html");
+    const char *p, *end;
+
+    if (page == NULL)
+        return -1;
+    p = (const char *)page->data;
+    end = p + page->size;
+    while (p < end) {
+        const char *mark = strstr(p, "<!--@"), *close;
+        if (mark == NULL) {
+            ct_buf_append(out, p, (size_t)(end - p));
+            break;
+        }
+        ct_buf_append(out, p, (size_t)(mark - p));
+        close = strstr(mark, "-->");
+        if (close == NULL || render_marker(out, view, mark + 5, (size_t)(close - mark - 5)) != 0)
+            return -1;
+        p = close + 3;
+    }
+    return out->failed ? -1 : 0;
+}

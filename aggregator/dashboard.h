@@ -1,0 +1,54 @@
+/*
+ * dashboard.h - the bureau's dashboard page, rendered on the server.
+ *
+ * The page is aggregator/dashboard/index.html, embedded at build time: one file with its
+ * CSS and script inline, no external assets. The server fills its markers from a loaded
+ * `struct agg_progress` (the same data `report --format json` and /api/progress print),
+ * so every figure, bar, status and unit chart is in the HTML itself: the page reads
+ * without JavaScript, from another host, offline, and on paper. Its script then polls
+ * /api/progress and redraws the same structure (format_figure() here and fmt() there
+ * round and group numbers by one rule).
+ *
+ * Each target is a <details class="target" data-code=... data-actual=... data-target=...
+ * data-pct=... data-status=...> whose summary shows the name (Chinese, then English),
+ * actual / target with unit, the bar, the percentage and the status as symbol and words,
+ * and whose body is the units' bar chart. Everything taken from the database is escaped.
+ *
+ * Nothing here touches the database or keeps state; the caller owns every input.
+ */
+#ifndef AGG_DASHBOARD_H
+#define AGG_DASHBOARD_H
+
+#include "buf.h"
+#include "progress.h"
+
+#include <stddef.h>
+
+struct agg_dashboard_unit {
+    const char *id;
+    const char *name_zh;
+    const char *name_en;
+};
+
+struct agg_dashboard_view {
+    const struct agg_progress *progress; /* NULL when it could not be read */
+    const char *problem;                 /* one line shown on the page, or NULL */
+    int year;                            /* the year selected */
+    const char *as_of;                   /* the as_of parameter as given; "" for now */
+    const int *years;                    /* years that have targets, ascending */
+    size_t n_years;
+    const struct agg_dashboard_unit *units; /* all units, in districts.csv order */
+    size_t n_units;
+    unsigned refresh_s; /* how often the script polls /api/progress */
+};
+
+/* Appends the whole page to `out`. Returns 0, or -1 when `out` could not grow. */
+int agg_dashboard_render(const struct agg_dashboard_view *view, struct ct_buf *out);
+
+/* The rounding rule the page uses for figures: `decimal` (a decimal number as text, e.g.
+ * "1234567.125" or "-0.5") rounded half away from zero to at most `decimals` places,
+ * trailing zeros dropped, thousands grouped with commas: "1,234,567.13". NULL prints "—".
+ * Exposed for tests. */
+void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_buf *out);
+
+#endif
