@@ -2,29 +2,162 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A decimal with `n` significant digits `m` (no leading zero) whose first digit is in the
+ * 10^exp place: 6.8 is {68, 2, 0}, 0.015 is {15, 2, -2}. */
+struct digits {
+    uint64_t m;
+    int n;
+    int exp;
+    int negative;
+};
+
+static uint64_t pow10u(int n)
+{
+    uint64_t p = 1;
+    while (n-- > 0)
+        p *= 10;
+    return p;
+}
+
+/* The `n`-digit decimal nearest to v, from printf's correctly rounded "%.*e". Only the
+ * digits and the exponent are read, so the locale's decimal point does not matter. */
+static void nearest_digits(double v, int n, struct digits *d)
+{
+    char text[48];
+    const char *p = text;
+
+    snprintf(text, sizeof(text), "%.*e", n - 1, v);
+    d->negative = *p == '-';
+    d->m = 0;
+    d->n = n;
+    for (; *p != 'e' && *p != '\0'; p++) {
+        if (isdigit((unsigned char)*p))
+            d->m = d->m * 10 + (uint64_t)(*p - '0');
+    }
+    d->exp = *p == 'e' ? atoi(p + 1) : 0;
+}
+
+/* The next `n`-digit decimal above (step 1) or below (step -1) `d` in magnitude. */
+static struct digits step_digits(struct digits d, int step)
+{
+    if (step > 0) {
+        if (++d.m == pow10u(d.n)) { /* 9.99e5 + 1 unit = 1.00e6 */
+            d.m = pow10u(d.n - 1);
+            d.exp++;
+        }
+    } else {
+        if (d.m-- == pow10u(d.n - 1)) { /* 1.00e6 - 1 unit = 9.99e5 */
+            d.m = pow10u(d.n) - 1;
+            d.exp--;
+        }
+    }
+    return d;
+}
+
+/* True when strtod reads `d` back as exactly `v`. */
+static int reads_back(const struct digits *d, double v)
+{
+    char text[48];
+
+    snprintf(text, sizeof(text), "%s%llue%d", d->negative ? "-" : "", (unsigned long long)d->m,
+             d->exp - (d->n - 1));
+    return strtod(text, NULL) == v;
+}
+
+/* Writes `d` without trailing zeros, in the notation "%.17g" would pick for its exponent:
+ * fixed for 10^-4 <= |v| < 10^17, else C's exponent form with at least two exponent
+ * digits. */
+static void render_digits(struct digits d, char *buf, size_t size)
+{
+    char ds[24];
+    size_t o = 0;
+    int k;
+
+    while (d.n > 1 && d.m % 10 == 0) {
+        d.m /= 10;
+        d.n--;
+    }
+    k = snprintf(ds, sizeof(ds), "%llu", (unsigned long long)d.m);
+    if (d.negative)
+        buf[o++] = '-';
+    if (d.exp < -4 || d.exp >= 17) {
+        buf[o++] = ds[0];
+        if (k > 1) {
+            buf[o++] = '.';
+            memcpy(buf + o, ds + 1, (size_t)k - 1);
+            o += (size_t)k - 1;
+        }
+        snprintf(buf + o, size - o, "e%c%02d", d.exp < 0 ? '-' : '+', abs(d.exp));
+        return;
+    }
+    if (d.exp < 0) {
+        buf[o++] = '0';
+        buf[o++] = '.';
+        for (int z = -1; z > d.exp; z--)
+            buf[o++] = '0';
+        memcpy(buf + o, ds, (size_t)k);
+        o += (size_t)k;
+    } else if (k <= d.exp + 1) {
+        memcpy(buf + o, ds, (size_t)k);
+        o += (size_t)k;
+        for (int z = k; z <= d.exp; z++)
+            buf[o++] = '0';
+    } else {
+        memcpy(buf + o, ds, (size_t)d.exp + 1);
+        o += (size_t)d.exp + 1;
+        buf[o++] = '.';
+        memcpy(buf + o, ds + d.exp + 1, (size_t)(k - d.exp - 1));
+        o += (size_t)(k - d.exp - 1);
+    }
+    buf[o] = '\0';
+}
+
 int ct_decimal_from_double(double v, char *buf, size_t size)
 {
+    struct digits d;
+
     if (!isfinite(v) || size < CT_DECIMAL_MAX)
         return -1;
     if (v == 0) {
         memcpy(buf, "0", 2);
         return 0;
     }
-    /* Any decimal of up to 15 significant digits survives a trip through a double
-     * (DBL_DIG), so when the shortest form has <= 15 digits, "%.15g" prints exactly it.
-     * Otherwise the correctly rounded 16-digit form is the closest 16-digit decimal, and
-     * round-trips if any 16-digit decimal does; 17 digits always do. */
-    for (int precision = 15; precision <= 17; precision++) {
-        snprintf(buf, size, "%.*g", precision, v);
-        if (precision == 17 || strtod(buf, NULL) == v)
-            return 0;
+    /* Fast path for the figures people type. Any decimal of up to 15 significant digits
+     * survives a trip through a normal double (DBL_DIG), so if the shortest form has <= 15
+     * digits, the nearest 15-digit decimal is exactly it (padded with zeros); and if that
+     * one does not read back, nothing shorter does. Subnormals carry fewer bits, so for
+     * them every length is tried. */
+    nearest_digits(v, 15, &d);
+    if (fabs(v) >= DBL_MIN && reads_back(&d, v)) {
+        render_digits(d, buf, size);
+        return 0;
     }
+    /* For each length, the candidates are the two n-digit decimals either side of v. The
+     * nearest may miss where the round-trip interval is lopsided (v a power of two: the
+     * gap below is half the gap above) while the other side still reads back, so both
+     * are tried. 17 digits always read back. */
+    for (int n = fabs(v) >= DBL_MIN ? 16 : 1; n <= 17; n++) {
+        nearest_digits(v, n, &d);
+        if (reads_back(&d, v) || n == 17)
+            break;
+        struct digits up = step_digits(d, 1), down = step_digits(d, -1);
+        if (reads_back(&up, v)) {
+            d = up;
+            break;
+        }
+        if (reads_back(&down, v)) {
+            d = down;
+            break;
+        }
+    }
+    render_digits(d, buf, size);
     return 0;
 }
 
@@ -56,8 +189,9 @@ static int strip_grouping(const char *text, size_t len, char *out, size_t out_si
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
         if (c == ',') {
+            /* the first group has 1-3 digits, every later one exactly 3 */
             if (!in_integer_part || digits_since_comma == 0 ||
-                (seen_comma && digits_since_comma != 3))
+                (seen_comma ? digits_since_comma != 3 : digits_since_comma > 3))
                 return -1;
             seen_comma = 1;
             digits_since_comma = 0;

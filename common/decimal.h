@@ -7,6 +7,18 @@
  * 0.1000000000000000055511151231257827. Large and tiny doubles use C's exponent form
  * ("1e+21", "1.5e-07"), which PostgreSQL's numeric input accepts.
  *
+ * What ct_decimal_from_double() guarantees for every finite double v (tests/unit/
+ * test_decimal.c checks it for a million random bit patterns and every power of two):
+ * - strtod() reads the text back as exactly v (-0.0 is written "0");
+ * - no decimal with fewer significant digits reads back as v, and among those with as few
+ *   it is the nearest to v (the other one only where the nearest misses);
+ * - the notation is the one "%.17g" picks for v's exponent: fixed from 1e-4 up to below
+ *   1e17 ("0.0001", "6500", "10000000000000000"), exponent form outside ("1e-05",
+ *   "1e+17", "5e-324"), so the text is never longer than "%.17g"'s.
+ * Plain "%.15g"/"%.16g"/"%.17g" is not enough: it is not shortest for subnormals
+ * (4.94065645841247e-324 for 5e-324) nor where the round-trip interval is lopsided at a
+ * power of two (2^89: the nearest 16-digit decimal misses, the next one up reads back).
+ *
  * Also parses what people type or Excel exports into a value. No allocation.
  */
 #ifndef CT_DECIMAL_H
@@ -33,8 +45,9 @@ struct ct_value {
 /* Enough for any int64/uint64 and the longest "%.17g" of a double. */
 #define CT_DECIMAL_MAX 32
 
-/* Writes the shortest round-tripping decimal of `v` to `buf` (at least CT_DECIMAL_MAX
- * bytes). Returns 0, or -1 when `v` is NaN or infinite. -0.0 is written as "0". */
+/* Writes the shortest round-tripping decimal of `v` (as described above) to `buf`, which
+ * must hold CT_DECIMAL_MAX bytes. Returns 0, or -1 when `v` is NaN or infinite or `size`
+ * is too small. -0.0 is written as "0". */
 int ct_decimal_from_double(double v, char *buf, size_t size);
 
 /* Writes the exact decimal of `v` (shortest form for floats). Returns 0 or -1 as above. */
@@ -44,7 +57,8 @@ int ct_value_format(const struct ct_value *v, char *buf, size_t size);
 int ct_value_is_finite(const struct ct_value *v);
 
 /* Parses a figure typed by a person or exported by a spreadsheet: optional surrounding
- * spaces, optional sign, digits with optional "," thousands groups of three, optional
+ * spaces, optional sign, digits with optional "," thousands groups (1-3 digits, then groups
+ * of exactly three, in the integer part only), optional
  * fraction and exponent. Integers that fit int64 stay integers; anything else becomes a
  * finite double. Returns 0, or -1 with a reason in `err` ("not a number", "out of range"). */
 int ct_value_parse(const char *text, struct ct_value *out, char *err, size_t err_size);
