@@ -95,8 +95,9 @@ int ct_time_parse(const char *text, int64_t *ms_out, char *err, size_t err_size)
     p++;
     if (!read_number(&p, sep == '/' ? 1 : 2, 2, &day))
         return fail(err, err_size, "bad day");
-    if (year < 1970 || year > 9999 || month < 1 || month > 12 || day < 1 ||
-        day > days_in_month(year, month))
+    if (year < 1970)
+        return fail(err, err_size, "year before 1970");
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
         return fail(err, err_size, "no such date");
 
     if (*p == 'T' || (*p == ' ' && isdigit((unsigned char)p[1]))) {
@@ -138,10 +139,13 @@ int ct_time_parse(const char *text, int64_t *ms_out, char *err, size_t err_size)
             p++;
             if (!read_number(&p, 2, 2, &oh))
                 return fail(err, err_size, "bad UTC offset");
-            if (*p == ':')
-                p++;
-            if (isdigit((unsigned char)*p) && !read_number(&p, 2, 2, &om))
+            if (*p == ':') {
+                p++; /* "+08:" without minutes is not an offset */
+                if (!read_number(&p, 2, 2, &om))
+                    return fail(err, err_size, "bad UTC offset");
+            } else if (isdigit((unsigned char)*p) && !read_number(&p, 2, 2, &om)) {
                 return fail(err, err_size, "bad UTC offset");
+            }
             if (oh > 14 || om > 59)
                 return fail(err, err_size, "bad UTC offset");
             offset_ms = sign * ((int64_t)oh * 3600 + om * 60) * 1000;
