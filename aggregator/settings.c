@@ -19,7 +19,7 @@ const struct ct_config_option agg_settings_table[] = {
         "CURVE secret key file written by keygen"),
     OPT("aggregator", "insecure", CT_CONFIG_BOOL, insecure, 0, 0,
         "run without CURVE (loopback endpoints only)"),
-    OPT("aggregator", "http", CT_CONFIG_STRING, http, 0, 0,
+    OPT("aggregator", "http", CT_CONFIG_HTTP_ADDR, http, 0, 0,
         "ADDR:PORT for /metrics, /healthz, /api/progress and the dashboard, or off"),
     OPT("aggregator", "log_level", CT_CONFIG_LOG_LEVEL, log_level, 0, 0,
         "error, warn, info or debug"),

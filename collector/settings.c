@@ -23,7 +23,7 @@ const struct ct_config_option col_settings_table[] = {
         "this agent's CURVE secret key file written by keygen"),
     OPT("collector", "insecure", CT_CONFIG_BOOL, insecure, 0, 0,
         "send without CURVE (loopback endpoints only)"),
-    OPT("collector", "http", CT_CONFIG_STRING, http, 0, 0,
+    OPT("collector", "http", CT_CONFIG_HTTP_ADDR, http, 0, 0,
         "ADDR:PORT for /metrics and /healthz, or off"),
     OPT("collector", "log_level", CT_CONFIG_LOG_LEVEL, log_level, 0, 0,
         "error, warn, info or debug"),

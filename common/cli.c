@@ -11,6 +11,7 @@
 #define KEY_CONFIG_FILE 'c'
 #define KEY_HELP 'h'
 #define KEY_VERSION 'V'
+#define KEY_CHECK_CONFIG 't'
 
 /* Dashes for a config key's underscores: state_dir -> state-dir. */
 static void flag_name(const char *key, char *out, size_t out_size)
@@ -29,7 +30,7 @@ struct option_table {
 
 static int build_table(const struct ct_cli *cli, struct option_table *t)
 {
-    size_t n = cli->n_config + cli->n_options + 3, k = 0, s = 0;
+    size_t n = cli->n_config + cli->n_options + 4, k = 0, s = 0;
 
     t->longopts = calloc(n + 1, sizeof(struct option));
     t->names = calloc(cli->n_config, sizeof(*t->names));
@@ -49,12 +50,17 @@ static int build_table(const struct ct_cli *cli, struct option_table *t)
     t->longopts[k++] = (struct option){"config", required_argument, NULL, KEY_CONFIG_FILE};
     t->longopts[k++] = (struct option){"help", no_argument, NULL, KEY_HELP};
     t->longopts[k++] = (struct option){"version", no_argument, NULL, KEY_VERSION};
+    /* Only the daemons have something to check before they run (like nginx -t). */
+    if (cli->command == NULL)
+        t->longopts[k++] = (struct option){"check-config", no_argument, NULL, KEY_CHECK_CONFIG};
 
     /* '+' would stop at the first positional; we want GNU permutation so that
      * "agent add ID --district X" works, and ':' to tell a missing value apart. */
     t->shortopts[s++] = ':';
     memcpy(t->shortopts + s, "c:hV", 4);
     s += 4;
+    if (cli->command == NULL)
+        t->shortopts[s++] = KEY_CHECK_CONFIG;
     for (size_t i = 0; i < cli->n_options && s + 3 < sizeof(t->shortopts); i++) {
         if (cli->options[i].short_name == 0)
             continue;
@@ -104,6 +110,9 @@ void ct_cli_print_help(const struct ct_cli *cli)
                cli->config[i].name);
     }
     printf("  %-30s %s\n", "-c, --config FILE", "read settings from an INI file; flags win");
+    if (cli->command == NULL)
+        printf("  %-30s %s\n", "-t, --check-config",
+               "check the settings (file and flags), print \"configuration ok\" and exit");
     printf("  %-30s %s\n", "-h, --help", "show this help");
     printf("  %-30s %s\n", "-V, --version", "show the version");
     printf("\nExit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
@@ -116,6 +125,7 @@ enum ct_cli_result ct_cli_parse(const struct ct_cli *cli, int argc, char **argv,
     const char *config_path = NULL;
     char who[128], err[CT_CONFIG_ERR_MAX];
     enum ct_cli_result result = CT_CLI_ERROR;
+    bool check_only = false;
     int key;
 
     prefix(cli, who, sizeof(who));
@@ -140,6 +150,8 @@ enum ct_cli_result ct_cli_parse(const struct ct_cli *cli, int argc, char **argv,
         }
         if (key == KEY_CONFIG_FILE)
             config_path = optarg;
+        if (key == KEY_CHECK_CONFIG && cli->command == NULL)
+            check_only = true;
     }
     if (config_path_out != NULL)
         snprintf(config_path_out, config_path_size, "%s", config_path ? config_path : "");
@@ -152,7 +164,7 @@ enum ct_cli_result ct_cli_parse(const struct ct_cli *cli, int argc, char **argv,
     /* Pass 2: flags, in order, over the file's values. */
     optind = 0;
     while ((key = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
-        if (key == KEY_CONFIG_FILE)
+        if (key == KEY_CONFIG_FILE || (key == KEY_CHECK_CONFIG && cli->command == NULL))
             continue;
         if (key == '?') {
             fprintf(stderr, "%s: unknown option '%s' (try --help)\n", who, argv[optind - 1]);
@@ -189,6 +201,15 @@ enum ct_cli_result ct_cli_parse(const struct ct_cli *cli, int argc, char **argv,
     }
     *first_arg = optind;
     result = CT_CLI_RUN;
+    if (check_only) {
+        if (optind < argc) {
+            fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", who, argv[optind]);
+            result = CT_CLI_ERROR;
+            goto out;
+        }
+        printf("%s: configuration ok (%s)\n", who, config_path ? config_path : "no config file");
+        result = CT_CLI_DONE;
+    }
 out:
     free_table(&t);
     return result;

@@ -8,6 +8,11 @@
  *
  * The parser prints its own errors (one line on stderr naming the flag) and help text, so
  * callers just map its result to an exit status. Nothing is allocated that outlives it.
+ *
+ * A daemon's command line (command == NULL) also takes -t/--check-config: the file and
+ * flags are read and checked exactly as for a run, then "PROGRAM: configuration ok (FILE)"
+ * is printed and the result is CT_CLI_DONE (exit 0), or the first problem is printed and
+ * the result is CT_CLI_ERROR (exit 2), as `nginx -t` and `collectd -t` do.
  */
 #ifndef CT_CLI_H
 #define CT_CLI_H
@@ -51,7 +56,7 @@ struct ct_cli {
 
 enum ct_cli_result {
     CT_CLI_RUN = 0,  /* go on; positional arguments are argv[*first_arg .. argc) */
-    CT_CLI_DONE = 1, /* --help or --version was printed; exit 0 */
+    CT_CLI_DONE = 1, /* --help, --version or --check-config's verdict was printed; exit 0 */
     CT_CLI_ERROR = 2 /* a message was printed; exit CT_EXIT_USAGE */
 };
 

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "http.h"
 #include "log.h"
 
 #include <errno.h>
@@ -92,6 +93,8 @@ int ct_config_set(const struct ct_config_option *opts, size_t n_opts, void *sett
     int64_t number;
     bool flag;
     enum ct_log_level level;
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
 
     if (opt == NULL) {
         snprintf(err, err_size, "unknown key '%s' in section [%s]", name, section);
@@ -99,6 +102,10 @@ int ct_config_set(const struct ct_config_option *opts, size_t n_opts, void *sett
     }
     field = (char *)settings + opt->offset;
     switch (opt->type) {
+    case CT_CONFIG_HTTP_ADDR:
+        if (ct_http_parse_listen(value, &addr, &addr_len, err, err_size) < 0)
+            return -1;
+        /* fall through - stored as the text it was given */
     case CT_CONFIG_STRING:
         if (strlen(value) >= opt->size) {
             snprintf(err, err_size, "%s: value longer than %zu bytes", name, opt->size - 1);

@@ -18,12 +18,14 @@
 #include <stdint.h>
 
 enum ct_config_type {
-    CT_CONFIG_STRING,   /* char[size]; longer values are an error, not truncated */
-    CT_CONFIG_INT,      /* int64_t within [min, max] */
-    CT_CONFIG_BOOL,     /* bool: true/false, yes/no, on/off, 1/0 */
-    CT_CONFIG_DURATION, /* int64_t milliseconds: "250ms", "30s", "5m", "1h", "2d", or plain
-                           seconds; within [min, max] ms */
-    CT_CONFIG_LOG_LEVEL /* enum ct_log_level: error, warn, info, debug */
+    CT_CONFIG_STRING,    /* char[size]; longer values are an error, not truncated */
+    CT_CONFIG_INT,       /* int64_t within [min, max] */
+    CT_CONFIG_BOOL,      /* bool: true/false, yes/no, on/off, 1/0 */
+    CT_CONFIG_DURATION,  /* int64_t milliseconds: "250ms", "30s", "5m", "1h", "2d", or plain
+                            seconds; within [min, max] ms */
+    CT_CONFIG_LOG_LEVEL, /* enum ct_log_level: error, warn, info, debug */
+    CT_CONFIG_HTTP_ADDR  /* char[size] holding "ADDR:PORT" (IP literal, IPv6 in brackets) or
+                            "off", checked by ct_http_parse_listen() (http.h) */
 };
 
 struct ct_config_option {
