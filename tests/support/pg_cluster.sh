@@ -1,14 +1,17 @@
 #!/bin/sh
-# pg_cluster.sh start|stop DIR [PORT]
+# pg_cluster.sh start|stop|pause|resume|restart DIR [PORT]
 #
 # A throwaway PostgreSQL 15 cluster for tests: initdb into DIR/data, unix socket in DIR, no
 # TCP. As root, the cluster runs as the `postgres` user (initdb refuses root). `stop` kills
 # the server and removes DIR; CTest calls it as a cleanup fixture, so it runs even when
 # tests fail. Extra server settings can be passed in CT_PG_OPTS (e.g. "-c fsync=on").
+# pause/resume stop and start the server of an existing cluster (fault tests), restart
+# does both at once.
 set -eu
 
-cmd=${1:?usage: pg_cluster.sh start|stop DIR [PORT]}
-dir=${2:?usage: pg_cluster.sh start|stop DIR [PORT]}
+usage="usage: pg_cluster.sh start|stop|pause|resume|restart DIR [PORT]"
+cmd=${1:?$usage}
+dir=${2:?$usage}
 port=${3:-55432}
 pgbin=${PGBIN:-/usr/lib/postgresql/15/bin}
 
@@ -18,6 +21,16 @@ as_owner() {
     else
         "$@"
     fi
+}
+
+# fsync stays off for tests: no test crashes the machine, only processes, and a
+# PostgreSQL killed with -9 still recovers from its WAL in the page cache.
+server_opts="-k $dir -p $port -c listen_addresses= -c fsync=off -c synchronous_commit=on \
+    -c max_connections=200 -c shared_buffers=128MB ${CT_PG_OPTS:-}"
+
+start_server() {
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$server_opts" \
+        start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 }
 
 stop_cluster() {
@@ -36,21 +49,25 @@ start)
     fi
     as_owner "$pgbin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale \
         --no-sync >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
-    # fsync stays off for tests: no test crashes the machine, only processes, and a
-    # PostgreSQL killed with -9 still recovers from its WAL in the page cache.
-    # shellcheck disable=SC2086 # CT_PG_OPTS is a list of server options
-    as_owner "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir -p $port -c listen_addresses= -c fsync=off -c synchronous_commit=on \
-            -c max_connections=200 -c shared_buffers=128MB ${CT_PG_OPTS:-}" \
-        start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    start_server
     echo "pg_cluster: running in $dir (socket dir $dir, port $port)"
     ;;
 stop)
     stop_cluster
     echo "pg_cluster: stopped and removed $dir"
     ;;
+pause)
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+resume)
+    start_server
+    ;;
+restart)
+    as_owner "$pgbin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    start_server
+    ;;
 *)
-    echo "usage: pg_cluster.sh start|stop DIR [PORT]" >&2
+    echo "$usage" >&2
     exit 2
     ;;
 esac
