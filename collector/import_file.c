@@ -17,8 +17,8 @@ void col_sha256(const void *data, size_t len, unsigned char out[COL_SHA256_SIZE]
 }
 
 /* Reads the whole regular file at `path` into a malloc'd buffer. */
-static int read_whole(const char *path, char **data, size_t *len, int64_t *mtime_ms, char *err,
-                      size_t err_size)
+static int read_whole(const char *path, char **data, size_t *len, int64_t *mtime_ms, char *key,
+                      size_t key_size, char *err, size_t err_size)
 {
     struct stat sb;
     char *buf = NULL;
@@ -60,6 +60,9 @@ static int read_whole(const char *path, char **data, size_t *len, int64_t *mtime
         got += (size_t)n;
     }
     *mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
+    snprintf(key, key_size, "%llu:%llu:%lld:%lld.%09ld", (unsigned long long)sb.st_dev,
+             (unsigned long long)sb.st_ino, (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
+             sb.st_mtim.tv_nsec);
     *data = buf;
     *len = got;
     buf = NULL;
@@ -76,6 +79,7 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
                                        struct col_import *imp, struct col_import_report *rep)
 {
     unsigned char hash[COL_SHA256_SIZE];
+    char key[128], seen_key[128] = "";
     char *data = NULL;
     size_t len = 0;
     int64_t mtime_ms = 0;
@@ -83,15 +87,17 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
     int status;
 
     memset(rep, 0, sizeof(*rep));
-    if (read_whole(path, &data, &len, &mtime_ms, rep->msg, sizeof(rep->msg)) != 0)
+    if (read_whole(path, &data, &len, &mtime_ms, key, sizeof(key), rep->msg, sizeof(rep->msg)) != 0)
         return COL_IMPORT_UNREADABLE;
     col_sha256(data, len, hash);
     /* Refusing a duplicate before parsing keeps the message about what matters. */
-    status = col_outbox_file_seen(ob, hash, NULL, 0, rep->msg, sizeof(rep->msg));
+    status = col_outbox_file_seen(ob, hash, NULL, 0, seen_key, sizeof(seen_key), rep->msg,
+                                  sizeof(rep->msg));
     if (status < 0) {
         result = COL_IMPORT_OUTBOX_ERROR;
         goto out;
     }
+    rep->same_file = status == 1 && strcmp(seen_key, key) == 0;
     if (status == 0 &&
         col_csv_import(imp, data, len, mtime_ms, catalog, n_catalog, district) != 0) {
         rep->encoding = imp->encoding;
@@ -100,7 +106,7 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
     }
     rep->encoding = imp->encoding;
     {
-        struct col_origin origin = {name, hash};
+        struct col_origin origin = {name, hash, key};
         status = col_outbox_append(ob, status == 0 ? imp->updates : NULL,
                                    status == 0 ? imp->n_updates : 0, &origin, max_pending,
                                    &rep->first_seq, rep->msg, sizeof(rep->msg));

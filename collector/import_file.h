@@ -13,6 +13,7 @@
 #include "csv_import.h"
 #include "outbox.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,8 @@ enum col_import_result {
 };
 
 struct col_import_report {
+    bool same_file; /* DUPLICATE: it is the very file imported before (same inode, size and
+                       mtime), whose move to done/ was interrupted; not a second copy */
     size_t rows;
     uint64_t first_seq;
     enum ct_encoding encoding;

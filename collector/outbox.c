@@ -51,8 +51,9 @@ static const char schema_sql[] =
     "  code TEXT NOT NULL, msg TEXT NOT NULL, rejected_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS rejected_by_time ON rejected (rejected_ms);"
     "CREATE TABLE IF NOT EXISTS imported ("
-    "  sha256 BLOB PRIMARY KEY, name TEXT NOT NULL, rows INTEGER NOT NULL,"
-    "  first_seq INTEGER NOT NULL, imported_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "  sha256 BLOB PRIMARY KEY, name TEXT NOT NULL, file_key TEXT NOT NULL,"
+    "  rows INTEGER NOT NULL, first_seq INTEGER NOT NULL, imported_ms INTEGER NOT NULL)"
+    "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS catalog ("
     "  code TEXT PRIMARY KEY, name_zh TEXT NOT NULL, reported_by TEXT NOT NULL)"
     "  WITHOUT ROWID;";
@@ -426,12 +427,13 @@ out:
 }
 
 int col_outbox_file_seen(struct col_outbox *ob, const unsigned char sha256[COL_SHA256_SIZE],
-                         char *name, size_t name_size, char *err, size_t err_size)
+                         char *name, size_t name_size, char *file_key, size_t key_size, char *err,
+                         size_t err_size)
 {
     sqlite3_stmt *st = NULL;
     int status, rc;
 
-    if ((status = prepare(ob, "SELECT name FROM imported WHERE sha256 = ?", &st,
+    if ((status = prepare(ob, "SELECT name, file_key FROM imported WHERE sha256 = ?", &st,
                           "looking up a file", err, err_size)) != 0)
         return status;
     if ((rc = sqlite3_bind_blob(st, 1, sha256, COL_SHA256_SIZE, SQLITE_STATIC)) != SQLITE_OK) {
@@ -442,6 +444,8 @@ int col_outbox_file_seen(struct col_outbox *ob, const unsigned char sha256[COL_S
     if (rc == SQLITE_ROW) {
         if (name != NULL)
             copy_column(st, 0, name, name_size);
+        if (file_key != NULL)
+            copy_column(st, 1, file_key, key_size);
         status = 1;
     } else if (rc != SQLITE_DONE) {
         status = db_fail(ob, rc, "looking up a file", err, err_size);
@@ -523,16 +527,18 @@ int col_outbox_append(struct col_outbox *ob, const struct col_new_update *u, siz
         sqlite3_stmt *st = NULL;
         int rc;
         if ((status = prepare(ob,
-                              "INSERT INTO imported (sha256, name, rows, first_seq, imported_ms) "
-                              "VALUES (?,?,?,?,?)",
+                              "INSERT INTO imported (sha256, name, file_key, rows, first_seq, "
+                              "imported_ms) VALUES (?,?,?,?,?,?)",
                               &st, "recording the file", err, err_size)) != 0)
             goto fail;
         if ((rc = sqlite3_bind_blob(st, 1, origin->sha256, COL_SHA256_SIZE, SQLITE_STATIC)) !=
                 SQLITE_OK ||
             (rc = sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC)) != SQLITE_OK ||
-            (rc = sqlite3_bind_int64(st, 3, (int64_t)n)) != SQLITE_OK ||
-            (rc = sqlite3_bind_int64(st, 4, next)) != SQLITE_OK ||
-            (rc = sqlite3_bind_int64(st, 5, now)) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 3, origin->file_key ? origin->file_key : "", -1,
+                                    SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 4, (int64_t)n)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 5, next)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 6, now)) != SQLITE_OK ||
             (rc = sqlite3_step(st)) != SQLITE_DONE) {
             status = db_fail(ob, rc, "recording the file", err, err_size);
             sqlite3_finalize(st);

@@ -64,6 +64,8 @@ struct col_new_update {
 struct col_origin {
     const char *name;            /* file name, or "submit" */
     const unsigned char *sha256; /* the file's hash; NULL for `submit` (no duplicate check) */
+    const char *file_key;        /* device, inode, size and mtime of the file, or NULL: tells
+                                    a file whose move to done/ was interrupted from a copy */
 };
 
 struct col_outbox_stats {
@@ -126,10 +128,11 @@ int col_outbox_append(struct col_outbox *ob, const struct col_new_update *u, siz
                       const struct col_origin *origin, int64_t max_pending, uint64_t *first_seq,
                       char *err, size_t err_size);
 
-/* Whether a file with this hash was imported: 1 (its name in `name`, may be NULL), 0, or
- * a negative status. */
+/* Whether a file with this hash was imported: 1 (its name and file key copied out when
+ * the buffers are not NULL), 0, or a negative status. */
 int col_outbox_file_seen(struct col_outbox *ob, const unsigned char sha256[COL_SHA256_SIZE],
-                         char *name, size_t name_size, char *err, size_t err_size);
+                         char *name, size_t name_size, char *file_key, size_t key_size, char *err,
+                         size_t err_size);
 
 /* Reads pending updates with seq >= from_seq, in order, at most `max` and at most
  * `max_bytes` of encoded size (ct_wire_update_size_bound), into `out`. */

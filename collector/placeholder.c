@@ -35,10 +35,6 @@ static int later(int argc, char **argv, const char *command, const char *issue)
     return CT_EXIT_FAILURE;
 }
 
-int col_cmd_daemon(int argc, char **argv)
-{
-    return later(argc, argv, NULL, "#5");
-}
 int col_cmd_keygen(int argc, char **argv)
 {
     return later(argc, argv, "keygen", "#6");

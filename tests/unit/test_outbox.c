@@ -140,13 +140,15 @@ Test(outbox, full_outbox_refuses_whole_group_and_evicts_nothing)
 Test(outbox, same_file_bytes_are_refused_as_duplicate)
 {
     unsigned char hash[COL_SHA256_SIZE] = {1, 2, 3};
-    struct col_origin origin = {"q2.csv", hash};
+    struct col_origin origin = {"q2.csv", hash, "1:2:3:4"};
     struct col_new_update u[2] = {upd("a", 1), upd("b", 2)};
-    cr_assert_eq(col_outbox_file_seen(ob, hash, NULL, 0, err, sizeof(err)), 0);
+    cr_assert_eq(col_outbox_file_seen(ob, hash, NULL, 0, NULL, 0, err, sizeof(err)), 0);
     cr_assert_eq(col_outbox_append(ob, u, 2, &origin, 100, NULL, err, sizeof(err)), 0);
-    char name[64];
-    cr_assert_eq(col_outbox_file_seen(ob, hash, name, sizeof(name), err, sizeof(err)), 1);
+    char name[64], key[64];
+    cr_assert_eq(
+        col_outbox_file_seen(ob, hash, name, sizeof(name), key, sizeof(key), err, sizeof(err)), 1);
     cr_assert_str_eq(name, "q2.csv");
+    cr_assert_str_eq(key, "1:2:3:4");
     origin.name = "q2-copy.csv";
     cr_assert_eq(col_outbox_append(ob, u, 2, &origin, 100, NULL, err, sizeof(err)),
                  COL_OUTBOX_DUPLICATE);

@@ -1,0 +1,376 @@
+/*
+ * daemon.c - the collector agent: one event loop over the aggregator connection, the drop
+ * folder and signals.
+ *
+ * zmq_poll waits on the DEALER and its monitor (sender.c), the spool's inotify descriptor
+ * (spool.c) and a signalfd, so signals are ordinary events and need no handler state.
+ * Rows that `submit` and `import` add to the outbox from other processes are noticed at
+ * the next tick (OUTBOX_POLL_MS): a cheap PRAGMA data_version check decides whether the
+ * sender looks. Every few seconds the daemon writes a short report of itself into the
+ * outbox for `status`.
+ *
+ * SIGTERM/SIGINT: stop at once; everything unacknowledged is already on disk. SIGHUP:
+ * reread the config file (flags still win), keeping the old settings if it is bad.
+ */
+#include "cli.h"
+#include "commands.h"
+#include "log.h"
+#include "outbox.h"
+#include "sender.h"
+#include "settings.h"
+#include "spool.h"
+#include "text.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define SUBJECT "collector"
+#define OUTBOX_POLL_MS 100
+#define REPORT_EVERY_MS 2000
+
+struct daemon {
+    int argc;
+    char **argv; /* borrowed from main, reparsed on SIGHUP */
+    struct col_settings settings;
+    struct ct_log log;
+    struct col_outbox *ob;
+    void *zmq_ctx;
+    struct col_sender *sender;
+    struct col_spool *spool;
+    int signal_fd;
+    int64_t started_ms;
+    int64_t next_rescan_mono;
+    int64_t next_report_mono;
+};
+
+static enum ct_cli_result parse(int argc, char **argv, struct col_settings *s)
+{
+    struct ct_cli cli = {COL_PROGRAM,
+                         NULL,
+                         "[options]",
+                         "Runs a district's collector agent in the foreground: it queues figures "
+                         "from the drop folder (--spool) and from `submit`/`import` in the "
+                         "durable outbox of --state-dir, and delivers them to the aggregator at "
+                         "--connect exactly once. Commands: submit, import, status, keygen "
+                         "(each has --help).",
+                         col_settings_table,
+                         col_settings_count,
+                         s,
+                         NULL,
+                         0,
+                         NULL,
+                         NULL};
+    int first;
+    enum ct_cli_result r;
+
+    col_settings_defaults(s);
+    r = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
+    if (r == CT_CLI_RUN && first != argc) {
+        fprintf(stderr, "%s: unexpected argument '%s' (commands: submit, import, status, keygen)\n",
+                COL_PROGRAM, argv[first]);
+        return CT_CLI_ERROR;
+    }
+    return r;
+}
+
+/* The checks a config must pass before the daemon starts or adopts it on SIGHUP. */
+static int validate(const struct col_settings *s)
+{
+    if (!ct_id_valid(s->agent, strlen(s->agent))) {
+        fprintf(stderr,
+                "%s: --agent %s: an agent id of 1 to %d characters a-z, 0-9, _ or - is "
+                "required\n",
+                COL_PROGRAM, s->agent[0] ? s->agent : "(missing)", CT_ID_MAX);
+        return -1;
+    }
+    if (!ct_id_valid(s->district, strlen(s->district))) {
+        fprintf(stderr,
+                "%s: --district %s: the id of this agent's reporting unit is required "
+                "(e.g. erqi)\n",
+                COL_PROGRAM, s->district[0] ? s->district : "(missing)");
+        return -1;
+    }
+    if (s->connect[0] == '\0') {
+        fprintf(stderr, "%s: --connect: the aggregator's endpoint is required\n", COL_PROGRAM);
+        return -1;
+    }
+    /* CURVE arrives with issue 6; until then plain text must be asked for. */
+    if (!s->insecure) {
+        fprintf(stderr,
+                "%s: CURVE (--key, --server-public-key) is not available in this build "
+                "yet; run with --insecure to send in plain text\n",
+                COL_PROGRAM);
+        return -1;
+    }
+    return 0;
+}
+
+static void report(struct daemon *d, bool running)
+{
+    struct col_sender_counters c = {0};
+    struct col_daemon_report r = {0};
+    char err[COL_OUTBOX_ERROR_MAX];
+
+    if (d->sender != NULL)
+        col_sender_counters(d->sender, &c);
+    if (running) {
+        r.pid = (int64_t)getpid();
+        r.started_ms = d->started_ms;
+        r.heartbeat_ms = ct_time_now_ms();
+        r.connected = c.welcomed;
+        r.in_flight_batches = c.in_flight_batches;
+        r.in_flight_updates = c.in_flight_updates;
+    }
+    if (col_outbox_report_daemon(d->ob, &r, err, sizeof(err)) != 0)
+        ct_log_debug(&d->log, SUBJECT, "%s", err);
+}
+
+static int open_spool(struct daemon *d)
+{
+    char err[1024];
+    if (d->settings.spool[0] == '\0')
+        return 0;
+    d->spool = col_spool_new(d->settings.spool, &d->log, err, sizeof(err));
+    if (d->spool == NULL) {
+        ct_log_error(&d->log, SUBJECT, "%s", err);
+        return -1;
+    }
+    d->next_rescan_mono = 0; /* look at once: files may have arrived while we were down */
+    return 0;
+}
+
+static int open_sender(struct daemon *d)
+{
+    char err[1024];
+    d->sender = col_sender_new(d->zmq_ctx, &d->settings, d->ob, &d->log, err, sizeof(err));
+    if (d->sender == NULL) {
+        ct_log_error(&d->log, SUBJECT, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void reload(struct daemon *d)
+{
+    struct col_settings next, *cur = &d->settings;
+    bool new_sender, new_spool;
+
+    (void)sd_notify(0, "RELOADING=1");
+    if (parse(d->argc, d->argv, &next) != CT_CLI_RUN || validate(&next) != 0) {
+        ct_log_error(&d->log, SUBJECT,
+                     "SIGHUP: the configuration has errors (see above); "
+                     "keeping the running one");
+        goto out;
+    }
+    if (strcmp(next.agent, cur->agent) != 0 || strcmp(next.district, cur->district) != 0 ||
+        strcmp(next.state_dir, cur->state_dir) != 0) {
+        ct_log_warn(&d->log, SUBJECT,
+                    "SIGHUP: agent, district and state_dir change only with a "
+                    "restart; keeping %s of %s in %s",
+                    cur->agent, cur->district, cur->state_dir);
+        ct_strlcpy(next.agent, cur->agent, sizeof(next.agent));
+        ct_strlcpy(next.district, cur->district, sizeof(next.district));
+        ct_strlcpy(next.state_dir, cur->state_dir, sizeof(next.state_dir));
+    }
+    new_sender = strcmp(next.connect, cur->connect) != 0 || strcmp(next.key, cur->key) != 0 ||
+                 strcmp(next.server_public_key, cur->server_public_key) != 0 ||
+                 next.insecure != cur->insecure;
+    new_spool = strcmp(next.spool, cur->spool) != 0;
+    if (new_sender) {
+        col_sender_free(d->sender);
+        d->sender = NULL;
+    }
+    if (new_spool) {
+        col_spool_free(d->spool);
+        d->spool = NULL;
+    }
+    *cur = next;
+    d->log.level = cur->log_level;
+    if (new_sender)
+        (void)open_sender(d); /* on failure the loop retries */
+    else
+        col_sender_reconfigure(d->sender, cur);
+    if (new_spool)
+        (void)open_spool(d);
+    ct_log_info(&d->log, SUBJECT, "SIGHUP: configuration reloaded");
+out:
+    (void)sd_notify(0, "READY=1");
+}
+
+static int setup_signals(struct daemon *d)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
+        ct_log_error(&d->log, SUBJECT, "sigprocmask: %s", strerror(errno));
+        return -1;
+    }
+    d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (d->signal_fd < 0) {
+        ct_log_error(&d->log, SUBJECT, "signalfd: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 1 when the daemon should stop. */
+static int read_signals(struct daemon *d)
+{
+    struct signalfd_siginfo si;
+    int stop = 0;
+    while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+            reload(d);
+        } else {
+            ct_log_info(&d->log, SUBJECT,
+                        "%s: stopping; unacknowledged updates stay in the "
+                        "outbox",
+                        si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+            stop = 1;
+        }
+    }
+    return stop;
+}
+
+static int run(struct daemon *d)
+{
+    zmq_pollitem_t items[COL_SENDER_POLLITEMS + 2];
+
+    for (;;) {
+        int64_t now = ct_time_mono_ms(), timeout = OUTBOX_POLL_MS, t;
+        size_t n = 0, sig_at, spool_at = SIZE_MAX;
+        int rc;
+
+        if (d->sender != NULL) {
+            col_sender_pollitems(d->sender, items);
+            n = COL_SENDER_POLLITEMS;
+            t = col_sender_timeout_ms(d->sender);
+            if (t >= 0 && t < timeout)
+                timeout = t;
+        }
+        sig_at = n;
+        items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
+        if (d->spool != NULL) {
+            spool_at = n;
+            items[n++] = (zmq_pollitem_t){NULL, col_spool_fd(d->spool), ZMQ_POLLIN, 0};
+            t = d->next_rescan_mono - now;
+            if (t < timeout)
+                timeout = t < 0 ? 0 : t;
+        }
+        rc = zmq_poll(items, (int)n, (long)timeout);
+        if (rc < 0 && zmq_errno() != EINTR) {
+            ct_log_error(&d->log, SUBJECT, "zmq_poll: %s", zmq_strerror(zmq_errno()));
+            return -1;
+        }
+        if (rc > 0 && (items[sig_at].revents & ZMQ_POLLIN) && read_signals(d))
+            return 0;
+
+        now = ct_time_mono_ms();
+        if (d->spool != NULL) {
+            bool scan = now >= d->next_rescan_mono;
+            if (spool_at != SIZE_MAX && rc > 0 && (items[spool_at].revents & ZMQ_POLLIN))
+                scan = col_spool_drain(d->spool) || scan;
+            if (scan) {
+                struct col_spool_counters sc;
+                col_spool_scan(d->spool, d->ob, d->settings.district, d->settings.outbox_max, true);
+                col_spool_counters(d->spool, &sc);
+                /* A file left unsettled is looked at again soon, not a whole rescan later. */
+                d->next_rescan_mono = ct_time_mono_ms() +
+                                      (sc.waiting > 0 && d->settings.rescan_ms > COL_SPOOL_SETTLE_MS
+                                           ? COL_SPOOL_SETTLE_MS
+                                           : d->settings.rescan_ms);
+            }
+        }
+        if (d->sender == NULL && open_sender(d) != 0)
+            continue;
+        (void)col_outbox_changed(d->ob); /* keeps the version current; the sender reads anyway */
+        if (col_sender_run(d->sender) != 0)
+            return -1;
+        if (now >= d->next_report_mono) {
+            report(d, true);
+            d->next_report_mono = now + REPORT_EVERY_MS;
+        }
+    }
+}
+
+int col_cmd_daemon(int argc, char **argv)
+{
+    struct daemon d = {0};
+    char err[1024];
+    int rc = CT_EXIT_FAILURE;
+
+    d.argc = argc;
+    d.argv = argv;
+    d.signal_fd = -1;
+    switch (parse(argc, argv, &d.settings)) {
+    case CT_CLI_DONE:
+        return CT_EXIT_OK;
+    case CT_CLI_ERROR:
+        return CT_EXIT_USAGE;
+    case CT_CLI_RUN:
+        break;
+    }
+    if (validate(&d.settings) != 0)
+        return CT_EXIT_USAGE;
+    ct_log_init(&d.log);
+    d.log.level = d.settings.log_level;
+    d.started_ms = ct_time_now_ms();
+
+    if (col_outbox_open(d.settings.state_dir, &d.ob, err, sizeof(err)) != 0) {
+        ct_log_error(&d.log, SUBJECT, "%s", err);
+        goto out;
+    }
+    if (col_outbox_bind(d.ob, d.settings.agent, d.settings.district, err, sizeof(err)) != 0) {
+        ct_log_error(&d.log, SUBJECT, "%s", err);
+        rc = CT_EXIT_USAGE;
+        goto out;
+    }
+    if (setup_signals(&d) != 0)
+        goto out;
+    d.zmq_ctx = zmq_ctx_new();
+    if (d.zmq_ctx == NULL) {
+        ct_log_error(&d.log, SUBJECT, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    if (open_sender(&d) != 0 || open_spool(&d) != 0)
+        goto out;
+    report(&d, true);
+    {
+        struct col_outbox_stats st;
+        if (col_outbox_stats(d.ob, &st, err, sizeof(err)) != 0) {
+            ct_log_error(&d.log, SUBJECT, "%s", err);
+            goto out;
+        }
+        ct_log_info(&d.log, SUBJECT,
+                    "ready: agent %s of %s, outbox %s/%s with %lld pending, sending to %s%s%s",
+                    d.settings.agent, d.settings.district, d.settings.state_dir, COL_OUTBOX_FILE,
+                    (long long)st.pending, d.settings.connect, d.spool ? ", watching " : "",
+                    d.spool ? d.settings.spool : "");
+    }
+    (void)sd_notify(0, "READY=1");
+    if (run(&d) == 0)
+        rc = CT_EXIT_OK;
+    (void)sd_notify(0, "STOPPING=1");
+    report(&d, false);
+out:
+    col_spool_free(d.spool);
+    col_sender_free(d.sender);
+    if (d.zmq_ctx != NULL)
+        zmq_ctx_term(d.zmq_ctx);
+    if (d.signal_fd >= 0)
+        close(d.signal_fd);
+    col_outbox_free(d.ob);
+    return rc;
+}

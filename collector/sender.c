@@ -1,0 +1,710 @@
+#include "sender.h"
+
+#include "timefmt.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SUBJECT "sender"
+#define BACKOFF_BASE_MS 500
+#define BACKOFF_CAP_MS 60000
+#define HELLO_RETRY_MS 50     /* a hello that found no pipe yet (EAGAIN) is tried again */
+#define MAX_READS_PER_RUN 256 /* so acks cannot starve the rest of the loop */
+/* Room for the batch's own keys around its updates (agent, district, type...). */
+#define BATCH_OVERHEAD 1024
+
+enum phase {
+    PHASE_DOWN,    /* no completed connection, or waiting to say hello on it */
+    PHASE_HELLO,   /* hello sent; waiting for welcome */
+    PHASE_READY,   /* welcomed: batches flow */
+    PHASE_BACKOFF, /* refused; waiting until backoff_until before saying hello again */
+};
+
+struct flight {
+    uint64_t first, last;
+    size_t n;
+    int64_t sent_mono;
+};
+
+struct col_sender {
+    void *dealer;
+    void *monitor;
+    const struct col_settings *settings;
+    struct col_outbox *ob;
+    const struct ct_log *log;
+    struct ct_wire_encoder *enc;
+    struct ct_msg *in;  /* decoded frames, arrays reused */
+    struct ct_msg *out; /* hello and batches being encoded */
+
+    enum phase phase;
+    int64_t hello_due_mono; /* when to (re)send hello in PHASE_DOWN/HELLO; 0: not planned */
+    int64_t backoff_until;
+    int backoff_attempt;
+    uint64_t next_send; /* seq of the next update to put in a batch */
+    struct flight flights[COL_SENDER_MAX_WINDOW];
+    size_t n_flights;
+    uint64_t gap_synced_to;  /* the last seq_gap's last_seq we resynchronised to ... */
+    int64_t gap_synced_mono; /* ... and when, to ignore the same error for older batches */
+
+    unsigned short rng[3]; /* nrand48 state for jitter */
+    struct ct_complaint unreachable;
+    struct ct_complaint refused;
+    struct ct_complaint outbox_trouble;
+    struct ct_ratelimit reject_lines;
+    struct col_sender_counters c;
+
+    int64_t window, batch_max, ack_timeout_ms, keep_ms;
+};
+
+/* Every socket option in one place. Issue 6 (CURVE) adds its options here: the
+ * settings carry --key and --server-public-key. */
+static int configure_dealer(void *sock, const struct col_settings *settings, char *err,
+                            size_t err_size)
+{
+    /* Queue nothing for a connection that is not complete: what is unsent stays in the
+     * outbox, which is where it belongs, rather than in a pipe that may die. */
+    int immediate = 1;
+    /* Nothing in the socket is precious (the outbox has it), so closing never waits. */
+    int linger = 0;
+    /* Reconnect quickly after a blip, backing off to 5 s while the aggregator is away. */
+    int reconnect_ivl = 100, reconnect_max = 5000;
+    /* ZMTP heartbeats notice a dead peer (a pulled cable sends no FIN) within ~30 s, so
+     * the DEALER reconnects and says hello again. */
+    int hb_ivl = 10000, hb_timeout = 30000, hb_ttl = 30000;
+    /* The aggregator never sends more than 1 MiB in one message. */
+    int64_t max_msg = CT_WIRE_MAX_MESSAGE + 4096;
+    /* At most `window` batches are ever outstanding; these only bound a misbehaving peer. */
+    int sndhwm = 1000, rcvhwm = 1000;
+    struct {
+        int option;
+        const void *value;
+        size_t size;
+        const char *name;
+    } opts[] = {
+        {ZMQ_IMMEDIATE, &immediate, sizeof(int), "ZMQ_IMMEDIATE"},
+        {ZMQ_LINGER, &linger, sizeof(int), "ZMQ_LINGER"},
+        {ZMQ_RECONNECT_IVL, &reconnect_ivl, sizeof(int), "ZMQ_RECONNECT_IVL"},
+        {ZMQ_RECONNECT_IVL_MAX, &reconnect_max, sizeof(int), "ZMQ_RECONNECT_IVL_MAX"},
+        {ZMQ_HEARTBEAT_IVL, &hb_ivl, sizeof(int), "ZMQ_HEARTBEAT_IVL"},
+        {ZMQ_HEARTBEAT_TIMEOUT, &hb_timeout, sizeof(int), "ZMQ_HEARTBEAT_TIMEOUT"},
+        {ZMQ_HEARTBEAT_TTL, &hb_ttl, sizeof(int), "ZMQ_HEARTBEAT_TTL"},
+        {ZMQ_MAXMSGSIZE, &max_msg, sizeof(int64_t), "ZMQ_MAXMSGSIZE"},
+        {ZMQ_SNDHWM, &sndhwm, sizeof(int), "ZMQ_SNDHWM"},
+        {ZMQ_RCVHWM, &rcvhwm, sizeof(int), "ZMQ_RCVHWM"},
+    };
+    (void)settings;
+    for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+        if (zmq_setsockopt(sock, opts[i].option, opts[i].value, opts[i].size) != 0) {
+            snprintf(err, err_size, "cannot set %s on the DEALER socket: %s", opts[i].name,
+                     zmq_strerror(zmq_errno()));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void col_sender_reconfigure(struct col_sender *s, const struct col_settings *settings)
+{
+    s->settings = settings;
+    s->window = clamp(settings->window, 1, COL_SENDER_MAX_WINDOW);
+    s->batch_max = clamp(settings->batch_max, 1, CT_WIRE_MAX_BATCH);
+    s->ack_timeout_ms = clamp(settings->ack_timeout_ms, 100, 3600000);
+    s->keep_ms = settings->rejected_keep_ms;
+}
+
+struct col_sender *col_sender_new(void *zmq_ctx, const struct col_settings *settings,
+                                  struct col_outbox *outbox, const struct ct_log *log, char *err,
+                                  size_t err_size)
+{
+    struct col_sender *s = calloc(1, sizeof(*s));
+    char endpoint[64];
+    int64_t seed;
+
+    if (s == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    s->ob = outbox;
+    s->log = log;
+    col_sender_reconfigure(s, settings);
+    s->reject_lines = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 20);
+    seed = ct_time_mono_ms() ^ ((int64_t)getpid() << 16) ^ (int64_t)(uintptr_t)s;
+    s->rng[0] = (unsigned short)seed;
+    s->rng[1] = (unsigned short)(seed >> 16);
+    s->rng[2] = (unsigned short)(seed >> 32);
+
+    s->enc = ct_wire_encoder_new();
+    s->in = ct_msg_new();
+    s->out = ct_msg_new();
+    if (s->enc == NULL || s->in == NULL || s->out == NULL ||
+        ct_msg_reserve(s->out, CT_MSG_BATCH, CT_WIRE_MAX_BATCH) != 0) {
+        snprintf(err, err_size, "out of memory");
+        goto fail;
+    }
+    s->dealer = zmq_socket(zmq_ctx, ZMQ_DEALER);
+    if (s->dealer == NULL) {
+        snprintf(err, err_size, "cannot create the DEALER socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (configure_dealer(s->dealer, settings, err, err_size) != 0)
+        goto fail;
+    /* The monitor tells us about every completed handshake, which is when hello is due. */
+    snprintf(endpoint, sizeof(endpoint), "inproc://col-sender-monitor-%p", (void *)s);
+    if (zmq_socket_monitor(s->dealer, endpoint,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+        snprintf(err, err_size, "cannot monitor the DEALER socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    s->monitor = zmq_socket(zmq_ctx, ZMQ_PAIR);
+    if (s->monitor == NULL || zmq_connect(s->monitor, endpoint) != 0) {
+        snprintf(err, err_size, "cannot connect the socket monitor: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (zmq_connect(s->dealer, settings->connect) != 0) {
+        snprintf(err, err_size, "cannot connect to %s: %s", settings->connect,
+                 zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    s->phase = PHASE_DOWN;
+    return s;
+fail:
+    col_sender_free(s);
+    return NULL;
+}
+
+void col_sender_free(struct col_sender *s)
+{
+    if (s == NULL)
+        return;
+    if (s->dealer != NULL) {
+        (void)zmq_socket_monitor(s->dealer, NULL, 0);
+        zmq_close(s->dealer);
+    }
+    if (s->monitor != NULL)
+        zmq_close(s->monitor);
+    ct_wire_encoder_free(s->enc);
+    ct_msg_free(s->in);
+    ct_msg_free(s->out);
+    free(s);
+}
+
+void col_sender_pollitems(struct col_sender *s, zmq_pollitem_t *items)
+{
+    items[0] = (zmq_pollitem_t){s->dealer, 0, ZMQ_POLLIN, 0};
+    items[1] = (zmq_pollitem_t){s->monitor, 0, ZMQ_POLLIN, 0};
+}
+
+void col_sender_counters(const struct col_sender *s, struct col_sender_counters *out)
+{
+    *out = s->c;
+    out->in_flight_batches = (int64_t)s->n_flights;
+    out->in_flight_updates = 0;
+    for (size_t i = 0; i < s->n_flights; i++)
+        out->in_flight_updates += (int64_t)s->flights[i].n;
+    out->welcomed = s->phase == PHASE_READY;
+    out->backoff_until = s->phase == PHASE_BACKOFF ? s->backoff_until : 0;
+}
+
+/* ------------------------------------------------------------------ outbox trouble */
+
+/* An outbox failure (disk full, say) stops delivery until it clears; it is logged once
+ * when it starts and at growing intervals. */
+static void outbox_failed(struct col_sender *s, const char *err)
+{
+    ct_complain(s->log, &s->outbox_trouble, CT_LOG_ERROR, SUBJECT, "%s", err);
+}
+
+static void outbox_ok(struct col_sender *s)
+{
+    ct_complaint_release(s->log, &s->outbox_trouble, SUBJECT, "the outbox can be written again");
+}
+
+static void record_error(struct col_sender *s, const char *text)
+{
+    char err[COL_OUTBOX_ERROR_MAX];
+    if (col_outbox_set_error(s->ob, text, err, sizeof(err)) != 0)
+        ct_log_debug(s->log, SUBJECT, "%s", err);
+}
+
+/* ------------------------------------------------------------------ sending */
+
+static void forget_flights(struct col_sender *s)
+{
+    if (s->n_flights > 0)
+        s->c.resends++;
+    s->n_flights = 0;
+}
+
+static int send_frame(struct col_sender *s, const struct ct_msg *msg)
+{
+    const void *bytes;
+    size_t len;
+
+    if (ct_wire_encode(s->enc, msg, &bytes, &len) != 0) {
+        ct_log_error(s->log, SUBJECT, "cannot encode a %s message (a bug: please report it)",
+                     ct_msg_type_name(msg->type));
+        return -1;
+    }
+    if (zmq_send(s->dealer, bytes, len, ZMQ_DONTWAIT) < 0) {
+        if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
+            ct_log_warn(s->log, SUBJECT, "cannot send a %s message: %s",
+                        ct_msg_type_name(msg->type), zmq_strerror(zmq_errno()));
+        return 1; /* not sent; try again later */
+    }
+    return 0;
+}
+
+static void send_hello(struct col_sender *s)
+{
+    struct col_outbox_stats st;
+    char err[COL_OUTBOX_ERROR_MAX];
+    int64_t now = ct_time_mono_ms();
+
+    if (col_outbox_stats(s->ob, &st, err, sizeof(err)) != 0) {
+        outbox_failed(s, err);
+        s->hello_due_mono = now + s->ack_timeout_ms;
+        return;
+    }
+    s->out->type = CT_MSG_HELLO;
+    ct_strlcpy(s->out->hello.agent, s->settings->agent, sizeof(s->out->hello.agent));
+    ct_strlcpy(s->out->hello.district, s->settings->district, sizeof(s->out->hello.district));
+    s->out->hello.next_seq = st.next_seq;
+    forget_flights(s);
+    switch (send_frame(s, s->out)) {
+    case 0:
+        s->phase = PHASE_HELLO;
+        s->hello_due_mono = now + s->ack_timeout_ms; /* no welcome by then: say it again */
+        ct_log_debug(s->log, SUBJECT, "hello sent (next_seq %llu)",
+                     (unsigned long long)st.next_seq);
+        break;
+    case 1:
+        s->phase = PHASE_DOWN;
+        s->hello_due_mono = now + HELLO_RETRY_MS;
+        break;
+    default:
+        s->phase = PHASE_DOWN;
+        s->hello_due_mono = now + s->ack_timeout_ms;
+        break;
+    }
+}
+
+/* Sends batches while the window has room and the outbox has updates past next_send. */
+static void fill_window(struct col_sender *s)
+{
+    char err[COL_OUTBOX_ERROR_MAX];
+
+    while (s->phase == PHASE_READY && s->n_flights < (size_t)s->window) {
+        struct ct_msg *m = s->out;
+        size_t n = 0;
+        if (col_outbox_fetch(s->ob, s->next_send, (size_t)s->batch_max,
+                             CT_WIRE_MAX_MESSAGE - BATCH_OVERHEAD, m->batch.updates, &n, err,
+                             sizeof(err)) != 0) {
+            outbox_failed(s, err);
+            return;
+        }
+        if (n == 0)
+            return;
+        if (m->batch.updates[0].seq != s->next_send) {
+            /* Only an outbox changed behind our back (renumbered by another process) does
+             * this; a fresh hello finds out where things stand. */
+            ct_log_warn(s->log, SUBJECT,
+                        "expected seq %llu next in the outbox, found %llu; "
+                        "resynchronising",
+                        (unsigned long long)s->next_send,
+                        (unsigned long long)m->batch.updates[0].seq);
+            send_hello(s);
+            return;
+        }
+        m->type = CT_MSG_BATCH;
+        ct_strlcpy(m->batch.agent, s->settings->agent, sizeof(m->batch.agent));
+        ct_strlcpy(m->batch.district, s->settings->district, sizeof(m->batch.district));
+        m->batch.n_updates = n;
+        if (send_frame(s, m) != 0)
+            return;
+        s->flights[s->n_flights++] = (struct flight){
+            m->batch.updates[0].seq, m->batch.updates[n - 1].seq, n, ct_time_mono_ms()};
+        s->next_send = m->batch.updates[n - 1].seq + 1;
+        s->c.batches_sent++;
+    }
+}
+
+/* ------------------------------------------------------------------ what arrives */
+
+/* Full jitter: a uniformly random wait in [0, min(cap, base * 2^attempt)], so that
+ * seventeen collectors refused at once do not all come back at once. */
+static int64_t backoff_delay(struct col_sender *s)
+{
+    int attempt = s->backoff_attempt < 20 ? s->backoff_attempt : 20;
+    int64_t ceiling = (int64_t)BACKOFF_BASE_MS << attempt;
+    if (ceiling > BACKOFF_CAP_MS)
+        ceiling = BACKOFF_CAP_MS;
+    s->backoff_attempt++;
+    return (int64_t)((double)ceiling * ((double)nrand48(s->rng) / 2147483648.0));
+}
+
+static void back_off(struct col_sender *s, enum ct_log_level level, const char *advice,
+                     const struct ct_msg_error *e)
+{
+    struct col_outbox_stats st;
+    char err[COL_OUTBOX_ERROR_MAX];
+    int64_t delay = backoff_delay(s);
+    long long pending = col_outbox_stats(s->ob, &st, err, sizeof(err)) == 0 ? st.pending : -1;
+
+    forget_flights(s);
+    s->phase = PHASE_BACKOFF;
+    s->backoff_until = ct_time_mono_ms() + delay;
+    ct_complain(s->log, &s->refused, level, SUBJECT,
+                "the aggregator refused us: %s: %s. %s %lld updates stay queued here; trying "
+                "again in %.1f s",
+                e->code, e->msg, advice, pending, (double)delay / 1000.0);
+}
+
+static void on_welcome(struct col_sender *s, const struct ct_msg_welcome *w)
+{
+    struct col_sync_result r;
+    struct col_outbox_stats before;
+    char err[COL_OUTBOX_ERROR_MAX];
+
+    if (w->n_catalog > 0 &&
+        col_outbox_set_catalog(s->ob, w->catalog, w->n_catalog, err, sizeof(err)) != 0)
+        ct_log_warn(s->log, SUBJECT, "cannot cache the catalog: %s", err);
+    if (col_outbox_stats(s->ob, &before, err, sizeof(err)) != 0 ||
+        col_outbox_sync(s->ob, w->last_seq, &r, err, sizeof(err)) != 0) {
+        /* Without the sync our seqs may be wrong: send nothing until a later hello. */
+        outbox_failed(s, err);
+        s->phase = PHASE_DOWN;
+        s->hello_due_mono = ct_time_mono_ms() + s->ack_timeout_ms;
+        return;
+    }
+    outbox_ok(s);
+    if (r.renumbered > 0 && r.shift > 0)
+        ct_log_warn(s->log, SUBJECT,
+                    "the aggregator already has seqs up to %llu from agent %s, but this outbox "
+                    "had reached only %llu: the outbox was lost or replaced. Renumbered %lld "
+                    "pending updates to follow on at %llu",
+                    (unsigned long long)w->last_seq, s->settings->agent,
+                    (unsigned long long)(before.next_seq - 1), (long long)r.renumbered,
+                    (unsigned long long)(w->last_seq + 1));
+    else if (r.renumbered > 0)
+        ct_log_error(s->log, SUBJECT,
+                     "the aggregator's last seq %llu is behind what it acknowledged before "
+                     "(%llu): it lost acknowledged updates (restored from a backup?), which "
+                     "this collector no longer has. Renumbered %lld pending updates to follow "
+                     "on at %llu",
+                     (unsigned long long)w->last_seq, (unsigned long long)before.last_ack_seq,
+                     (long long)r.renumbered, (unsigned long long)(w->last_seq + 1));
+    else if (r.committed > 0)
+        ct_log_info(s->log, SUBJECT, "%lld updates were already committed (their ack was lost)",
+                    (long long)r.committed);
+    forget_flights(s);
+    s->next_send = w->last_seq + 1;
+    s->phase = PHASE_READY;
+    s->backoff_attempt = 0;
+    ct_complaint_release(s->log, &s->refused, SUBJECT, "the aggregator accepts us again");
+    ct_log_info(s->log, SUBJECT, "welcomed by the aggregator at %s: last seq %llu, %lld pending",
+                s->settings->connect, (unsigned long long)w->last_seq,
+                (long long)(r.next_seq - w->last_seq - 1));
+}
+
+static void on_ack(struct col_sender *s, const struct ct_msg_ack *a)
+{
+    char err[COL_OUTBOX_ERROR_MAX];
+    size_t covered = 0, rejected = 0, k = 0;
+
+    if (col_outbox_ack(s->ob, a->last_seq, a->rejected, a->n_rejected, s->keep_ms, err,
+                       sizeof(err)) != 0) {
+        /* The aggregator has them; a later ack (seq <= S deletes all before it) or the next
+         * welcome will remove them. Until then they may be sent again, harmlessly. */
+        outbox_failed(s, err);
+    } else {
+        outbox_ok(s);
+    }
+    for (size_t i = 0; i < a->n_rejected; i++) {
+        if (a->rejected[i].seq > a->last_seq)
+            continue;
+        rejected++;
+        ct_log_limited(s->log, &s->reject_lines, CT_LOG_WARN, SUBJECT,
+                       "the aggregator rejected seq %llu: %s: %s (see `status`)",
+                       (unsigned long long)a->rejected[i].seq, a->rejected[i].code,
+                       a->rejected[i].msg);
+    }
+    while (k < s->n_flights && s->flights[k].last <= a->last_seq)
+        covered += s->flights[k++].n;
+    if (k > 0) {
+        memmove(s->flights, s->flights + k, (s->n_flights - k) * sizeof(s->flights[0]));
+        s->n_flights -= k;
+    }
+    if (a->last_seq >= s->next_send) {
+        forget_flights(s);
+        s->next_send = a->last_seq + 1;
+    }
+    s->c.updates_acked += covered > rejected ? covered - rejected : 0;
+    s->c.updates_rejected += rejected;
+    s->c.last_ack_ms = ct_time_now_ms();
+    s->backoff_attempt = 0;
+}
+
+static void on_seq_gap(struct col_sender *s, const struct ct_msg_error *e)
+{
+    struct col_sync_result r;
+    char err[COL_OUTBOX_ERROR_MAX];
+    int64_t now = ct_time_mono_ms();
+
+    /* Batches sent before we resynchronised meet the same gap: their errors carry the same
+     * last_seq and are answered already. */
+    if (e->last_seq == s->gap_synced_to && now - s->gap_synced_mono < s->ack_timeout_ms)
+        return;
+    ct_log_warn(s->log, SUBJECT,
+                "the aggregator expects seq %llu next (%s); resending from "
+                "there",
+                (unsigned long long)(e->last_seq + 1), e->msg);
+    if (col_outbox_sync(s->ob, e->last_seq, &r, err, sizeof(err)) != 0) {
+        outbox_failed(s, err);
+        s->phase = PHASE_DOWN;
+        s->hello_due_mono = now + s->ack_timeout_ms;
+        return;
+    }
+    if (r.renumbered > 0)
+        ct_log_warn(s->log, SUBJECT, "renumbered %lld pending updates to follow on at %llu",
+                    (long long)r.renumbered, (unsigned long long)(e->last_seq + 1));
+    forget_flights(s);
+    s->next_send = e->last_seq + 1;
+    s->gap_synced_to = e->last_seq;
+    s->gap_synced_mono = now;
+}
+
+static void on_error(struct col_sender *s, const struct ct_msg_error *e)
+{
+    char text[CT_WIRE_MAX_CODE + CT_WIRE_MAX_TEXT + 8], advice[384];
+
+    snprintf(text, sizeof(text), "%s: %s", e->code, e->msg);
+    record_error(s, text);
+    if (e->error == CT_WERR_SEQ_GAP) {
+        if (s->phase == PHASE_READY)
+            on_seq_gap(s, e);
+        return;
+    }
+    if (s->phase == PHASE_BACKOFF)
+        return; /* the answer to a batch sent before we backed off */
+    switch (e->error) {
+    case CT_WERR_UNAVAILABLE:
+        back_off(s, CT_LOG_WARN, "Its database is down; nothing to do here.", e);
+        break;
+    case CT_WERR_UNKNOWN_AGENT:
+        snprintf(advice, sizeof(advice),
+                 "Ask the bureau to register this agent: citytally-aggregator agent add %s "
+                 "--district %s (and --key with this agent's public key when CURVE is on).",
+                 s->settings->agent, s->settings->district);
+        back_off(s, CT_LOG_ERROR, advice, e);
+        break;
+    case CT_WERR_WRONG_DISTRICT:
+        snprintf(advice, sizeof(advice),
+                 "Agent %s is registered for another district than %s: fix --district here, "
+                 "or ask the bureau to check `citytally-aggregator agent list`.",
+                 s->settings->agent, s->settings->district);
+        back_off(s, CT_LOG_ERROR, advice, e);
+        break;
+    default:
+        back_off(s, CT_LOG_ERROR,
+                 "This collector and the aggregator disagree about the protocol: check that "
+                 "both run the same citytally version, and report this line.",
+                 e);
+        break;
+    }
+}
+
+static void handle_frame(struct col_sender *s, const void *data, size_t len)
+{
+    struct ct_wire_fault fault;
+
+    if (ct_wire_decode(data, len, s->in, &fault) != 0) {
+        ct_log_error(s->log, SUBJECT, "undecodable message from the aggregator: %s", fault.msg);
+        return;
+    }
+    switch (s->in->type) {
+    case CT_MSG_WELCOME:
+        on_welcome(s, &s->in->welcome);
+        break;
+    case CT_MSG_ACK:
+        if (s->phase == PHASE_READY || s->phase == PHASE_HELLO)
+            on_ack(s, &s->in->ack);
+        break;
+    case CT_MSG_ERROR:
+        on_error(s, &s->in->error);
+        break;
+    default:
+        ct_log_error(s->log, SUBJECT,
+                     "the aggregator sent a %s message, which only collectors "
+                     "send",
+                     ct_msg_type_name(s->in->type));
+        break;
+    }
+}
+
+static void read_dealer(struct col_sender *s)
+{
+    for (int i = 0; i < MAX_READS_PER_RUN; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, s->dealer, ZMQ_DONTWAIT) < 0) {
+            if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
+                ct_log_warn(s->log, SUBJECT, "receive failed: %s", zmq_strerror(zmq_errno()));
+            zmq_msg_close(&msg);
+            return;
+        }
+        if (zmq_msg_more(&msg)) {
+            /* The protocol is one frame per message: drop the whole multi-part message. */
+            while (zmq_msg_more(&msg)) {
+                zmq_msg_close(&msg);
+                zmq_msg_init(&msg);
+                if (zmq_msg_recv(&msg, s->dealer, 0) < 0)
+                    break;
+            }
+            ct_log_error(s->log, SUBJECT, "the aggregator sent a multi-part message; ignored");
+        } else {
+            handle_frame(s, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        }
+        zmq_msg_close(&msg);
+    }
+}
+
+static void read_monitor(struct col_sender *s)
+{
+    for (;;) {
+        zmq_msg_t msg;
+        uint16_t event = 0;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, s->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        if (zmq_msg_size(&msg) >= 6)
+            memcpy(&event, zmq_msg_data(&msg), sizeof(event));
+        while (zmq_msg_more(&msg)) { /* the second frame names the endpoint */
+            zmq_msg_close(&msg);
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, s->monitor, 0) < 0)
+                break;
+        }
+        zmq_msg_close(&msg);
+
+        switch (event) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            s->c.connected = true;
+            ct_complaint_release(s->log, &s->unreachable, SUBJECT, "connected to %s",
+                                 s->settings->connect);
+            forget_flights(s);
+            if (s->phase != PHASE_BACKOFF)
+                send_hello(s);
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            s->c.connected = false;
+            forget_flights(s);
+            if (s->phase != PHASE_BACKOFF)
+                s->phase = PHASE_DOWN;
+            s->hello_due_mono = 0;
+            ct_complain(s->log, &s->unreachable, CT_LOG_WARN, SUBJECT,
+                        "lost the connection to the aggregator at %s; updates stay queued and "
+                        "are sent when it is back",
+                        s->settings->connect);
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            ct_complain(s->log, &s->unreachable, CT_LOG_WARN, SUBJECT,
+                        "the aggregator at %s is unreachable; updates stay queued and are sent "
+                        "when it is back",
+                        s->settings->connect);
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            ct_complain(s->log, &s->unreachable, CT_LOG_ERROR, SUBJECT,
+                        "the handshake with %s failed%s", s->settings->connect,
+                        event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                            ? " (authentication: is this agent's key registered?)"
+                            : "");
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void check_timers(struct col_sender *s)
+{
+    int64_t now = ct_time_mono_ms();
+
+    switch (s->phase) {
+    case PHASE_BACKOFF:
+        if (now < s->backoff_until)
+            return;
+        s->phase = PHASE_DOWN;
+        if (s->c.connected)
+            send_hello(s);
+        return;
+    case PHASE_DOWN:
+    case PHASE_HELLO:
+        if (s->c.connected && s->hello_due_mono != 0 && now >= s->hello_due_mono) {
+            if (s->phase == PHASE_HELLO)
+                ct_log_warn(s->log, SUBJECT,
+                            "no welcome from the aggregator after %.1f s; "
+                            "saying hello again",
+                            (double)s->ack_timeout_ms / 1000.0);
+            send_hello(s);
+        }
+        return;
+    case PHASE_READY:
+        if (s->n_flights > 0 && now - s->flights[0].sent_mono >= s->ack_timeout_ms) {
+            ct_log_warn(s->log, SUBJECT,
+                        "no ack for seqs %llu to %llu after %.1f s; resynchronising and "
+                        "resending",
+                        (unsigned long long)s->flights[0].first,
+                        (unsigned long long)s->flights[0].last, (double)s->ack_timeout_ms / 1000.0);
+            send_hello(s);
+        }
+        return;
+    }
+}
+
+int col_sender_run(struct col_sender *s)
+{
+    read_monitor(s);
+    read_dealer(s);
+    check_timers(s);
+    fill_window(s);
+    return 0;
+}
+
+int64_t col_sender_timeout_ms(const struct col_sender *s)
+{
+    int64_t now = ct_time_mono_ms(), due = -1;
+
+    switch (s->phase) {
+    case PHASE_BACKOFF:
+        due = s->backoff_until;
+        break;
+    case PHASE_DOWN:
+    case PHASE_HELLO:
+        if (s->c.connected && s->hello_due_mono != 0)
+            due = s->hello_due_mono;
+        break;
+    case PHASE_READY:
+        if (s->n_flights > 0)
+            due = s->flights[0].sent_mono + s->ack_timeout_ms;
+        break;
+    }
+    if (due < 0)
+        return -1;
+    return due > now ? due - now : 0;
+}

@@ -1,0 +1,79 @@
+/*
+ * sender.h - delivery of the outbox to the aggregator over ZeroMQ (CONTRACT section 3).
+ *
+ * One DEALER socket connected to the aggregator's ROUTER, and a monitor on it, so that a
+ * `hello` goes out on every completed (re)connection. After `welcome` the sender reads
+ * pending updates from the outbox in order and keeps up to `window` batches in flight
+ * (each at most `batch_max` updates and under 1 MiB). It never holds an update the outbox
+ * does not: state here is only which seqs are in flight, and all of it can be thrown away
+ * and rebuilt from the outbox plus the aggregator's last_seq at any time.
+ *
+ * - ack: the outbox deletes what it covers and keeps the rejected updates with reasons.
+ * - no ack within ack_timeout, or a reconnection: in-flight batches are forgotten and a
+ *   new `hello` resynchronises; resent seqs are skipped by the aggregator as duplicates.
+ * - welcome / seq_gap: col_outbox_sync() to the aggregator's last_seq (renumbering when
+ *   the aggregator is ahead because our outbox was lost), then sending resumes at M + 1.
+ * - unavailable / unknown_agent / wrong_district (and protocol errors): exponential backoff
+ *   with full jitter before the next hello, and one log line telling the operator what to
+ *   do, repeated at growing intervals while the condition lasts.
+ *
+ * Owns: the DEALER and monitor sockets, the encoder and a decode buffer. Borrows: the
+ * ZeroMQ context, the outbox, the log, and the settings (for the socket's security
+ * options, see configure_dealer() in sender.c).
+ */
+#ifndef COL_SENDER_H
+#define COL_SENDER_H
+
+#include "log.h"
+#include "outbox.h"
+#include "settings.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#define COL_SENDER_MAX_WINDOW 64
+#define COL_SENDER_POLLITEMS 2
+
+/* What the sender reports for `status` and /metrics. */
+struct col_sender_counters {
+    bool connected; /* a completed ZeroMQ connection exists */
+    bool welcomed;  /* ... and its `welcome` came: batches flow */
+    int64_t in_flight_batches;
+    int64_t in_flight_updates;
+    int64_t last_ack_ms;    /* wall clock, 0 when none since start */
+    uint64_t batches_sent;  /* including resends */
+    uint64_t updates_acked; /* acknowledged as stored (not rejected) */
+    uint64_t updates_rejected;
+    uint64_t resends;      /* times in-flight batches were given up and resent */
+    int64_t backoff_until; /* monotonic ms; 0 when not backing off */
+};
+
+struct col_sender;
+
+/* Creates the sockets and connects to settings->connect (ZeroMQ connects in the
+ * background). Returns NULL with one line in `err`. */
+struct col_sender *col_sender_new(void *zmq_ctx, const struct col_settings *settings,
+                                  struct col_outbox *outbox, const struct ct_log *log, char *err,
+                                  size_t err_size);
+void col_sender_free(struct col_sender *s);
+
+/* Applies new window, batch_max, ack_timeout and rejected_keep (SIGHUP). `settings` stays
+ * borrowed. */
+void col_sender_reconfigure(struct col_sender *s, const struct col_settings *settings);
+
+/* Fills `items` with the sockets to poll (COL_SENDER_POLLITEMS of them). */
+void col_sender_pollitems(struct col_sender *s, zmq_pollitem_t *items);
+
+/* Does all the work that is due: reads what arrived, handles timeouts and backoff, and
+ * sends batches while the window has room. Call after every poll. Returns 0, or -1 when
+ * the outbox failed in a way the daemon cannot go on from (logged). */
+int col_sender_run(struct col_sender *s);
+
+/* Milliseconds until the sender next needs col_sender_run() without socket activity. */
+int64_t col_sender_timeout_ms(const struct col_sender *s);
+
+void col_sender_counters(const struct col_sender *s, struct col_sender_counters *out);
+
+#endif
