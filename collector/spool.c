@@ -237,7 +237,8 @@ logged:
     ct_log_warn(sp->log, SUBJECT, "%s refused: %s; see %s/%s", name, why, sp->dir, report);
 }
 
-static void import_one(struct col_spool *sp, struct col_outbox *ob, const char *name,
+/* Returns true when the file stays in the spool to be tried again. */
+static bool import_one(struct col_spool *sp, struct col_outbox *ob, const char *name,
                        const struct ct_catalog_entry *catalog, size_t n_catalog,
                        const char *district, int64_t max_pending)
 {
@@ -282,8 +283,9 @@ static void import_one(struct col_spool *sp, struct col_outbox *ob, const char *
         sp->c.waiting++;
         ct_complain(sp->log, &sp->waiting, CT_LOG_WARN, SUBJECT,
                     "%s stays in the spool and will be tried again: %s", name, rep.msg);
-        break;
+        return true;
     }
+    return false;
 }
 
 void col_spool_scan(struct col_spool *sp, struct col_outbox *ob, const char *district,
@@ -293,6 +295,8 @@ void col_spool_scan(struct col_spool *sp, struct col_outbox *ob, const char *dis
     size_t n_catalog = 0;
     char err[COL_OUTBOX_ERROR_MAX];
     int64_t now = ct_time_now_ms();
+    size_t n_retry = 0;
+    char *retry_names[MAX_READY];
     DIR *d = NULL;
     int fd;
 
@@ -318,13 +322,26 @@ void col_spool_scan(struct col_spool *sp, struct col_outbox *ob, const char *dis
             sp->c.waiting++;
             continue;
         }
-        import_one(sp, ob, e->d_name, catalog, n_catalog, district, max_pending);
+        if (import_one(sp, ob, e->d_name, catalog, n_catalog, district, max_pending) &&
+            n_retry < MAX_READY) {
+            /* Complete, just not queueable yet: it stays ready for the next scan (a NULL
+             * from strdup makes the next scan take every file). */
+            retry_names[n_retry++] = strdup(e->d_name);
+        }
     }
     if (sp->c.waiting == 0)
         ct_complaint_release(sp->log, &sp->waiting, SUBJECT, "the spool is empty again");
     sp->n_ready = 0;
     sp->ready_overflow = false;
+    for (size_t i = 0; i < n_retry; i++) {
+        if (retry_names[i] != NULL)
+            ct_strlcpy(sp->ready[sp->n_ready++], retry_names[i], sizeof(sp->ready[0]));
+        else
+            sp->ready_overflow = true;
+    }
 out:
+    for (size_t i = 0; i < n_retry; i++)
+        free(retry_names[i]);
     if (d != NULL)
         closedir(d);
     free(catalog);
