@@ -12,6 +12,14 @@
 #define KEY_HELP 'h'
 #define KEY_VERSION 'V'
 #define KEY_CHECK_CONFIG 't'
+/* The long forms of -c, -h, -V and -t return KEY_LONG + the letter, so that after an error
+ * getopt's optopt tells a long option (0 or >= KEY_LONG) from a short one (the letter). */
+#define KEY_LONG 256
+
+static int fold_long(int key)
+{
+    return key > KEY_LONG && key < KEY_LONG + 128 ? key - KEY_LONG : key;
+}
 
 /* Dashes for a config key's underscores: state_dir -> state-dir. */
 static void flag_name(const char *key, char *out, size_t out_size)
@@ -47,12 +55,14 @@ static int build_table(const struct ct_cli *cli, struct option_table *t)
             cli->options[i].name, cli->options[i].takes_value ? required_argument : no_argument,
             NULL, KEY_OPTION_BASE + (int)i};
     }
-    t->longopts[k++] = (struct option){"config", required_argument, NULL, KEY_CONFIG_FILE};
-    t->longopts[k++] = (struct option){"help", no_argument, NULL, KEY_HELP};
-    t->longopts[k++] = (struct option){"version", no_argument, NULL, KEY_VERSION};
+    t->longopts[k++] =
+        (struct option){"config", required_argument, NULL, KEY_LONG + KEY_CONFIG_FILE};
+    t->longopts[k++] = (struct option){"help", no_argument, NULL, KEY_LONG + KEY_HELP};
+    t->longopts[k++] = (struct option){"version", no_argument, NULL, KEY_LONG + KEY_VERSION};
     /* Only the daemons have something to check before they run (like nginx -t). */
     if (cli->command == NULL)
-        t->longopts[k++] = (struct option){"check-config", no_argument, NULL, KEY_CHECK_CONFIG};
+        t->longopts[k++] =
+            (struct option){"check-config", no_argument, NULL, KEY_LONG + KEY_CHECK_CONFIG};
 
     /* '+' would stop at the first positional; we want GNU permutation so that
      * "agent add ID --district X" works, and ':' to tell a missing value apart. */
@@ -138,6 +148,7 @@ enum ct_cli_result ct_cli_parse(const struct ct_cli *cli, int argc, char **argv,
     opterr = 0;
     optind = 0;
     while ((key = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
+        key = fold_long(key);
         if (key == KEY_HELP) {
             ct_cli_print_help(cli);
             result = CT_CLI_DONE;
@@ -164,14 +175,26 @@ enum ct_cli_result ct_cli_parse(const struct ct_cli *cli, int argc, char **argv,
     /* Pass 2: flags, in order, over the file's values. */
     optind = 0;
     while ((key = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) != -1) {
+        key = fold_long(key);
         if (key == KEY_CONFIG_FILE || (key == KEY_CHECK_CONFIG && cli->command == NULL))
             continue;
-        if (key == '?') {
-            fprintf(stderr, "%s: unknown option '%s' (try --help)\n", who, argv[optind - 1]);
-            goto out;
-        }
-        if (key == ':') {
-            fprintf(stderr, "%s: option '%s' needs a value\n", who, argv[optind - 1]);
+        if (key == '?' || key == ':') {
+            /* A long option is named by its word, which getopt has just passed; a short one
+             * by optopt, as it may sit inside a cluster ("-nx") not yet passed. */
+            bool is_long = optopt == 0 || optopt >= KEY_LONG;
+            const char *word = argv[optind - 1];
+            char name[64];
+            if (is_long)
+                snprintf(name, sizeof(name), "%.*s", (int)strcspn(word, "="), word);
+            else
+                snprintf(name, sizeof(name), "-%c", optopt);
+            if (key == ':')
+                fprintf(stderr, "%s: option '%s' needs a value\n", who, name);
+            else if (is_long && optopt != 0)
+                fprintf(stderr, "%s: option '%s' takes no value\n", who, name);
+            else
+                fprintf(stderr, "%s: unknown option '%s' (try --help)\n", who,
+                        is_long ? word : name);
             goto out;
         }
         if (key >= KEY_CONFIG_BASE && key < KEY_CONFIG_BASE + (int)cli->n_config) {

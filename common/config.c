@@ -18,6 +18,8 @@ struct load_context {
     char *err;
     size_t err_size;
     bool failed;
+    int failed_line; /* where the problem in `err` is */
+    int read_errno;  /* why fgets failed, if it did (e.g. EISDIR) */
     FILE *file;
     int lineno; /* of the line most recently handed to inih */
 };
@@ -156,14 +158,18 @@ static char *read_line(char *buf, int size, void *stream)
     char *line = fgets(buf, size, ctx->file);
     size_t len;
 
-    if (line == NULL)
+    if (line == NULL) {
+        if (ferror(ctx->file))
+            ctx->read_errno = errno;
         return NULL;
+    }
     ctx->lineno++;
     len = strlen(line);
     if (len > 0 && line[len - 1] != '\n' && !feof(ctx->file) && !ctx->failed) {
         snprintf(ctx->err, ctx->err_size, "%s:%d: line longer than %d bytes", ctx->path,
                  ctx->lineno, size - 2);
         ctx->failed = true;
+        ctx->failed_line = ctx->lineno;
     }
     return line;
 }
@@ -179,6 +185,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
                       sizeof(why)) != 0) {
         snprintf(ctx->err, ctx->err_size, "%s:%d: %s", ctx->path, ctx->lineno, why);
         ctx->failed = true;
+        ctx->failed_line = ctx->lineno;
         return 0;
     }
     return 1;
@@ -187,7 +194,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 int ct_config_load_file(const char *path, const struct ct_config_option *opts, size_t n_opts,
                         void *settings, char *err, size_t err_size)
 {
-    struct load_context ctx = {opts, n_opts, settings, path, err, err_size, false, NULL, 0};
+    struct load_context ctx = {opts, n_opts, settings, path, err, err_size, false, 0, 0, NULL, 0};
     int rc;
 
     ctx.file = fopen(path, "r");
@@ -197,11 +204,23 @@ int ct_config_load_file(const char *path, const struct ct_config_option *opts, s
     }
     rc = ini_parse_stream(read_line, &ctx, on_entry, &ctx);
     fclose(ctx.file);
+    /* fopen() opens a directory; only reading it fails, and inih takes that for the end */
+    if (ctx.read_errno != 0) {
+        snprintf(err, err_size, "%s: cannot read: %s", path, strerror(ctx.read_errno));
+        return -1;
+    }
+    /* inih goes on after a syntax error and returns the first bad line, which may come
+     * before the entry that set ctx.failed: report whichever is first. inih counts lines
+     * as read_line does up to the first over-long line, which fails at once. */
+    if (rc > 0 && (!ctx.failed || rc < ctx.failed_line)) {
+        snprintf(err, err_size, "%s:%d: syntax error (expected [section] or key = value)", path,
+                 rc);
+        return -1;
+    }
     if (ctx.failed)
         return -1;
     if (rc != 0) {
-        snprintf(err, err_size, "%s:%d: syntax error (expected [section] or key = value)", path,
-                 rc);
+        snprintf(err, err_size, "%s: cannot parse (out of memory)", path);
         return -1;
     }
     return 0;
