@@ -41,7 +41,7 @@ __attribute__((format(printf, 5, 0))) static void emit(const struct ct_log *log,
                                                        const char *suffix, const char *fmt,
                                                        va_list ap)
 {
-    char line[LINE_MAX_BYTES];
+    char line[LINE_MAX_BYTES], text[LINE_MAX_BYTES];
     size_t n = 0;
     int w;
 
@@ -56,13 +56,30 @@ __attribute__((format(printf, 5, 0))) static void emit(const struct ct_log *log,
         return;
     n = (size_t)w < sizeof(line) ? (size_t)w : sizeof(line) - 1;
 
-    w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    w = vsnprintf(text, sizeof(text), fmt, ap);
     if (w > 0) {
-        size_t start = n;
-        n += (size_t)w < sizeof(line) - n ? (size_t)w : sizeof(line) - n - 1;
-        for (size_t i = start; i < n; i++) {
-            if (line[i] == '\n' || line[i] == '\r')
-                line[i] = ' ';
+        /* One event, one line: line breaks and other control characters in the text
+         * (often echoed from the network or a file) are escaped, never written raw. */
+        size_t len = (size_t)w < sizeof(text) ? (size_t)w : sizeof(text) - 1;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)text[i];
+            char esc[5];
+            size_t esc_len = 1;
+
+            if (c == '\n' || c == '\r') {
+                esc[0] = '\\';
+                esc[1] = c == '\n' ? 'n' : 'r';
+                esc_len = 2;
+            } else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                snprintf(esc, sizeof(esc), "\\x%02x", c);
+                esc_len = 4;
+            } else {
+                esc[0] = (char)c;
+            }
+            if (n + esc_len >= sizeof(line) - 1)
+                break;
+            memcpy(line + n, esc, esc_len);
+            n += esc_len;
         }
     }
     if (suffix != NULL && *suffix != '\0') {

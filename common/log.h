@@ -7,7 +7,8 @@
  * like "<4>" and carries no timestamp, since the journal adds its own.
  *
  * Message text is formatted into one buffer and written with a single call, so lines from
- * the HTTP thread and the main loop never interleave. Newlines in a message are escaped.
+ * the HTTP thread and the main loop never interleave. Line breaks and other control
+ * characters in a message are escaped ("\n", "\r", "\x1b"), so one event is one line.
  *
  * Two tools keep repeated trouble readable (after collectd's c_complain):
  * - ct_complaint: a condition that starts and ends ("database unreachable"). Logged when
