@@ -30,7 +30,9 @@ void ct_csv_init(struct ct_csv_reader *r, const char *data, size_t len);
 /* Reads the next non-blank record. Returns 1 with `*n_fields` set, 0 at the end, or -1
  * with a reason in `err` (an unterminated quote, text after a closing quote, more than
  * `max_fields` fields, or a record larger than `scratch_size`). After -1 the reader has
- * skipped to the next line, so a caller may report the error and go on. */
+ * skipped the rest of the record (line breaks inside its quotes included; after text
+ * following a closing quote, to the end of that line), so a caller may report the error
+ * and go on. `record_line` is where the record started. */
 int ct_csv_next(struct ct_csv_reader *r, struct ct_csv_field *fields, size_t max_fields,
                 size_t *n_fields, char *scratch, size_t scratch_size, char *err, size_t err_size);
 

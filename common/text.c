@@ -76,29 +76,40 @@ size_t ct_strlcpy(char *dst, const char *src, size_t size)
     return len;
 }
 
+/* Renders the character or byte at p[0..avail) into piece[8]; sets *consumed. */
+static size_t escape_piece(const unsigned char *p, size_t avail, char *piece, size_t *consumed)
+{
+    size_t n = utf8_sequence_len(p, avail);
+
+    if (n == 1 && (p[0] < 0x20 || p[0] == 0x7f || p[0] == '\\'))
+        n = 0;
+    if (n > 0) {
+        memcpy(piece, p, n);
+        *consumed = n;
+        return n;
+    }
+    snprintf(piece, 8, "\\x%02x", p[0]);
+    *consumed = 1;
+    return 4;
+}
+
 void ct_text_escape(const char *in, size_t len, char *out, size_t out_size)
 {
     const unsigned char *p = (const unsigned char *)in;
-    size_t o = 0, i = 0;
+    size_t o = 0, i = 0, total = 0, n;
+    char piece[8];
+    bool cut;
 
     if (out_size == 0)
         return;
-    while (i < len) {
-        char piece[8];
-        size_t n = utf8_sequence_len(p + i, len - i);
-        size_t piece_len;
-
-        if (n == 1 && (p[i] < 0x20 || p[i] == 0x7f || p[i] == '\\'))
-            n = 0;
-        if (n > 0) {
-            memcpy(piece, p + i, n);
-            piece_len = n;
-        } else {
-            snprintf(piece, sizeof(piece), "\\x%02x", p[i]);
-            piece_len = 4;
-            n = 1;
-        }
-        if (o + piece_len + 4 > out_size) {
+    /* Text that fits is copied whole; only text that does not is cut, with room kept
+     * for the "..." that says so. */
+    for (i = 0; i < len; i += n)
+        total += escape_piece(p + i, len - i, piece, &n);
+    cut = total >= out_size;
+    for (i = 0; i < len; i += n) {
+        size_t piece_len = escape_piece(p + i, len - i, piece, &n);
+        if (cut && o + piece_len + 4 > out_size) {
             if (o + 4 <= out_size) {
                 memcpy(out + o, "...", 3);
                 o += 3;
@@ -107,7 +118,6 @@ void ct_text_escape(const char *in, size_t len, char *out, size_t out_size)
         }
         memcpy(out + o, piece, piece_len);
         o += piece_len;
-        i += n;
     }
     out[o] = '\0';
 }
