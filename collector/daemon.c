@@ -14,6 +14,7 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "http_status.h"
 #include "log.h"
 #include "outbox.h"
 #include "sender.h"
@@ -46,6 +47,7 @@ struct daemon {
     void *zmq_ctx;
     struct col_sender *sender;
     struct col_spool *spool;
+    struct col_http *http; /* /metrics and /healthz (http_status.h) */
     int signal_fd;
     int64_t started_ms;
     int64_t next_rescan_mono;
@@ -185,6 +187,11 @@ static void reload(struct daemon *d)
                  strcmp(next.server_public_key, cur->server_public_key) != 0 ||
                  next.insecure != cur->insecure;
     new_spool = strcmp(next.spool, cur->spool) != 0;
+    if (strcmp(next.http, cur->http) != 0) {
+        ct_log_warn(&d->log, SUBJECT, "SIGHUP: http changes only with a restart; keeping %s",
+                    cur->http);
+        ct_strlcpy(next.http, cur->http, sizeof(next.http));
+    }
     if (new_sender) {
         col_sender_free(d->sender);
         d->sender = NULL;
@@ -300,6 +307,7 @@ static int run(struct daemon *d)
             return -1;
         if (now >= d->next_report_mono) {
             report(d, true);
+            col_http_observe(d->http, &d->settings, d->ob, d->sender, d->spool);
             d->next_report_mono = now + REPORT_EVERY_MS;
         }
     }
@@ -346,6 +354,12 @@ int col_cmd_daemon(int argc, char **argv)
     }
     if (open_sender(&d) != 0 || open_spool(&d) != 0)
         goto out;
+    d.http = col_http_start(&d.settings, &d.log, err, sizeof(err));
+    if (d.http == NULL) {
+        ct_log_error(&d.log, SUBJECT, "%s", err);
+        goto out;
+    }
+    col_http_observe(d.http, &d.settings, d.ob, d.sender, d.spool);
     report(&d, true);
     {
         struct col_outbox_stats st;
@@ -365,6 +379,7 @@ int col_cmd_daemon(int argc, char **argv)
     (void)sd_notify(0, "STOPPING=1");
     report(&d, false);
 out:
+    col_http_free(d.http);
     col_spool_free(d.spool);
     col_sender_free(d.sender);
     if (d.zmq_ctx != NULL)
