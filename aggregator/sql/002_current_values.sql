@@ -1,182 +1,182 @@
--- 002_current_values.sql - each unit's current value, kept inside the database.
+-- 002_current_values.sql - each unit's value, kept inside the database.
 --
 -- CONTRACT section 2: a unit's value of (indicator, period) as of X is the last `set` by the
--- key (observed_at, agent_id, seq) among updates observed at or before X, plus every `add`
--- after it. The daemon only COPYs into `updates`, so a statement-level trigger folds each
--- COPY's rows into `current_values` in the same transaction, per (district, indicator,
--- period) and set-based, never per row.
+-- key (observed_at, agent_id, seq) among its updates observed at or before X, plus every
+-- `add` after it. The daemon only COPYs into `updates`, so a statement-level trigger folds
+-- each COPY's rows into two tables in the same transaction, per (district, indicator,
+-- period) and set-based, never row by row:
 --
--- Invariant: for every key with updates, `value` is the value as of `last_at` (the newest
--- observed_at of the key), i.e. over ALL its updates. A reader asking "as of X" may use
--- `value` only when last_at <= X; otherwise (history, or an update stamped in the future)
--- it recomputes from the log with citytally_value_as_of(), which the two partial indexes
--- below make a pair of index range scans.
+--   current_values   one row per key: its value over ALL its updates, and the key of its
+--                    newest update (last_at ...). Figures "as of X" use it as is when
+--                    last_at <= X, which for "now" is every key.
+--   daily_values     one row per key and UTC+8 day ON WHICH THE KEY HAS UPDATES: its value
+--                    at the end of that day. For X in the past (or a key with updates
+--                    stamped in the future), the value as of X is the key's last daily row
+--                    before X's day, folded with the log rows of X's day up to X, which the
+--                    observed_at index finds. So history costs one day of log, never a scan.
 --
--- agent_id is compared with COLLATE "C" everywhere, so the order of the key is byte order
--- whatever the database's default collation.
+-- Why not an index on the log by (key, observed_at)? Measured: it halves COPY throughput
+-- (random insert positions), while an index on observed_at alone is almost free (updates
+-- arrive roughly in time order, so it appends at its right edge). See
+-- tests/bench/progress/RESULTS.md.
+--
+-- Out-of-order arrival: a COPY whose rows for a key are not all newer than the key's newest
+-- stored update replays that key from the day of its oldest new row: the daily row before
+-- that day, then every log row since, rebuilding the daily rows and the current value. The
+-- result never depends on arrival order.
+--
+-- Days are counted in UTC+8 (Asia/Shanghai, no DST), as integers since 1970-01-01, so no
+-- session TimeZone setting can change them. agent_id is compared with COLLATE "C" (byte
+-- order) whatever the database's default collation.
+
+CREATE FUNCTION citytally_day(ts timestamptz) RETURNS int
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- timestamptz minus timestamptz and extract() from an interval are immutable (extract()
+-- from a timestamptz is only stable), so this inlines into the queries that call it.
+RETURN floor((extract(epoch FROM ts - timestamptz '1970-01-01 00:00:00+00') + 28800)
+             / 86400)::int;
+
+CREATE FUNCTION citytally_day_start(day int) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN to_timestamp(day::double precision * 86400 - 28800);
 
 CREATE TABLE current_values (
     district   text NOT NULL,
     indicator  text NOT NULL,
     period     int  NOT NULL,
     value      numeric,            -- NULL only inside the trigger, before the first fold
-    set_at     timestamptz,        -- key of the last `set` (NULL: no set, value = sum of adds)
-    set_agent  text COLLATE "C",
-    set_seq    bigint,
-    last_at    timestamptz,        -- key of the newest update of any op
+    last_at    timestamptz,        -- key of the newest update
     last_agent text COLLATE "C",
     last_seq   bigint,
     updates    bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (district, indicator, period)
 );
 
--- As-of reads: the last set at or before X, and the adds after it.
-CREATE INDEX updates_sets_by_key ON updates
-    (district, indicator, period, observed_at, agent_id COLLATE "C", seq)
-    INCLUDE (value) WHERE op = 'set';
-CREATE INDEX updates_adds_by_key ON updates
-    (district, indicator, period, observed_at, agent_id COLLATE "C", seq)
-    INCLUDE (value) WHERE op = 'add';
+CREATE TABLE daily_values (
+    district  text NOT NULL,
+    indicator text NOT NULL,
+    period    int  NOT NULL,
+    day       int  NOT NULL,       -- citytally_day(): days since 1970-01-01 in UTC+8
+    value     numeric NOT NULL,    -- at the end of `day`
+    PRIMARY KEY (district, indicator, period, day)
+);
 
+CREATE INDEX updates_observed_at ON updates (observed_at);
+
+-- Row counts of transition tables and CTEs are unknown to the planner, which then guesses
+-- "1 row" and picks nested loops that redo a sort per key; hash joins are right at every
+-- size here, so the function plans without nested loops (the per-key index probes of a
+-- LATERAL still use one, as they must). JIT is off: the penalty that disabling nested
+-- loops adds to a plan's cost would otherwise trigger seconds of compilation per COPY.
 CREATE FUNCTION citytally_updates_fold() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET enable_nestloop = off
+SET jit = off
+AS $$
 BEGIN
-    -- Every touched key gets a row, and this transaction holds the row locks in key order
-    -- (so two concurrent writers never deadlock) before anything is read: under READ
-    -- COMMITTED the statements below then see everything a concurrent writer committed.
-    INSERT INTO current_values (district, indicator, period)
+    -- Every touched key gets a row, and this transaction holds the row locks, taken in key
+    -- order (so two concurrent writers never deadlock), before anything is read: under
+    -- READ COMMITTED the statement below then sees all that a concurrent writer committed.
+    -- (DO UPDATE ... WHERE false locks an existing row without writing it.)
+    INSERT INTO current_values AS c (district, indicator, period)
     SELECT DISTINCT district, indicator, period FROM new_rows ORDER BY 1, 2, 3
-    ON CONFLICT DO NOTHING;
-    PERFORM 1 FROM current_values c
-     WHERE (c.district, c.indicator, c.period) IN
-           (SELECT DISTINCT district, indicator, period FROM new_rows)
-     ORDER BY c.district, c.indicator, c.period
-       FOR UPDATE;
+    ON CONFLICT (district, indicator, period) DO UPDATE SET updates = c.updates WHERE false;
 
-    WITH batch AS (
-        SELECT district, indicator, period, op, value, observed_at,
-               agent_id COLLATE "C" AS agent_id, seq
-          FROM new_rows
+    WITH touched AS MATERIALIZED (
+        SELECT n.district, n.indicator, n.period, min(n.observed_at) AS first_at,
+               count(*) AS n
+          FROM new_rows n
+         GROUP BY n.district, n.indicator, n.period
     ),
-    -- the newest key of the batch, and its newest set, per (district, indicator, period)
-    newest AS (
-        SELECT DISTINCT ON (district, indicator, period)
-               district, indicator, period, observed_at, agent_id, seq
-          FROM batch
-         ORDER BY district, indicator, period, observed_at DESC, agent_id DESC, seq DESC
+    -- in order: every new row is newer than the key's newest stored update (ties at the
+    -- same millisecond are replayed, to be safe)
+    keys AS MATERIALIZED (
+        SELECT t.district, t.indicator, t.period, t.n,
+               (c.last_at IS NULL OR t.first_at > c.last_at) AS in_order,
+               citytally_day(t.first_at) AS first_day,
+               -- where the fold starts: the current value, or for a replay the value at
+               -- the end of the last day with updates before the first replayed day
+               CASE WHEN c.last_at IS NULL THEN NULL
+                    WHEN t.first_at > c.last_at THEN c.value
+                    ELSE (SELECT dv.value FROM daily_values dv
+                           WHERE dv.district = t.district AND dv.indicator = t.indicator
+                             AND dv.period = t.period AND dv.day < citytally_day(t.first_at)
+                           ORDER BY dv.day DESC LIMIT 1)
+               END AS base
+          FROM touched t
+          JOIN current_values c USING (district, indicator, period)
     ),
-    newest_set AS (
-        SELECT DISTINCT ON (district, indicator, period)
-               district, indicator, period, observed_at, agent_id, seq, value
-          FROM batch WHERE op = 'set'
-         ORDER BY district, indicator, period, observed_at DESC, agent_id DESC, seq DESC
+    -- a replay reads the log once, from the earliest day any key replays (one range of the
+    -- observed_at index), and keeps each key's rows from its own day
+    replayed AS MATERIALIZED (
+        SELECT u.district, u.indicator, u.period, u.op, u.value, u.observed_at,
+               u.agent_id COLLATE "C" AS agent_id, u.seq
+          FROM updates u
+         WHERE u.observed_at >= (SELECT citytally_day_start(min(first_day))
+                                   FROM keys WHERE NOT in_order)
     ),
-    counts AS (
-        SELECT district, indicator, period, count(*) AS n FROM batch
-         GROUP BY district, indicator, period
+    -- the rows to fold: the COPY's rows, or for a replay every stored row since its day
+    src AS (
+        SELECT n.district, n.indicator, n.period, n.op, n.value, n.observed_at,
+               n.agent_id COLLATE "C" AS agent_id, n.seq
+          FROM new_rows n
+          JOIN keys k USING (district, indicator, period)
+         WHERE k.in_order
+        UNION ALL
+        SELECT r.district, r.indicator, r.period, r.op, r.value, r.observed_at, r.agent_id,
+               r.seq
+          FROM replayed r
+          JOIN keys k USING (district, indicator, period)
+         WHERE NOT k.in_order AND r.observed_at >= citytally_day_start(k.first_day)
     ),
-    -- decide per key: does a set of the batch become the last set?
-    plan AS (
-        SELECT c.district, c.indicator, c.period, c.value AS old_value,
-               c.set_at, c.set_agent, c.set_seq, c.last_at, c.last_agent, c.last_seq,
-               s.observed_at AS s_at, s.agent_id AS s_agent, s.seq AS s_seq, s.value AS s_value,
-               n.observed_at AS n_at, n.agent_id AS n_agent, n.seq AS n_seq, k.n,
-               (s.seq IS NOT NULL AND (c.set_seq IS NULL OR
-                 (s.observed_at, s.agent_id, s.seq) > (c.set_at, c.set_agent, c.set_seq)))
-                   AS reset
-          FROM current_values c
-          JOIN newest n USING (district, indicator, period)
-          JOIN counts k USING (district, indicator, period)
-          LEFT JOIN newest_set s USING (district, indicator, period)
+    -- one sort by key, then running sums: the adds so far, and (as the largest
+    -- [position, value, adds so far] array among the sets so far) the last set
+    running AS (
+        SELECT s.district, s.indicator, s.period, s.op, s.value, s.observed_at, s.agent_id,
+               s.seq, citytally_day(s.observed_at) AS day,
+               row_number() OVER w AS pos,
+               sum(CASE WHEN s.op = 'add' THEN s.value ELSE 0 END) OVER w AS adds
+          FROM src s
+        WINDOW w AS (PARTITION BY s.district, s.indicator, s.period
+                     ORDER BY s.observed_at, s.agent_id, s.seq ROWS UNBOUNDED PRECEDING)
     ),
-    -- the batch's adds that come after the key's (possibly new) last set
-    batch_adds AS (
-        SELECT p.district, p.indicator, p.period, sum(b.value) AS total
-          FROM plan p
-          JOIN batch b USING (district, indicator, period)
-         WHERE b.op = 'add'
-           AND CASE WHEN p.reset
-                    THEN (b.observed_at, b.agent_id, b.seq) > (p.s_at, p.s_agent, p.s_seq)
-                    ELSE p.set_seq IS NULL
-                         OR (b.observed_at, b.agent_id, b.seq) > (p.set_at, p.set_agent, p.set_seq)
-               END
-         GROUP BY p.district, p.indicator, p.period
+    states AS MATERIALIZED (
+        SELECT r.district, r.indicator, r.period, r.observed_at, r.agent_id, r.seq, r.day,
+               max(CASE WHEN r.op = 'set' THEN ARRAY[r.pos, r.value, r.adds] END) OVER w
+                   AS last_set,
+               r.adds,
+               lead(r.day) OVER w AS next_day
+          FROM running r
+        WINDOW w AS (PARTITION BY r.district, r.indicator, r.period
+                     ORDER BY r.observed_at, r.agent_id, r.seq ROWS UNBOUNDED PRECEDING)
     ),
-    folded AS (
-        SELECT p.district, p.indicator, p.period,
-               CASE
-               WHEN NOT p.reset THEN coalesce(p.old_value, 0) + coalesce(a.total, 0)
-               -- a new last set older than updates already stored (out-of-order arrival):
-               -- the adds after it are partly in the log, so sum them there (it holds the
-               -- batch too)
-               WHEN p.last_seq IS NOT NULL
-                    AND (p.last_at, p.last_agent, p.last_seq) > (p.s_at, p.s_agent, p.s_seq)
-               THEN p.s_value + coalesce((
-                    SELECT sum(u.value) FROM updates u
-                     WHERE u.district = p.district AND u.indicator = p.indicator
-                       AND u.period = p.period AND u.op = 'add'
-                       AND (u.observed_at, u.agent_id COLLATE "C", u.seq)
-                           > (p.s_at, p.s_agent, p.s_seq)), 0)
-               ELSE p.s_value + coalesce(a.total, 0)
-               END AS value,
-               p.reset, p.s_at, p.s_agent, p.s_seq,
-               p.last_seq IS NULL
-                 OR (p.n_at, p.n_agent, p.n_seq) > (p.last_at, p.last_agent, p.last_seq)
-                   AS newer,
-               p.n_at, p.n_agent, p.n_seq, p.n
-          FROM plan p
-          LEFT JOIN batch_adds a USING (district, indicator, period)
+    -- the state after each row that ends a day (of its key) or the key's rows
+    ends AS MATERIALIZED (
+        SELECT s.district, s.indicator, s.period, s.day, s.observed_at, s.agent_id, s.seq,
+               s.next_day IS NULL AS newest,
+               CASE WHEN s.last_set IS NULL THEN coalesce(k.base, 0) + s.adds
+                    ELSE s.last_set[2] + s.adds - s.last_set[3] END AS value
+          FROM states s
+          JOIN keys k USING (district, indicator, period)
+         WHERE s.next_day IS DISTINCT FROM s.day
+    ),
+    end_of_day AS (
+        INSERT INTO daily_values AS dv (district, indicator, period, day, value)
+        SELECT e.district, e.indicator, e.period, e.day, e.value FROM ends e
+        ON CONFLICT (district, indicator, period, day) DO UPDATE SET value = excluded.value
     )
     UPDATE current_values c
-       SET value      = f.value,
-           set_at     = CASE WHEN f.reset THEN f.s_at ELSE c.set_at END,
-           set_agent  = CASE WHEN f.reset THEN f.s_agent ELSE c.set_agent END,
-           set_seq    = CASE WHEN f.reset THEN f.s_seq ELSE c.set_seq END,
-           last_at    = CASE WHEN f.newer THEN f.n_at ELSE c.last_at END,
-           last_agent = CASE WHEN f.newer THEN f.n_agent ELSE c.last_agent END,
-           last_seq   = CASE WHEN f.newer THEN f.n_seq ELSE c.last_seq END,
-           updates    = c.updates + f.n
-      FROM folded f
-     WHERE c.district = f.district AND c.indicator = f.indicator AND c.period = f.period;
+       SET value = e.value, last_at = e.observed_at, last_agent = e.agent_id,
+           last_seq = e.seq, updates = c.updates + k.n
+      FROM ends e
+      JOIN keys k USING (district, indicator, period)
+     WHERE e.newest
+       AND c.district = e.district AND c.indicator = e.indicator AND c.period = e.period;
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER updates_fold_into_current_values
+CREATE TRIGGER updates_fold
     AFTER INSERT ON updates
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION citytally_updates_fold();
-
--- D's value of (indicator, period) as of `as_of`, from the log alone (NULL: no update).
--- PL/pgSQL so that the last set's key reaches the second query as a constant, which the
--- planner turns into an index range scan of the adds after it.
-CREATE FUNCTION citytally_value_as_of(p_district text, p_indicator text, p_period int,
-                                      p_as_of timestamptz)
-RETURNS numeric
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-    s record;
-    total numeric;
-    n bigint;
-BEGIN
-    SELECT u.observed_at, u.agent_id COLLATE "C" AS agent_id, u.seq, u.value INTO s
-      FROM updates u
-     WHERE u.district = p_district AND u.indicator = p_indicator AND u.period = p_period
-       AND u.op = 'set' AND u.observed_at <= p_as_of
-     ORDER BY u.observed_at DESC, u.agent_id COLLATE "C" DESC, u.seq DESC
-     LIMIT 1;
-    IF FOUND THEN
-        SELECT sum(u.value) INTO total
-          FROM updates u
-         WHERE u.district = p_district AND u.indicator = p_indicator AND u.period = p_period
-           AND u.op = 'add' AND u.observed_at <= p_as_of
-           AND (u.observed_at, u.agent_id COLLATE "C", u.seq) > (s.observed_at, s.agent_id, s.seq);
-        RETURN s.value + coalesce(total, 0);
-    END IF;
-    SELECT sum(u.value), count(*) INTO total, n
-      FROM updates u
-     WHERE u.district = p_district AND u.indicator = p_indicator AND u.period = p_period
-       AND u.op = 'add' AND u.observed_at <= p_as_of;
-    RETURN CASE WHEN n > 0 THEN total END;
-END
-$$;

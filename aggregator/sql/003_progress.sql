@@ -13,17 +13,60 @@
 CREATE FUNCTION citytally_unit_values(p_year int, p_as_of timestamptz)
 RETURNS TABLE (district text, indicator text, period int, value numeric)
 LANGUAGE sql STABLE AS $$
-    -- keys untouched since as_of: the maintained value is the value as of as_of
-    SELECT c.district, c.indicator, c.period, c.value
-      FROM current_values c
-     WHERE c.period IN (p_year, p_year - 1) AND c.last_at <= p_as_of
+    WITH keys AS MATERIALIZED (
+        SELECT c.district, c.indicator, c.period, c.value, c.last_at
+          FROM current_values c
+         WHERE c.period IN (p_year, p_year - 1)
+    ),
+    -- keys with updates observed after as_of (history, or clocks ahead): start from the
+    -- key's state at the end of the last day before as_of's day that had updates ...
+    past AS MATERIALIZED (
+        SELECT k.district, k.indicator, k.period, d.value
+          FROM keys k
+          LEFT JOIN LATERAL (
+               SELECT dv.value FROM daily_values dv
+                WHERE dv.district = k.district AND dv.indicator = k.indicator
+                  AND dv.period = k.period AND dv.day < citytally_day(p_as_of)
+                ORDER BY dv.day DESC LIMIT 1) d ON true
+         WHERE k.last_at > p_as_of
+    ),
+    -- ... and fold in the updates of as_of's own day up to as_of
+    today AS MATERIALIZED (
+        SELECT u.district, u.indicator, u.period, u.op, u.value, u.observed_at,
+               u.agent_id COLLATE "C" AS agent_id, u.seq
+          FROM updates u
+          JOIN past p USING (district, indicator, period)
+         WHERE u.observed_at >= citytally_day_start(citytally_day(p_as_of))
+           AND u.observed_at <= p_as_of
+    ),
+    last_set AS (
+        SELECT DISTINCT ON (t.district, t.indicator, t.period)
+               t.district, t.indicator, t.period, t.observed_at, t.agent_id, t.seq, t.value
+          FROM today t WHERE t.op = 'set'
+         ORDER BY t.district, t.indicator, t.period,
+                  t.observed_at DESC, t.agent_id DESC, t.seq DESC
+    ),
+    adds_after AS (
+        SELECT t.district, t.indicator, t.period, sum(t.value) AS total
+          FROM today t
+          LEFT JOIN last_set s USING (district, indicator, period)
+         WHERE t.op = 'add'
+           AND (s.seq IS NULL
+                OR (t.observed_at, t.agent_id, t.seq) > (s.observed_at, s.agent_id, s.seq))
+         GROUP BY t.district, t.indicator, t.period
+    )
+    SELECT k.district, k.indicator, k.period, k.value
+      FROM keys k
+     WHERE k.last_at <= p_as_of
     UNION ALL
-    -- keys with updates observed after as_of (history, or clocks ahead): from the log
-    SELECT c.district, c.indicator, c.period, v.value
-      FROM current_values c
-     CROSS JOIN LATERAL (SELECT citytally_value_as_of(c.district, c.indicator, c.period,
-                                                      p_as_of) AS value) v
-     WHERE c.period IN (p_year, p_year - 1) AND c.last_at > p_as_of AND v.value IS NOT NULL
+    SELECT p.district, p.indicator, p.period,
+           CASE WHEN s.seq IS NOT NULL THEN s.value + coalesce(a.total, 0)
+                WHEN a.total IS NOT NULL THEN coalesce(p.value, 0) + a.total
+                ELSE p.value END
+      FROM past p
+      LEFT JOIN last_set s USING (district, indicator, period)
+      LEFT JOIN adds_after a USING (district, indicator, period)
+     WHERE p.value IS NOT NULL OR s.seq IS NOT NULL OR a.total IS NOT NULL
 $$;
 
 -- `value` is the unit's own figure: its value (sum, city) or its ratio (NULL when its
@@ -45,6 +88,30 @@ LANGUAGE sql STABLE AS $$
        AND (t.kind <> 'city' OR n.district = 'city')
 $$;
 
+-- The fraction of year `year` (UTC+8) elapsed at `as_of`, within [0, 1].
+CREATE FUNCTION citytally_year_elapsed(year int, as_of timestamptz) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN least(1, greatest(0,
+    extract(epoch FROM as_of - citytally_day_start(make_date(year, 1, 1) - date '1970-01-01'))
+    / extract(epoch FROM citytally_day_start(make_date(year + 1, 1, 1) - date '1970-01-01')
+                         - citytally_day_start(make_date(year, 1, 1) - date '1970-01-01'))));
+
+-- CONTRACT section 4's status of a figure. Pacing (on_track) means "enough of the year's
+-- total so far", so it applies to sums of flows aimed upwards (>=, >) only.
+CREATE FUNCTION citytally_status(kind text, measure text, comparator text, actual numeric,
+                                 target numeric, elapsed numeric) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE
+       WHEN actual IS NULL THEN 'no_data'
+       WHEN CASE comparator WHEN '>=' THEN actual >= target
+                            WHEN '>' THEN actual > target
+                            WHEN '<=' THEN actual <= target
+                            ELSE actual < target END THEN 'met'
+       WHEN kind = 'sum' AND measure = 'flow' AND comparator IN ('>=', '>')
+            AND actual >= target * elapsed THEN 'on_track'
+       ELSE 'behind'
+       END;
+
 -- The signature and columns are fixed by CONTRACT section 4.
 CREATE FUNCTION citytally_progress(year int, as_of timestamptz)
 RETURNS TABLE (target_code text, kind text, actual numeric, target numeric, comparator text,
@@ -60,13 +127,6 @@ LANGUAGE sql STABLE AS $$
           JOIN uf f ON f.target_code = t.code
          WHERE t.year = $1
          GROUP BY t.code, t.kind, t.scale, f.period
-    ),
-    -- the fraction of year Y (UTC+8) elapsed at as_of, for on_track pacing
-    elapsed AS (
-        SELECT least(1, greatest(0, extract(epoch FROM $2 - y.first)
-                                    / extract(epoch FROM y.next - y.first))) AS fraction
-          FROM (SELECT make_timestamptz($1, 1, 1, 0, 0, 0, 'UTC') - interval '8 hours' AS first,
-                       make_timestamptz($1 + 1, 1, 1, 0, 0, 0, 'UTC') - interval '8 hours' AS next) y
     ),
     fig AS (
         SELECT t.position, t.code, t.kind, t.comparator, t.target, i.measure,
@@ -87,20 +147,10 @@ LANGUAGE sql STABLE AS $$
     )
     SELECT f.code, f.kind, trim_scale(f.actual), trim_scale(f.target), f.comparator,
            trim_scale(round(100 * f.actual / nullif(f.target, 0), 2)),
-           CASE
-           WHEN f.actual IS NULL THEN 'no_data'
-           WHEN CASE f.comparator WHEN '>=' THEN f.actual >= f.target
-                                  WHEN '>' THEN f.actual > f.target
-                                  WHEN '<=' THEN f.actual <= f.target
-                                  ELSE f.actual < f.target END THEN 'met'
-           -- pacing means "enough of the year's total so far", so only for flows summed
-           -- towards an upper goal
-           WHEN f.kind = 'sum' AND f.measure = 'flow' AND f.comparator IN ('>=', '>')
-                AND f.actual >= f.target * e.fraction THEN 'on_track'
-           ELSE 'behind'
-           END,
+           citytally_status(f.kind, f.measure, f.comparator, f.actual, f.target,
+                            citytally_year_elapsed($1, $2)),
            f.units::int
-      FROM fig f CROSS JOIN elapsed e
+      FROM fig f
      ORDER BY f.position
 $$;
 
@@ -123,6 +173,26 @@ LANGUAGE sql STABLE AS $$
                        AND prev.period = $1 - 1 AND prev.district = u.id
      WHERE t.year = $1 AND (own.district IS NOT NULL OR cur.district IS NOT NULL)
      ORDER BY t.position, u.position
+$$;
+
+-- One unit's own figures, shaped like citytally_progress: its value (sum, city), ratio or
+-- growth, against the city's target by the same rules; units_reporting is 1 when the unit
+-- has a figure behind the target, else 0.
+CREATE FUNCTION citytally_unit_progress(year int, as_of timestamptz, district text)
+RETURNS TABLE (target_code text, kind text, actual numeric, target numeric, comparator text,
+               pct numeric, status text, units_reporting int)
+LANGUAGE sql STABLE AS $$
+    SELECT t.code, t.kind, b.value, trim_scale(t.target), t.comparator,
+           trim_scale(round(100 * b.value / nullif(t.target, 0), 2)),
+           citytally_status(t.kind, i.measure, t.comparator, b.value, t.target,
+                            citytally_year_elapsed($1, $2)),
+           (b.district IS NOT NULL)::int
+      FROM targets t
+      LEFT JOIN indicators i ON i.code = t.indicator
+      LEFT JOIN citytally_progress_by_unit($1, $2) b
+             ON b.target_code = t.code AND b.district = $3
+     WHERE t.year = $1
+     ORDER BY t.position
 $$;
 
 -- Every year that has targets, as of now (CONTRACT section 4).
