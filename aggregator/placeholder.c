@@ -35,19 +35,7 @@ static int later(int argc, char **argv, const char *command, const char *issue)
     return CT_EXIT_FAILURE;
 }
 
-int agg_cmd_agent(int argc, char **argv)
-{
-    return later(argc, argv, "agent", "#3");
-}
 int agg_cmd_keygen(int argc, char **argv)
 {
     return later(argc, argv, "keygen", "#6");
-}
-int agg_cmd_report(int argc, char **argv)
-{
-    return later(argc, argv, "report", "#3");
-}
-int agg_cmd_targets(int argc, char **argv)
-{
-    return later(argc, argv, "targets", "#3");
 }

@@ -1,0 +1,125 @@
+/* `citytally-aggregator agent add|list|remove`: who may send (see agents.h). */
+#include "agents.h"
+#include "cli.h"
+#include "commands.h"
+#include "db.h"
+#include "settings.h"
+#include "text.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct agent_args {
+    char district[CT_ID_MAX + 1];
+    char key_arg[4096];
+};
+
+static const struct ct_cli_option agent_options[] = {
+    {"district", 0, true, "ID", "add: the one unit this agent reports for"},
+    {"key", 0, true, "KEY", "add: its CURVE public key, Z85 or a zcert .pub file"},
+};
+
+static int agent_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
+{
+    struct agent_args *a = ctx;
+    char *dst = index == 0 ? a->district : a->key_arg;
+    size_t size = index == 0 ? sizeof(a->district) : sizeof(a->key_arg);
+
+    if (ct_strlcpy(dst, value, size) >= size) {
+        snprintf(err, err_size, "value too long");
+        return -1;
+    }
+    return 0;
+}
+
+static int usage(const char *msg)
+{
+    fprintf(stderr,
+            "%s agent: %s (usage: agent add ID --district ID [--key KEY] | agent list | "
+            "agent remove ID)\n",
+            AGG_PROGRAM, msg);
+    return CT_EXIT_USAGE;
+}
+
+int agg_cmd_agent(int argc, char **argv)
+{
+    struct agg_settings settings;
+    struct agent_args args = {"", ""};
+    struct ct_cli cli = {AGG_PROGRAM,
+                         "agent",
+                         "agent add AGENT_ID --district ID [--key PUBLIC_KEY_Z85_OR_CERT_FILE] | "
+                         "agent list | agent remove AGENT_ID",
+                         "Manages the collectors allowed to send. A removed agent's id is kept "
+                         "and never reused. The running daemon picks changes up at once.",
+                         agg_settings_table,
+                         agg_settings_count,
+                         &settings,
+                         agent_options,
+                         sizeof(agent_options) / sizeof(agent_options[0]),
+                         agent_flag,
+                         &args};
+    char err[AGG_DB_ERR_MAX], key[AGG_Z85_KEY_LEN + 1];
+    struct ct_buf out = CT_BUF_INIT;
+    PGconn *conn = NULL;
+    int first, rc = CT_EXIT_FAILURE;
+    const char *verb;
+
+    agg_settings_defaults(&settings);
+    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
+    case CT_CLI_DONE:
+        return CT_EXIT_OK;
+    case CT_CLI_ERROR:
+        return CT_EXIT_USAGE;
+    case CT_CLI_RUN:
+        break;
+    }
+    if (first >= argc)
+        return usage("missing add, list or remove");
+    verb = argv[first];
+    if (strcmp(verb, "add") == 0) {
+        if (argc - first != 2)
+            return usage("add takes one AGENT_ID");
+        if (args.district[0] == '\0')
+            return usage("add needs --district ID");
+        if (args.key_arg[0] != '\0' && agg_agent_key_read(args.key_arg, key, err, sizeof(err)))
+            goto fail_usage;
+    } else if (strcmp(verb, "remove") == 0) {
+        if (argc - first != 2)
+            return usage("remove takes one AGENT_ID");
+    } else if (strcmp(verb, "list") == 0) {
+        if (argc - first != 1)
+            return usage("list takes no arguments");
+    } else {
+        return usage("unknown action; use add, list or remove");
+    }
+    if (strcmp(verb, "add") != 0 && (args.district[0] || args.key_arg[0]))
+        return usage("--district and --key go with add only");
+
+    if ((conn = agg_db_connect(settings.db, err, sizeof(err))) == NULL)
+        goto fail;
+    if (strcmp(verb, "add") == 0) {
+        if (agg_agent_add(conn, argv[first + 1], args.district, args.key_arg[0] ? key : NULL, err,
+                          sizeof(err)) != 0)
+            goto fail;
+        printf("agent %s added for %s%s\n", argv[first + 1], args.district,
+               args.key_arg[0] ? " with its CURVE key" : " (no key: insecure mode only)");
+    } else if (strcmp(verb, "remove") == 0) {
+        if (agg_agent_remove(conn, argv[first + 1], err, sizeof(err)) != 0)
+            goto fail;
+        printf("agent %s removed\n", argv[first + 1]);
+    } else {
+        if (agg_agent_list(conn, &out, err, sizeof(err)) != 0)
+            goto fail;
+        fwrite(out.data, 1, out.len, stdout);
+    }
+    rc = CT_EXIT_OK;
+    goto out;
+fail_usage:
+    rc = CT_EXIT_USAGE;
+fail:
+    fprintf(stderr, "%s agent: %s\n", AGG_PROGRAM, err);
+out:
+    ct_buf_free(&out);
+    PQfinish(conn);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/* `citytally-aggregator report`: progress against one year's targets (CONTRACT section 4). */
+#include "cli.h"
+#include "commands.h"
+#include "db.h"
+#include "progress.h"
+#include "report.h"
+#include "settings.h"
+#include "text.h"
+#include "timefmt.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct report_args {
+    int year; /* 0: the year of --as-of, else the latest year with targets */
+    bool have_as_of;
+    int64_t as_of_ms;
+    char district[CT_ID_MAX + 1]; /* "" for the city */
+    enum agg_report_format format;
+};
+
+static const struct ct_cli_option report_options[] = {
+    {"year", 0, true, "YEAR", "the targets' year (default: the year of --as-of, else the latest)"},
+    {"as-of", 0, true, "TIME", "figures as of TIME, ISO 8601; a date means its end (default: now)"},
+    {"district", 0, true, "ID", "one unit's own figures instead of the city's"},
+    {"format", 0, true, "FORMAT", "table (default), csv or json"},
+};
+
+static int report_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
+{
+    struct report_args *a = ctx;
+    char *end;
+
+    switch (index) {
+    case 0: {
+        long y = strtol(value, &end, 10);
+        if (*value == '\0' || *end != '\0' || y < 1900 || y > 9999) {
+            snprintf(err, err_size, "'%s' is not a year (1900-9999)", value);
+            return -1;
+        }
+        a->year = (int)y;
+        return 0;
+    }
+    case 1:
+        a->have_as_of = true;
+        return ct_time_parse(value, &a->as_of_ms, err, err_size);
+    case 2:
+        if (!ct_id_valid(value, strlen(value))) {
+            snprintf(err, err_size, "'%s' is not a unit id", value);
+            return -1;
+        }
+        ct_strlcpy(a->district, value, sizeof(a->district));
+        return 0;
+    default:
+        if (agg_report_format_parse(value, &a->format) != 0) {
+            snprintf(err, err_size, "'%s' is not one of table, csv, json", value);
+            return -1;
+        }
+        return 0;
+    }
+}
+
+static int latest_year(PGconn *conn, int *year, char *err, size_t err_size)
+{
+    PGresult *res =
+        agg_db_query(conn, "finding the latest year with targets", "SELECT max(year) FROM targets",
+                     0, NULL, PGRES_TUPLES_OK, err, err_size);
+    if (res == NULL)
+        return -1;
+    if (PQgetisnull(res, 0, 0)) {
+        snprintf(err, err_size, "no targets are loaded (run migrate, or targets import)");
+        PQclear(res);
+        return -1;
+    }
+    *year = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int agg_cmd_report(int argc, char **argv)
+{
+    struct agg_settings settings;
+    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE};
+    struct ct_cli cli = {AGG_PROGRAM,
+                         "report",
+                         "report [--year Y] [--as-of TIME] [--district ID] "
+                         "[--format table|csv|json]",
+                         "Prints progress against a year's targets: the city's figures, or with "
+                         "--district one unit's own. Colour only on a terminal without NO_COLOR.",
+                         agg_settings_table,
+                         agg_settings_count,
+                         &settings,
+                         report_options,
+                         sizeof(report_options) / sizeof(report_options[0]),
+                         report_flag,
+                         &args};
+    char err[AGG_DB_ERR_MAX];
+    struct agg_progress *progress = NULL;
+    struct ct_buf out = CT_BUF_INIT;
+    PGconn *conn = NULL;
+    int first, rc = CT_EXIT_FAILURE;
+
+    agg_settings_defaults(&settings);
+    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
+    case CT_CLI_DONE:
+        return CT_EXIT_OK;
+    case CT_CLI_ERROR:
+        return CT_EXIT_USAGE;
+    case CT_CLI_RUN:
+        break;
+    }
+    if (first < argc) {
+        fprintf(stderr, "%s report: unexpected argument '%s'\n", AGG_PROGRAM, argv[first]);
+        return CT_EXIT_USAGE;
+    }
+    if (!args.have_as_of)
+        args.as_of_ms = ct_time_now_ms();
+    if (args.year == 0 && args.have_as_of)
+        args.year = ct_time_year_of(args.as_of_ms);
+    if ((conn = agg_db_connect(settings.db, err, sizeof(err))) == NULL)
+        goto fail;
+    if (args.year == 0 && latest_year(conn, &args.year, err, sizeof(err)) != 0)
+        goto fail;
+    if (agg_progress_load(conn, args.year, args.as_of_ms, args.district[0] ? args.district : NULL,
+                          &progress, err, sizeof(err)) != 0)
+        goto fail;
+    bool colour = args.format == AGG_REPORT_TABLE && isatty(STDOUT_FILENO) &&
+                  (getenv("NO_COLOR") == NULL || getenv("NO_COLOR")[0] == '\0');
+    if (agg_report_render(progress, args.format, colour, &out) != 0) {
+        snprintf(err, sizeof(err), "out of memory rendering the report");
+        goto fail;
+    }
+    if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+        snprintf(err, sizeof(err), "cannot write the report to stdout");
+        goto fail;
+    }
+    rc = CT_EXIT_OK;
+    goto out;
+fail:
+    fprintf(stderr, "%s report: %s\n", AGG_PROGRAM, err);
+out:
+    ct_buf_free(&out);
+    agg_progress_free(progress);
+    PQfinish(conn);
+    return rc;
+}
