@@ -13,7 +13,6 @@
 int agg_cmd_daemon(int argc, char **argv);
 int agg_cmd_migrate(int argc, char **argv);
 int agg_cmd_agent(int argc, char **argv);
-int agg_cmd_keygen(int argc, char **argv);
 int agg_cmd_report(int argc, char **argv);
 int agg_cmd_targets(int argc, char **argv);
 

@@ -13,11 +13,14 @@
  * reconnecting: the locked last_seq then tells what is already in, so nothing is lost and
  * nothing counted twice.
  */
+#include "auth.h"
 #include "cli.h"
 #include "commands.h"
+#include "curve_keys.h"
 #include "directory.h"
 #include "endpoint.h"
 #include "feed.h"
+#include "http_api.h"
 #include "ingest.h"
 #include "log.h"
 #include "migrate.h"
@@ -49,8 +52,10 @@ struct daemon {
     struct agg_session db;
     struct agg_directory dir;
     void *zmq_ctx;
+    struct agg_auth *auth; /* NULL without CURVE */
     struct agg_ingest *ingest;
     struct agg_feed *feed;
+    struct agg_http *http; /* /metrics, /healthz, /api/progress, the dashboard */
     int signal_fd;
     bool stopping;
     int64_t held_since_mono_ms; /* 0, or when the open group lost its database */
@@ -87,26 +92,33 @@ static enum ct_cli_result parse_settings(struct daemon *d, struct agg_settings *
     return result;
 }
 
-/* Plain text is for tests and a single machine only. */
+/* Plain text is for tests and a single machine only; a key must be usable before the
+ * daemon waits for anything. */
 static int check_transport(const struct agg_settings *s)
 {
-    if (s->server_key[0] == '\0' && !s->insecure) {
+    if (s->server_key[0] != '\0') {
+        struct ct_curve_keypair keys;
+        char err[512];
+        int rc = ct_curve_load_secret(s->server_key, &keys, err, sizeof(err));
+        memset(&keys, 0, sizeof(keys));
+        if (rc != 0) {
+            fprintf(stderr, "%s: --server-key: %s\n", AGG_PROGRAM, err);
+            return -1;
+        }
+        return 0;
+    }
+    if (!s->insecure) {
         fprintf(stderr,
                 "%s: refusing to start without CURVE: give --server-key FILE (see keygen), or "
                 "--insecure to listen in plain text on a loopback address\n",
                 AGG_PROGRAM);
         return -1;
     }
-    if (s->server_key[0] == '\0' && !ct_endpoint_is_loopback(s->listen)) {
+    if (!ct_endpoint_is_loopback(s->listen)) {
         fprintf(stderr,
                 "%s: --insecure refuses to listen on %s: plain text is allowed only on "
                 "127.0.0.0/8, ::1, ipc:// or inproc://\n",
                 AGG_PROGRAM, s->listen);
-        return -1;
-    }
-    if (s->server_key[0] != '\0') {
-        fprintf(stderr, "%s: --server-key: CURVE is not supported by this build yet\n",
-                AGG_PROGRAM);
         return -1;
     }
     return 0;
@@ -267,7 +279,7 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
 static void run_loop(struct daemon *d)
 {
     while (!d->stopping) {
-        zmq_pollitem_t items[3] = {{0}};
+        zmq_pollitem_t items[4] = {{0}};
         int64_t now = ct_time_mono_ms();
         bool fresh;
         int n = 0, rc;
@@ -281,6 +293,8 @@ static void run_loop(struct daemon *d)
             items[n++] = (zmq_pollitem_t){agg_ingest_socket(d->ingest), 0, ZMQ_POLLIN, 0};
         if (agg_session_up(&d->db))
             items[n++] = (zmq_pollitem_t){NULL, agg_session_socket(&d->db), ZMQ_POLLIN, 0};
+        if (d->auth != NULL)
+            items[n++] = (zmq_pollitem_t){agg_auth_socket(d->auth), 0, ZMQ_POLLIN, 0};
 
         rc = zmq_poll(items, n, (long)poll_timeout(d, now));
         if (rc < 0 && zmq_errno() != EINTR) {
@@ -295,6 +309,8 @@ static void run_loop(struct daemon *d)
             reload_directory(d);
         }
 
+        if (d->auth != NULL)
+            agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, agg_session_up(&d->db), now);
         if (agg_ingest_has_pending(d->ingest) && agg_session_up(&d->db) &&
             agg_ingest_wait_ms(d->ingest, now) == 0)
@@ -307,6 +323,7 @@ static void run_loop(struct daemon *d)
         if (agg_session_up(&d->db) &&
             agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now) != 0)
             agg_session_lost(&d->db, "publishing progress", now);
+        agg_http_observe(d->http, agg_ingest_stats(d->ingest), agg_session_up(&d->db));
     }
 
     /* Stopping: whatever is committed now gets its ack; the rest is resent later. */
@@ -344,6 +361,13 @@ int agg_cmd_daemon(int argc, char **argv)
         fprintf(stderr, "%s: cannot set up signal handling: %s\n", AGG_PROGRAM, strerror(errno));
         return CT_EXIT_FAILURE;
     }
+    /* Before the database wait, so /healthz can say what is wrong meanwhile; after the
+     * signal mask, so libmicrohttpd's threads inherit it. */
+    d.http = agg_http_start(&d.settings, &d.log, err, sizeof(err));
+    if (d.http == NULL) {
+        ct_log_error(&d.log, "daemon", "%s", err);
+        goto out;
+    }
     agg_session_init(&d.db, d.settings.db, d.settings.db_retry_max_ms, &d.log);
     sd_notify(0, "STATUS=waiting for the database");
     if (connect_and_migrate(&d, err, sizeof(err)) != 0) {
@@ -358,6 +382,14 @@ int agg_cmd_daemon(int argc, char **argv)
                      zmq_strerror(zmq_errno()));
         goto out;
     }
+    /* The ZAP handler must exist before the first connection can arrive. */
+    if (d.settings.server_key[0] != '\0') {
+        d.auth = agg_auth_new(d.zmq_ctx, &d.log, err, sizeof(err));
+        if (d.auth == NULL) {
+            ct_log_error(&d.log, "daemon", "%s", err);
+            goto out;
+        }
+    }
     d.ingest = agg_ingest_new(d.zmq_ctx, &d.settings, &d.log, err, sizeof(err));
     if (d.ingest == NULL) {
         ct_log_error(&d.log, "daemon", "%s", err);
@@ -370,6 +402,8 @@ int agg_cmd_daemon(int argc, char **argv)
         goto out;
     }
 
+    if (agg_http_watch(d.http, d.zmq_ctx, agg_ingest_socket(d.ingest), err, sizeof(err)) != 0)
+        ct_log_warn(&d.log, "daemon", "%s; citytally_agents_connected stays 0", err);
     ct_log_info(&d.log, "daemon", "ready: collectors on %s (%s), progress on %s, database %s",
                 d.settings.listen, d.settings.server_key[0] ? "CURVE" : "plain text, loopback",
                 d.settings.publish, PQdb(agg_session_conn(&d.db)));
@@ -378,8 +412,10 @@ int agg_cmd_daemon(int argc, char **argv)
     sd_notify(0, "STOPPING=1");
     status = CT_EXIT_OK;
 out:
+    agg_http_free(d.http); /* its watcher thread holds a socket of the context */
     agg_feed_free(d.feed);
     agg_ingest_free(d.ingest);
+    agg_auth_free(d.auth);
     if (d.zmq_ctx != NULL)
         zmq_ctx_term(d.zmq_ctx);
     agg_session_close(&d.db);

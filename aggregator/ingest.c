@@ -1,4 +1,6 @@
 #include "ingest.h"
+#include "auth.h"
+#include "curve_keys.h"
 #include "group.h"
 #include "text.h"
 #include "timefmt.h"
@@ -16,10 +18,17 @@
 #define HEARTBEAT_IVL_MS 10000 /* ZMTP PING, so dead peers are noticed */
 #define HEARTBEAT_TIMEOUT_MS 30000
 #define HANDSHAKE_IVL_MS 10000 /* a peer that does not finish the handshake is dropped */
-#define LINGER_MS 2000         /* on shutdown, give the last acks time to leave */
+#define LINGER_MS 1000         /* on shutdown, give the last acks time to leave */
+
+/* libzmq 4.3 defines this only in its draft API: with it set, a CURVE socket whose ZAP
+ * handler is missing refuses connections instead of admitting everyone. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
 
 struct agg_ingest {
     void *router;
+    bool curve; /* connections are authenticated; User-Id names the agent */
     const struct ct_log *log;
     struct agg_group *group;
     int64_t group_max_wait_ms;
@@ -78,6 +87,24 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
         set_int(in->router, ZMQ_LINGER, LINGER_MS) != 0) {
         snprintf(err, err_size, "configuring the ROUTER socket: %s", zmq_strerror(zmq_errno()));
         goto fail;
+    }
+    if (settings->server_key[0] != '\0') {
+        struct ct_curve_keypair keys;
+        int rc;
+        if (ct_curve_load_secret(settings->server_key, &keys, err, err_size) != 0)
+            goto fail;
+        rc = set_int(in->router, ZMQ_CURVE_SERVER, 1) != 0 ||
+             zmq_setsockopt(in->router, ZMQ_CURVE_SECRETKEY, keys.secret_key, CT_CURVE_KEY_LEN) !=
+                 0 ||
+             zmq_setsockopt(in->router, ZMQ_ZAP_DOMAIN, AGG_ZAP_DOMAIN, strlen(AGG_ZAP_DOMAIN)) !=
+                 0 ||
+             set_int(in->router, ZMQ_ZAP_ENFORCE_DOMAIN, 1) != 0;
+        memset(&keys, 0, sizeof(keys));
+        if (rc) {
+            snprintf(err, err_size, "configuring CURVE: %s", zmq_strerror(zmq_errno()));
+            goto fail;
+        }
+        in->curve = true;
     }
     if (zmq_bind(in->router, settings->listen) != 0) {
         snprintf(err, err_size, "cannot listen on %s: %s", settings->listen,
@@ -286,6 +313,24 @@ static bool accept_batch(struct agg_ingest *in, struct agg_batch *slot,
     return true;
 }
 
+/* With CURVE, the key decides who is speaking: the `agent` field must name the agent the
+ * key was registered to (the User-Id our ZAP handler gave the connection). */
+static bool speaks_for_itself(struct agg_ingest *in, struct agg_batch *slot, const char *user_id)
+{
+    const char *claimed = slot->msg->type == CT_MSG_HELLO   ? slot->msg->hello.agent
+                          : slot->msg->type == CT_MSG_BATCH ? slot->msg->batch.agent
+                                                            : NULL;
+    char why[CT_WIRE_MAX_TEXT];
+
+    if (claimed == NULL || strcmp(claimed, user_id) == 0)
+        return true;
+    snprintf(why, sizeof(why), "this connection's key belongs to agent %s, not %s", user_id,
+             claimed);
+    ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "%s", why);
+    send_error(in, slot->route, slot->route_len, CT_WERR_UNKNOWN_AGENT, 0, why);
+    return false;
+}
+
 /* Receives the rest of a multi-frame message so the socket is ready for the next one. */
 static size_t discard_more(void *socket)
 {
@@ -312,6 +357,7 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, 
     struct agg_batch *slot;
 
     while ((slot = agg_group_next_slot(in->group)) != NULL) {
+        char user_id[CT_ID_MAX + 1];
         struct ct_wire_fault fault;
         zmq_msg_t route, frame;
         int rc;
@@ -348,6 +394,11 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, 
             continue;
         }
         rc = ct_wire_decode(zmq_msg_data(&frame), zmq_msg_size(&frame), slot->msg, &fault);
+        ct_strlcpy(user_id,
+                   in->curve && zmq_msg_gets(&frame, "User-Id") != NULL
+                       ? zmq_msg_gets(&frame, "User-Id")
+                       : "",
+                   sizeof(user_id));
         zmq_msg_close(&frame);
         if (rc != 0) {
             ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_WARN, "ingest", "%s message: %s",
@@ -355,6 +406,8 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, 
             send_error(in, slot->route, slot->route_len, fault.error, 0, fault.msg);
             continue;
         }
+        if (in->curve && !speaks_for_itself(in, slot, user_id))
+            continue;
         switch (slot->msg->type) {
         case CT_MSG_HELLO:
             handle_hello(in, slot, dir, db_up);

@@ -6,15 +6,21 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "keygen.h"
 
 #include <stdio.h>
 #include <string.h>
+
+static int keygen(int argc, char **argv)
+{
+    return ct_keygen_main(AGG_PROGRAM, argc, argv);
+}
 
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    {"migrate", agg_cmd_migrate}, {"agent", agg_cmd_agent},     {"keygen", agg_cmd_keygen},
+    {"migrate", agg_cmd_migrate}, {"agent", agg_cmd_agent},     {"keygen", keygen},
     {"report", agg_cmd_report},   {"targets", agg_cmd_targets},
 };
 

@@ -5,7 +5,8 @@
 
 #include <stdio.h>
 
-static int later(int argc, char **argv, const char *command, const char *issue)
+__attribute__((unused)) static int later(int argc, char **argv, const char *command,
+                                          const char *issue)
 {
     struct agg_settings settings;
     struct ct_cli cli = {AGG_PROGRAM,
@@ -35,7 +36,3 @@ static int later(int argc, char **argv, const char *command, const char *issue)
     return CT_EXIT_FAILURE;
 }
 
-int agg_cmd_keygen(int argc, char **argv)
-{
-    return later(argc, argv, "keygen", "#6");
-}

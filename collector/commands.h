@@ -14,6 +14,5 @@ int col_cmd_daemon(int argc, char **argv);
 int col_cmd_submit(int argc, char **argv);
 int col_cmd_import(int argc, char **argv);
 int col_cmd_status(int argc, char **argv);
-int col_cmd_keygen(int argc, char **argv);
 
 #endif

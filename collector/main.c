@@ -6,9 +6,15 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "keygen.h"
 
 #include <stdio.h>
 #include <string.h>
+
+static int keygen(int argc, char **argv)
+{
+    return ct_keygen_main(COL_PROGRAM, argc, argv);
+}
 
 static const struct {
     const char *name;
@@ -17,7 +23,7 @@ static const struct {
     {"submit", col_cmd_submit},
     {"import", col_cmd_import},
     {"status", col_cmd_status},
-    {"keygen", col_cmd_keygen},
+    {"keygen", keygen},
 };
 
 int main(int argc, char **argv)

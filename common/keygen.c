@@ -1,0 +1,44 @@
+#include "keygen.h"
+#include "cli.h"
+#include "curve_keys.h"
+
+#include <stdio.h>
+
+int ct_keygen_main(const char *program, int argc, char **argv)
+{
+    struct ct_cli cli = {program,
+                         "keygen",
+                         "keygen FILE",
+                         "Writes a new CURVE key pair: FILE holds the secret key (mode 0600), "
+                         "FILE.pub the public one.\nExisting files are never replaced.",
+                         NULL,
+                         0,
+                         NULL,
+                         NULL,
+                         0,
+                         NULL,
+                         NULL};
+    char public_key[CT_CURVE_KEY_LEN + 1], err[512];
+    int first;
+
+    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
+    case CT_CLI_DONE:
+        return CT_EXIT_OK;
+    case CT_CLI_ERROR:
+        return CT_EXIT_USAGE;
+    default:
+        break;
+    }
+    if (argc - first != 1) {
+        fprintf(stderr, "%s keygen: expected exactly one FILE (see --help)\n", program);
+        return CT_EXIT_USAGE;
+    }
+    if (ct_curve_keygen(argv[first], public_key, sizeof(public_key), err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s keygen: %s\n", program, err);
+        return CT_EXIT_FAILURE;
+    }
+    printf("secret key: %s (mode 0600; keep it on this machine)\n"
+           "public key: %s.pub\n%s\n",
+           argv[first], argv[first], public_key);
+    return CT_EXIT_OK;
+}
