@@ -10,6 +10,12 @@
 -- Numbers stay numeric; ratio and growth figures are rounded to 4 decimals, pct to 2, and
 -- trim_scale() drops trailing zeros so JSON prints 0.3, not 0.3000.
 
+-- as_of clamped to what day arithmetic can handle, so 'infinity' means "everything".
+CREATE FUNCTION citytally_finite(ts timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN least(greatest(ts, timestamptz '1000-01-01 00:00:00+00'),
+             timestamptz '9999-12-31 00:00:00+00');
+
 CREATE FUNCTION citytally_unit_values(p_year int, p_as_of timestamptz)
 RETURNS TABLE (district text, indicator text, period int, value numeric)
 LANGUAGE sql STABLE AS $$
@@ -26,9 +32,9 @@ LANGUAGE sql STABLE AS $$
           LEFT JOIN LATERAL (
                SELECT dv.value FROM daily_values dv
                 WHERE dv.district = k.district AND dv.indicator = k.indicator
-                  AND dv.period = k.period AND dv.day < citytally_day(p_as_of)
+                  AND dv.period = k.period AND dv.day < citytally_day(citytally_finite(p_as_of))
                 ORDER BY dv.day DESC LIMIT 1) d ON true
-         WHERE k.last_at > p_as_of
+         WHERE k.last_at > citytally_finite(p_as_of)
     ),
     -- ... and fold in the updates of as_of's own day up to as_of
     today AS MATERIALIZED (
@@ -36,8 +42,8 @@ LANGUAGE sql STABLE AS $$
                u.agent_id COLLATE "C" AS agent_id, u.seq
           FROM updates u
           JOIN past p USING (district, indicator, period)
-         WHERE u.observed_at >= citytally_day_start(citytally_day(p_as_of))
-           AND u.observed_at <= p_as_of
+         WHERE u.observed_at >= citytally_day_start(citytally_day(citytally_finite(p_as_of)))
+           AND u.observed_at <= citytally_finite(p_as_of)
     ),
     last_set AS (
         SELECT DISTINCT ON (t.district, t.indicator, t.period)
@@ -57,7 +63,7 @@ LANGUAGE sql STABLE AS $$
     )
     SELECT k.district, k.indicator, k.period, k.value
       FROM keys k
-     WHERE k.last_at <= p_as_of
+     WHERE k.last_at <= citytally_finite(p_as_of)
     UNION ALL
     SELECT p.district, p.indicator, p.period,
            CASE WHEN s.seq IS NOT NULL THEN s.value + coalesce(a.total, 0)
@@ -92,7 +98,7 @@ $$;
 CREATE FUNCTION citytally_year_elapsed(year int, as_of timestamptz) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN least(1, greatest(0,
-    extract(epoch FROM as_of - citytally_day_start(make_date(year, 1, 1) - date '1970-01-01'))
+    extract(epoch FROM citytally_finite(as_of) - citytally_day_start(make_date(year, 1, 1) - date '1970-01-01'))
     / extract(epoch FROM citytally_day_start(make_date(year + 1, 1, 1) - date '1970-01-01')
                          - citytally_day_start(make_date(year, 1, 1) - date '1970-01-01'))));
 
