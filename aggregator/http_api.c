@@ -1,0 +1,564 @@
+#include "http_api.h"
+#include "dashboard.h"
+#include "db.h"
+#include "http.h"
+#include "metrics.h"
+#include "progress.h"
+#include "text.h"
+#include "timefmt.h"
+#include "version.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define SUBJECT "http"
+#define MAX_YEARS 64
+#define MAX_WATCHED 4096
+#define WATCH_POLL_MS 200
+#define DASHBOARD_REFRESH_S 10
+#define MONITOR_ENDPOINT "inproc://citytally-agg-router-monitor"
+
+static const double commit_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                       0.25,  0.5,    1,     2.5,  5,     10};
+
+struct agg_http {
+    const struct ct_log *log;
+    struct ct_http_server *server;
+    struct ct_metrics *metrics;
+
+    /* Written by the daemon's thread in agg_http_observe(), read by renders. */
+    struct ct_counter *committed, *rejected, *batches, *commits, *refused;
+    struct ct_histogram *commit_seconds;
+    struct ct_gauge *db_up, *last_commit;
+    struct agg_ingest_stats seen; /* the daemon thread's copy, for deltas */
+
+    /* The HTTP threads' database connection. */
+    pthread_mutex_t db_lock;
+    char conninfo[sizeof(((struct agg_settings *)0)->db)];
+    PGconn *conn;
+
+    /* The connection watcher. */
+    pthread_t watcher;
+    bool watching;
+    atomic_bool stop;
+    atomic_int agents_connected;
+    void *zmq_ctx;
+};
+
+/* ---- database, from the HTTP threads ---------------------------------------------- */
+
+/* Returns the open connection, connecting when needed; NULL with `err`. Call with
+ * db_lock held. */
+static PGconn *db_conn(struct agg_http *h, char *err, size_t err_size)
+{
+    /* Our own limits, whatever the conninfo says: a request must not hang on a dead
+     * server, and the admin sees this connection for what it is. */
+    static const char *const keys[] = {"dbname",          "connect_timeout", "application_name",
+                                       "client_encoding", "options",         NULL};
+    const char *values[] = {
+        h->conninfo, "5", "citytally-aggregator http", "UTF8", "-c statement_timeout=10000", NULL};
+
+    /* PQconsumeInput reads what the server sent since the last request: a terminated
+     * backend's goodbye or a closed socket turns the connection bad here, so this request
+     * reconnects instead of failing on a dead connection. */
+    if (h->conn != NULL && PQstatus(h->conn) == CONNECTION_OK && PQconsumeInput(h->conn) == 1 &&
+        PQstatus(h->conn) == CONNECTION_OK)
+        return h->conn;
+    PQfinish(h->conn);
+    h->conn = PQconnectdbParams(keys, values, 1);
+    if (h->conn == NULL || PQstatus(h->conn) != CONNECTION_OK) {
+        agg_db_error(h->conn, NULL, "database unavailable", err, err_size);
+        PQfinish(h->conn);
+        h->conn = NULL;
+        return NULL;
+    }
+    return h->conn;
+}
+
+/* After a failed query: a broken connection is dropped so the next request reconnects. */
+static void db_check(struct agg_http *h)
+{
+    if (h->conn != NULL && PQstatus(h->conn) != CONNECTION_OK) {
+        PQfinish(h->conn);
+        h->conn = NULL;
+    }
+}
+
+static int load_years(PGconn *conn, int *years, size_t *n_years, char *err, size_t err_size)
+{
+    PGresult *res = agg_db_query(conn, "reading target years",
+                                 "SELECT DISTINCT year FROM targets ORDER BY year", 0, NULL,
+                                 PGRES_TUPLES_OK, err, err_size);
+
+    if (res == NULL)
+        return -1;
+    *n_years = 0;
+    for (int i = 0; i < PQntuples(res) && *n_years < MAX_YEARS; i++)
+        years[(*n_years)++] = atoi(PQgetvalue(res, i, 0));
+    PQclear(res);
+    return 0;
+}
+
+/* ---- request parameters ----------------------------------------------------------- */
+
+struct query {
+    int year; /* 0: not given */
+    bool has_as_of;
+    int64_t as_of_ms;
+    const char *as_of; /* as given; "" for now */
+};
+
+/* Reads ?year=Y&as_of=TIME. An empty value counts as not given (a form's empty date
+ * field). Returns 0, or -1 with the 400's text in `err`. */
+static int parse_query(const struct ct_http_request *req, struct query *q, char *err,
+                       size_t err_size)
+{
+    static const char *const known[] = {"year", "as_of", NULL};
+    const char *year = ct_http_query(req, "year"), *as_of = ct_http_query(req, "as_of");
+    char why[128];
+
+    if (ct_http_query_check(req, known, err, err_size) != 0)
+        return -1;
+    q->year = 0;
+    q->as_of = as_of != NULL ? as_of : "";
+    q->has_as_of = q->as_of[0] != '\0';
+    q->as_of_ms = ct_time_now_ms();
+    if (year != NULL && year[0] != '\0') {
+        size_t n = strlen(year);
+        int y = n == 4 && strspn(year, "0123456789") == 4 ? atoi(year) : 0;
+        if (y < 1900 || y > 9999) {
+            char shown[64];
+            ct_text_escape(year, n, shown, sizeof(shown));
+            snprintf(err, err_size, "year: '%s' is not a year (1900 to 9999)", shown);
+            return -1;
+        }
+        q->year = y;
+    }
+    if (q->as_of[0] != '\0' && ct_time_parse(q->as_of, &q->as_of_ms, why, sizeof(why)) != 0) {
+        char shown[64];
+        ct_text_escape(q->as_of, strlen(q->as_of), shown, sizeof(shown));
+        snprintf(err, err_size, "as_of: '%s': %s (use 2015-06-30 or 2015-06-30T17:00:00+08:00)",
+                 shown, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Picks the year to show as `report` does: the one asked for, else the year of as_of,
+ * else the latest with targets. Returns 0, or -1 with the 404's text in `err` when it has
+ * no targets. */
+static int choose_year(struct query *q, const int *years, size_t n_years, char *err,
+                       size_t err_size)
+{
+    size_t used;
+
+    if (q->year == 0 && q->has_as_of)
+        q->year = ct_time_year_of(q->as_of_ms);
+    if (q->year == 0 && n_years > 0)
+        q->year = years[n_years - 1];
+    for (size_t i = 0; i < n_years; i++) {
+        if (years[i] == q->year)
+            return 0;
+    }
+    used = (size_t)snprintf(err, err_size, "no targets for year %d (years with targets:",
+                            q->year != 0 ? q->year : ct_time_year_of(q->as_of_ms));
+    for (size_t i = 0; i < n_years && used < err_size; i++)
+        used += (size_t)snprintf(err + used, err_size - used, " %d", years[i]);
+    if (n_years == 0 && used < err_size)
+        used += (size_t)snprintf(err + used, err_size - used, " none; see targets import");
+    if (used < err_size)
+        snprintf(err + used, err_size - used, ")");
+    return -1;
+}
+
+static void error_text(struct ct_http_response *resp, unsigned status, const char *msg)
+{
+    ct_http_text(resp, status, msg);
+    ct_buf_puts(&resp->body, "\n");
+}
+
+/* ---- handlers --------------------------------------------------------------------- */
+
+static void handle_metrics(void *ctx, const struct ct_http_request *req,
+                           struct ct_http_response *resp)
+{
+    struct agg_http *h = ctx;
+
+    (void)req;
+    resp->content_type = CT_METRICS_CONTENT_TYPE;
+    ct_metrics_render(h->metrics, &resp->body);
+}
+
+static void handle_healthz(void *ctx, const struct ct_http_request *req,
+                           struct ct_http_response *resp)
+{
+    struct agg_http *h = ctx;
+    char err[AGG_DB_ERR_MAX], line[AGG_DB_ERR_MAX + 32];
+    PGconn *conn;
+
+    (void)req;
+    pthread_mutex_lock(&h->db_lock);
+    /* A connection that broke since the last request says nothing about the database
+     * now: one more try on a fresh one decides. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        bool broken;
+        PGresult *res = NULL;
+        conn = db_conn(h, err, sizeof(err));
+        if (conn != NULL)
+            res = agg_db_query(conn, "database check", "SELECT 1", 0, NULL, PGRES_TUPLES_OK, err,
+                               sizeof(err));
+        if (res != NULL) {
+            PQclear(res);
+            ct_http_text(resp, 200, "ok\n");
+            break;
+        }
+        broken = conn != NULL && PQstatus(conn) != CONNECTION_OK;
+        db_check(h);
+        snprintf(line, sizeof(line), "%s\n", err);
+        ct_http_text(resp, 503, line);
+        if (!broken)
+            break;
+    }
+    pthread_mutex_unlock(&h->db_lock);
+}
+
+static void handle_progress(void *ctx, const struct ct_http_request *req,
+                            struct ct_http_response *resp)
+{
+    struct agg_http *h = ctx;
+    struct agg_progress *p = NULL;
+    char err[AGG_DB_ERR_MAX];
+    int years[MAX_YEARS];
+    size_t n_years = 0;
+    struct query q = {0};
+    PGconn *conn;
+
+    if (parse_query(req, &q, err, sizeof(err)) != 0) {
+        error_text(resp, 400, err);
+        return;
+    }
+    pthread_mutex_lock(&h->db_lock);
+    conn = db_conn(h, err, sizeof(err));
+    if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0) {
+        error_text(resp, 503, err);
+        goto out;
+    }
+    if (choose_year(&q, years, n_years, err, sizeof(err)) != 0) {
+        error_text(resp, 404, err);
+        goto out;
+    }
+    if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, err, sizeof(err)) != 0) {
+        error_text(resp, 503, err);
+        goto out;
+    }
+    resp->content_type = "application/json; charset=utf-8";
+    agg_progress_json(p, &resp->body);
+    ct_buf_puts(&resp->body, "\n");
+out:
+    db_check(h);
+    pthread_mutex_unlock(&h->db_lock);
+    agg_progress_free(p);
+}
+
+static void handle_dashboard(void *ctx, const struct ct_http_request *req,
+                             struct ct_http_response *resp)
+{
+    struct agg_http *h = ctx;
+    struct agg_dashboard_view view = {0};
+    struct agg_dashboard_unit *units = NULL;
+    struct agg_progress *p = NULL;
+    PGresult *unit_rows = NULL;
+    char problem[AGG_DB_ERR_MAX] = "";
+    int years[MAX_YEARS];
+    size_t n_years = 0;
+    struct query q = {0};
+    PGconn *conn;
+
+    resp->content_type = "text/html; charset=utf-8";
+    /* Inline script and style only; no other origin, no framing. */
+    resp->headers[0].name = "Content-Security-Policy";
+    resp->headers[0].value = "default-src 'none'; script-src 'unsafe-inline'; "
+                             "style-src 'unsafe-inline'; connect-src 'self'; img-src data:; "
+                             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+    resp->headers[1].name = "Referrer-Policy";
+    resp->headers[1].value = "no-referrer";
+
+    pthread_mutex_lock(&h->db_lock);
+    if (parse_query(req, &q, problem, sizeof(problem)) != 0) {
+        resp->status = 400;
+        q.year = ct_time_year_of(ct_time_now_ms());
+        q.as_of = "";
+        goto render;
+    }
+    conn = db_conn(h, problem, sizeof(problem));
+    if (conn == NULL || load_years(conn, years, &n_years, problem, sizeof(problem)) != 0) {
+        resp->status = 503;
+        goto render;
+    }
+    unit_rows = agg_db_query(conn, "reading units",
+                             "SELECT id, name_zh, name_en FROM units ORDER BY position", 0, NULL,
+                             PGRES_TUPLES_OK, problem, sizeof(problem));
+    if (unit_rows == NULL) {
+        resp->status = 503;
+        goto render;
+    }
+    units = calloc((size_t)PQntuples(unit_rows) + 1, sizeof(*units));
+    if (units == NULL) {
+        resp->body.failed = true;
+        goto out;
+    }
+    for (int i = 0; i < PQntuples(unit_rows); i++)
+        units[i] = (struct agg_dashboard_unit){
+            PQgetvalue(unit_rows, i, 0), PQgetvalue(unit_rows, i, 1), PQgetvalue(unit_rows, i, 2)};
+    view.units = units;
+    view.n_units = (size_t)PQntuples(unit_rows);
+    if (choose_year(&q, years, n_years, problem, sizeof(problem)) != 0) {
+        resp->status = 404;
+        goto render;
+    }
+    if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, problem, sizeof(problem)) != 0)
+        resp->status = 503;
+render:
+    view.progress = p;
+    view.problem = problem[0] != '\0' ? problem : NULL;
+    view.year = q.year != 0 ? q.year : ct_time_year_of(q.as_of_ms);
+    view.as_of = q.as_of;
+    view.years = years;
+    view.n_years = n_years;
+    view.refresh_s = DASHBOARD_REFRESH_S;
+    if (agg_dashboard_render(&view, &resp->body) != 0)
+        resp->body.failed = true;
+out:
+    db_check(h);
+    pthread_mutex_unlock(&h->db_lock);
+    agg_progress_free(p);
+    free(units);
+    PQclear(unit_rows);
+}
+
+/* ---- the collectors' connections ---------------------------------------------------- */
+
+static double agents_connected(void *ctx)
+{
+    struct agg_http *h = ctx;
+    return (double)atomic_load(&h->agents_connected);
+}
+
+/* Reads one monitor event: a frame of uint16 event + uint32 value (the fd for
+ * ACCEPTED/DISCONNECTED), then the endpoint. Returns the event, or 0. */
+static uint16_t read_event(void *pair, uint32_t *value)
+{
+    zmq_msg_t msg;
+    uint16_t event = 0;
+    bool first = true, more = true;
+
+    while (more) {
+        if (zmq_msg_init(&msg) != 0)
+            return 0;
+        if (zmq_msg_recv(&msg, pair, 0) < 0) {
+            zmq_msg_close(&msg);
+            return 0;
+        }
+        if (first && zmq_msg_size(&msg) == 6) {
+            const uint8_t *d = zmq_msg_data(&msg);
+            memcpy(&event, d, sizeof(event));
+            memcpy(value, d + 2, sizeof(*value));
+        }
+        first = false;
+        more = zmq_msg_more(&msg);
+        zmq_msg_close(&msg);
+    }
+    return event;
+}
+
+static void *watch_main(void *arg)
+{
+    struct agg_http *h = arg;
+    int *open_fds = calloc(MAX_WATCHED, sizeof(int)); /* fds of open connections */
+    size_t n_open = 0;
+    void *pair = zmq_socket(h->zmq_ctx, ZMQ_PAIR);
+    int linger = 0;
+
+    if (open_fds == NULL || pair == NULL ||
+        zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+        zmq_connect(pair, MONITOR_ENDPOINT) != 0) {
+        ct_log_warn(h->log, SUBJECT, "cannot follow collector connections: %s",
+                    zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    while (!atomic_load(&h->stop)) {
+        zmq_pollitem_t item = {pair, 0, ZMQ_POLLIN, 0};
+        uint32_t fd = 0;
+        uint16_t event;
+
+        if (zmq_poll(&item, 1, WATCH_POLL_MS) <= 0)
+            continue;
+        event = read_event(pair, &fd);
+        if (event == ZMQ_EVENT_ACCEPTED && n_open < MAX_WATCHED) {
+            open_fds[n_open++] = (int)fd;
+        } else if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_CLOSED) {
+            for (size_t i = 0; i < n_open; i++) {
+                if (open_fds[i] == (int)fd) {
+                    open_fds[i] = open_fds[--n_open];
+                    break;
+                }
+            }
+        } else if (event == ZMQ_EVENT_MONITOR_STOPPED) {
+            n_open = 0;
+        }
+        atomic_store(&h->agents_connected, (int)n_open);
+    }
+out:
+    if (pair != NULL)
+        zmq_close(pair);
+    free(open_fds);
+    return NULL;
+}
+
+int agg_http_watch(struct agg_http *h, void *zmq_ctx, void *router, char *err, size_t err_size)
+{
+    if (h->watching)
+        return 0;
+    if (zmq_socket_monitor(router, MONITOR_ENDPOINT,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED) != 0) {
+        snprintf(err, err_size, "cannot monitor the collectors' socket: %s",
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    h->zmq_ctx = zmq_ctx;
+    if (pthread_create(&h->watcher, NULL, watch_main, h) != 0) {
+        snprintf(err, err_size, "cannot start the connection watcher: %s", strerror(errno));
+        (void)zmq_socket_monitor(router, NULL, 0);
+        return -1;
+    }
+    h->watching = true;
+    return 0;
+}
+
+/* ---- the daemon's side ------------------------------------------------------------ */
+
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+    return now >= before ? now - before : now;
+}
+
+void agg_http_observe(struct agg_http *h, const struct agg_ingest_stats *st, bool db_up)
+{
+    uint64_t new_commits;
+
+    if (h == NULL)
+        return;
+    ct_counter_add(h->committed, delta(st->updates_committed, h->seen.updates_committed));
+    ct_counter_add(h->rejected, delta(st->updates_rejected, h->seen.updates_rejected));
+    ct_counter_add(h->batches, delta(st->batches, h->seen.batches));
+    ct_counter_add(h->refused, delta(st->refused, h->seen.refused));
+    new_commits = delta(st->commits, h->seen.commits);
+    ct_counter_add(h->commits, new_commits);
+    /* Called every loop turn, so new_commits is 1 but for a retried commit; only the last
+     * duration is known then, and it stands for both. */
+    for (uint64_t i = 0; i < new_commits; i++)
+        ct_histogram_observe(h->commit_seconds, (double)st->last_commit_us / 1e6);
+    if (st->last_commit_ms > 0)
+        ct_gauge_set(h->last_commit, (double)st->last_commit_ms / 1000.0);
+    ct_gauge_set(h->db_up, db_up ? 1 : 0);
+    h->seen = *st;
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+static int register_metrics(struct agg_http *h)
+{
+    struct ct_metrics *m = h->metrics;
+    struct ct_gauge *info;
+
+    h->committed = ct_metrics_counter(m, "citytally_updates_committed_total", NULL,
+                                      "Updates committed to the update log.");
+    h->rejected = ct_metrics_counter(m, "citytally_updates_rejected_total", NULL,
+                                     "Updates refused and kept with their reason.");
+    h->batches = ct_metrics_counter(m, "citytally_batches_total", NULL,
+                                    "Batches committed or acknowledged as duplicates.");
+    h->commits = ct_metrics_counter(m, "citytally_commits_total", NULL,
+                                    "Group-commit transactions committed.");
+    h->refused = ct_metrics_counter(m, "citytally_messages_refused_total", NULL,
+                                    "Collector messages answered with an error.");
+    h->commit_seconds = ct_metrics_histogram(
+        m, "citytally_commit_seconds", NULL, "Time to commit one group of batches, COPY to COMMIT.",
+        commit_bounds, sizeof(commit_bounds) / sizeof(commit_bounds[0]));
+    h->db_up = ct_metrics_gauge(m, "citytally_db_up", NULL,
+                                "1 while the daemon's database session is up, else 0.");
+    h->last_commit = ct_metrics_gauge(m, "citytally_last_commit_timestamp_seconds", NULL,
+                                      "Unix time of the last COMMIT (0: none since start).");
+    info = ct_metrics_gauge(m, "citytally_build_info", "program=aggregator,version=" CT_VERSION,
+                            "Always 1; the labels tell the program and version.");
+    ct_gauge_set(info, 1);
+    if (h->committed == NULL || h->rejected == NULL || h->batches == NULL || h->commits == NULL ||
+        h->refused == NULL || h->commit_seconds == NULL || h->db_up == NULL ||
+        h->last_commit == NULL || info == NULL ||
+        ct_metrics_gauge_fn(m, "citytally_agents_connected", NULL,
+                            "Collector connections open on the ROUTER socket.", agents_connected,
+                            h) == NULL)
+        return -1;
+    return 0;
+}
+
+struct agg_http *agg_http_start(const struct agg_settings *settings, const struct ct_log *log,
+                                char *err, size_t err_size)
+{
+    struct agg_http *h = calloc(1, sizeof(*h));
+
+    if (h == NULL) {
+        snprintf(err, err_size, "http: out of memory");
+        return NULL;
+    }
+    h->log = log;
+    snprintf(h->conninfo, sizeof(h->conninfo), "%s", settings->db);
+    atomic_init(&h->stop, false);
+    atomic_init(&h->agents_connected, 0);
+    if (pthread_mutex_init(&h->db_lock, NULL) != 0) {
+        snprintf(err, err_size, "http: cannot create a mutex");
+        free(h);
+        return NULL;
+    }
+    h->metrics = ct_metrics_new();
+    h->server = ct_http_new(log);
+    if (h->metrics == NULL || h->server == NULL || register_metrics(h) != 0 ||
+        ct_http_route(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
+        ct_http_route(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
+        ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
+        snprintf(err, err_size, "http: out of memory");
+        goto fail;
+    }
+    if (ct_http_start(h->server, settings->http, err, err_size) != 0)
+        goto fail;
+    return h;
+fail:
+    agg_http_free(h);
+    return NULL;
+}
+
+void agg_http_free(struct agg_http *h)
+{
+    if (h == NULL)
+        return;
+    /* The server first: no handler runs after this, so the connection is free. */
+    ct_http_free(h->server);
+    if (h->watching) {
+        atomic_store(&h->stop, true);
+        pthread_join(h->watcher, NULL);
+    }
+    PQfinish(h->conn);
+    pthread_mutex_destroy(&h->db_lock);
+    ct_metrics_free(h->metrics);
+    free(h);
+}
+
+uint16_t agg_http_port(const struct agg_http *h)
+{
+    return h != NULL && ct_http_running(h->server) ? ct_http_port(h->server) : 0;
+}
