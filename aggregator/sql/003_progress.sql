@@ -45,34 +45,35 @@ LANGUAGE sql STABLE AS $$
          WHERE u.observed_at >= citytally_day_start(citytally_day(citytally_finite(p_as_of)))
            AND u.observed_at <= citytally_finite(p_as_of)
     ),
-    last_set AS (
-        SELECT DISTINCT ON (t.district, t.indicator, t.period)
-               t.district, t.indicator, t.period, t.observed_at, t.agent_id, t.seq, t.value
-          FROM today t WHERE t.op = 'set'
-         ORDER BY t.district, t.indicator, t.period,
-                  t.observed_at DESC, t.agent_id DESC, t.seq DESC
-    ),
-    adds_after AS (
-        SELECT t.district, t.indicator, t.period, sum(t.value) AS total
+    -- one sort by key: each row's position and the adds up to it; then per key the last
+    -- set (the largest [position, value, adds before it] among the sets) and all the adds
+    today_run AS (
+        SELECT t.district, t.indicator, t.period, t.op, t.value,
+               row_number() OVER w AS pos,
+               sum(CASE WHEN t.op = 'add' THEN t.value ELSE 0 END) OVER w AS adds
           FROM today t
-          LEFT JOIN last_set s USING (district, indicator, period)
-         WHERE t.op = 'add'
-           AND (s.seq IS NULL
-                OR (t.observed_at, t.agent_id, t.seq) > (s.observed_at, s.agent_id, s.seq))
-         GROUP BY t.district, t.indicator, t.period
+        WINDOW w AS (PARTITION BY t.district, t.indicator, t.period
+                     ORDER BY t.observed_at, t.agent_id, t.seq ROWS UNBOUNDED PRECEDING)
+    ),
+    folded AS (
+        SELECT r.district, r.indicator, r.period,
+               max(ARRAY[r.pos, r.value, r.adds]) FILTER (WHERE r.op = 'set') AS last_set,
+               sum(r.value) FILTER (WHERE r.op = 'add') AS adds
+          FROM today_run r
+         GROUP BY r.district, r.indicator, r.period
     )
     SELECT k.district, k.indicator, k.period, k.value
       FROM keys k
      WHERE k.last_at <= citytally_finite(p_as_of)
     UNION ALL
     SELECT p.district, p.indicator, p.period,
-           CASE WHEN s.seq IS NOT NULL THEN s.value + coalesce(a.total, 0)
-                WHEN a.total IS NOT NULL THEN coalesce(p.value, 0) + a.total
+           CASE WHEN f.last_set IS NOT NULL
+                THEN f.last_set[2] + coalesce(f.adds, 0) - f.last_set[3]
+                WHEN f.adds IS NOT NULL THEN coalesce(p.value, 0) + f.adds
                 ELSE p.value END
       FROM past p
-      LEFT JOIN last_set s USING (district, indicator, period)
-      LEFT JOIN adds_after a USING (district, indicator, period)
-     WHERE p.value IS NOT NULL OR s.seq IS NOT NULL OR a.total IS NOT NULL
+      LEFT JOIN folded f USING (district, indicator, period)
+     WHERE p.value IS NOT NULL OR f.district IS NOT NULL
 $$;
 
 -- `value` is the unit's own figure: its value (sum, city) or its ratio (NULL when its
