@@ -440,6 +440,10 @@ static void on_ack(struct col_sender *s, const struct ct_msg_ack *a)
                        (unsigned long long)a->rejected[i].seq, a->rejected[i].code,
                        a->rejected[i].msg);
     }
+    if (s->n_flights > 0 && s->flights[0].last <= a->last_seq)
+        ct_log_debug(s->log, SUBJECT, "ack %llu, %.1f ms after its batch was sent",
+                     (unsigned long long)a->last_seq,
+                     (double)(ct_time_mono_ms() - s->flights[0].sent_mono));
     while (k < s->n_flights && s->flights[k].last <= a->last_seq)
         covered += s->flights[k++].n;
     if (k > 0) {
