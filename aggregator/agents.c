@@ -27,8 +27,9 @@ static int zcert_value(char *text, const char *section, const char *name, char *
 {
     bool in_section = false;
 
-    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-        size_t len = strcspn(line, "\r");
+    for (char *line = text, *next; line != NULL; line = next) {
+        size_t len = strcspn(line, "\r\n");
+        next = line[len] != '\0' ? line + len + 1 : NULL;
         line[len] = '\0';
         if (line[0] == '#' || len == 0)
             continue;
