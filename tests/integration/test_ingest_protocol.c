@@ -355,6 +355,75 @@ Test(ingest_protocol, batch_of_1001_updates_is_too_large, .fini = teardown)
     wc_free(c);
 }
 
+/* Three updates the decoder flags (an op that is neither set nor add, a 257-byte note, a
+ * note that is not UTF-8) between two good ones: only the three are rejected. */
+Test(ingest_protocol, bad_op_and_bad_notes_are_rejected_alone, .fini = teardown)
+{
+    setup_named("ingest_bad_op_note");
+    struct wc_client *c = client("erqi-1", "erqi");
+    static const char *const ops[] = {"add", "mul", "add", "add", "set"};
+    char long_note[258];
+    msgpack_sbuffer buf;
+    msgpack_packer pk;
+
+    memset(long_note, 'n', 257);
+    long_note[257] = '\0';
+    welcome(c, 0);
+    msgpack_sbuffer_init(&buf);
+    msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 5);
+    pack_str(&pk, "v");
+    msgpack_pack_int(&pk, 1);
+    pack_str(&pk, "t");
+    pack_str(&pk, "batch");
+    pack_str(&pk, "agent");
+    pack_str(&pk, "erqi-1");
+    pack_str(&pk, "district");
+    pack_str(&pk, "erqi");
+    pack_str(&pk, "updates");
+    msgpack_pack_array(&pk, 5);
+    for (int i = 0; i < 5; i++) {
+        msgpack_pack_map(&pk, 7);
+        pack_str(&pk, "seq");
+        msgpack_pack_int(&pk, i + 1);
+        pack_str(&pk, "ind");
+        pack_str(&pk, "benefit_projects");
+        pack_str(&pk, "period");
+        msgpack_pack_int(&pk, 2015);
+        pack_str(&pk, "op");
+        pack_str(&pk, ops[i]);
+        pack_str(&pk, "value");
+        msgpack_pack_int(&pk, 10 * (i + 1));
+        pack_str(&pk, "at");
+        msgpack_pack_int64(&pk, JUNE_30_NOON);
+        pack_str(&pk, "note");
+        if (i == 2)
+            pack_str(&pk, long_note);
+        else if (i == 3)
+            msgpack_pack_str_with_body(&pk, "\xff\xfe", 2);
+        else
+            pack_str(&pk, "季度核对");
+    }
+    cr_assert_eq(wc_send_raw(c, buf.data, buf.size), 0);
+    msgpack_sbuffer_destroy(&buf);
+    expect_ack(c, 5, 3);
+    cr_assert_eq(c->reply->ack.rejected[0].seq, 2);
+    cr_assert_str_eq(c->reply->ack.rejected[0].code, "bad_op");
+    cr_assert_eq(c->reply->ack.rejected[1].seq, 3);
+    cr_assert_str_eq(c->reply->ack.rejected[1].code, "bad_note");
+    cr_assert_eq(c->reply->ack.rejected[2].seq, 4);
+    cr_assert_str_eq(c->reply->ack.rejected[2].code, "bad_note");
+    /* The two good ones are stored with their note; the set (50) comes after the add (10). */
+    cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates WHERE note = '季度核对'"), 2);
+    cr_assert_eq(pgtest_scalar(agg.db, "SELECT actual FROM citytally_progress(2015, now())"
+                                       " WHERE target_code = 'benefit_projects'"),
+                 50);
+    cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM rejected_updates WHERE op IS NULL"
+                                       " AND reason = 'bad_op'"),
+                 1);
+    wc_free(c);
+}
+
 Test(ingest_protocol, batch_for_another_district_is_wrong_district, .fini = teardown)
 {
     setup_named("ingest_batch_district");
