@@ -42,7 +42,12 @@ struct parse {
 
 struct col_import *col_import_new(void)
 {
-    return calloc(1, sizeof(struct col_import));
+    struct col_import *imp = calloc(1, sizeof(*imp));
+    if (imp != NULL && (imp->conv = ct_text_converter_new()) == NULL) {
+        free(imp);
+        imp = NULL;
+    }
+    return imp;
 }
 
 void col_import_free(struct col_import *imp)
@@ -50,6 +55,7 @@ void col_import_free(struct col_import *imp)
     if (imp == NULL)
         return;
     free(imp->updates);
+    ct_text_converter_free(imp->conv);
     ct_buf_free(&imp->text);
     ct_buf_free(&imp->errors);
     free(imp);
@@ -194,22 +200,27 @@ static int read_header(struct parse *p, const struct ct_csv_field *f, size_t n, 
     return status;
 }
 
+/* Makes room for one more update; the arena offsets grow alongside (the updates array
+ * outlives one parse, the offsets do not). */
 static int grow_updates(struct parse *p)
 {
     struct col_import *imp = p->imp;
-    if (imp->n_updates < imp->cap_updates && imp->n_updates < p->cap_text)
-        return 0;
-    size_t want = imp->cap_updates ? imp->cap_updates * 2 : 1024;
-    struct col_new_update *u = realloc(imp->updates, want * sizeof(*u));
-    if (u == NULL)
-        return -1;
-    imp->updates = u;
-    imp->cap_updates = want;
-    struct pending_text *t = realloc(p->text, want * sizeof(*t));
-    if (t == NULL)
-        return -1;
-    p->text = t;
-    p->cap_text = want;
+    if (imp->n_updates == imp->cap_updates) {
+        size_t want = imp->cap_updates ? imp->cap_updates * 2 : 1024;
+        struct col_new_update *u = realloc(imp->updates, want * sizeof(*u));
+        if (u == NULL)
+            return -1;
+        imp->updates = u;
+        imp->cap_updates = want;
+    }
+    if (imp->n_updates == p->cap_text) {
+        size_t want = imp->cap_updates;
+        struct pending_text *t = realloc(p->text, want * sizeof(*t));
+        if (t == NULL)
+            return -1;
+        p->text = t;
+        p->cap_text = want;
+    }
     return 0;
 }
 
@@ -415,7 +426,8 @@ int col_csv_import(struct col_import *imp, const char *bytes, size_t len, int64_
     p.district = district ? district : "";
     p.default_at_ms = default_at_ms;
 
-    if (ct_text_to_utf8(bytes, len, &text, &text_len, &imp->encoding, err, sizeof(err)) != 0) {
+    if (ct_text_to_utf8(imp->conv, bytes, len, &text, &text_len, &imp->encoding, err,
+                        sizeof(err)) != 0) {
         bad_line(imp, 0, "%s", err);
         goto out;
     }

@@ -37,7 +37,8 @@ struct col_import {
     struct ct_buf errors; /* one "line N: why" per line, each ending in '\n' */
     size_t n_errors;      /* bad lines, including those not listed */
     enum ct_encoding encoding;
-    size_t n_lines; /* physical lines read */
+    size_t n_lines;                 /* physical lines read */
+    struct ct_text_converter *conv; /* kept open across files */
 };
 
 /* An empty result; NULL when out of memory. */

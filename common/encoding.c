@@ -7,6 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct ct_text_converter {
+    iconv_t cd; /* (iconv_t)-1 until the first GB18030 text */
+};
+
+struct ct_text_converter *ct_text_converter_new(void)
+{
+    struct ct_text_converter *c = malloc(sizeof(*c));
+    if (c != NULL)
+        c->cd = (iconv_t)-1;
+    return c;
+}
+
+void ct_text_converter_free(struct ct_text_converter *c)
+{
+    if (c == NULL)
+        return;
+    if (c->cd != (iconv_t)-1)
+        iconv_close(c->cd);
+    free(c);
+}
+
 const char *ct_encoding_name(enum ct_encoding e)
 {
     switch (e) {
@@ -43,10 +64,10 @@ static char *copy_text(const char *in, size_t len)
 /* GB18030 -> UTF-8 through iconv. Two-byte GBK characters become three UTF-8 bytes and
  * four-byte GB18030 ones stay four, so 3/2 of the input (plus slack) always suffices;
  * E2BIG is still handled in case a converter disagrees. */
-static int from_gb18030(const char *in, size_t len, char **out, size_t *out_len, char *err,
-                        size_t err_size)
+static int from_gb18030(struct ct_text_converter *conv, const char *in, size_t len, char **out,
+                        size_t *out_len, char *err, size_t err_size)
 {
-    iconv_t cd = iconv_open("UTF-8", "GB18030");
+    iconv_t cd = conv != NULL ? conv->cd : (iconv_t)-1;
     size_t cap = len + len / 2 + 16, used = 0;
     char *buf = NULL;
     char *src = (char *)in; /* iconv's prototype is not const-correct */
@@ -54,8 +75,15 @@ static int from_gb18030(const char *in, size_t len, char **out, size_t *out_len,
     int rc = -1;
 
     if (cd == (iconv_t)-1) {
-        snprintf(err, err_size, "cannot convert GB18030 text: iconv: %s", strerror(errno));
-        return -1;
+        cd = iconv_open("UTF-8", "GB18030");
+        if (cd == (iconv_t)-1) {
+            snprintf(err, err_size, "cannot convert GB18030 text: iconv: %s", strerror(errno));
+            return -1;
+        }
+        if (conv != NULL)
+            conv->cd = cd;
+    } else {
+        (void)iconv(cd, NULL, NULL, NULL, NULL); /* back to the initial state */
     }
     buf = malloc(cap + 1);
     if (buf == NULL) {
@@ -100,12 +128,13 @@ static int from_gb18030(const char *in, size_t len, char **out, size_t *out_len,
     rc = 0;
 out:
     free(buf);
-    iconv_close(cd);
+    if (conv == NULL)
+        iconv_close(cd);
     return rc;
 }
 
-int ct_text_to_utf8(const char *in, size_t len, char **out, size_t *out_len,
-                    enum ct_encoding *detected, char *err, size_t err_size)
+int ct_text_to_utf8(struct ct_text_converter *conv, const char *in, size_t len, char **out,
+                    size_t *out_len, enum ct_encoding *detected, char *err, size_t err_size)
 {
     const char *nul;
 
@@ -138,7 +167,7 @@ int ct_text_to_utf8(const char *in, size_t len, char **out, size_t *out_len,
         *out_len = len;
     } else {
         *detected = CT_ENCODING_GB18030;
-        return from_gb18030(in, len, out, out_len, err, err_size);
+        return from_gb18030(conv, in, len, out, out_len, err, err_size);
     }
     if (*out == NULL) {
         snprintf(err, err_size, "out of memory copying %zu bytes of text", len);

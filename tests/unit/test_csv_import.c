@@ -246,3 +246,10 @@ Test(csv_import, many_bad_lines_are_capped)
     cr_assert(strstr(imp->errors.data, "... and 5 more bad lines\n") != NULL);
     ct_buf_free(&b);
 }
+
+Test(csv_import, reusing_one_import_for_many_files_keeps_its_memory_bounded)
+{
+    for (int i = 0; i < 40; i++)
+        import_ok(TEXT("indicator,value\nrd_centers_municipal,1\nhightech_output,2\n"), 2);
+    cr_assert_eq(imp->cap_updates, 1024, "capacity grew to %zu", imp->cap_updates);
+}

@@ -9,7 +9,7 @@ static char *convert_ok(const char *in, size_t len, enum ct_encoding want_enc, s
 {
     char *out = NULL, err[256] = "";
     enum ct_encoding enc = CT_ENCODING_UTF8;
-    int rc = ct_text_to_utf8(in, len, &out, out_len, &enc, err, sizeof(err));
+    int rc = ct_text_to_utf8(NULL, in, len, &out, out_len, &enc, err, sizeof(err));
     cr_assert_eq(rc, 0, "conversion failed: %s", err);
     cr_assert_eq(enc, want_enc, "detected %s", ct_encoding_name(enc));
     cr_assert_not_null(out);
@@ -22,7 +22,7 @@ static void convert_fails(const char *in, size_t len, const char *want_in_err)
     char *out = (char *)1, err[256] = "";
     size_t out_len = 99;
     enum ct_encoding enc;
-    cr_assert_eq(ct_text_to_utf8(in, len, &out, &out_len, &enc, err, sizeof(err)), -1);
+    cr_assert_eq(ct_text_to_utf8(NULL, in, len, &out, &out_len, &enc, err, sizeof(err)), -1);
     cr_assert_null(out);
     cr_assert_not_null(strstr(err, want_in_err), "error was: %s", err);
 }
@@ -112,4 +112,25 @@ Test(encoding, utf16_is_refused_with_advice)
 Test(encoding, bom_then_invalid_utf8_is_refused)
 {
     convert_fails("\xef\xbb\xbf\xd6\xd0", 5, "byte order mark");
+}
+
+Test(encoding, one_converter_serves_many_files_and_recovers_after_bad_bytes)
+{
+    struct ct_text_converter *conv = ct_text_converter_new();
+    const char gbk[] = "\xd6\xd0\xd4\xad\xc7\xf8\n";
+    const char cut[] = "\xd6\xd0\xd4"; /* ends in the middle of a character */
+    char *out, err[256];
+    size_t n;
+    enum ct_encoding enc;
+    cr_assert_not_null(conv);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(ct_text_to_utf8(conv, gbk, sizeof(gbk) - 1, &out, &n, &enc, err, sizeof(err)),
+                     0, "%s", err);
+        cr_assert_str_eq(out, "中原区\n");
+        free(out);
+        cr_assert_eq(ct_text_to_utf8(conv, cut, sizeof(cut) - 1, &out, &n, &enc, err, sizeof(err)),
+                     -1);
+    }
+    ct_text_converter_free(conv);
+    ct_text_converter_free(NULL);
 }
