@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -122,6 +123,19 @@ static int check_transport(const struct agg_settings *s)
         return -1;
     }
     return 0;
+}
+
+/* Every collector is a TCP connection: a bureau with a thousand agents needs more than the
+ * default soft limit of 1,024 descriptors, and the hard limit is what the admin allowed. */
+static void raise_file_limit(const struct ct_log *log)
+{
+    struct rlimit nofile;
+
+    if (getrlimit(RLIMIT_NOFILE, &nofile) != 0 || nofile.rlim_cur == nofile.rlim_max)
+        return;
+    nofile.rlim_cur = nofile.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+        ct_log_warn(log, "daemon", "cannot raise the open-file limit: %s", strerror(errno));
 }
 
 static int open_signal_fd(void)
@@ -356,6 +370,7 @@ int agg_cmd_daemon(int argc, char **argv)
     mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
 
+    raise_file_limit(&d.log);
     d.signal_fd = open_signal_fd();
     if (d.signal_fd < 0) {
         fprintf(stderr, "%s: cannot set up signal handling: %s\n", AGG_PROGRAM, strerror(errno));

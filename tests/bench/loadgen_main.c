@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
         secrets[MAX_AGENTS][CT_CURVE_KEY_LEN + 1];
     static const char *public_ptrs[MAX_AGENTS], *secret_ptrs[MAX_AGENTS];
     char server_public[CT_CURVE_KEY_LEN + 1], err[512];
-    long deadline_s = 600;
+    long deadline_s = 600, idle_seconds = -1;
     struct loadgen_result r;
     struct loadgen *lg;
     void *ctx;
@@ -144,11 +145,31 @@ int main(int argc, char **argv)
         cfg.client_secret_keys = secret_ptrs;
     }
 
+    /* One DEALER and one TCP connection per agent: 1,000 agents need more than the
+     * default 1,024 descriptors and ZeroMQ's default of 1,023 sockets. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)cfg.agents + 64);
     lg = loadgen_new(ctx, &cfg);
     if (lg == NULL) {
         fprintf(stderr, "citytally-loadgen: cannot create %zu agents\n", cfg.agents);
         return 1;
+    }
+    if (idle_seconds >= 0) {
+        /* Connections only: every agent says hello, then all stay connected and quiet
+         * while the caller measures the aggregator. */
+        size_t welcomed = loadgen_connect_all(lg, now_ms() + deadline_s * 1000);
+        printf("welcomed=%zu of %zu\n", welcomed, cfg.agents);
+        fflush(stdout);
+        struct timespec idle = {idle_seconds, 0};
+        nanosleep(&idle, NULL);
+        loadgen_free(lg);
+        zmq_ctx_term(ctx);
+        return welcomed == cfg.agents ? 0 : 1;
     }
     rc = loadgen_run(lg, now_ms() + deadline_s * 1000, NULL, NULL, &r);
     printf("acked=%llu seconds=%.3f rate=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f resends=%llu "

@@ -274,3 +274,27 @@ out:
     free(items);
     return rc;
 }
+
+size_t loadgen_connect_all(struct loadgen *lg, long long deadline_ms)
+{
+    size_t welcomed = 0;
+
+    for (size_t i = 0; i < lg->cfg.agents; i++)
+        send_hello(&lg->agents[i], now_us() / 1000);
+    while (welcomed < lg->cfg.agents && now_us() / 1000 < deadline_ms) {
+        for (size_t i = 0; i < lg->cfg.agents; i++) {
+            struct agent *a = &lg->agents[i];
+            if (a->welcomed)
+                continue;
+            if (wc_recv(a->c, 0) == 0) {
+                handle_reply(lg, a, now_us() / 1000);
+                if (a->welcomed)
+                    welcomed++;
+            } else if (now_us() / 1000 - a->hello_sent_ms > lg->cfg.timeout_ms) {
+                send_hello(a, now_us() / 1000);
+            }
+        }
+        zmq_poll(NULL, 0, 5);
+    }
+    return welcomed;
+}

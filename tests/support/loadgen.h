@@ -65,4 +65,8 @@ int loadgen_run(struct loadgen *lg, long long deadline_ms,
                 bool (*progress)(void *ctx, uint64_t acked), void *ctx,
                 struct loadgen_result *result);
 
+/* Sends hello from every agent and waits until each got its welcome (or the deadline).
+ * Returns the number welcomed; the connections stay open until loadgen_free(). */
+size_t loadgen_connect_all(struct loadgen *lg, long long deadline_ms);
+
 #endif

@@ -1,0 +1,228 @@
+#!/bin/sh
+# tests/bench/run.sh [--runs R] [--agents K] [--per-agent N] [--batch B] [--window W]
+#                    [--idle-agents M] [--curve]
+#
+# The end-to-end benchmark: how close citytally comes to what this machine allows. It is
+# not a test with a time limit; it measures, checks its own result, and prints medians.
+# Each of R runs (default 3), in one private PostgreSQL 15 cluster with fsync and
+# synchronous_commit on:
+#   1. ceiling: raw COPY of K x N rows shaped like the daemon's own COPY into a fresh copy
+#      of the update log with the same indexes (citytally-copy-ceiling);
+#   2. path:    K load-generator agents (citytally-loadgen, protocol v1 over real sockets)
+#      drive a real aggregator into a fresh database at saturation: acked updates/s, the
+#      aggregator's CPU and peak RSS; then again at half that rate for ack latency;
+#      the store must then hold exactly the acked count with exact totals;
+#   3. collector: file import into the durable outbox (rows/s), and one collector's
+#      delivery rate to a local aggregator (tests/bench/collector/).
+# Then M agents (default 1000) connect and stay idle: the aggregator's RSS and CPU.
+# Last line: e2e=<updates/s> copy=<rows/s> ratio=<e2e/copy> p99_ms=<..> rss_mib=<..> import=<rows/s>
+set -eu
+cd "$(dirname "$0")/../.."
+
+runs=3 agents=16 per_agent=100000 batch=1000 window=4 idle_agents=1000 curve=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --agents) agents=$2; shift 2 ;;
+    --per-agent) per_agent=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --window) window=$2; shift 2 ;;
+    --idle-agents) idle_agents=$2; shift 2 ;;
+    --curve) curve=1; shift ;;
+    *) echo "run.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
+    esac
+done
+
+build=build-bench
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCITYTALLY_WERROR=ON >/dev/null
+cmake --build "$build" -j"$(nproc)" --target citytally-aggregator citytally-collector \
+    citytally-loadgen citytally-copy-ceiling >/dev/null
+bin=$PWD/$build/bin
+
+work=$(mktemp -d /tmp/ct-bench-XXXXXX)
+chmod 755 "$work"
+pg="$work/pg"
+port=55700
+cleanup() {
+    [ -n "${agg_pid:-}" ] && kill "$agg_pid" 2>/dev/null || true
+    tests/support/pg_cluster.sh stop "$pg" "$port" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+CT_PG_OPTS="-c fsync=on -c synchronous_commit=on -c shared_buffers=256MB -c max_wal_size=4GB" \
+    tests/support/pg_cluster.sh start "$pg" "$port" >/dev/null
+admin="host=$pg port=$port user=postgres dbname=postgres"
+districts=zhongyuan,erqi,guancheng,jinshui,shangjie,huiji,zhongmu,gongyi,xingyang,xinmi,xinzheng,dengfeng,jingkai,gaoxin,hangkonggang,zhengdong
+endpoint="tcp://127.0.0.1:$((port + 1))"
+
+field() { # field NAME "k=v k=v ..."
+    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+median() {
+    tr ' ' '\n' | grep . | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+cpu_ticks() { # utime + stime of a process, in clock ticks
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+peak_rss_kib() {
+    awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+# fresh_db NAME: a migrated database with agents PREFIX0..K-1 registered
+fresh_db() {
+    psql "$admin" -qc "DROP DATABASE IF EXISTS $1" -qc "CREATE DATABASE $1" >/dev/null
+    db="host=$pg port=$port user=postgres dbname=$1"
+    "$bin/citytally-aggregator" migrate --db "$db" >/dev/null
+}
+
+register_agents() { # register_agents DB PREFIX COUNT [KEYDIR]
+    psql "$1" -qc "INSERT INTO agents (agent_id, district)
+        SELECT '$2' || i, (string_to_array('$districts', ','))[i % 16 + 1]
+        FROM generate_series(0, $3 - 1) i" >/dev/null
+}
+
+start_aggregator() { # start_aggregator DB
+    if [ "$curve" = 1 ]; then
+        set -- "$1" --server-key "$work/keys/server.key"
+    else
+        set -- "$1" --insecure
+    fi
+    "$bin/citytally-aggregator" --db "$1" --listen "$endpoint" \
+        --publish "tcp://127.0.0.1:$((port + 2))" --http off "$2" ${3:+"$3"} \
+        2>>"$work/aggregator.log" &
+    agg_pid=$!
+    i=0
+    until grep -q "ready:" "$work/aggregator.log" 2>/dev/null; do
+        i=$((i + 1))
+        [ "$i" -lt 300 ] || { echo "run.sh: aggregator not ready" >&2; exit 1; }
+        kill -0 "$agg_pid" || { cat "$work/aggregator.log" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
+stop_aggregator() {
+    kill "$agg_pid"
+    wait "$agg_pid" || true
+    agg_pid=
+    : >"$work/aggregator.log"
+}
+
+loadgen() { # loadgen PREFIX EXTRA...
+    prefix=$1
+    shift
+    keys=""
+    if [ "$curve" = 1 ]; then
+        keys="--server-key $work/keys/server.key.pub --client-keys $work/keys"
+    fi
+    # shellcheck disable=SC2086 # keys is a list of flags
+    "$bin/citytally-loadgen" --endpoint "$endpoint" --prefix "$prefix" --districts "$districts" \
+        --batch "$batch" --window "$window" --timeout-ms 10000 $keys "$@"
+}
+
+if [ "$curve" = 1 ]; then
+    mkdir -p "$work/keys"
+    "$bin/citytally-aggregator" keygen "$work/keys/server.key" >/dev/null
+fi
+
+total=$((agents * per_agent))
+expected_sum=$(awk -v n="$per_agent" 'BEGIN { s = 0; for (i = 1; i <= n; i++) s += i % 7 + 1; print s }')
+all_e2e="" all_copy="" all_ratio="" all_p99="" all_rss="" all_import="" all_delivery=""
+all_p50="" all_max="" all_cpu=""
+
+echo "run.sh: $runs runs; $agents agents x $per_agent updates, batch $batch, window $window;" \
+    "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
+r=1
+while [ "$r" -le "$runs" ]; do
+    # 1. the ceiling
+    fresh_db "bench_copy_$r"
+    psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
+    copy=$("$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000)
+    copy_rate=$(field rate "$copy")
+
+    # 2. the path, at saturation
+    fresh_db "bench_e2e_$r"
+    register_agents "$db" b "$agents"
+    if [ "$curve" = 1 ]; then
+        i=0
+        while [ "$i" -lt "$agents" ]; do
+            [ -f "$work/keys/b$i.key" ] || "$bin/citytally-collector" keygen "$work/keys/b$i.key" >/dev/null
+            psql "$db" -qc "UPDATE agents SET public_key = '$(sed -n 's/.*public-key = "\(.*\)"/\1/p' "$work/keys/b$i.key.pub")' WHERE agent_id = 'b$i'"
+            i=$((i + 1))
+        done
+    fi
+    start_aggregator "$db"
+    cpu0=$(cpu_ticks "$agg_pid")
+    sat=$(loadgen b --agents "$agents" --per-agent "$per_agent")
+    cpu1=$(cpu_ticks "$agg_pid")
+    rss=$(peak_rss_kib "$agg_pid")
+    e2e=$(field rate "$sat")
+    seconds=$(field seconds "$sat")
+    cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v s="$seconds" \
+        'BEGIN { printf "%.0f", 100 * t / hz / s }')
+
+    # the benchmark's own check: exactly the acked updates, exact totals
+    acked=$(field acked "$sat")
+    stored=$(psql "$db" -Atc "SELECT count(*) FROM updates")
+    wrong=$(psql "$db" -Atc "SELECT count(*) FROM (SELECT agent_id, sum(value) s FROM updates
+        GROUP BY agent_id) t WHERE s <> $expected_sum")
+    actual=$(psql "$db" -Atc "SELECT actual FROM citytally_progress(2015, now())
+        WHERE target_code = 'st_enterprises'")
+    if [ "$acked" != "$total" ] || [ "$stored" != "$total" ] || [ "$wrong" != 0 ] ||
+        [ "$actual" != "$((agents * expected_sum))" ]; then
+        echo "run.sh: EXACTNESS CHECK FAILED: acked=$acked stored=$stored (want $total)," \
+            "agents with a wrong sum=$wrong, st_enterprises=$actual (want $((agents * expected_sum)))" >&2
+        exit 1
+    fi
+
+    # ... and at half that rate, for latency (new agents, so seqs start at 1)
+    register_agents "$db" h "$agents"
+    psql "$db" -qc "NOTIFY citytally_agents" >/dev/null
+    half=$(loadgen h --agents "$agents" --per-agent "$((per_agent / 2))" \
+        --rate "$(awk -v e="$e2e" 'BEGIN { printf "%.0f", e / 2 }')")
+    stop_aggregator
+
+    # 3. the collector
+    import=$(tests/bench/collector/import.sh "$build" 100000 1 | sed -n 's/^import median: \([0-9]*\).*/\1/p')
+    delivery=$(tests/bench/collector/delivery.sh "$build" 100000 1 2>/dev/null |
+        sed -n 's/.*median: \([0-9]*\).*/\1/p' || true)
+
+    ratio=$(awk -v e="$e2e" -v c="$copy_rate" 'BEGIN { printf "%.2f", e / c }')
+    p99=$(field p99_ms "$half")
+    echo "run $r: copy=$copy_rate e2e=$e2e ratio=$ratio agg_cpu=${cpu}% rss_kib=$rss" \
+        "half_rate: p50_ms=$(field p50_ms "$half") p99_ms=$p99 max_ms=$(field max_ms "$half")" \
+        "import=$import delivery=${delivery:-?}"
+    all_e2e="$all_e2e $e2e" all_copy="$all_copy $copy_rate" all_ratio="$all_ratio $ratio"
+    all_p99="$all_p99 $p99" all_rss="$all_rss $rss" all_import="$all_import $import"
+    all_p50="$all_p50 $(field p50_ms "$half")" all_max="$all_max $(field max_ms "$half")"
+    all_cpu="$all_cpu $cpu" all_delivery="$all_delivery ${delivery:-}"
+    r=$((r + 1))
+done
+
+# idle connections
+fresh_db bench_idle
+register_agents "$db" i "$idle_agents"
+start_aggregator "$db"
+rss_before=$(peak_rss_kib "$agg_pid")
+loadgen i --agents "$idle_agents" --per-agent 0 --idle-seconds 20 >"$work/idle.out" &
+idle_pid=$!
+until grep -q welcomed "$work/idle.out" 2>/dev/null; do sleep 0.2; done
+cpu0=$(cpu_ticks "$agg_pid")
+sleep 10
+cpu1=$(cpu_ticks "$agg_pid")
+idle_rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$agg_pid/status")
+idle_cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", 100 * t / hz / 10 }')
+wait "$idle_pid" || true
+echo "idle: $(cat "$work/idle.out"); aggregator RSS ${idle_rss} KiB (was $rss_before), CPU ${idle_cpu}%"
+stop_aggregator
+
+e2e=$(echo "$all_e2e" | median)
+copy=$(echo "$all_copy" | median)
+echo "medians of $runs: copy=$copy e2e=$e2e ratio=$(echo "$all_ratio" | median)" \
+    "agg_cpu=$(echo "$all_cpu" | median)% half_rate p50_ms=$(echo "$all_p50" | median)" \
+    "p99_ms=$(echo "$all_p99" | median) max_ms=$(echo "$all_max" | median)" \
+    "peak_rss_kib=$(echo "$all_rss" | median) import=$(echo "$all_import" | median)" \
+    "delivery=$(echo "$all_delivery" | median)"
+echo "e2e=$e2e copy=$copy ratio=$(echo "$all_ratio" | median) p99_ms=$(echo "$all_p99" | median)" \
+    "rss_mib=$(awk -v k="$(echo "$all_rss" | median)" 'BEGIN { printf "%.1f", k / 1024 }')" \
+    "import=$(echo "$all_import" | median)"
