@@ -218,7 +218,7 @@ static int render_table(const struct agg_progress *p, bool colour, struct ct_buf
     size_t indent = 4 + 10 + w_actual + 2 + w_target + 2 + w_pct + 2 + BAR_CELLS + 2 + w_unit + 2;
     for (size_t i = 0; i < p->n_targets; i++) {
         const struct agg_progress_target *t = &p->targets[i];
-        char target[96];
+        char target[128];
 
         ct_buf_printf(out, "%2zu  ", i + 1);
         if (colour)
