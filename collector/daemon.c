@@ -5,9 +5,9 @@
  * zmq_poll waits on the DEALER and its monitor (sender.c), the spool's inotify descriptor
  * (spool.c) and a signalfd, so signals are ordinary events and need no handler state.
  * Rows that `submit` and `import` add to the outbox from other processes are noticed at
- * the next tick (OUTBOX_POLL_MS): a cheap PRAGMA data_version check decides whether the
- * sender looks. Every few seconds the daemon writes a short report of itself into the
- * outbox for `status`.
+ * the next tick (OUTBOX_POLL_MS): a cheap PRAGMA data_version check (shared memory, no
+ * disk I/O) decides whether the sender reads the outbox again. Every few seconds the daemon writes
+ * a short report of itself into the outbox for `status`.
  *
  * SIGTERM/SIGINT: stop at once; everything unacknowledged is already on disk. SIGHUP:
  * reread the config file (flags still win), keeping the old settings if it is bad.
@@ -293,6 +293,8 @@ static int run(struct daemon *d)
                 struct col_spool_counters sc;
                 col_spool_scan(d->spool, d->ob, d->settings.district, d->settings.outbox_max, true);
                 col_spool_counters(d->spool, &sc);
+                if (d->sender != NULL)
+                    col_sender_outbox_grew(d->sender);
                 /* A file left unsettled is looked at again soon, not a whole rescan later. */
                 d->next_rescan_mono = ct_time_mono_ms() +
                                       (sc.waiting > 0 && d->settings.rescan_ms > COL_SPOOL_SETTLE_MS
@@ -302,7 +304,8 @@ static int run(struct daemon *d)
         }
         if (d->sender == NULL && open_sender(d) != 0)
             continue;
-        (void)col_outbox_changed(d->ob); /* keeps the version current; the sender reads anyway */
+        if (col_outbox_changed(d->ob))
+            col_sender_outbox_grew(d->sender);
         if (col_sender_run(d->sender) != 0)
             return -1;
         if (now >= d->next_report_mono) {

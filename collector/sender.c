@@ -45,6 +45,7 @@ struct col_sender {
     int64_t backoff_until;
     int backoff_attempt;
     uint64_t next_send; /* seq of the next update to put in a batch */
+    bool maybe_more;    /* the outbox may hold updates from next_send on: worth a look */
     struct flight flights[COL_SENDER_MAX_WINDOW];
     size_t n_flights;
     uint64_t gap_synced_to;  /* the last seq_gap's last_seq we resynchronised to ... */
@@ -305,7 +306,7 @@ static void fill_window(struct col_sender *s)
 {
     char err[COL_OUTBOX_ERROR_MAX];
 
-    while (s->phase == PHASE_READY && s->n_flights < (size_t)s->window) {
+    while (s->phase == PHASE_READY && s->maybe_more && s->n_flights < (size_t)s->window) {
         struct ct_msg *m = s->out;
         size_t n = 0;
         if (col_outbox_fetch(s->ob, s->next_send, (size_t)s->batch_max,
@@ -314,8 +315,10 @@ static void fill_window(struct col_sender *s)
             outbox_failed(s, err);
             return;
         }
-        if (n == 0)
+        if (n == 0) {
+            s->maybe_more = false; /* until the daemon sees the outbox change */
             return;
+        }
         if (m->batch.updates[0].seq != s->next_send) {
             /* Only an outbox changed behind our back (renumbered by another process) does
              * this; a fresh hello finds out where things stand. */
@@ -410,6 +413,7 @@ static void on_welcome(struct col_sender *s, const struct ct_msg_welcome *w)
                     (long long)r.committed);
     forget_flights(s);
     s->next_send = w->last_seq + 1;
+    s->maybe_more = true;
     s->phase = PHASE_READY;
     s->backoff_attempt = 0;
     ct_complaint_release(s->log, &s->refused, SUBJECT, "the aggregator accepts us again");
@@ -453,6 +457,7 @@ static void on_ack(struct col_sender *s, const struct ct_msg_ack *a)
     if (a->last_seq >= s->next_send) {
         forget_flights(s);
         s->next_send = a->last_seq + 1;
+        s->maybe_more = true;
     }
     s->c.updates_acked += covered > rejected ? covered - rejected : 0;
     s->c.updates_rejected += rejected;
@@ -485,6 +490,7 @@ static void on_seq_gap(struct col_sender *s, const struct ct_msg_error *e)
                     (long long)r.renumbered, (unsigned long long)(e->last_seq + 1));
     forget_flights(s);
     s->next_send = e->last_seq + 1;
+    s->maybe_more = true;
     s->gap_synced_to = e->last_seq;
     s->gap_synced_mono = now;
 }
@@ -679,6 +685,11 @@ static void check_timers(struct col_sender *s)
         }
         return;
     }
+}
+
+void col_sender_outbox_grew(struct col_sender *s)
+{
+    s->maybe_more = true;
 }
 
 int col_sender_run(struct col_sender *s)

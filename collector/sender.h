@@ -71,6 +71,11 @@ void col_sender_pollitems(struct col_sender *s, zmq_pollitem_t *items);
  * the outbox failed in a way the daemon cannot go on from (logged). */
 int col_sender_run(struct col_sender *s);
 
+/* Tells the sender that updates may have been queued (by the spool, or by `submit` and
+ * `import` in other processes): it reads the outbox only after this, a welcome or a
+ * resync, never on every turn of the loop. */
+void col_sender_outbox_grew(struct col_sender *s);
+
 /* Milliseconds until the sender next needs col_sender_run() without socket activity. */
 int64_t col_sender_timeout_ms(const struct col_sender *s);
 

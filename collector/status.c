@@ -11,9 +11,11 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define STATUS_REJECTIONS 10
 /* A daemon that has not reported for this long is taken to be gone. */
@@ -69,7 +71,7 @@ int col_cmd_status(int argc, char **argv)
     struct col_outbox_stats st;
     struct col_daemon_report d;
     struct col_rejection_row rows[STATUS_REJECTIONS];
-    char err[COL_OUTBOX_ERROR_MAX], text[256];
+    char err[COL_OUTBOX_ERROR_MAX], text[PATH_MAX + 64];
     size_t n_rows = 0;
     int64_t now = ct_time_now_ms();
     int first, rc = CT_EXIT_FAILURE;
@@ -87,6 +89,13 @@ int col_cmd_status(int argc, char **argv)
     if (argc != first) {
         fprintf(stderr, "%s status: takes no arguments (see --help)\n", COL_PROGRAM);
         return CT_EXIT_USAGE;
+    }
+    snprintf(text, sizeof(text), "%s/%s", s.state_dir, COL_OUTBOX_FILE);
+    if (access(text, F_OK) != 0) {
+        /* Opening would create an empty outbox: say plainly that there is none. */
+        fprintf(stderr, "%s status: no outbox in %s (%s); is --state-dir right?\n", COL_PROGRAM,
+                s.state_dir, strerror(errno));
+        goto out;
     }
     if (col_outbox_open(s.state_dir, &ob, err, sizeof(err)) != 0 ||
         col_outbox_stats(ob, &st, err, sizeof(err)) != 0 ||
