@@ -68,11 +68,16 @@ CREATE INDEX updates_observed_at ON updates (observed_at);
 -- size here, so the function plans without nested loops (the per-key index probes of a
 -- LATERAL still use one, as they must). JIT is off: the penalty that disabling nested
 -- loops adds to a plan's cost would otherwise trigger seconds of compilation per COPY.
+-- Custom plans: the planner sees `replay_from` itself, so an in-order COPY (NULL) never
+-- touches the log, and a replay scans the observed_at index only as far back as it must.
 CREATE FUNCTION citytally_updates_fold() RETURNS trigger
 LANGUAGE plpgsql
 SET enable_nestloop = off
 SET jit = off
+SET plan_cache_mode = force_custom_plan
 AS $$
+DECLARE
+    replay_from timestamptz; -- start of the earliest day a key must replay from, or NULL
 BEGIN
     -- Every touched key gets a row, and this transaction holds the row locks, taken in key
     -- order (so two concurrent writers never deadlock), before anything is read: under
@@ -81,6 +86,13 @@ BEGIN
     INSERT INTO current_values AS c (district, indicator, period)
     SELECT DISTINCT district, indicator, period FROM new_rows ORDER BY 1, 2, 3
     ON CONFLICT (district, indicator, period) DO UPDATE SET updates = c.updates WHERE false;
+
+    SELECT citytally_day_start(citytally_day(min(t.first_at))) INTO replay_from
+      FROM (SELECT n.district, n.indicator, n.period, min(n.observed_at) AS first_at
+              FROM new_rows n
+             GROUP BY n.district, n.indicator, n.period) t
+      JOIN current_values c USING (district, indicator, period)
+     WHERE t.first_at <= c.last_at;
 
     WITH touched AS MATERIALIZED (
         SELECT n.district, n.indicator, n.period, min(n.observed_at) AS first_at,
@@ -112,8 +124,7 @@ BEGIN
         SELECT u.district, u.indicator, u.period, u.op, u.value, u.observed_at,
                u.agent_id COLLATE "C" AS agent_id, u.seq
           FROM updates u
-         WHERE u.observed_at >= (SELECT citytally_day_start(min(first_day))
-                                   FROM keys WHERE NOT in_order)
+         WHERE u.observed_at >= replay_from
     ),
     -- the rows to fold: the COPY's rows, or for a replay every stored row since its day
     src AS (
@@ -129,36 +140,31 @@ BEGIN
           JOIN keys k USING (district, indicator, period)
          WHERE NOT k.in_order AND r.observed_at >= citytally_day_start(k.first_day)
     ),
-    -- one sort by key, then running sums: the adds so far, and (as the largest
-    -- [position, value, adds so far] array among the sets so far) the last set
-    running AS (
+    -- one sort by key and one window pass: per row the number of sets so far (its group:
+    -- the rows after the g-th set), the adds so far, and whether it ends its day
+    running AS MATERIALIZED (
         SELECT s.district, s.indicator, s.period, s.op, s.value, s.observed_at, s.agent_id,
                s.seq, citytally_day(s.observed_at) AS day,
-               row_number() OVER w AS pos,
-               sum(CASE WHEN s.op = 'add' THEN s.value ELSE 0 END) OVER w AS adds
+               count(*) FILTER (WHERE s.op = 'set') OVER w AS grp,
+               sum(CASE WHEN s.op = 'add' THEN s.value ELSE 0 END) OVER w AS adds,
+               lead(citytally_day(s.observed_at)) OVER w AS next_day
           FROM src s
         WINDOW w AS (PARTITION BY s.district, s.indicator, s.period
                      ORDER BY s.observed_at, s.agent_id, s.seq ROWS UNBOUNDED PRECEDING)
     ),
-    states AS MATERIALIZED (
-        SELECT r.district, r.indicator, r.period, r.observed_at, r.agent_id, r.seq, r.day,
-               max(CASE WHEN r.op = 'set' THEN ARRAY[r.pos, r.value, r.adds] END) OVER w
-                   AS last_set,
-               r.adds,
-               lead(r.day) OVER w AS next_day
-          FROM running r
-        WINDOW w AS (PARTITION BY r.district, r.indicator, r.period
-                     ORDER BY r.observed_at, r.agent_id, r.seq ROWS UNBOUNDED PRECEDING)
-    ),
-    -- the state after each row that ends a day (of its key) or the key's rows
+    -- the state after each row that ends a day (of its key) or the key's rows: its group's
+    -- set (or the fold's base) plus the adds since that set
     ends AS MATERIALIZED (
-        SELECT s.district, s.indicator, s.period, s.day, s.observed_at, s.agent_id, s.seq,
-               s.next_day IS NULL AS newest,
-               CASE WHEN s.last_set IS NULL THEN coalesce(k.base, 0) + s.adds
-                    ELSE s.last_set[2] + s.adds - s.last_set[3] END AS value
-          FROM states s
+        SELECT r.district, r.indicator, r.period, r.day, r.observed_at, r.agent_id, r.seq,
+               r.next_day IS NULL AS newest,
+               CASE WHEN r.grp = 0 THEN coalesce(k.base, 0) + r.adds
+                    ELSE s.value + r.adds - s.adds END AS value
+          FROM running r
           JOIN keys k USING (district, indicator, period)
-         WHERE s.next_day IS DISTINCT FROM s.day
+          LEFT JOIN running s ON s.op = 'set' AND s.district = r.district
+                             AND s.indicator = r.indicator AND s.period = r.period
+                             AND s.grp = r.grp
+         WHERE r.next_day IS DISTINCT FROM r.day
     ),
     end_of_day AS (
         INSERT INTO daily_values AS dv (district, indicator, period, day, value)
