@@ -66,6 +66,7 @@ static void reset(struct col_import *imp)
     imp->n_updates = 0;
     imp->n_errors = 0;
     imp->n_lines = 0;
+    imp->needs_catalog = false;
     imp->encoding = CT_ENCODING_UTF8;
     ct_buf_reset(&imp->text);
     ct_buf_reset(&imp->errors);
@@ -144,7 +145,7 @@ int col_resolve_indicator(const char *text, const struct ct_catalog_entry *catal
                      "look up Chinese names (start the collector once while the aggregator is "
                      "reachable, or use the code)",
                      show);
-            return -1;
+            return -2;
         }
         ct_strlcpy(code, lower, code_size);
         return 0;
@@ -298,8 +299,11 @@ static int read_row(struct parse *p, const struct ct_csv_field *f, size_t n, siz
         } else {
             memcpy(text, s, len);
             text[len] = '\0';
-            if (col_resolve_indicator(text, p->catalog, p->n_catalog, p->district, code,
-                                      sizeof(code), why, sizeof(why)) != 0) {
+            int rc = col_resolve_indicator(text, p->catalog, p->n_catalog, p->district, code,
+                                           sizeof(code), why, sizeof(why));
+            if (rc != 0) {
+                if (rc == -2)
+                    imp->needs_catalog = true;
                 bad_line(imp, line, "%s", why);
                 bad = true;
             } else {

@@ -23,6 +23,7 @@
 #include "outbox.h"
 #include "wire.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@ struct col_import {
     size_t n_errors;      /* bad lines, including those not listed */
     enum ct_encoding encoding;
     size_t n_lines;                 /* physical lines read */
+    bool needs_catalog;             /* a Chinese name met an empty catalog */
     struct ct_text_converter *conv; /* kept open across files */
 };
 
@@ -56,7 +58,8 @@ int col_csv_import(struct col_import *imp, const char *bytes, size_t len, int64_
                    const struct ct_catalog_entry *catalog, size_t n_catalog, const char *district);
 
 /* Resolves what a person typed as an indicator (a code in any case, or a Chinese name) to
- * its code in `code`. Returns 0, or -1 with the reason in `err`. Shared with `submit`. */
+ * its code in `code`. Returns 0, or -1 with the reason in `err`; -2 when it is not a code
+ * and no catalog is cached to look it up in. Shared with `submit`. */
 int col_resolve_indicator(const char *text, const struct ct_catalog_entry *catalog,
                           size_t n_catalog, const char *district, char *code, size_t code_size,
                           char *err, size_t err_size);

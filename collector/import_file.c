@@ -102,6 +102,14 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
         col_csv_import(imp, data, len, mtime_ms, catalog, n_catalog, district) != 0) {
         rep->encoding = imp->encoding;
         result = COL_IMPORT_INVALID;
+        if (imp->needs_catalog && n_catalog == 0) {
+            /* Not the file's fault: the names resolve once the first welcome has brought
+             * the catalog. */
+            snprintf(rep->msg, sizeof(rep->msg),
+                     "it names indicators in Chinese, and no catalog has been received from "
+                     "the aggregator yet to look them up");
+            result = COL_IMPORT_RETRY;
+        }
         goto out;
     }
     rep->encoding = imp->encoding;

@@ -23,7 +23,8 @@ enum col_import_result {
     COL_IMPORT_DONE = 0,     /* every row queued */
     COL_IMPORT_INVALID,      /* bad lines: imp->errors lists them; nothing queued */
     COL_IMPORT_DUPLICATE,    /* these bytes were imported before; nothing queued */
-    COL_IMPORT_RETRY,        /* the outbox cannot take it now (full, disk full, locked) */
+    COL_IMPORT_RETRY,        /* not now: outbox full, disk full, outbox locked, or Chinese
+                                names waiting for the first catalog */
     COL_IMPORT_UNREADABLE,   /* the file could not be read (gone, too big, not a file) */
     COL_IMPORT_OUTBOX_ERROR, /* the outbox failed otherwise */
 };

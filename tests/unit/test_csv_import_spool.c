@@ -257,3 +257,17 @@ Test(spool, empty_and_header_only_files_fail_with_the_reason)
                      "the file has a header but no data rows") != NULL);
     cr_assert_eq(pending(), 0);
 }
+
+Test(spool, chinese_names_wait_in_the_spool_for_the_first_catalog)
+{
+    start_spool();
+    drop("zh.csv", TEXT("indicator,value\n市级研发中心,4\n"));
+    scan(1000);
+    cr_assert(exists("zh.csv"), "not the file's fault: it waits");
+    cr_assert(!exists("failed/zh.csv"));
+    struct ct_catalog_entry c[1] = {{"rd_centers_municipal", "市级研发中心", "district"}};
+    cr_assert_eq(col_outbox_set_catalog(ob, c, 1, err, sizeof(err)), 0);
+    scan(1000);
+    cr_assert(exists("done/zh.csv"));
+    cr_assert_eq(pending(), 1);
+}
