@@ -48,6 +48,7 @@ struct agg_http {
     atomic_bool stop;
     atomic_int agents_connected;
     void *zmq_ctx;
+    void *router; /* borrowed; its monitor is stopped before the watcher goes */
 };
 
 /* ---- database, from the HTTP threads ---------------------------------------------- */
@@ -431,6 +432,7 @@ int agg_http_watch(struct agg_http *h, void *zmq_ctx, void *router, char *err, s
         return -1;
     }
     h->zmq_ctx = zmq_ctx;
+    h->router = router;
     if (pthread_create(&h->watcher, NULL, watch_main, h) != 0) {
         snprintf(err, err_size, "cannot start the connection watcher: %s", strerror(errno));
         (void)zmq_socket_monitor(router, NULL, 0);
@@ -549,6 +551,9 @@ void agg_http_free(struct agg_http *h)
     /* The server first: no handler runs after this, so the connection is free. */
     ct_http_free(h->server);
     if (h->watching) {
+        /* Stopped first, from the router's own thread: an event sent to a monitor nobody
+         * reads any more would stay allocated inside libzmq. */
+        (void)zmq_socket_monitor(h->router, NULL, 0);
         atomic_store(&h->stop, true);
         pthread_join(h->watcher, NULL);
     }
