@@ -34,7 +34,8 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
                                 char *err, size_t err_size);
 
 /* Stops the server and the watcher thread (joining both), closes the connection. Call it
- * before the ZeroMQ context is terminated. NULL is a no-op. */
+ * from the router's thread while the router is still open (its monitor is stopped here)
+ * and before the ZeroMQ context is terminated. NULL is a no-op. */
 void agg_http_free(struct agg_http *h);
 
 /* Follows connections to `router` (borrowed; owned by the caller's thread, which must be
