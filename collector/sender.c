@@ -1,4 +1,5 @@
 #include "sender.h"
+#include "curve_keys.h"
 
 #include "timefmt.h"
 #include "wire.h"
@@ -63,6 +64,33 @@ struct col_sender {
 
 /* Every socket option in one place. Issue 6 (CURVE) adds its options here: the
  * settings carry --key and --server-public-key. */
+/* With keys, the DEALER is a CURVE client: it proves its own key and accepts only the
+ * aggregator's. The daemon has already refused plain text to anything but loopback. */
+static int configure_curve(void *sock, const struct col_settings *settings, char *err,
+                           size_t err_size)
+{
+    struct ct_curve_keypair keys;
+    char server_key[CT_CURVE_KEY_LEN + 1];
+    int rc = -1;
+
+    if (settings->key[0] == '\0')
+        return 0;
+    if (ct_curve_load_secret(settings->key, &keys, err, err_size) != 0 ||
+        ct_curve_load_public(settings->server_public_key, server_key, err, err_size) != 0)
+        goto out;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_key, CT_CURVE_KEY_LEN) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, keys.public_key, CT_CURVE_KEY_LEN) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, keys.secret_key, CT_CURVE_KEY_LEN) != 0) {
+        snprintf(err, err_size, "cannot set the CURVE keys on the DEALER socket: %s",
+                 zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    rc = 0;
+out:
+    memset(&keys, 0, sizeof(keys));
+    return rc;
+}
+
 static int configure_dealer(void *sock, const struct col_settings *settings, char *err,
                             size_t err_size)
 {
@@ -97,7 +125,6 @@ static int configure_dealer(void *sock, const struct col_settings *settings, cha
         {ZMQ_SNDHWM, &sndhwm, sizeof(int), "ZMQ_SNDHWM"},
         {ZMQ_RCVHWM, &rcvhwm, sizeof(int), "ZMQ_RCVHWM"},
     };
-    (void)settings;
     for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
         if (zmq_setsockopt(sock, opts[i].option, opts[i].value, opts[i].size) != 0) {
             snprintf(err, err_size, "cannot set %s on the DEALER socket: %s", opts[i].name,
@@ -105,7 +132,7 @@ static int configure_dealer(void *sock, const struct col_settings *settings, cha
             return -1;
         }
     }
-    return 0;
+    return configure_curve(sock, settings, err, err_size);
 }
 
 static int64_t clamp(int64_t v, int64_t lo, int64_t hi)

@@ -10,6 +10,7 @@
 #include "wireclient.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -269,4 +270,114 @@ Test(security, missing_zap_handler_fails_closed)
     unlink(path);
     snprintf(path, sizeof(path), "%s/server.key.pub", dir);
     unlink(path);
+}
+
+/* The real collector, as a district would run it: its own key, the aggregator's public key
+ * file, an update submitted to its outbox, delivered over CURVE. */
+Test(security, collector_delivers_over_curve_with_its_registered_key, .fini = teardown)
+{
+    char dir[256], key[600], server_pub[600], state[300], log_path[300], out[4096];
+    struct proc collector;
+
+    setup_curve("sec_collector");
+    snprintf(dir, sizeof(dir), "%s", agg.dir);
+    /* setup_curve() wrote the agents' keys next to the server's. */
+    snprintf(key, sizeof(key), "%.*s/erqi.key",
+             (int)(strrchr(server_key_path, '/') - server_key_path), server_key_path);
+    snprintf(server_pub, sizeof(server_pub), "%s.pub", server_key_path);
+    snprintf(state, sizeof(state), "%s/collector-state", dir);
+    snprintf(log_path, sizeof(log_path), "%s/collector.log", dir);
+
+    char *submit[] = {"citytally-collector",
+                      "submit",
+                      "rd_centers_municipal",
+                      "12",
+                      "--op",
+                      "add",
+                      "--at",
+                      "2015-06-30",
+                      "--state-dir",
+                      state,
+                      "--agent",
+                      "erqi-1",
+                      "--district",
+                      "erqi",
+                      NULL};
+    cr_assert_eq(proc_run(submit, out, sizeof(out)), 0, "%s", out);
+    char *daemon[] = {"citytally-collector",
+                      "--agent",
+                      "erqi-1",
+                      "--district",
+                      "erqi",
+                      "--connect",
+                      agg.endpoint,
+                      "--state-dir",
+                      state,
+                      "--key",
+                      key,
+                      "--server-public-key",
+                      server_pub,
+                      "--http",
+                      "off",
+                      NULL};
+    proc_start(&collector, log_path, daemon);
+    cr_assert_eq(aggtest_wait_scalar(&agg, "SELECT count(*) FROM updates", 1, 20000), 1,
+                 "nothing delivered; see %s", log_path);
+    cr_assert_eq(pgtest_scalar(agg.db, "SELECT value FROM updates WHERE agent_id = 'erqi-1'"
+                                       " AND district = 'erqi'"),
+                 12);
+    cr_assert(proc_stop(&collector, SIGTERM, 5000));
+    cr_assert_eq(collector.exit_status, 0);
+}
+
+Test(security, collector_refuses_plain_text_to_a_network_endpoint)
+{
+    char out[4096];
+    char *argv[] = {"citytally-collector",
+                    "--agent",
+                    "erqi-1",
+                    "--district",
+                    "erqi",
+                    "--connect",
+                    "tcp://10.1.2.3:5560",
+                    "--insecure",
+                    "--state-dir",
+                    "/tmp/ct-sec-never-created",
+                    "--http",
+                    "off",
+                    NULL};
+    int status = proc_run(argv, out, sizeof(out));
+
+    cr_assert_eq(status, 2, "exit %d: %s", status, out);
+    cr_assert(strstr(out, "refuses to send to tcp://10.1.2.3:5560") != NULL, "%s", out);
+}
+
+Test(security, collector_refuses_a_secret_key_readable_by_others)
+{
+    char dir[128], path[256], pub[CT_CURVE_KEY_LEN + 1], err[256], out[4096];
+
+    snprintf(dir, sizeof(dir), "/tmp/ct-keys-colmode-%d", (int)getpid());
+    mkdir(dir, 0700);
+    snprintf(path, sizeof(path), "%s/erqi.key", dir);
+    cr_assert_eq(ct_curve_keygen(path, pub, sizeof(pub), err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(chmod(path, 0640), 0);
+    char *argv[] = {"citytally-collector",
+                    "--agent",
+                    "erqi-1",
+                    "--district",
+                    "erqi",
+                    "--connect",
+                    "tcp://10.1.2.3:5560",
+                    "--key",
+                    path,
+                    "--server-public-key",
+                    pub,
+                    "--state-dir",
+                    "/tmp/ct-sec-never-created",
+                    "--http",
+                    "off",
+                    NULL};
+    int status = proc_run(argv, out, sizeof(out));
+    cr_assert_eq(status, 2, "exit %d: %s", status, out);
+    cr_assert(strstr(out, "accessible by group or others (mode 0640)") != NULL, "%s", out);
 }
