@@ -168,17 +168,16 @@ units=$(tail -n +2 data/districts.csv | cut -d, -f1)
 [ "$(echo "$units" | wc -l)" -eq 17 ] || die "data/districts.csv should list 17 units"
 mkdir -p "$var/keys"
 chmod 0700 "$var/keys"
-secure=true
-if [ ! -f "$var/keys/server.key" ] &&
-    ! "$agg" keygen "$var/keys/server.key" >"$var/log/keygen.log" 2>&1; then
-    secure=false
+if [ ! -f "$var/keys/server.key" ]; then
+    "$agg" keygen "$var/keys/server.key" >"$var/log/keygen.log" 2>&1 ||
+        die "could not make the aggregator's key (var/log/keygen.log)"
 fi
 for unit in $units; do
     d=$var/collectors/$unit
     mkdir -p "$d/state" "$d/spool"
-    if [ "$secure" = true ] && [ ! -f "$d/agent.key" ] &&
-        ! "$col" keygen "$d/agent.key" >>"$var/log/keygen.log" 2>&1; then
-        secure=false
+    if [ ! -f "$d/agent.key" ]; then
+        "$col" keygen "$d/agent.key" >>"$var/log/keygen.log" 2>&1 ||
+            die "could not make $unit's key (var/log/keygen.log)"
     fi
 done
 
@@ -190,12 +189,7 @@ start_aggregator() {
     : >>"$var/log/aggregator.log"
     mark=$(log_mark "$var/log/aggregator.log")
     local args=(--db "$db" --listen "tcp://127.0.0.1:$zmq_port" --publish "tcp://127.0.0.1:$feed_port"
-        --http "127.0.0.1:$http_port")
-    if [ "$secure" = true ]; then
-        args+=(--server-key "$var/keys/server.key")
-    else
-        args+=(--insecure)
-    fi
+        --http "127.0.0.1:$http_port" --server-key "$var/keys/server.key")
     setsid "$agg" "${args[@]}" >>"$var/log/aggregator.log" 2>&1 &
     pid_aggregator=$!
     agg_ready() { log_since "$var/log/aggregator.log" "$mark" | grep -q "ready:" ||
@@ -207,30 +201,16 @@ start_aggregator() {
         return 1
     fi
 }
-if ! start_aggregator; then
-    if [ "$secure" = true ] && log_since "$var/log/aggregator.log" 0 | tail -5 | grep -qi curve; then
-        secure=false
-        start_aggregator || { tail -5 "$var/log/aggregator.log"; die "the aggregator failed"; }
-    else
-        tail -5 "$var/log/aggregator.log"
-        die "the aggregator failed (var/log/aggregator.log)"
-    fi
-fi
-if [ "$secure" = true ]; then
-    say "aggregator running with CURVE (key var/keys/server.key) on tcp://127.0.0.1:$zmq_port ($(elapsed))"
-else
-    say "NOTE: this build has no CURVE support yet, so the quickstart runs in plain text on loopback"
-    say "aggregator running (--insecure) on tcp://127.0.0.1:$zmq_port ($(elapsed))"
-fi
+start_aggregator || { tail -5 "$var/log/aggregator.log"; die "the aggregator failed (var/log/aggregator.log)"; }
+say "aggregator running with CURVE (key var/keys/server.key) on tcp://127.0.0.1:$zmq_port ($(elapsed))"
 
 # ---- 4. agents and collectors ------------------------------------------------------------
 agents=$("$agg" agent list --db "$db")
 for unit in $units; do
     agent=$unit-1
     if ! grep -qw -- "$agent" <<<"$agents"; then
-        key_args=()
-        [ "$secure" = false ] || key_args=(--key "$var/collectors/$unit/agent.key.pub")
-        "$agg" agent add "$agent" --district "$unit" "${key_args[@]}" --db "$db" >/dev/null
+        "$agg" agent add "$agent" --district "$unit" --key "$var/collectors/$unit/agent.key.pub" \
+            --db "$db" >/dev/null
     fi
 done
 say "17 agents registered ($(elapsed))"
@@ -241,12 +221,8 @@ start_collectors() {
     for unit in $units; do
         d=$var/collectors/$unit
         args=(--agent "$unit-1" --district "$unit" --connect "tcp://127.0.0.1:$zmq_port"
-            --state-dir "$d/state" --spool "$d/spool" --http off)
-        if [ "$secure" = true ]; then
-            args+=(--key "$d/agent.key" --server-public-key "$var/keys/server.key.pub")
-        else
-            args+=(--insecure)
-        fi
+            --state-dir "$d/state" --spool "$d/spool" --http off
+            --key "$d/agent.key" --server-public-key "$var/keys/server.key.pub")
         setsid "$col" "${args[@]}" >>"$var/log/collector-$unit.log" 2>&1 &
         col_pid[$unit]=$!
         pids_collectors+=($!)
@@ -275,19 +251,6 @@ exited_unit() {
 welcomed_or_exited() { all_welcomed || exited_unit >/dev/null; }
 start_collectors
 wait_for 60 welcomed_or_exited || die "not every collector was welcomed within 60 s (var/log/collector-*.log)"
-if gone=$(exited_unit) && [ "$secure" = true ] &&
-    tail -n 1 "$var/log/collector-$gone.log" | grep -q "CURVE.*not available"; then
-    # The collector's CURVE may land after the aggregator's: then the whole system runs in
-    # plain text on loopback rather than half of it secure.
-    say "NOTE: this build's collector has no CURVE support yet; restarting everything in plain text on loopback"
-    for pid in "${pids_collectors[@]}"; do stop_pid "$pid"; done
-    stop_pid "$pid_aggregator"
-    pid_aggregator=""
-    secure=false
-    start_aggregator || die "the aggregator failed (var/log/aggregator.log)"
-    start_collectors
-    wait_for 60 welcomed_or_exited || die "not every collector was welcomed within 60 s"
-fi
 if gone=$(exited_unit); then
     tail -n 3 "$var/log/collector-$gone.log"
     die "the collector of $gone stopped (var/log/collector-$gone.log)"
