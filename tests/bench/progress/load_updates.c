@@ -3,14 +3,15 @@
  * number of rows per transaction, one session. Prints the rate, so the same program
  * measures the write cost of the schema (trigger, indexes) and builds the benchmark log.
  *
- *   load_updates CONNINFO ROWS [BATCH] [FIRST_DAY LAST_DAY] [SET_PERCENT] [SEED]
+ *   load_updates CONNINFO ROWS [BATCH] [FIRST_DAY LAST_DAY] [SET_PERCENT] [JITTER_MS] [SEED]
  *
  * ROWS updates from the 17 units' agents (agent "a-<unit>", seq rising by one per agent,
  * continuing from agents.last_seq if the agent exists), indicator picked at random, period
  * the year of observed_at (with 5% of January rows still for the previous year),
- * observed_at rising evenly from FIRST_DAY to LAST_DAY (YYYY-MM-DD, UTC+8) with up to a
- * minute of jitter, so neighbouring agents' updates arrive slightly out of order, and
- * SET_PERCENT of them `set` (default 80), the rest `add`.
+ * observed_at rising evenly from FIRST_DAY to LAST_DAY (YYYY-MM-DD, UTC+8), SET_PERCENT of
+ * them `set` (default 80), the rest `add`. JITTER_MS (default 0) moves each observed_at
+ * back by up to that much at random, so some updates of a key arrive after later ones:
+ * the out-of-order case the store must replay.
  */
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: load_updates CONNINFO ROWS [BATCH] [FIRST_DAY LAST_DAY] "
-                        "[SET_PERCENT] [SEED]\n");
+                        "[SET_PERCENT] [JITTER_MS] [SEED]\n");
         return 2;
     }
     long long rows = atoll(argv[2]);
@@ -81,8 +82,9 @@ int main(int argc, char **argv)
     int64_t first = day_ms(argc > 5 ? argv[4] : "2014-01-01");
     int64_t last = day_ms(argc > 5 ? argv[5] : "2015-12-31") + 86399999;
     int set_percent = argc > 6 ? atoi(argv[6]) : 80;
-    if (argc > 7)
-        rng_state = strtoull(argv[7], NULL, 10) | 1;
+    long long jitter_ms = argc > 7 ? atoll(argv[7]) : 0;
+    if (argc > 8)
+        rng_state = strtoull(argv[8], NULL, 10) | 1;
     PGconn *conn = PQconnectdb(argv[1]);
     if (PQstatus(conn) != CONNECTION_OK)
         die(conn, "connect");
@@ -123,7 +125,7 @@ int main(int argc, char **argv)
                 idx = (int)(rng() % (uint64_t)n_ind);
             } while ((strcmp(units[u], "city") != 0) != (PQgetvalue(ind, idx, 1)[0] == 'f'));
             int64_t at = first + (int64_t)((double)(last - first) * (double)k / (double)rows) -
-                         (int64_t)(rng() % 60000);
+                         (jitter_ms > 0 ? (int64_t)(rng() % (uint64_t)jitter_ms) : 0);
             time_t secs = (time_t)((at + 8 * 3600 * 1000LL) / 1000);
             struct tm tm;
             gmtime_r(&secs, &tm);
