@@ -20,9 +20,9 @@
 #include <string.h>
 #include <time.h>
 
-static const char *units[] = {"zhongyuan", "erqi",     "guancheng",    "jinshui",   "shangjie",
-                              "huiji",     "zhongmu",  "gongyi",       "xingyang",  "xinmi",
-                              "xinzheng",  "dengfeng", "jingkai",      "gaoxin",    "hangkonggang",
+static const char *units[] = {"zhongyuan", "erqi",     "guancheng", "jinshui",  "shangjie",
+                              "huiji",     "zhongmu",  "gongyi",    "xingyang", "xinmi",
+                              "xinzheng",  "dengfeng", "jingkai",   "gaoxin",   "hangkonggang",
                               "zhengdong", "city"};
 #define N_UNITS (sizeof(units) / sizeof(units[0]))
 
