@@ -48,6 +48,14 @@ CREATE TABLE current_values (
     last_at    timestamptz,        -- key of the newest update
     last_agent text COLLATE "C",
     last_seq   bigint,
+    -- a mark: `mark_value` is the value over exactly the updates whose key is at most
+    -- (mark_at, mark_agent, mark_seq), i.e. the state just before the key's latest COPY.
+    -- A COPY whose rows are late only relative to that COPY replays from here instead
+    -- of from the start of the day. NULL: none known.
+    mark_value numeric,
+    mark_at    timestamptz,
+    mark_agent text COLLATE "C",
+    mark_seq   bigint,
     updates    bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (district, indicator, period)
 );
@@ -77,7 +85,7 @@ SET jit = off
 SET plan_cache_mode = force_custom_plan
 AS $$
 DECLARE
-    replay_from timestamptz; -- start of the earliest day a key must replay from, or NULL
+    replay_from timestamptz; -- the earliest point a key must replay from, or NULL
 BEGIN
     -- Every touched key gets a row, and this transaction holds the row locks, taken in key
     -- order (so two concurrent writers never deadlock), before anything is read: under
@@ -87,7 +95,9 @@ BEGIN
     SELECT DISTINCT district, indicator, period FROM new_rows ORDER BY 1, 2, 3
     ON CONFLICT (district, indicator, period) DO UPDATE SET updates = c.updates WHERE false;
 
-    SELECT citytally_day_start(citytally_day(min(t.first_at))) INTO replay_from
+    SELECT min(CASE WHEN t.first_at > c.mark_at THEN c.mark_at
+                    ELSE citytally_day_start(citytally_day(t.first_at)) - interval '1 microsecond'
+                END) INTO replay_from
       FROM (SELECT n.district, n.indicator, n.period, min(n.observed_at) AS first_at
               FROM new_rows n
              GROUP BY n.district, n.indicator, n.period) t
@@ -100,45 +110,55 @@ BEGIN
           FROM new_rows n
          GROUP BY n.district, n.indicator, n.period
     ),
-    -- in order: every new row is newer than the key's newest stored update (ties at the
-    -- same millisecond are replayed, to be safe)
+    -- Where each key's fold starts (its base: a value and the key of the last update in it):
+    -- in order (every new row newer than the key's newest stored update; ties at the same
+    -- millisecond replay, to be safe): the current value. Otherwise a replay: from the
+    -- mark when every new row is after it, else from the end of the last day with updates
+    -- before the first new row's day.
     keys AS MATERIALIZED (
-        SELECT t.district, t.indicator, t.period, t.n,
-               (c.last_at IS NULL OR t.first_at > c.last_at) AS in_order,
-               citytally_day(t.first_at) AS first_day,
-               -- where the fold starts: the current value, or for a replay the value at
-               -- the end of the last day with updates before the first replayed day
-               CASE WHEN c.last_at IS NULL THEN NULL
-                    WHEN t.first_at > c.last_at THEN c.value
-                    ELSE (SELECT dv.value FROM daily_values dv
-                           WHERE dv.district = t.district AND dv.indicator = t.indicator
-                             AND dv.period = t.period AND dv.day < citytally_day(t.first_at)
-                           ORDER BY dv.day DESC LIMIT 1)
-               END AS base
+        SELECT t.district, t.indicator, t.period, t.n, t.first_at, b.*
           FROM touched t
           JOIN current_values c USING (district, indicator, period)
+         CROSS JOIN LATERAL (
+               SELECT true AS in_order, c.value AS base, c.last_at AS base_at,
+                      c.last_agent AS base_agent, c.last_seq AS base_seq
+                WHERE c.last_at IS NULL OR t.first_at > c.last_at
+               UNION ALL
+               SELECT false, c.mark_value, c.mark_at, c.mark_agent, c.mark_seq
+                WHERE t.first_at <= c.last_at AND t.first_at > c.mark_at
+               UNION ALL
+               SELECT false,
+                      (SELECT dv.value FROM daily_values dv
+                        WHERE dv.district = t.district AND dv.indicator = t.indicator
+                          AND dv.period = t.period AND dv.day < citytally_day(t.first_at)
+                        ORDER BY dv.day DESC LIMIT 1),
+                      citytally_day_start(citytally_day(t.first_at)) - interval '1 microsecond',
+                      '', 0
+                WHERE t.first_at <= c.last_at AND NOT coalesce(t.first_at > c.mark_at, false)
+         ) b
     ),
-    -- a replay reads the log once, from the earliest day any key replays (one range of the
-    -- observed_at index), and keeps each key's rows from its own day
+    -- a replay reads the log once, from the earliest point any key replays (one range of
+    -- the observed_at index), and keeps each key's rows after its own base
     replayed AS MATERIALIZED (
         SELECT u.district, u.indicator, u.period, u.op, u.value, u.observed_at,
                u.agent_id COLLATE "C" AS agent_id, u.seq
           FROM updates u
          WHERE u.observed_at >= replay_from
     ),
-    -- the rows to fold: the COPY's rows, or for a replay every stored row since its day
+    -- the rows to fold: the COPY's rows, or for a replay every stored row after the base
     src AS (
         SELECT n.district, n.indicator, n.period, n.op, n.value, n.observed_at,
-               n.agent_id COLLATE "C" AS agent_id, n.seq
+               n.agent_id COLLATE "C" AS agent_id, n.seq, k.first_at
           FROM new_rows n
           JOIN keys k USING (district, indicator, period)
          WHERE k.in_order
         UNION ALL
         SELECT r.district, r.indicator, r.period, r.op, r.value, r.observed_at, r.agent_id,
-               r.seq
+               r.seq, k.first_at
           FROM replayed r
           JOIN keys k USING (district, indicator, period)
-         WHERE NOT k.in_order AND r.observed_at >= citytally_day_start(k.first_day)
+         WHERE NOT k.in_order
+           AND (r.observed_at, r.agent_id, r.seq) > (k.base_at, k.base_agent, k.base_seq)
     ),
     -- one sort by key and one window pass: per row the number of sets so far (its group:
     -- the rows after the g-th set), the adds so far, and whether it ends its day
@@ -147,16 +167,21 @@ BEGIN
                s.seq, citytally_day(s.observed_at) AS day,
                count(*) FILTER (WHERE s.op = 'set') OVER w AS grp,
                sum(CASE WHEN s.op = 'add' THEN s.value ELSE 0 END) OVER w AS adds,
-               lead(citytally_day(s.observed_at)) OVER w AS next_day
+               lead(citytally_day(s.observed_at)) OVER w AS next_day,
+               lead(s.observed_at) OVER w AS next_at, s.first_at
           FROM src s
         WINDOW w AS (PARTITION BY s.district, s.indicator, s.period
                      ORDER BY s.observed_at, s.agent_id, s.seq ROWS UNBOUNDED PRECEDING)
     ),
-    -- the state after each row that ends a day (of its key) or the key's rows: its group's
-    -- set (or the fold's base) plus the adds since that set
+    -- the state after each row that ends a day (of its key) or the key's rows, or that is
+    -- the last before this COPY's first row (the next mark): its group's set (or the fold's
+    -- base) plus the adds since that set
     ends AS MATERIALIZED (
         SELECT r.district, r.indicator, r.period, r.day, r.observed_at, r.agent_id, r.seq,
                r.next_day IS NULL AS newest,
+               r.next_day IS DISTINCT FROM r.day AS day_end,
+               r.observed_at < r.first_at AND NOT coalesce(r.next_at < r.first_at, false)
+                   AS mark,
                CASE WHEN r.grp = 0 THEN coalesce(k.base, 0) + r.adds
                     ELSE s.value + r.adds - s.adds END AS value
           FROM running r
@@ -165,17 +190,25 @@ BEGIN
                              AND s.indicator = r.indicator AND s.period = r.period
                              AND s.grp = r.grp
          WHERE r.next_day IS DISTINCT FROM r.day
+            OR (r.observed_at < r.first_at AND NOT coalesce(r.next_at < r.first_at, false))
     ),
     end_of_day AS (
         INSERT INTO daily_values AS dv (district, indicator, period, day, value)
-        SELECT e.district, e.indicator, e.period, e.day, e.value FROM ends e
+        SELECT e.district, e.indicator, e.period, e.day, e.value FROM ends e WHERE e.day_end
         ON CONFLICT (district, indicator, period, day) DO UPDATE SET value = excluded.value
     )
+    -- the new mark: the state after the last row before this COPY's first, or the base
     UPDATE current_values c
        SET value = e.value, last_at = e.observed_at, last_agent = e.agent_id,
-           last_seq = e.seq, updates = c.updates + k.n
+           last_seq = e.seq, updates = c.updates + k.n,
+           mark_value = CASE WHEN m.seq IS NULL THEN k.base ELSE m.value END,
+           mark_at    = CASE WHEN m.seq IS NULL THEN k.base_at ELSE m.observed_at END,
+           mark_agent = CASE WHEN m.seq IS NULL THEN k.base_agent ELSE m.agent_id END,
+           mark_seq   = CASE WHEN m.seq IS NULL THEN k.base_seq ELSE m.seq END
       FROM ends e
       JOIN keys k USING (district, indicator, period)
+      LEFT JOIN ends m ON m.mark AND m.district = e.district AND m.indicator = e.indicator
+                      AND m.period = e.period
      WHERE e.newest
        AND c.district = e.district AND c.indicator = e.indicator AND c.period = e.period;
     RETURN NULL;
