@@ -21,9 +21,10 @@
 -- tests/bench/progress/RESULTS.md.
 --
 -- Out-of-order arrival: a COPY whose rows for a key are not all newer than the key's newest
--- stored update replays that key from the day of its oldest new row: the daily row before
--- that day, then every log row since, rebuilding the daily rows and the current value. The
--- result never depends on arrival order.
+-- stored update replays that key: from its mark (the state just before its previous COPY)
+-- when every new row is newer than that, else from the daily row before its oldest new
+-- row's day; then every log row since, rebuilding the daily rows and the current value.
+-- The result never depends on arrival order.
 --
 -- Days are counted in UTC+8 (Asia/Shanghai, no DST), as integers since 1970-01-01, so no
 -- session TimeZone setting can change them. agent_id is compared with COLLATE "C" (byte
