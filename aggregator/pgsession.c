@@ -83,7 +83,9 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
         schedule_retry(s, now_mono_ms);
         return false;
     }
-    res = PQexec(s->conn, "LISTEN citytally_agents");
+    /* LISTEN: agents added or removed. citytally.fold: this session folds its own COPYs
+     * into current_values (aggregator/fold.c), so the table's trigger need not. */
+    res = PQexec(s->conn, "LISTEN citytally_agents; SET citytally.fold = 'daemon'");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         ct_strlcpy(why, PQerrorMessage(s->conn), sizeof(why));
         one_line(why);

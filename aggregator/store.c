@@ -26,6 +26,7 @@ struct locked_agent {
 void agg_store_init(struct agg_store *st)
 {
     memset(st, 0, sizeof(*st));
+    agg_fold_init(&st->fold);
 }
 
 void agg_store_release(struct agg_store *st)
@@ -33,6 +34,7 @@ void agg_store_release(struct agg_store *st)
     ct_buf_free(&st->copy_updates);
     ct_buf_free(&st->copy_rejected);
     ct_buf_free(&st->params);
+    agg_fold_release(&st->fold);
 }
 
 /* Appends `s` escaped for COPY's text format. */
@@ -293,6 +295,8 @@ static void decide_batch(struct agg_store *st, struct agg_batch *b, struct locke
         check_update(u, dir, batch->district, now_ms);
         if (u->fault == CT_REJECT_NONE) {
             copy_accepted(&st->copy_updates, batch->agent, batch->district, u);
+            if (agg_fold_add(&st->fold, batch->agent, batch->district, u) != 0)
+                st->copy_updates.failed = true; /* reported with the COPY buffers */
             note_period(result, u->period);
             result->accepted++;
         } else {
@@ -394,6 +398,24 @@ static enum agg_store_status save_last_seqs(struct agg_store *st, PGconn *conn,
     return status;
 }
 
+/* current_values and daily_values follow the COPY in the same transaction. */
+static enum agg_store_status fold_current_values(struct agg_store *st, PGconn *conn, char *err,
+                                                 size_t err_size)
+{
+    enum agg_store_status status = AGG_STORE_COMMITTED;
+    int nothing_to_do;
+    PGresult *res = agg_fold_apply(&st->fold, conn, &nothing_to_do, err, err_size);
+
+    if (nothing_to_do)
+        return AGG_STORE_COMMITTED;
+    if (res == NULL)
+        return AGG_STORE_FAILED;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        status = statement_failed(conn, res, "folding current values", err, err_size);
+    PQclear(res);
+    return status;
+}
+
 static enum agg_store_status commit(PGconn *conn, char *err, size_t err_size)
 {
     PGresult *res = PQexec(conn, "COMMIT");
@@ -420,6 +442,7 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     memset(result, 0, sizeof(*result));
     ct_buf_reset(&st->copy_updates);
     ct_buf_reset(&st->copy_rejected);
+    agg_fold_reset(&st->fold);
     for (size_t i = 0; i < g->n_batches; i++)
         g->batches[i].outcome = AGG_BATCH_PENDING;
 
@@ -466,6 +489,9 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
         if (status != AGG_STORE_COMMITTED)
             goto rollback;
     }
+    status = fold_current_values(st, conn, err, err_size);
+    if (status != AGG_STORE_COMMITTED)
+        goto rollback;
     status = save_last_seqs(st, conn, agents, n_agents, err, err_size);
     if (status != AGG_STORE_COMMITTED)
         goto rollback;

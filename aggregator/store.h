@@ -8,6 +8,7 @@
  *   decide each batch in arrival order: unknown/revoked agent, wrong district, all
  *     duplicates, seq gap, or new updates (each accepted or rejected with a reason)
  *   COPY updates FROM STDIN; COPY rejected_updates FROM STDIN
+ *   SELECT citytally_fold(..)            -- current values, from per-key summaries (fold.h)
  *   UPDATE agents SET last_seq = ..
  *   COMMIT                                                        -- checked: not ROLLBACK
  *
@@ -23,6 +24,7 @@
 
 #include "buf.h"
 #include "directory.h"
+#include "fold.h"
 #include "group.h"
 
 #include <libpq-fe.h>
@@ -52,6 +54,7 @@ struct agg_store {
     struct ct_buf copy_updates;
     struct ct_buf copy_rejected;
     struct ct_buf params;
+    struct agg_fold fold;
 };
 
 void agg_store_init(struct agg_store *st);

@@ -37,7 +37,6 @@ struct cluster {
 
 static struct aggtest agg;
 static struct cluster own;
-static void *zctx;
 
 static void run_script(const char *action, const struct cluster *c)
 {
@@ -74,15 +73,12 @@ static void setup_agents(void)
 static void teardown(void)
 {
     aggtest_stop(&agg);
-    if (zctx != NULL)
-        zmq_ctx_term(zctx);
     run_script("stop", &own);
 }
 
 static struct loadgen_config load_config(void)
 {
     return (struct loadgen_config){
-        .endpoint = agg.endpoint,
         .agents = AGENTS,
         .agent_prefix = "a",
         .districts = districts,
@@ -166,10 +162,8 @@ Test(ingest_faults, million_updates_survive_pg_restart_and_kill_9, .fini = teard
     start_own_cluster("faults", 55501);
     aggtest_start(&agg, "ingest_faults");
     setup_agents();
-    zctx = zmq_ctx_new();
     cfg = load_config();
-    lg = loadgen_new(zctx, &cfg);
-    cr_assert_not_null(lg);
+    lg = aggtest_loadgen(&agg, &cfg);
     cr_assert_eq(loadgen_run(lg, proc_now_ms() + 600000, inject_faults, &plan, &r), 0,
                  "only %llu of %d acked", (unsigned long long)r.acked, AGENTS * PER_AGENT);
     peak_after = proc_peak_rss_kib(agg.proc.pid);
@@ -183,7 +177,6 @@ Test(ingest_faults, million_updates_survive_pg_restart_and_kill_9, .fini = teard
                 (double)(proc_now_ms() - started) / 1000.0);
     cr_assert_lt(plan.peak_rss_kib, 64 * 1024, "peak RSS %ld KiB", plan.peak_rss_kib);
     cr_assert_lt(peak_after, 64 * 1024, "peak RSS %ld KiB", peak_after);
-    loadgen_free(lg);
     expect_exact_store();
 }
 
@@ -210,10 +203,8 @@ Test(ingest_faults, sigterm_under_load_acks_only_what_is_committed, .fini = tear
     start_own_cluster("sigterm", 55502);
     aggtest_start(&agg, "ingest_sigterm");
     setup_agents();
-    zctx = zmq_ctx_new();
     cfg = load_config();
-    lg = loadgen_new(zctx, &cfg);
-    cr_assert_not_null(lg);
+    lg = aggtest_loadgen(&agg, &cfg);
     before = proc_now_ms();
     loadgen_run(lg, proc_now_ms() + 120000, stop_midway, &stopped, &r);
     cr_assert(stopped);
@@ -225,7 +216,6 @@ Test(ingest_faults, sigterm_under_load_acks_only_what_is_committed, .fini = tear
     cr_assert_geq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), (long long)r.acked);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"),
                  pgtest_scalar(agg.db, "SELECT sum(last_seq) FROM agents"));
-    loadgen_free(lg);
 }
 
 Test(ingest_faults, database_down_gives_unavailable_then_recovers, .fini = teardown, .timeout = 120)
@@ -236,9 +226,7 @@ Test(ingest_faults, database_down_gives_unavailable_then_recovers, .fini = teard
     start_own_cluster("down", 55503);
     aggtest_start(&agg, "ingest_down");
     aggtest_add_agent(&agg, "erqi-1", "erqi");
-    zctx = zmq_ctx_new();
-    c = wc_new(zctx, agg.endpoint, "erqi-1", "erqi", NULL, NULL, NULL);
-    cr_assert_not_null(c);
+    c = aggtest_client(&agg, "erqi-1", "erqi", NULL, NULL, NULL);
     /* Wait until the daemon knows the agent. */
     long long deadline = proc_now_ms() + 10000;
     do {
@@ -273,7 +261,6 @@ Test(ingest_faults, database_down_gives_unavailable_then_recovers, .fini = teard
     reconnect_db();
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT sum(value) FROM updates"), 7);
     cr_assert(proc_wait_log(&agg.proc, "reachable again", 5000));
-    wc_free(c);
 }
 
 /* Random bytes, wrong types, huge container claims, deep nesting, oversized frames. */
@@ -321,11 +308,9 @@ Test(ingest_faults, hostile_flood_changes_nothing_and_memory_stays_bounded, .fin
     start_own_cluster("flood", 55504);
     aggtest_start(&agg, "ingest_flood");
     aggtest_add_agent(&agg, "erqi-1", "erqi");
-    zctx = zmq_ctx_new();
     rss_before = proc_peak_rss_kib(agg.proc.pid);
     for (int i = 0; i < CONNECTIONS; i++) {
-        flood[i] = wc_new(zctx, agg.endpoint, "x", "x", NULL, NULL, NULL);
-        cr_assert_not_null(flood[i]);
+        flood[i] = aggtest_client(&agg, "x", "x", NULL, NULL, NULL);
     }
     /* Connections 0..15 send what libzmq delivers, and each frame must get its answer;
      * 16..19 send the oversized frames, which make libzmq drop the connection. */
@@ -348,7 +333,7 @@ Test(ingest_faults, hostile_flood_changes_nothing_and_memory_stays_bounded, .fin
     }
     cr_assert_eq(answers, expected_answers, "%zu answers to %zu frames", answers, expected_answers);
 
-    good = wc_new(zctx, agg.endpoint, "erqi-1", "erqi", NULL, NULL, NULL);
+    good = aggtest_client(&agg, "erqi-1", "erqi", NULL, NULL, NULL);
     long long deadline = proc_now_ms() + 10000;
     do {
         cr_assert_eq(wc_send_hello(good, 1), 0);
@@ -364,8 +349,5 @@ Test(ingest_faults, hostile_flood_changes_nothing_and_memory_stays_bounded, .fin
     cr_assert_lt(rss_after - rss_before, 64 * 1024);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 1);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM rejected_updates"), 0);
-    for (int i = 0; i < CONNECTIONS; i++)
-        wc_free(flood[i]);
-    wc_free(good);
     free(buf);
 }

@@ -17,28 +17,22 @@
 #define REPLY_MS 10000
 
 static struct aggtest agg;
-static void *zctx;
 
 static void setup_named(const char *name)
 {
     aggtest_start(&agg, name);
     aggtest_add_agent(&agg, "erqi-1", "erqi");
     aggtest_add_agent(&agg, "city-1", "city");
-    zctx = zmq_ctx_new();
-    cr_assert_not_null(zctx);
 }
 
 static void teardown(void)
 {
     aggtest_stop(&agg);
-    zmq_ctx_term(zctx);
 }
 
 static struct wc_client *client(const char *agent, const char *district)
 {
-    struct wc_client *c = wc_new(zctx, agg.endpoint, agent, district, NULL, NULL, NULL);
-    cr_assert_not_null(c);
-    return c;
+    return aggtest_client(&agg, agent, district, NULL, NULL, NULL);
 }
 
 /* Sends hello and expects a welcome; the daemon reloads agents on NOTIFY, so a just-added
@@ -93,7 +87,6 @@ Test(ingest_protocol, hello_gets_welcome_with_catalog, .fini = teardown)
         }
     }
     cr_assert(saw_city_only);
-    wc_free(c);
 }
 
 Test(ingest_protocol, hello_from_unregistered_agent_is_unknown_agent, .fini = teardown)
@@ -103,7 +96,6 @@ Test(ingest_protocol, hello_from_unregistered_agent_is_unknown_agent, .fini = te
 
     cr_assert_eq(wc_send_hello(c, 1), 0);
     expect_error(c, CT_WERR_UNKNOWN_AGENT, 0);
-    wc_free(c);
 }
 
 Test(ingest_protocol, hello_for_another_district_is_wrong_district, .fini = teardown)
@@ -113,7 +105,6 @@ Test(ingest_protocol, hello_for_another_district_is_wrong_district, .fini = tear
 
     cr_assert_eq(wc_send_hello(c, 1), 0);
     expect_error(c, CT_WERR_WRONG_DISTRICT, 0);
-    wc_free(c);
 }
 
 Test(ingest_protocol, batch_is_committed_then_acked, .fini = teardown)
@@ -135,7 +126,6 @@ Test(ingest_protocol, batch_is_committed_then_acked, .fini = teardown)
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates WHERE observed_at ="
                                        " '2015-06-30T12:00:00+08:00' AND op = 'add'"),
                  3);
-    wc_free(c);
 }
 
 Test(ingest_protocol, resent_batch_is_acked_and_stored_once, .fini = teardown)
@@ -158,7 +148,6 @@ Test(ingest_protocol, resent_batch_is_acked_and_stored_once, .fini = teardown)
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 4);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT sum(value) FROM updates"), 1000);
     welcome(c, 4);
-    wc_free(c);
 }
 
 Test(ingest_protocol, batch_with_gap_is_refused_whole, .fini = teardown)
@@ -177,7 +166,6 @@ Test(ingest_protocol, batch_with_gap_is_refused_whole, .fini = teardown)
     cr_assert(strstr(c->reply->error.msg, "expected seq 3") != NULL, "%s", c->reply->error.msg);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 2);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT last_seq FROM agents WHERE agent_id = 'erqi-1'"), 2);
-    wc_free(c);
 }
 
 /* Fills update i of c->out with a valid add of 1 to rd_centers_municipal. */
@@ -231,7 +219,6 @@ Test(ingest_protocol, bad_updates_are_rejected_alone_and_kept, .fini = teardown)
     expect_ack(c, 6, 4);
     cr_assert_str_eq(c->reply->ack.rejected[0].code, "unknown_indicator");
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM rejected_updates"), 4);
-    wc_free(c);
 }
 
 Test(ingest_protocol, city_only_indicator_is_accepted_from_city, .fini = teardown)
@@ -245,7 +232,6 @@ Test(ingest_protocol, city_only_indicator_is_accepted_from_city, .fini = teardow
         wc_send_batch(c, 1, 1, "st_contribution_rate", CT_OP_SET, rate, 2015, JUNE_30_NOON), 0);
     expect_ack(c, 1, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT value FROM updates WHERE district = 'city'"), 58);
-    wc_free(c);
 }
 
 Test(ingest_protocol, value_faults_from_the_decoder_are_rejected, .fini = teardown)
@@ -273,7 +259,6 @@ Test(ingest_protocol, value_faults_from_the_decoder_are_rejected, .fini = teardo
                                        " AND reason = 'bad_value'"),
                  1);
     (void)b;
-    wc_free(c);
 }
 
 Test(ingest_protocol, malformed_frame_is_refused, .fini = teardown)
@@ -290,7 +275,6 @@ Test(ingest_protocol, malformed_frame_is_refused, .fini = teardown)
     cr_assert_eq(zmq_send(c->socket, "b", 1, 0), 1);
     expect_error(c, CT_WERR_MALFORMED, 0);
     cr_assert(strstr(c->reply->error.msg, "single frame") != NULL, "%s", c->reply->error.msg);
-    wc_free(c);
 }
 
 Test(ingest_protocol, version_2_is_unsupported, .fini = teardown)
@@ -302,7 +286,6 @@ Test(ingest_protocol, version_2_is_unsupported, .fini = teardown)
 
     cr_assert_eq(wc_send_raw(c, v2, sizeof(v2)), 0);
     expect_error(c, CT_WERR_UNSUPPORTED_VERSION, 0);
-    wc_free(c);
 }
 
 /* Our encoder refuses more than 1000 updates, so this batch is packed with msgpack-c. */
@@ -352,7 +335,6 @@ Test(ingest_protocol, batch_of_1001_updates_is_too_large, .fini = teardown)
     expect_error(c, CT_WERR_TOO_LARGE, 0);
     cr_assert(strstr(c->reply->error.msg, "1001") != NULL, "%s", c->reply->error.msg);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 0);
-    wc_free(c);
 }
 
 /* Three updates the decoder flags (an op that is neither set nor add, a 257-byte note, a
@@ -421,7 +403,6 @@ Test(ingest_protocol, bad_op_and_bad_notes_are_rejected_alone, .fini = teardown)
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM rejected_updates WHERE op IS NULL"
                                        " AND reason = 'bad_op'"),
                  1);
-    wc_free(c);
 }
 
 Test(ingest_protocol, batch_for_another_district_is_wrong_district, .fini = teardown)
@@ -436,8 +417,6 @@ Test(ingest_protocol, batch_for_another_district_is_wrong_district, .fini = tear
                  0);
     expect_error(c, CT_WERR_WRONG_DISTRICT, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 0);
-    wc_free(c);
-    wc_free(good);
 }
 
 Test(ingest_protocol, removed_agent_is_cut_off_on_its_next_message, .fini = teardown)
@@ -457,14 +436,13 @@ Test(ingest_protocol, removed_agent_is_cut_off_on_its_next_message, .fini = tear
                  0);
     expect_error(c, CT_WERR_UNKNOWN_AGENT, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 1);
-    wc_free(c);
 }
 
 Test(ingest_protocol, commits_publish_progress_on_the_feed, .fini = teardown)
 {
     setup_named("ingest_feed");
     struct wc_client *c = client("erqi-1", "erqi");
-    void *sub = zmq_socket(zctx, ZMQ_SUB);
+    void *sub;
     int64_t values[1] = {42};
     struct ct_feed_msg *feed = calloc(1, sizeof(*feed));
     struct ct_wire_fault fault;
@@ -472,6 +450,8 @@ Test(ingest_protocol, commits_publish_progress_on_the_feed, .fini = teardown)
     zmq_msg_t part;
     int linger = 0;
 
+    welcome(c, 0); /* the client made the test's ZeroMQ context */
+    sub = zmq_socket(agg.zctx, ZMQ_SUB);
     cr_assert_eq(zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger)), 0);
     cr_assert_eq(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "progress.2015", 13), 0);
     cr_assert_eq(zmq_connect(sub, agg.feed), 0);
@@ -511,5 +491,4 @@ Test(ingest_protocol, commits_publish_progress_on_the_feed, .fini = teardown)
     cr_assert(found);
     free(feed);
     zmq_close(sub);
-    wc_free(c);
 }

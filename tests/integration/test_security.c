@@ -21,7 +21,6 @@
 #define REPLY_MS 10000
 
 static struct aggtest agg;
-static void *zctx;
 static struct ct_curve_keypair server, erqi, stranger;
 static char server_key_path[512];
 
@@ -55,22 +54,18 @@ static void setup_curve(const char *name)
              erqi.public_key);
     pgtest_exec(agg.db, sql);
     cr_assert(proc_wait_log(&agg.proc, "1 agents", 10000), "agent not loaded");
-    zctx = zmq_ctx_new();
 }
 
 static void teardown(void)
 {
     aggtest_stop(&agg);
-    zmq_ctx_term(zctx);
 }
 
 static struct wc_client *curve_client(const char *agent, const char *district,
                                       const struct ct_curve_keypair *keys)
 {
-    struct wc_client *c = wc_new(zctx, agg.endpoint, agent, district, server.public_key,
-                                 keys->public_key, keys->secret_key);
-    cr_assert_not_null(c);
-    return c;
+    return aggtest_client(&agg, agent, district, server.public_key, keys->public_key,
+                          keys->secret_key);
 }
 
 Test(security, registered_key_is_admitted_and_commits, .fini = teardown)
@@ -86,7 +81,6 @@ Test(security, registered_key_is_admitted_and_commits, .fini = teardown)
     cr_assert_eq(wc_recv(c, REPLY_MS), 0);
     cr_assert_eq(c->reply->type, CT_MSG_ACK);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 1);
-    wc_free(c);
 }
 
 Test(security, unregistered_key_gets_no_answer_and_stores_nothing, .fini = teardown)
@@ -102,21 +96,18 @@ Test(security, unregistered_key_gets_no_answer_and_stores_nothing, .fini = teard
     cr_assert(proc_wait_log(&agg.proc, "is not registered to an active agent", 5000));
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM rejected_updates"), 0);
-    wc_free(c);
 }
 
 Test(security, plain_text_client_cannot_talk_to_curve_aggregator, .fini = teardown)
 {
     setup_curve("sec_plain");
-    struct wc_client *c = wc_new(zctx, agg.endpoint, "erqi-1", "erqi", NULL, NULL, NULL);
+    struct wc_client *c = aggtest_client(&agg, "erqi-1", "erqi", NULL, NULL, NULL);
     int64_t v[1] = {5};
 
-    cr_assert_not_null(c);
     cr_assert_eq(wc_send_hello(c, 1), 0);
     cr_assert_eq(wc_send_batch(c, 1, 1, "st_enterprises", CT_OP_ADD, v, 2015, JUNE_30_NOON), 0);
     cr_assert_eq(wc_recv(c, 3000), -1, "a plain-text client got an answer");
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 0);
-    wc_free(c);
 }
 
 Test(security, registered_agent_for_another_district_is_refused, .fini = teardown)
@@ -130,7 +121,6 @@ Test(security, registered_agent_for_another_district_is_refused, .fini = teardow
     cr_assert_eq(c->reply->type, CT_MSG_ERROR);
     cr_assert_str_eq(c->reply->error.code, "wrong_district");
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 0);
-    wc_free(c);
 }
 
 Test(security, key_decides_who_speaks_not_the_agent_field, .fini = teardown)
@@ -150,7 +140,6 @@ Test(security, key_decides_who_speaks_not_the_agent_field, .fini = teardown)
     cr_assert(strstr(c->reply->error.msg, "belongs to agent erqi-1") != NULL, "%s",
               c->reply->error.msg);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 0);
-    wc_free(c);
 }
 
 Test(security, revoked_key_is_cut_off_on_its_next_message, .fini = teardown)
@@ -174,8 +163,6 @@ Test(security, revoked_key_is_cut_off_on_its_next_message, .fini = teardown)
     struct wc_client *again = curve_client("erqi-1", "erqi", &erqi);
     cr_assert_eq(wc_send_hello(again, 3), 0);
     cr_assert_eq(wc_recv(again, 3000), -1, "a revoked key was admitted again");
-    wc_free(again);
-    wc_free(c);
 }
 
 /* Startup refusals: checked before the daemon touches the database or the network. */

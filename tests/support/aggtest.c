@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zmq.h>
 
 static void launch(struct aggtest *t)
 {
@@ -54,15 +55,58 @@ void aggtest_restart(struct aggtest *t)
 
 void aggtest_add_agent(struct aggtest *t, const char *id, const char *district)
 {
-    char sql[512];
+    char sql[512], loaded[64];
     snprintf(sql, sizeof(sql),
              "INSERT INTO agents (agent_id, district) VALUES ('%s', '%s'); NOTIFY citytally_agents",
              id, district);
     pgtest_exec(t->db, sql);
+    /* The daemon reloads its directory on the NOTIFY; wait until it has, so the agent is
+     * known before the test speaks for it. */
+    snprintf(loaded, sizeof(loaded), "directory: %lld agents",
+             pgtest_scalar(t->db, "SELECT count(*) FROM agents"));
+    cr_assert(proc_wait_log(&t->proc, loaded, 10000), "the daemon did not load agent %s", id);
+}
+
+struct wc_client *aggtest_client(struct aggtest *t, const char *agent, const char *district,
+                                 const char *server_public_key, const char *client_public_key,
+                                 const char *client_secret_key)
+{
+    struct wc_client *c;
+
+    if (t->zctx == NULL)
+        t->zctx = zmq_ctx_new();
+    cr_assert(t->n_clients < sizeof(t->clients) / sizeof(t->clients[0]), "too many clients");
+    c = wc_new(t->zctx, t->endpoint, agent, district, server_public_key, client_public_key,
+               client_secret_key);
+    cr_assert_not_null(c, "cannot connect a test client to %s", t->endpoint);
+    t->clients[t->n_clients++] = c;
+    return c;
+}
+
+struct loadgen *aggtest_loadgen(struct aggtest *t, struct loadgen_config *config)
+{
+    struct loadgen *lg;
+
+    if (t->zctx == NULL)
+        t->zctx = zmq_ctx_new();
+    cr_assert(t->n_loadgens < sizeof(t->loadgens) / sizeof(t->loadgens[0]));
+    config->endpoint = t->endpoint;
+    lg = loadgen_new(t->zctx, config);
+    cr_assert_not_null(lg);
+    t->loadgens[t->n_loadgens++] = lg;
+    return lg;
 }
 
 void aggtest_stop(struct aggtest *t)
 {
+    for (size_t i = 0; i < t->n_clients; i++)
+        wc_free(t->clients[i]);
+    for (size_t i = 0; i < t->n_loadgens; i++)
+        loadgen_free(t->loadgens[i]);
+    t->n_clients = t->n_loadgens = 0;
+    if (t->zctx != NULL)
+        zmq_ctx_term(t->zctx);
+    t->zctx = NULL;
     if (t->proc.pid != 0) {
         cr_expect(proc_stop(&t->proc, SIGTERM, 5000), "aggregator did not stop within 5 s");
         cr_expect_eq(t->proc.exit_status, 0, "aggregator exit status %d; see %s",
