@@ -632,6 +632,38 @@ static int reject_one(struct col_outbox *ob, const struct ct_rejection *r, int64
     return status;
 }
 
+/* Applies one ack: moves its rejections to `rejected`, forgets what it covers. */
+static int apply_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rejection *rejected,
+                     size_t n_rejected, int64_t keep_ms, int64_t now, char *err, size_t err_size)
+{
+    int64_t b1[1] = {(int64_t)last_seq};
+    int64_t b2[2] = {(int64_t)last_seq, now};
+    int64_t b3[1] = {now - keep_ms};
+    int status;
+
+    if ((status = begin(ob, "recording an ack", err, err_size)) != 0)
+        return status;
+    for (size_t i = 0; i < n_rejected; i++) {
+        if (rejected[i].seq > last_seq)
+            continue; /* not covered by this ack: it stays pending and will be resent */
+        if ((status = reject_one(ob, &rejected[i], now, err, err_size)) != 0)
+            goto fail;
+    }
+    if ((status = run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b1,
+                      "removing acknowledged updates", err, err_size)) != 0 ||
+        (status = run(ob,
+                      "UPDATE state SET last_ack_seq = max(last_ack_seq, ?1), "
+                      "last_ack_ms = ?2 WHERE id = 1",
+                      2, b2, "recording an ack", err, err_size)) != 0 ||
+        (status = run(ob, "DELETE FROM rejected WHERE rejected_ms < ?", 1, b3,
+                      "forgetting old rejections", err, err_size)) != 0)
+        goto fail;
+    return commit(ob, "recording an ack", err, err_size);
+fail:
+    rollback(ob);
+    return status;
+}
+
 int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rejection *rejected,
                    size_t n_rejected, int64_t keep_ms, char *err, size_t err_size)
 {
@@ -642,31 +674,18 @@ int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rej
         snprintf(err, err_size, "ack for seq %llu is out of range", (unsigned long long)last_seq);
         return COL_OUTBOX_ERROR;
     }
-    if ((status = begin(ob, "recording an ack", err, err_size)) != 0)
+    if (n_rejected > 0)
+        return apply_ack(ob, last_seq, rejected, n_rejected, keep_ms, now, err, err_size);
+    /* Forgetting acked updates needs no fsync of its own: if a crash undoes it, the rows
+     * are pending again, the next welcome says the aggregator has them, and they are
+     * dropped then (col_outbox_sync). The next FULL commit syncs it anyway. Measured on
+     * one collector delivering 100,000 updates: 16,000/s with an fsync per ack. An ack
+     * with rejections keeps its fsync, since a replay could not bring their reasons back. */
+    if ((status = exec(ob, "PRAGMA synchronous=NORMAL", "recording an ack", err, err_size)) != 0)
         return status;
-    for (size_t i = 0; i < n_rejected; i++) {
-        if (rejected[i].seq > last_seq)
-            continue; /* not covered by this ack: it stays pending and will be resent */
-        if ((status = reject_one(ob, &rejected[i], now, err, err_size)) != 0)
-            goto fail;
-    }
-    {
-        int64_t b1[1] = {(int64_t)last_seq};
-        int64_t b2[2] = {(int64_t)last_seq, now};
-        int64_t b3[1] = {now - keep_ms};
-        if ((status = run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b1,
-                          "removing acknowledged updates", err, err_size)) != 0 ||
-            (status = run(ob,
-                          "UPDATE state SET last_ack_seq = max(last_ack_seq, ?1), "
-                          "last_ack_ms = ?2 WHERE id = 1",
-                          2, b2, "recording an ack", err, err_size)) != 0 ||
-            (status = run(ob, "DELETE FROM rejected WHERE rejected_ms < ?", 1, b3,
-                          "forgetting old rejections", err, err_size)) != 0)
-            goto fail;
-    }
-    return commit(ob, "recording an ack", err, err_size);
-fail:
-    rollback(ob);
+    status = apply_ack(ob, last_seq, NULL, 0, keep_ms, now, err, err_size);
+    if (exec(ob, "PRAGMA synchronous=FULL", "recording an ack", err, err_size) != 0)
+        return COL_OUTBOX_ERROR;
     return status;
 }
 

@@ -53,7 +53,7 @@ void col_settings_defaults(struct col_settings *s)
     s->outbox_max = 1000000;
     s->rejected_keep_ms = 30LL * 86400000;
     s->batch_max = 1000;
-    s->window = 4;
+    s->window = 8;
     s->ack_timeout_ms = 10000;
     s->rescan_ms = 10000;
     s->stale_after_ms = 3600000;

@@ -44,6 +44,7 @@ int main(int argc, char **argv)
                                             {"client-keys", required_argument, NULL, 'c'},
                                             {"timeout-ms", required_argument, NULL, 't'},
                                             {"deadline-s", required_argument, NULL, 'D'},
+                                            {"idle-seconds", required_argument, NULL, 'I'},
                                             {NULL, 0, NULL, 0}};
     static char district_buf[1024] = "erqi";
     static const char *districts[MAX_DISTRICTS];
@@ -104,6 +105,9 @@ int main(int argc, char **argv)
             break;
         case 'D':
             deadline_s = atol(optarg);
+            break;
+        case 'I':
+            idle_seconds = atol(optarg);
             break;
         default:
             fprintf(stderr, "citytally-loadgen: see the comment at the top of loadgen_main.c\n");

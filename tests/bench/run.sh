@@ -71,7 +71,8 @@ peak_rss_kib() {
 
 # fresh_db NAME: a migrated database with agents PREFIX0..K-1 registered
 fresh_db() {
-    psql "$admin" -qc "DROP DATABASE IF EXISTS $1" -qc "CREATE DATABASE $1" >/dev/null
+    psql "$admin" -qc "SET client_min_messages = warning" -qc "DROP DATABASE IF EXISTS $1" \
+        -qc "CREATE DATABASE $1" >/dev/null
     db="host=$pg port=$port user=postgres dbname=$1"
     "$bin/citytally-aggregator" migrate --db "$db" >/dev/null
 }
@@ -136,12 +137,14 @@ r=1
 while [ "$r" -le "$runs" ]; do
     # 1. the ceiling
     fresh_db "bench_copy_$r"
+    psql "$admin" -qc "CHECKPOINT" >/dev/null
     psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
     copy=$("$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000)
     copy_rate=$(field rate "$copy")
 
     # 2. the path, at saturation
     fresh_db "bench_e2e_$r"
+    psql "$admin" -qc "CHECKPOINT" >/dev/null
     register_agents "$db" b "$agents"
     if [ "$curve" = 1 ]; then
         i=0
@@ -175,9 +178,14 @@ while [ "$r" -le "$runs" ]; do
         exit 1
     fi
 
-    # ... and at half that rate, for latency (new agents, so seqs start at 1)
+    stop_aggregator
+
+    # ... and at half that rate, for latency: a fresh database again, after a checkpoint,
+    # so neither the saturated run's dirty pages nor its autovacuum land in this one
+    fresh_db "bench_half_$r"
     register_agents "$db" h "$agents"
-    psql "$db" -qc "NOTIFY citytally_agents" >/dev/null
+    psql "$admin" -qc "CHECKPOINT" >/dev/null
+    start_aggregator "$db"
     half=$(loadgen h --agents "$agents" --per-agent "$((per_agent / 2))" \
         --rate "$(awk -v e="$e2e" 'BEGIN { printf "%.0f", e / 2 }')")
     stop_aggregator
