@@ -1,6 +1,7 @@
 #include "outbox.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,24 @@ static int db_fail(struct col_outbox *ob, int rc, const char *doing, char *err, 
     return COL_OUTBOX_ERROR;
 }
 
+/* Switching a new database to WAL needs a lock that SQLite will not wait for through the
+ * busy handler (it answers SQLITE_BUSY at once when another process is doing the same), so
+ * a `submit` racing a starting daemon retries here, for as long as the busy timeout. */
+static int exec_while_busy(struct col_outbox *ob, const char *sql, const char *doing, char *err,
+                           size_t err_size)
+{
+    int64_t deadline = ct_time_mono_ms() + BUSY_TIMEOUT_MS;
+
+    for (;;) {
+        int rc = sqlite3_exec(ob->db, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return 0;
+        if ((rc & 0xff) != SQLITE_BUSY || ct_time_mono_ms() >= deadline)
+            return db_fail(ob, rc, doing, err, err_size);
+        poll(NULL, 0, 5);
+    }
+}
+
 static int exec(struct col_outbox *ob, const char *sql, const char *doing, char *err,
                 size_t err_size)
 {
@@ -201,18 +220,22 @@ out:
     return status;
 }
 
+/* mkdir first and look afterwards: a `submit` and a starting daemon may both create the
+ * directory at the same instant, and the loser must take the winner's directory. */
 static int make_dir(const char *dir, char *err, size_t err_size)
 {
     struct stat sb;
-    if (stat(dir, &sb) == 0) {
-        if (!S_ISDIR(sb.st_mode)) {
-            snprintf(err, err_size, "state directory %s is not a directory", dir);
-            return COL_OUTBOX_ERROR;
-        }
-        return 0;
-    }
-    if (errno != ENOENT || mkdir(dir, 0750) != 0) {
+
+    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         snprintf(err, err_size, "cannot create state directory %s: %s", dir, strerror(errno));
+        return COL_OUTBOX_ERROR;
+    }
+    if (stat(dir, &sb) != 0) {
+        snprintf(err, err_size, "cannot use state directory %s: %s", dir, strerror(errno));
+        return COL_OUTBOX_ERROR;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(err, err_size, "state directory %s is not a directory", dir);
         return COL_OUTBOX_ERROR;
     }
     return 0;
@@ -255,7 +278,7 @@ int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, s
     snprintf(pragmas, sizeof(pragmas),
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA journal_size_limit=%d;",
              JOURNAL_SIZE_LIMIT);
-    if ((status = exec(ob, pragmas, "configuring", err, err_size)) != 0)
+    if ((status = exec_while_busy(ob, pragmas, "configuring", err, err_size)) != 0)
         goto out;
     if ((status = scalar(ob, "PRAGMA user_version", 0, &version, NULL, "reading the version", err,
                          err_size)) != 0)

@@ -26,7 +26,6 @@ struct stored {
 struct peer {
     void *ctx;
     void *router;
-    int port;
     pthread_t thread;
     atomic_int stop;
     pthread_mutex_t mu;
@@ -177,15 +176,15 @@ static void *peer_main(void *arg)
     return NULL;
 }
 
-/* Binds the peer (again) on its port and starts answering. */
+static char root[64], state_dir[128], spool_dir[128], log_path[128], endpoint[128];
+
+/* Binds the peer (again) on its endpoint and starts answering. */
 static void peer_start(struct peer *p)
 {
-    char ep[64];
     int linger = 0;
     p->router = zmq_socket(p->ctx, ZMQ_ROUTER);
     zmq_setsockopt(p->router, ZMQ_LINGER, &linger, sizeof(linger));
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", p->port);
-    cr_assert(WAIT_FOR(zmq_bind(p->router, ep) == 0, 5000), "bind %s: %s", ep,
+    cr_assert(WAIT_FOR(zmq_bind(p->router, endpoint) == 0, 5000), "bind %s: %s", endpoint,
               zmq_strerror(zmq_errno()));
     atomic_store(&p->stop, 0);
     cr_assert_eq(pthread_create(&p->thread, NULL, peer_main, p), 0);
@@ -220,7 +219,6 @@ static size_t peer_rows(void)
 
 /* ------------------------------------------------------------------ the collector */
 
-static char root[64], state_dir[128], spool_dir[128], log_path[128], endpoint[64];
 static pid_t collector = -1;
 
 static void setup(void)
@@ -228,9 +226,10 @@ static void setup(void)
     memset(&peer, 0, sizeof(peer));
     pthread_mutex_init(&peer.mu, NULL);
     peer.ctx = zmq_ctx_new();
-    peer.port = ts_free_port();
-    snprintf(endpoint, sizeof(endpoint), "tcp://127.0.0.1:%d", peer.port);
     ts_scratch(root, sizeof(root), "coldeliv");
+    /* An endpoint in the test's own directory: a TCP port freed and reused by a test
+     * running alongside could connect this collector to someone else's peer. */
+    snprintf(endpoint, sizeof(endpoint), "ipc://%s/router", root);
     snprintf(state_dir, sizeof(state_dir), "%s/state", root);
     snprintf(spool_dir, sizeof(spool_dir), "%s/spool", root);
     snprintf(log_path, sizeof(log_path), "%s/collector.log", root);

@@ -18,7 +18,7 @@
 #define DISTRICT "erqi"
 
 static char root[64], state_dir[128], spool_dir[128], col_log[128], agg_log[128];
-static char conninfo[512], endpoint[64], publish[64];
+static char conninfo[512], endpoint[128], publish[128];
 static pid_t collector = -1, aggregator = -1;
 static PGconn *db;
 
@@ -30,8 +30,9 @@ static void setup(void)
     snprintf(col_log, sizeof(col_log), "%s/collector.log", root);
     snprintf(agg_log, sizeof(agg_log), "%s/aggregator.log", root);
     cr_assert_eq(mkdir(spool_dir, 0750), 0);
-    snprintf(endpoint, sizeof(endpoint), "tcp://127.0.0.1:%d", ts_free_port());
-    snprintf(publish, sizeof(publish), "tcp://127.0.0.1:%d", ts_free_port());
+    /* Endpoints in the test's own directory, never a TCP port another test may reuse. */
+    snprintf(endpoint, sizeof(endpoint), "ipc://%s/router", root);
+    snprintf(publish, sizeof(publish), "ipc://%s/feed", root);
     collector = aggregator = -1;
     db = NULL;
 }

@@ -8,9 +8,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -179,21 +176,6 @@ static inline void ts_drop(const char *dir, const char *name, const char *text, 
     cr_assert_eq(fwrite(text, 1, len, f), len);
     cr_assert_eq(fclose(f), 0);
     cr_assert_eq(rename(tmp, final), 0);
-}
-
-/* A free TCP port on 127.0.0.1: the kernel picks one for a socket bound to port 0. */
-static inline int ts_free_port(void)
-{
-    struct sockaddr_in a = {0};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(fd, 0);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 #endif

@@ -347,3 +347,50 @@ Test(outbox, full_disk_is_a_clear_error_that_changes_nothing_and_recovers)
     cr_assert_eq(count_rows("SELECT count(*) FROM pending"), 20005);
     cr_assert_eq(count_rows("SELECT max(seq) FROM pending"), 20005);
 }
+
+/* A `submit` and a starting daemon create the state directory and the WAL outbox at the
+ * same instant; every one of them must open it, whichever wins. */
+Test(outbox, processes_racing_to_create_a_new_state_dir_all_open_it)
+{
+    enum { RACERS = 8 };
+    char fresh[96];
+    int go[2];
+    pid_t pids[RACERS];
+
+    snprintf(fresh, sizeof(fresh), "%s/new-state", dir);
+    cr_assert_eq(pipe(go), 0);
+    for (int i = 0; i < RACERS; i++) {
+        pids[i] = fork();
+        cr_assert_neq(pids[i], -1);
+        if (pids[i] == 0) {
+            struct col_outbox *mine;
+            char byte;
+            close(go[1]);
+            /* Everyone leaves the gate when the parent closes it. */
+            if (read(go[0], &byte, 1) != 0)
+                _exit(12);
+            if (col_outbox_open(fresh, &mine, err, sizeof(err)) != 0) {
+                fprintf(stderr, "racer %d: %s\n", i, err);
+                _exit(10);
+            }
+            struct col_new_update u = upd("rd_centers_municipal", i);
+            int rc = col_outbox_append(mine, &u, 1, NULL, 1000000, NULL, err, sizeof(err));
+            col_outbox_free(mine);
+            _exit(rc == 0 ? 0 : 11);
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < RACERS; i++) {
+        int wstatus;
+        cr_assert_eq(waitpid(pids[i], &wstatus, 0), pids[i]);
+        cr_assert(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0, "racer %d status %d", i,
+                  wstatus);
+    }
+    struct col_outbox *check;
+    struct col_outbox_stats st;
+    cr_assert_eq(col_outbox_open(fresh, &check, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_stats(check, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(st.pending, RACERS, "one update from each racer, none lost");
+    col_outbox_free(check);
+}
