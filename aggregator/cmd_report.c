@@ -104,14 +104,9 @@ int agg_cmd_report(int argc, char **argv)
     int first, rc = CT_EXIT_FAILURE;
 
     agg_settings_defaults(&settings);
-    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
-    case CT_CLI_DONE:
-        return CT_EXIT_OK;
-    case CT_CLI_ERROR:
-        return CT_EXIT_USAGE;
-    case CT_CLI_RUN:
-        break;
-    }
+    enum ct_cli_result parsed = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
+    if (parsed != CT_CLI_RUN)
+        return ct_cli_exit_status(parsed);
     if (first < argc) {
         fprintf(stderr, "%s report: unexpected argument '%s'\n", AGG_PROGRAM, argv[first]);
         return CT_EXIT_USAGE;

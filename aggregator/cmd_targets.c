@@ -88,14 +88,9 @@ int agg_cmd_targets(int argc, char **argv)
     const char *path;
 
     agg_settings_defaults(&settings);
-    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
-    case CT_CLI_DONE:
-        return CT_EXIT_OK;
-    case CT_CLI_ERROR:
-        return CT_EXIT_USAGE;
-    case CT_CLI_RUN:
-        break;
-    }
+    enum ct_cli_result parsed = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
+    if (parsed != CT_CLI_RUN)
+        return ct_cli_exit_status(parsed);
     if (argc - first != 2 || strcmp(argv[first], "import") != 0) {
         fprintf(stderr, "%s targets: usage: targets import FILE.csv [--year YEAR]\n", AGG_PROGRAM);
         return CT_EXIT_USAGE;

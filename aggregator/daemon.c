@@ -354,14 +354,9 @@ int agg_cmd_daemon(int argc, char **argv)
     int status = CT_EXIT_FAILURE;
 
     ct_log_init(&d.log);
-    switch (parse_settings(&d, &d.settings)) {
-    case CT_CLI_DONE:
-        return CT_EXIT_OK;
-    case CT_CLI_ERROR:
-        return CT_EXIT_USAGE;
-    case CT_CLI_RUN:
-        break;
-    }
+    enum ct_cli_result parsed = parse_settings(&d, &d.settings);
+    if (parsed != CT_CLI_RUN)
+        return ct_cli_exit_status(parsed);
     if (check_transport(&d.settings) != 0)
         return CT_EXIT_USAGE;
     d.log.level = d.settings.log_level;

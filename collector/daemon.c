@@ -356,14 +356,9 @@ int col_cmd_daemon(int argc, char **argv)
     d.argc = argc;
     d.argv = argv;
     d.signal_fd = -1;
-    switch (parse(argc, argv, &d.settings)) {
-    case CT_CLI_DONE:
-        return CT_EXIT_OK;
-    case CT_CLI_ERROR:
-        return CT_EXIT_USAGE;
-    case CT_CLI_RUN:
-        break;
-    }
+    enum ct_cli_result parsed = parse(argc, argv, &d.settings);
+    if (parsed != CT_CLI_RUN)
+        return ct_cli_exit_status(parsed);
     if (validate(&d.settings) != 0)
         return CT_EXIT_USAGE;
     ct_log_init(&d.log);

@@ -41,14 +41,9 @@ int col_cmd_import(int argc, char **argv)
     int first, rc = CT_EXIT_FAILURE;
 
     col_settings_defaults(&s);
-    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
-    case CT_CLI_DONE:
-        return CT_EXIT_OK;
-    case CT_CLI_ERROR:
-        return CT_EXIT_USAGE;
-    case CT_CLI_RUN:
-        break;
-    }
+    enum ct_cli_result parsed = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
+    if (parsed != CT_CLI_RUN)
+        return ct_cli_exit_status(parsed);
     if (argc - first != 1) {
         fprintf(stderr, "%s import: expected one FILE.csv, got %d arguments (see --help)\n",
                 COL_PROGRAM, argc - first);

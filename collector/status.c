@@ -78,14 +78,9 @@ int col_cmd_status(int argc, char **argv)
     bool alive;
 
     col_settings_defaults(&s);
-    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
-    case CT_CLI_DONE:
-        return CT_EXIT_OK;
-    case CT_CLI_ERROR:
-        return CT_EXIT_USAGE;
-    case CT_CLI_RUN:
-        break;
-    }
+    enum ct_cli_result parsed = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
+    if (parsed != CT_CLI_RUN)
+        return ct_cli_exit_status(parsed);
     if (argc != first) {
         fprintf(stderr, "%s status: takes no arguments (see --help)\n", COL_PROGRAM);
         return CT_EXIT_USAGE;

@@ -136,14 +136,10 @@ int col_cmd_submit(int argc, char **argv)
     argc = protect_negative_values(argc, argv, args);
     argv = args;
     col_settings_defaults(&s);
-    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
-    case CT_CLI_DONE:
-        rc = CT_EXIT_OK;
+    enum ct_cli_result parsed = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
+    if (parsed != CT_CLI_RUN) {
+        rc = ct_cli_exit_status(parsed);
         goto out;
-    case CT_CLI_ERROR:
-        goto out;
-    case CT_CLI_RUN:
-        break;
     }
     if (argc - first != 2)
         FAIL("expected INDICATOR VALUE, got %d argument%s (see --help)", argc - first,

@@ -128,6 +128,11 @@ void ct_cli_print_help(const struct ct_cli *cli)
     printf("\nExit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
+int ct_cli_exit_status(enum ct_cli_result result)
+{
+    return result == CT_CLI_ERROR ? CT_EXIT_USAGE : CT_EXIT_OK;
+}
+
 enum ct_cli_result ct_cli_parse(const struct ct_cli *cli, int argc, char **argv, int *first_arg,
                                 char *config_path_out, size_t config_path_size)
 {

@@ -66,6 +66,10 @@ enum ct_cli_result {
 enum ct_cli_result ct_cli_parse(const struct ct_cli *cli, int argc, char **argv, int *first_arg,
                                 char *config_path_out, size_t config_path_size);
 
+/* The exit status for a result other than CT_CLI_RUN: 0 after DONE, CT_EXIT_USAGE after
+ * ERROR. */
+int ct_cli_exit_status(enum ct_cli_result result);
+
 /* Prints the help text of `cli` to stdout. */
 void ct_cli_print_help(const struct ct_cli *cli);
 

@@ -21,14 +21,9 @@ int ct_keygen_main(const char *program, int argc, char **argv)
     char public_key[CT_CURVE_KEY_LEN + 1], err[512];
     int first;
 
-    switch (ct_cli_parse(&cli, argc, argv, &first, NULL, 0)) {
-    case CT_CLI_DONE:
-        return CT_EXIT_OK;
-    case CT_CLI_ERROR:
-        return CT_EXIT_USAGE;
-    default:
-        break;
-    }
+    enum ct_cli_result parsed = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
+    if (parsed != CT_CLI_RUN)
+        return ct_cli_exit_status(parsed);
     if (argc - first != 1) {
         fprintf(stderr, "%s keygen: expected exactly one FILE (see --help)\n", program);
         return CT_EXIT_USAGE;
