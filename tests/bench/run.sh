@@ -77,6 +77,18 @@ fresh_db() {
     "$bin/citytally-aggregator" migrate --db "$db" >/dev/null
 }
 
+# settle: every phase starts from the same state: PostgreSQL's dirty buffers written
+# (CHECKPOINT) and the kernel's dirty pages flushed (sync), so the writeback of one phase's
+# ~500 MB of WAL and tables is not charged to the next one.
+settle() {
+    psql "$admin" -qc "CHECKPOINT" >/dev/null
+    sync
+}
+
+drop_db() {
+    psql "$admin" -qc "DROP DATABASE $1" >/dev/null
+}
+
 register_agents() { # register_agents DB PREFIX COUNT [KEYDIR]
     psql "$1" -qc "INSERT INTO agents (agent_id, district)
         SELECT '$2' || i, (string_to_array('$districts', ','))[i % 16 + 1]
@@ -137,14 +149,15 @@ r=1
 while [ "$r" -le "$runs" ]; do
     # 1. the ceiling
     fresh_db "bench_copy_$r"
-    psql "$admin" -qc "CHECKPOINT" >/dev/null
+    settle
     psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
     copy=$("$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000)
     copy_rate=$(field rate "$copy")
+    drop_db "bench_copy_$r"
 
     # 2. the path, at saturation
     fresh_db "bench_e2e_$r"
-    psql "$admin" -qc "CHECKPOINT" >/dev/null
+    settle
     register_agents "$db" b "$agents"
     if [ "$curve" = 1 ]; then
         i=0
@@ -179,16 +192,19 @@ while [ "$r" -le "$runs" ]; do
     fi
 
     stop_aggregator
+    drop_db "bench_e2e_$r"
 
-    # ... and at half that rate, for latency: a fresh database again, after a checkpoint,
-    # so neither the saturated run's dirty pages nor its autovacuum land in this one
+    # ... and at half that rate, for latency: a fresh database again, after a checkpoint.
+    # The saturated run's database is gone, so neither its dirty pages nor the autovacuum
+    # its 1.6M inserts would start (a full pass over the table) land in this phase.
     fresh_db "bench_half_$r"
     register_agents "$db" h "$agents"
-    psql "$admin" -qc "CHECKPOINT" >/dev/null
+    settle
     start_aggregator "$db"
     half=$(loadgen h --agents "$agents" --per-agent "$((per_agent / 2))" \
         --rate "$(awk -v e="$e2e" 'BEGIN { printf "%.0f", e / 2 }')")
     stop_aggregator
+    drop_db "bench_half_$r"
 
     # 3. the collector
     import=$(tests/bench/collector/import.sh "$build" 100000 1 | sed -n 's/^import median: \([0-9]*\).*/\1/p')
