@@ -1,4 +1,4 @@
-#include "outbox.h"
+#include "outbox_db.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,18 +12,9 @@
 #include "timefmt.h"
 
 #define SCHEMA_VERSION 1
-#define BUSY_TIMEOUT_MS 15000
 /* The WAL is truncated back to this after a checkpoint, so a one-off big import does not
  * leave a big file behind (and RLIMIT_FSIZE tests see a fresh WAL). */
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
-
-struct col_outbox {
-    sqlite3 *db;
-    char path[4096];
-    sqlite3_stmt *insert; /* INSERT INTO pending */
-    sqlite3_stmt *fetch;  /* SELECT ... FROM pending WHERE seq >= ? */
-    int64_t data_version;
-};
 
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS state ("
@@ -77,147 +68,22 @@ const char *col_outbox_status_text(int status)
     }
 }
 
-/* Turns a failed SQLite call into a status and one line naming what was being done. A full
- * disk shows up as SQLITE_FULL, or as an I/O error whose errno says no space (EFBIG under
- * RLIMIT_FSIZE), and is told apart so callers can keep the work and retry later. */
-static int db_fail(struct col_outbox *ob, int rc, const char *doing, char *err, size_t err_size)
-{
-    int saved = errno; /* SQLite does not always keep the errno of a failed write() */
-    int sys = ob->db ? sqlite3_system_errno(ob->db) : 0;
-    int primary = rc & 0xff;
-    const char *msg = ob->db ? sqlite3_errmsg(ob->db) : sqlite3_errstr(rc);
-
-    if (sys == 0 && primary == SQLITE_IOERR)
-        sys = saved;
-
-    if (primary == SQLITE_FULL ||
-        (primary == SQLITE_IOERR && (sys == ENOSPC || sys == EFBIG || sys == EDQUOT))) {
-        snprintf(err, err_size,
-                 "%s: no space left for the outbox %s (%s); nothing was changed, free some "
-                 "space and try again",
-                 doing, ob->path, sys ? strerror(sys) : msg);
-        return COL_OUTBOX_DISK_FULL;
-    }
-    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
-        snprintf(err, err_size, "%s: the outbox %s stayed locked by another writer for %d s", doing,
-                 ob->path, BUSY_TIMEOUT_MS / 1000);
-        return COL_OUTBOX_BUSY;
-    }
-    snprintf(err, err_size, "%s: outbox %s: %s", doing, ob->path, msg);
-    return COL_OUTBOX_ERROR;
-}
-
 /* Switching a new database to WAL needs a lock that SQLite will not wait for through the
  * busy handler (it answers SQLITE_BUSY at once when another process is doing the same), so
  * a `submit` racing a starting daemon retries here, for as long as the busy timeout. */
 static int exec_while_busy(struct col_outbox *ob, const char *sql, const char *doing, char *err,
                            size_t err_size)
 {
-    int64_t deadline = ct_time_mono_ms() + BUSY_TIMEOUT_MS;
+    int64_t deadline = ct_time_mono_ms() + COL_OB_BUSY_TIMEOUT_MS;
 
     for (;;) {
         int rc = sqlite3_exec(ob->db, sql, NULL, NULL, NULL);
         if (rc == SQLITE_OK)
             return 0;
         if ((rc & 0xff) != SQLITE_BUSY || ct_time_mono_ms() >= deadline)
-            return db_fail(ob, rc, doing, err, err_size);
+            return col_ob_fail(ob, rc, doing, err, err_size);
         poll(NULL, 0, 5);
     }
-}
-
-static int exec(struct col_outbox *ob, const char *sql, const char *doing, char *err,
-                size_t err_size)
-{
-    int rc = sqlite3_exec(ob->db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        return db_fail(ob, rc, doing, err, err_size);
-    return 0;
-}
-
-static int prepare(struct col_outbox *ob, const char *sql, sqlite3_stmt **st, const char *doing,
-                   char *err, size_t err_size)
-{
-    int rc = sqlite3_prepare_v2(ob->db, sql, -1, st, NULL);
-    if (rc != SQLITE_OK)
-        return db_fail(ob, rc, doing, err, err_size);
-    return 0;
-}
-
-static int begin(struct col_outbox *ob, const char *doing, char *err, size_t err_size)
-{
-    return exec(ob, "BEGIN IMMEDIATE", doing, err, err_size);
-}
-
-static void rollback(struct col_outbox *ob)
-{
-    /* SQLite may already have rolled back (SQLITE_FULL can do that); only then is there
-     * nothing to do. */
-    if (!sqlite3_get_autocommit(ob->db))
-        (void)sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-static int commit(struct col_outbox *ob, const char *doing, char *err, size_t err_size)
-{
-    int rc = sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        int status = db_fail(ob, rc, doing, err, err_size);
-        rollback(ob);
-        return status;
-    }
-    return 0;
-}
-
-/* Runs a statement that returns no rows (or ignores them) with up to three int64 binds. */
-static int run(struct col_outbox *ob, const char *sql, int n_binds, const int64_t *binds,
-               const char *doing, char *err, size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    int status = prepare(ob, sql, &st, doing, err, err_size), rc;
-    if (status != 0)
-        return status;
-    for (int i = 0; i < n_binds; i++) {
-        rc = sqlite3_bind_int64(st, i + 1, binds[i]);
-        if (rc != SQLITE_OK) {
-            status = db_fail(ob, rc, doing, err, err_size);
-            goto out;
-        }
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        ;
-    if (rc != SQLITE_DONE)
-        status = db_fail(ob, rc, doing, err, err_size);
-out:
-    sqlite3_finalize(st);
-    return status;
-}
-
-/* Reads one int64 from a one-row query; `*out` keeps its value when there is no row. */
-static int scalar(struct col_outbox *ob, const char *sql, int64_t bind, int64_t *out, bool *found,
-                  const char *doing, char *err, size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    int status = prepare(ob, sql, &st, doing, err, err_size), rc;
-    if (status != 0)
-        return status;
-    if (strchr(sql, '?') != NULL && (rc = sqlite3_bind_int64(st, 1, bind)) != SQLITE_OK) {
-        status = db_fail(ob, rc, doing, err, err_size);
-        goto out;
-    }
-    rc = sqlite3_step(st);
-    if (found != NULL)
-        *found = false;
-    if (rc == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-            *out = sqlite3_column_int64(st, 0);
-            if (found != NULL)
-                *found = true;
-        }
-    } else if (rc != SQLITE_DONE) {
-        status = db_fail(ob, rc, doing, err, err_size);
-    }
-out:
-    sqlite3_finalize(st);
-    return status;
 }
 
 /* mkdir first and look afterwards: a `submit` and a starting daemon may both create the
@@ -265,12 +131,12 @@ int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, s
     rc = sqlite3_open_v2(ob->path, &ob->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        status = db_fail(ob, rc, "opening", err, err_size);
+        status = col_ob_fail(ob, rc, "opening", err, err_size);
         goto out;
     }
     sqlite3_extended_result_codes(ob->db, 1);
-    if ((rc = sqlite3_busy_timeout(ob->db, BUSY_TIMEOUT_MS)) != SQLITE_OK) {
-        status = db_fail(ob, rc, "setting the busy timeout", err, err_size);
+    if ((rc = sqlite3_busy_timeout(ob->db, COL_OB_BUSY_TIMEOUT_MS)) != SQLITE_OK) {
+        status = col_ob_fail(ob, rc, "setting the busy timeout", err, err_size);
         goto out;
     }
     /* WAL lets `status` read while the daemon writes; synchronous=FULL fsyncs the WAL at
@@ -280,8 +146,8 @@ int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, s
              JOURNAL_SIZE_LIMIT);
     if ((status = exec_while_busy(ob, pragmas, "configuring", err, err_size)) != 0)
         goto out;
-    if ((status = scalar(ob, "PRAGMA user_version", 0, &version, NULL, "reading the version", err,
-                         err_size)) != 0)
+    if ((status = col_ob_scalar(ob, "PRAGMA user_version", 0, &version, NULL, "reading the version",
+                                err, err_size)) != 0)
         goto out;
     if (version > SCHEMA_VERSION) {
         snprintf(err, err_size,
@@ -295,23 +161,23 @@ int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, s
         char sql[sizeof(schema_sql) + 64];
         snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s PRAGMA user_version=%d; COMMIT;",
                  schema_sql, SCHEMA_VERSION);
-        if ((status = exec(ob, sql, "creating the schema", err, err_size)) != 0) {
-            rollback(ob);
+        if ((status = col_ob_exec(ob, sql, "creating the schema", err, err_size)) != 0) {
+            col_ob_rollback(ob);
             goto out;
         }
     }
-    if ((status = prepare(ob,
-                          "INSERT INTO pending (seq, ind, period, op, value, at_ms, note, "
-                          "queued_ms, origin, line) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                          &ob->insert, "preparing", err, err_size)) != 0)
+    if ((status = col_ob_prepare(ob,
+                                 "INSERT INTO pending (seq, ind, period, op, value, at_ms, note, "
+                                 "queued_ms, origin, line) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                 &ob->insert, "preparing", err, err_size)) != 0)
         goto out;
-    if ((status = prepare(ob,
-                          "SELECT seq, ind, period, op, value, at_ms, note FROM pending "
-                          "WHERE seq >= ? ORDER BY seq LIMIT ?",
-                          &ob->fetch, "preparing", err, err_size)) != 0)
+    if ((status = col_ob_prepare(ob,
+                                 "SELECT seq, ind, period, op, value, at_ms, note FROM pending "
+                                 "WHERE seq >= ? ORDER BY seq LIMIT ?",
+                                 &ob->fetch, "preparing", err, err_size)) != 0)
         goto out;
-    if ((status = scalar(ob, "PRAGMA data_version", 0, &ob->data_version, NULL,
-                         "reading the data version", err, err_size)) != 0)
+    if ((status = col_ob_scalar(ob, "PRAGMA data_version", 0, &ob->data_version, NULL,
+                                "reading the data version", err, err_size)) != 0)
         goto out;
     *out = ob;
     ob = NULL;
@@ -331,12 +197,6 @@ void col_outbox_free(struct col_outbox *ob)
     free(ob);
 }
 
-static void copy_column(sqlite3_stmt *st, int col, char *dst, size_t size)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    ct_strlcpy(dst, t ? (const char *)t : "", size);
-}
-
 int col_outbox_bind(struct col_outbox *ob, const char *agent, const char *district, char *err,
                     size_t err_size)
 {
@@ -344,17 +204,17 @@ int col_outbox_bind(struct col_outbox *ob, const char *agent, const char *distri
     char have_agent[CT_ID_MAX + 1], have_district[CT_ID_MAX + 1];
     int status, rc;
 
-    if ((status = begin(ob, "binding the outbox", err, err_size)) != 0)
+    if ((status = col_ob_begin(ob, "binding the outbox", err, err_size)) != 0)
         return status;
-    if ((status = prepare(ob, "SELECT agent, district FROM state WHERE id = 1", &st,
-                          "binding the outbox", err, err_size)) != 0)
+    if ((status = col_ob_prepare(ob, "SELECT agent, district FROM state WHERE id = 1", &st,
+                                 "binding the outbox", err, err_size)) != 0)
         goto out;
     if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-        status = db_fail(ob, rc, "binding the outbox", err, err_size);
+        status = col_ob_fail(ob, rc, "binding the outbox", err, err_size);
         goto out;
     }
-    copy_column(st, 0, have_agent, sizeof(have_agent));
-    copy_column(st, 1, have_district, sizeof(have_district));
+    col_ob_copy_column(st, 0, have_agent, sizeof(have_agent));
+    col_ob_copy_column(st, 1, have_district, sizeof(have_district));
     sqlite3_finalize(st);
     st = NULL;
     if (have_agent[0] != '\0') {
@@ -367,42 +227,22 @@ int col_outbox_bind(struct col_outbox *ob, const char *agent, const char *distri
         }
         goto out;
     }
-    if ((status = prepare(ob, "UPDATE state SET agent = ?, district = ? WHERE id = 1", &st,
-                          "binding the outbox", err, err_size)) != 0)
+    if ((status = col_ob_prepare(ob, "UPDATE state SET agent = ?, district = ? WHERE id = 1", &st,
+                                 "binding the outbox", err, err_size)) != 0)
         goto out;
     if ((rc = sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC)) != SQLITE_OK ||
         (rc = sqlite3_bind_text(st, 2, district, -1, SQLITE_STATIC)) != SQLITE_OK ||
         (rc = sqlite3_step(st)) != SQLITE_DONE) {
-        status = db_fail(ob, rc, "binding the outbox", err, err_size);
+        status = col_ob_fail(ob, rc, "binding the outbox", err, err_size);
         goto out;
     }
     sqlite3_finalize(st);
     st = NULL;
-    return commit(ob, "binding the outbox", err, err_size);
+    return col_ob_commit(ob, "binding the outbox", err, err_size);
 out:
     sqlite3_finalize(st);
-    rollback(ob);
+    col_ob_rollback(ob);
     return status;
-}
-
-/* pending = next_seq - first pending seq, since pending seqs are contiguous; both are
- * index lookups, where count(*) would walk a million rows. */
-static int pending_range(struct col_outbox *ob, int64_t *first, int64_t *next, int64_t *count,
-                         char *err, size_t err_size)
-{
-    bool found = false;
-    int status;
-    *first = 0;
-    if ((status = scalar(ob, "SELECT next_seq FROM state WHERE id = 1", 0, next, NULL,
-                         "reading next_seq", err, err_size)) != 0)
-        return status;
-    if ((status = scalar(ob, "SELECT min(seq) FROM pending", 0, first, &found,
-                         "reading the first pending seq", err, err_size)) != 0)
-        return status;
-    if (!found)
-        *first = 0;
-    *count = found ? *next - *first : 0;
-    return 0;
 }
 
 static int bind_value(sqlite3_stmt *st, int col, const struct ct_value *v)
@@ -424,17 +264,18 @@ static int check_duplicate(struct col_outbox *ob, const unsigned char *sha256, c
     sqlite3_stmt *st = NULL;
     int status, rc;
 
-    if ((status = prepare(ob, "SELECT name, imported_ms, rows FROM imported WHERE sha256 = ?", &st,
-                          "checking for a duplicate file", err, err_size)) != 0)
+    if ((status =
+             col_ob_prepare(ob, "SELECT name, imported_ms, rows FROM imported WHERE sha256 = ?",
+                            &st, "checking for a duplicate file", err, err_size)) != 0)
         return status;
     if ((rc = sqlite3_bind_blob(st, 1, sha256, COL_SHA256_SIZE, SQLITE_STATIC)) != SQLITE_OK) {
-        status = db_fail(ob, rc, "checking for a duplicate file", err, err_size);
+        status = col_ob_fail(ob, rc, "checking for a duplicate file", err, err_size);
         goto out;
     }
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         char when[CT_TIME_TEXT_MAX], name[256];
-        copy_column(st, 0, name, sizeof(name));
+        col_ob_copy_column(st, 0, name, sizeof(name));
         ct_time_format(sqlite3_column_int64(st, 1), when, sizeof(when));
         snprintf(err, err_size,
                  "duplicate: a file with exactly these bytes (%lld rows) was imported at %s as "
@@ -442,7 +283,7 @@ static int check_duplicate(struct col_outbox *ob, const unsigned char *sha256, c
                  (long long)sqlite3_column_int64(st, 2), when, name);
         status = COL_OUTBOX_DUPLICATE;
     } else if (rc != SQLITE_DONE) {
-        status = db_fail(ob, rc, "checking for a duplicate file", err, err_size);
+        status = col_ob_fail(ob, rc, "checking for a duplicate file", err, err_size);
     }
 out:
     sqlite3_finalize(st);
@@ -456,22 +297,22 @@ int col_outbox_file_seen(struct col_outbox *ob, const unsigned char sha256[COL_S
     sqlite3_stmt *st = NULL;
     int status, rc;
 
-    if ((status = prepare(ob, "SELECT name, file_key FROM imported WHERE sha256 = ?", &st,
-                          "looking up a file", err, err_size)) != 0)
+    if ((status = col_ob_prepare(ob, "SELECT name, file_key FROM imported WHERE sha256 = ?", &st,
+                                 "looking up a file", err, err_size)) != 0)
         return status;
     if ((rc = sqlite3_bind_blob(st, 1, sha256, COL_SHA256_SIZE, SQLITE_STATIC)) != SQLITE_OK) {
-        status = db_fail(ob, rc, "looking up a file", err, err_size);
+        status = col_ob_fail(ob, rc, "looking up a file", err, err_size);
         goto out;
     }
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         if (name != NULL)
-            copy_column(st, 0, name, name_size);
+            col_ob_copy_column(st, 0, name, name_size);
         if (file_key != NULL)
-            copy_column(st, 1, file_key, key_size);
+            col_ob_copy_column(st, 1, file_key, key_size);
         status = 1;
     } else if (rc != SQLITE_DONE) {
-        status = db_fail(ob, rc, "looking up a file", err, err_size);
+        status = col_ob_fail(ob, rc, "looking up a file", err, err_size);
     }
 out:
     sqlite3_finalize(st);
@@ -504,7 +345,7 @@ static int insert_rows(struct col_outbox *ob, const struct col_new_update *u, si
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_OK)
-        return db_fail(ob, rc, "queueing updates", err, err_size);
+        return col_ob_fail(ob, rc, "queueing updates", err, err_size);
     return 0;
 }
 
@@ -522,12 +363,12 @@ int col_outbox_append(struct col_outbox *ob, const struct col_new_update *u, siz
             return COL_OUTBOX_ERROR;
         }
     }
-    if ((status = begin(ob, "queueing updates", err, err_size)) != 0)
+    if ((status = col_ob_begin(ob, "queueing updates", err, err_size)) != 0)
         return status;
     if (origin != NULL && origin->sha256 != NULL &&
         (status = check_duplicate(ob, origin->sha256, err, err_size)) != 0)
         goto fail;
-    if ((status = pending_range(ob, &first, &next, &count, err, err_size)) != 0)
+    if ((status = col_ob_pending_range(ob, &first, &next, &count, err, err_size)) != 0)
         goto fail;
     if (count + (int64_t)n > max_pending) {
         snprintf(err, err_size,
@@ -542,17 +383,18 @@ int col_outbox_append(struct col_outbox *ob, const struct col_new_update *u, siz
         goto fail;
     {
         int64_t binds[2] = {next + (int64_t)n};
-        if ((status = run(ob, "UPDATE state SET next_seq = ? WHERE id = 1", 1, binds,
-                          "advancing next_seq", err, err_size)) != 0)
+        if ((status = col_ob_run(ob, "UPDATE state SET next_seq = ? WHERE id = 1", 1, binds,
+                                 "advancing next_seq", err, err_size)) != 0)
             goto fail;
     }
     if (origin != NULL && origin->sha256 != NULL) {
         sqlite3_stmt *st = NULL;
         int rc;
-        if ((status = prepare(ob,
-                              "INSERT INTO imported (sha256, name, file_key, rows, first_seq, "
-                              "imported_ms) VALUES (?,?,?,?,?,?)",
-                              &st, "recording the file", err, err_size)) != 0)
+        if ((status =
+                 col_ob_prepare(ob,
+                                "INSERT INTO imported (sha256, name, file_key, rows, first_seq, "
+                                "imported_ms) VALUES (?,?,?,?,?,?)",
+                                &st, "recording the file", err, err_size)) != 0)
             goto fail;
         if ((rc = sqlite3_bind_blob(st, 1, origin->sha256, COL_SHA256_SIZE, SQLITE_STATIC)) !=
                 SQLITE_OK ||
@@ -563,31 +405,20 @@ int col_outbox_append(struct col_outbox *ob, const struct col_new_update *u, siz
             (rc = sqlite3_bind_int64(st, 5, next)) != SQLITE_OK ||
             (rc = sqlite3_bind_int64(st, 6, now)) != SQLITE_OK ||
             (rc = sqlite3_step(st)) != SQLITE_DONE) {
-            status = db_fail(ob, rc, "recording the file", err, err_size);
+            status = col_ob_fail(ob, rc, "recording the file", err, err_size);
             sqlite3_finalize(st);
             goto fail;
         }
         sqlite3_finalize(st);
     }
-    if ((status = commit(ob, "queueing updates", err, err_size)) != 0)
+    if ((status = col_ob_commit(ob, "queueing updates", err, err_size)) != 0)
         return status;
     if (first_seq != NULL)
         *first_seq = (uint64_t)next;
     return 0;
 fail:
-    rollback(ob);
+    col_ob_rollback(ob);
     return status;
-}
-
-static void read_value(sqlite3_stmt *st, int col, struct ct_value *v)
-{
-    if (sqlite3_column_type(st, col) == SQLITE_INTEGER) {
-        v->kind = CT_VALUE_INT;
-        v->as.i = sqlite3_column_int64(st, col);
-    } else {
-        v->kind = CT_VALUE_FLOAT;
-        v->as.f = sqlite3_column_double(st, col);
-    }
 }
 
 int col_outbox_fetch(struct col_outbox *ob, uint64_t from_seq, size_t max, size_t max_bytes,
@@ -601,21 +432,21 @@ int col_outbox_fetch(struct col_outbox *ob, uint64_t from_seq, size_t max, size_
     sqlite3_reset(st);
     if ((rc = sqlite3_bind_int64(st, 1, (int64_t)from_seq)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 2, (int64_t)max)) != SQLITE_OK)
-        return db_fail(ob, rc, "reading pending updates", err, err_size);
+        return col_ob_fail(ob, rc, "reading pending updates", err, err_size);
     while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct ct_update *u = &out[got];
         size_t size;
         memset(u, 0, offsetof(struct ct_update, ind));
         u->seq = (uint64_t)sqlite3_column_int64(st, 0);
-        copy_column(st, 1, u->ind, sizeof(u->ind));
+        col_ob_copy_column(st, 1, u->ind, sizeof(u->ind));
         u->period = sqlite3_column_int64(st, 2);
         u->op = (enum ct_op)sqlite3_column_int(st, 3);
-        read_value(st, 4, &u->value);
+        col_ob_read_value(st, 4, &u->value);
         u->at_ms = sqlite3_column_int64(st, 5);
         u->has_note = sqlite3_column_type(st, 6) != SQLITE_NULL;
         u->note[0] = '\0';
         if (u->has_note)
-            copy_column(st, 6, u->note, sizeof(u->note));
+            col_ob_copy_column(st, 6, u->note, sizeof(u->note));
         u->fault = CT_REJECT_NONE;
         u->fault_msg = NULL;
         size = ct_wire_update_size_bound(u);
@@ -625,7 +456,7 @@ int col_outbox_fetch(struct col_outbox *ob, uint64_t from_seq, size_t max, size_
         got++;
     }
     if (got < max && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        status = db_fail(ob, rc, "reading pending updates", err, err_size);
+        status = col_ob_fail(ob, rc, "reading pending updates", err, err_size);
     sqlite3_reset(st);
     *n = status == 0 ? got : 0;
     return status;
@@ -638,19 +469,20 @@ static int reject_one(struct col_outbox *ob, const struct ct_rejection *r, int64
     sqlite3_stmt *st = NULL;
     int status, rc;
 
-    if ((status = prepare(ob,
-                          "INSERT INTO rejected (seq, ind, period, op, value, at_ms, note, "
-                          "queued_ms, origin, line, code, msg, rejected_ms) "
-                          "SELECT seq, ind, period, op, value, at_ms, note, queued_ms, origin, "
-                          "line, ?, ?, ? FROM pending WHERE seq = ?",
-                          &st, "recording a rejection", err, err_size)) != 0)
+    if ((status =
+             col_ob_prepare(ob,
+                            "INSERT INTO rejected (seq, ind, period, op, value, at_ms, note, "
+                            "queued_ms, origin, line, code, msg, rejected_ms) "
+                            "SELECT seq, ind, period, op, value, at_ms, note, queued_ms, origin, "
+                            "line, ?, ?, ? FROM pending WHERE seq = ?",
+                            &st, "recording a rejection", err, err_size)) != 0)
         return status;
     if ((rc = sqlite3_bind_text(st, 1, r->code, -1, SQLITE_STATIC)) != SQLITE_OK ||
         (rc = sqlite3_bind_text(st, 2, r->msg, -1, SQLITE_STATIC)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 3, now)) != SQLITE_OK ||
         (rc = sqlite3_bind_int64(st, 4, (int64_t)r->seq)) != SQLITE_OK ||
         (rc = sqlite3_step(st)) != SQLITE_DONE)
-        status = db_fail(ob, rc, "recording a rejection", err, err_size);
+        status = col_ob_fail(ob, rc, "recording a rejection", err, err_size);
     sqlite3_finalize(st);
     return status;
 }
@@ -664,7 +496,7 @@ static int apply_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_r
     int64_t b3[1] = {now - keep_ms};
     int status;
 
-    if ((status = begin(ob, "recording an ack", err, err_size)) != 0)
+    if ((status = col_ob_begin(ob, "recording an ack", err, err_size)) != 0)
         return status;
     for (size_t i = 0; i < n_rejected; i++) {
         if (rejected[i].seq > last_seq)
@@ -672,18 +504,18 @@ static int apply_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_r
         if ((status = reject_one(ob, &rejected[i], now, err, err_size)) != 0)
             goto fail;
     }
-    if ((status = run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b1,
-                      "removing acknowledged updates", err, err_size)) != 0 ||
-        (status = run(ob,
-                      "UPDATE state SET last_ack_seq = max(last_ack_seq, ?1), "
-                      "last_ack_ms = ?2 WHERE id = 1",
-                      2, b2, "recording an ack", err, err_size)) != 0 ||
-        (status = run(ob, "DELETE FROM rejected WHERE rejected_ms < ?", 1, b3,
-                      "forgetting old rejections", err, err_size)) != 0)
+    if ((status = col_ob_run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b1,
+                             "removing acknowledged updates", err, err_size)) != 0 ||
+        (status = col_ob_run(ob,
+                             "UPDATE state SET last_ack_seq = max(last_ack_seq, ?1), "
+                             "last_ack_ms = ?2 WHERE id = 1",
+                             2, b2, "recording an ack", err, err_size)) != 0 ||
+        (status = col_ob_run(ob, "DELETE FROM rejected WHERE rejected_ms < ?", 1, b3,
+                             "forgetting old rejections", err, err_size)) != 0)
         goto fail;
-    return commit(ob, "recording an ack", err, err_size);
+    return col_ob_commit(ob, "recording an ack", err, err_size);
 fail:
-    rollback(ob);
+    col_ob_rollback(ob);
     return status;
 }
 
@@ -704,10 +536,11 @@ int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rej
      * dropped then (col_outbox_sync). The next FULL commit syncs it anyway. Measured on
      * one collector delivering 100,000 updates: 16,000/s with an fsync per ack. An ack
      * with rejections keeps its fsync, since a replay could not bring their reasons back. */
-    if ((status = exec(ob, "PRAGMA synchronous=NORMAL", "recording an ack", err, err_size)) != 0)
+    if ((status =
+             col_ob_exec(ob, "PRAGMA synchronous=NORMAL", "recording an ack", err, err_size)) != 0)
         return status;
     status = apply_ack(ob, last_seq, NULL, 0, keep_ms, now, err, err_size);
-    if (exec(ob, "PRAGMA synchronous=FULL", "recording an ack", err, err_size) != 0)
+    if (col_ob_exec(ob, "PRAGMA synchronous=FULL", "recording an ack", err, err_size) != 0)
         return COL_OUTBOX_ERROR;
     return status;
 }
@@ -724,282 +557,47 @@ int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_syn
                  (unsigned long long)agg_last_seq);
         return COL_OUTBOX_ERROR;
     }
-    if ((status = begin(ob, "resynchronising", err, err_size)) != 0)
+    if ((status = col_ob_begin(ob, "resynchronising", err, err_size)) != 0)
         return status;
-    if ((status = pending_range(ob, &first, &next, &before, err, err_size)) != 0)
+    if ((status = col_ob_pending_range(ob, &first, &next, &before, err, err_size)) != 0)
         goto fail;
     /* The aggregator only ever sees seqs we assigned, so if it has one we never assigned
      * (M >= next_seq) our outbox was lost and recreated: what is pending is new, and merely
      * numbered again from 1. Otherwise pending seqs <= M are ones whose ack was lost. */
     if (m < next) {
         int64_t b[1] = {m};
-        if ((status = run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b,
-                          "removing committed updates", err, err_size)) != 0)
+        if ((status = col_ob_run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b,
+                                 "removing committed updates", err, err_size)) != 0)
             goto fail;
     }
-    if ((status = pending_range(ob, &first, &next, &count, err, err_size)) != 0)
+    if ((status = col_ob_pending_range(ob, &first, &next, &count, err, err_size)) != 0)
         goto fail;
     res->committed = before - count;
     if (count > 0 && first != m + 1) {
         /* Two passes through negative seqs, because SQLite checks the primary key row by
          * row and a direct shift would collide with rows not yet moved. */
         int64_t b[1] = {m + 1 - first};
-        if ((status = run(ob, "UPDATE pending SET seq = -(seq + ?)", 1, b, "renumbering", err,
-                          err_size)) != 0 ||
-            (status = run(ob, "UPDATE pending SET seq = -seq", 0, NULL, "renumbering", err,
-                          err_size)) != 0)
+        if ((status = col_ob_run(ob, "UPDATE pending SET seq = -(seq + ?)", 1, b, "renumbering",
+                                 err, err_size)) != 0 ||
+            (status = col_ob_run(ob, "UPDATE pending SET seq = -seq", 0, NULL, "renumbering", err,
+                                 err_size)) != 0)
             goto fail;
         res->renumbered = count;
         res->shift = m + 1 - first;
     }
     {
         int64_t b[2] = {m + 1 + count, m};
-        if ((status = run(ob, "UPDATE state SET next_seq = ?1, last_ack_seq = ?2 WHERE id = 1", 2,
-                          b, "resynchronising", err, err_size)) != 0)
+        if ((status =
+                 col_ob_run(ob, "UPDATE state SET next_seq = ?1, last_ack_seq = ?2 WHERE id = 1", 2,
+                            b, "resynchronising", err, err_size)) != 0)
             goto fail;
     }
-    if ((status = commit(ob, "resynchronising", err, err_size)) != 0)
+    if ((status = col_ob_commit(ob, "resynchronising", err, err_size)) != 0)
         return status;
     res->next_seq = (uint64_t)(m + 1 + count);
     return 0;
 fail:
-    rollback(ob);
-    return status;
-}
-
-int col_outbox_set_catalog(struct col_outbox *ob, const struct ct_catalog_entry *c, size_t n,
-                           char *err, size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    int status, rc;
-    int64_t b[1] = {ct_time_now_ms()};
-
-    if ((status = begin(ob, "caching the catalog", err, err_size)) != 0)
-        return status;
-    if ((status = run(ob, "DELETE FROM catalog", 0, NULL, "caching the catalog", err, err_size)) !=
-            0 ||
-        (status = run(ob, "UPDATE state SET catalog_ms = ? WHERE id = 1", 1, b,
-                      "caching the catalog", err, err_size)) != 0 ||
-        (status = prepare(ob,
-                          "INSERT OR REPLACE INTO catalog (code, name_zh, reported_by) "
-                          "VALUES (?,?,?)",
-                          &st, "caching the catalog", err, err_size)) != 0)
-        goto fail;
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        if ((rc = sqlite3_bind_text(st, 1, c[i].code, -1, SQLITE_STATIC)) != SQLITE_OK ||
-            (rc = sqlite3_bind_text(st, 2, c[i].name_zh, -1, SQLITE_STATIC)) != SQLITE_OK ||
-            (rc = sqlite3_bind_text(st, 3, c[i].reported_by, -1, SQLITE_STATIC)) != SQLITE_OK ||
-            (rc = sqlite3_step(st)) != SQLITE_DONE) {
-            status = db_fail(ob, rc, "caching the catalog", err, err_size);
-            goto fail;
-        }
-    }
-    sqlite3_finalize(st);
-    return commit(ob, "caching the catalog", err, err_size);
-fail:
-    sqlite3_finalize(st);
-    rollback(ob);
-    return status;
-}
-
-int col_outbox_load_catalog(struct col_outbox *ob, struct ct_catalog_entry **out, size_t *n,
-                            char *err, size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    struct ct_catalog_entry *c = NULL;
-    size_t got = 0, cap = 0;
-    int status, rc;
-
-    *out = NULL;
-    *n = 0;
-    if ((status = prepare(ob, "SELECT code, name_zh, reported_by FROM catalog ORDER BY code", &st,
-                          "reading the catalog", err, err_size)) != 0)
-        return status;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (got == cap) {
-            size_t want = cap ? cap * 2 : 64;
-            struct ct_catalog_entry *bigger;
-            if (want > CT_WIRE_MAX_CATALOG * 4 ||
-                (bigger = realloc(c, want * sizeof(*c))) == NULL) {
-                snprintf(err, err_size, "the cached catalog is too large");
-                status = COL_OUTBOX_ERROR;
-                goto out;
-            }
-            c = bigger;
-            cap = want;
-        }
-        copy_column(st, 0, c[got].code, sizeof(c[got].code));
-        copy_column(st, 1, c[got].name_zh, sizeof(c[got].name_zh));
-        copy_column(st, 2, c[got].reported_by, sizeof(c[got].reported_by));
-        got++;
-    }
-    if (rc != SQLITE_DONE) {
-        status = db_fail(ob, rc, "reading the catalog", err, err_size);
-        goto out;
-    }
-    *out = c;
-    *n = got;
-    c = NULL;
-out:
-    free(c);
-    sqlite3_finalize(st);
-    return status;
-}
-
-int col_outbox_set_error(struct col_outbox *ob, const char *text, char *err, size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    int status, rc;
-
-    if ((status = prepare(ob, "UPDATE state SET last_error = ?, last_error_ms = ? WHERE id = 1",
-                          &st, "recording the last error", err, err_size)) != 0)
-        return status;
-    if ((rc = sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC)) != SQLITE_OK ||
-        (rc = sqlite3_bind_int64(st, 2, text[0] ? ct_time_now_ms() : 0)) != SQLITE_OK ||
-        (rc = sqlite3_step(st)) != SQLITE_DONE)
-        status = db_fail(ob, rc, "recording the last error", err, err_size);
-    sqlite3_finalize(st);
-    return status;
-}
-
-int col_outbox_stats(struct col_outbox *ob, struct col_outbox_stats *s, char *err, size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t first = 0, next = 1, count = 0;
-    int status, rc;
-
-    memset(s, 0, sizeof(*s));
-    /* One read transaction, so the figures agree with each other. */
-    if ((status = exec(ob, "BEGIN", "reading the outbox", err, err_size)) != 0)
-        return status;
-    if ((status = pending_range(ob, &first, &next, &count, err, err_size)) != 0)
-        goto out;
-    s->pending = count;
-    s->first_pending_seq = (uint64_t)first;
-    s->next_seq = (uint64_t)next;
-    if (count > 0 &&
-        (status = scalar(ob, "SELECT queued_ms FROM pending WHERE seq = ?", first,
-                         &s->oldest_queued_ms, NULL, "reading the outbox", err, err_size)) != 0)
-        goto out;
-    if ((status = scalar(ob, "SELECT count(*) FROM rejected", 0, &s->rejected, NULL,
-                         "reading the outbox", err, err_size)) != 0 ||
-        (status = scalar(ob, "SELECT count(*) FROM catalog", 0, &s->catalog_size, NULL,
-                         "reading the outbox", err, err_size)) != 0 ||
-        (status = scalar(ob, "SELECT count(*) FROM imported", 0, &s->imported_files, NULL,
-                         "reading the outbox", err, err_size)) != 0)
-        goto out;
-    if ((status = prepare(ob,
-                          "SELECT agent, district, last_ack_seq, last_ack_ms, last_error, "
-                          "last_error_ms, catalog_ms FROM state WHERE id = 1",
-                          &st, "reading the outbox", err, err_size)) != 0)
-        goto out;
-    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-        status = db_fail(ob, rc, "reading the outbox", err, err_size);
-        goto out;
-    }
-    copy_column(st, 0, s->agent, sizeof(s->agent));
-    copy_column(st, 1, s->district, sizeof(s->district));
-    s->last_ack_seq = (uint64_t)sqlite3_column_int64(st, 2);
-    s->last_ack_ms = sqlite3_column_int64(st, 3);
-    copy_column(st, 4, s->last_error, sizeof(s->last_error));
-    s->last_error_ms = sqlite3_column_int64(st, 5);
-    s->catalog_ms = sqlite3_column_int64(st, 6);
-out:
-    sqlite3_finalize(st);
-    (void)sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL); /* read-only: cannot lose data */
-    return status;
-}
-
-int col_outbox_report_daemon(struct col_outbox *ob, const struct col_daemon_report *r, char *err,
-                             size_t err_size)
-{
-    int64_t b[6] = {r->pid,
-                    r->started_ms,
-                    r->heartbeat_ms,
-                    r->connected ? 1 : 0,
-                    r->in_flight_batches,
-                    r->in_flight_updates};
-    int status;
-
-    /* A hint for `status` that the next heartbeat rewrites: not worth an fsync. In WAL
-     * mode synchronous can change per transaction; the next FULL commit syncs it anyway. */
-    if ((status = exec(ob, "PRAGMA synchronous=NORMAL", "reporting", err, err_size)) != 0)
-        return status;
-    status = run(ob,
-                 "UPDATE state SET daemon_pid = ?1, daemon_started_ms = ?2, "
-                 "daemon_heartbeat_ms = ?3, daemon_connected = ?4, "
-                 "daemon_in_flight_batches = ?5, daemon_in_flight_updates = ?6 WHERE id = 1",
-                 6, b, "reporting the daemon's state", err, err_size);
-    if (exec(ob, "PRAGMA synchronous=FULL", "reporting", err, err_size) != 0)
-        return COL_OUTBOX_ERROR;
-    return status;
-}
-
-int col_outbox_daemon_report(struct col_outbox *ob, struct col_daemon_report *r, char *err,
-                             size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    int status, rc;
-
-    memset(r, 0, sizeof(*r));
-    if ((status = prepare(ob,
-                          "SELECT daemon_pid, daemon_started_ms, daemon_heartbeat_ms, "
-                          "daemon_connected, daemon_in_flight_batches, "
-                          "daemon_in_flight_updates FROM state WHERE id = 1",
-                          &st, "reading the daemon's state", err, err_size)) != 0)
-        return status;
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        r->pid = sqlite3_column_int64(st, 0);
-        r->started_ms = sqlite3_column_int64(st, 1);
-        r->heartbeat_ms = sqlite3_column_int64(st, 2);
-        r->connected = sqlite3_column_int64(st, 3) != 0;
-        r->in_flight_batches = sqlite3_column_int64(st, 4);
-        r->in_flight_updates = sqlite3_column_int64(st, 5);
-    } else {
-        status = db_fail(ob, rc, "reading the daemon's state", err, err_size);
-    }
-    sqlite3_finalize(st);
-    return status;
-}
-
-int col_outbox_rejections(struct col_outbox *ob, struct col_rejection_row *rows, size_t max,
-                          size_t *n, char *err, size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    size_t got = 0;
-    int status, rc = SQLITE_DONE;
-
-    *n = 0;
-    if ((status = prepare(ob,
-                          "SELECT seq, ind, period, value, origin, line, code, msg, rejected_ms "
-                          "FROM rejected ORDER BY id DESC LIMIT ?",
-                          &st, "reading rejections", err, err_size)) != 0)
-        return status;
-    if ((rc = sqlite3_bind_int64(st, 1, (int64_t)max)) != SQLITE_OK) {
-        status = db_fail(ob, rc, "reading rejections", err, err_size);
-        goto out;
-    }
-    while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct col_rejection_row *r = &rows[got++];
-        struct ct_value v;
-        r->seq = (uint64_t)sqlite3_column_int64(st, 0);
-        copy_column(st, 1, r->ind, sizeof(r->ind));
-        r->period = sqlite3_column_int64(st, 2);
-        read_value(st, 3, &v);
-        if (ct_value_format(&v, r->value, sizeof(r->value)) != 0)
-            ct_strlcpy(r->value, "?", sizeof(r->value));
-        copy_column(st, 4, r->origin, sizeof(r->origin));
-        r->line = sqlite3_column_int64(st, 5);
-        copy_column(st, 6, r->code, sizeof(r->code));
-        copy_column(st, 7, r->msg, sizeof(r->msg));
-        r->rejected_ms = sqlite3_column_int64(st, 8);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        status = db_fail(ob, rc, "reading rejections", err, err_size);
-    *n = status == 0 ? got : 0;
-out:
-    sqlite3_finalize(st);
+    col_ob_rollback(ob);
     return status;
 }
 
@@ -1007,7 +605,7 @@ int col_outbox_changed(struct col_outbox *ob)
 {
     int64_t v = ob->data_version;
     char err[64];
-    if (scalar(ob, "PRAGMA data_version", 0, &v, NULL, "polling", err, sizeof(err)) != 0)
+    if (col_ob_scalar(ob, "PRAGMA data_version", 0, &v, NULL, "polling", err, sizeof(err)) != 0)
         return 1; /* when in doubt, look */
     if (v == ob->data_version)
         return 0;

@@ -1,0 +1,71 @@
+/*
+ * outbox_db.h - the SQLite plumbing shared by the outbox's two halves: outbox.c (the queue:
+ * open, append, fetch, ack, resync) and outbox_state.c (what sits beside the queue: the
+ * cached catalog, the last error, the daemon's report, and the figures `status` shows).
+ * Private to collector/outbox*.c; everyone else goes through outbox.h.
+ *
+ * Every function that can fail returns 0 or a COL_OUTBOX_* status and writes one line
+ * naming what was being done into `err`. Statements are the caller's to finalize.
+ */
+#ifndef COL_OUTBOX_DB_H
+#define COL_OUTBOX_DB_H
+
+#include "outbox.h"
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How long a writer waits for another process's transaction before giving up. */
+#define COL_OB_BUSY_TIMEOUT_MS 15000
+
+struct col_outbox {
+    sqlite3 *db;
+    char path[4096];
+    sqlite3_stmt *insert; /* INSERT INTO pending */
+    sqlite3_stmt *fetch;  /* SELECT ... FROM pending WHERE seq >= ? */
+    int64_t data_version;
+};
+
+/* Turns a failed SQLite call into a status and one line naming what was being done. A full
+ * disk shows up as SQLITE_FULL, or as an I/O error whose errno says no space (EFBIG under
+ * RLIMIT_FSIZE), and is told apart so callers can keep the work and retry later. */
+int col_ob_fail(struct col_outbox *ob, int rc, const char *doing, char *err, size_t err_size);
+
+int col_ob_exec(struct col_outbox *ob, const char *sql, const char *doing, char *err,
+                size_t err_size);
+
+int col_ob_prepare(struct col_outbox *ob, const char *sql, sqlite3_stmt **st, const char *doing,
+                   char *err, size_t err_size);
+
+/* BEGIN IMMEDIATE: a writer takes the lock up front, so a second process waits its turn
+ * in busy_timeout instead of failing at COMMIT. */
+int col_ob_begin(struct col_outbox *ob, const char *doing, char *err, size_t err_size);
+
+/* Safe to call when SQLite has already rolled back on its own (SQLITE_FULL can). */
+void col_ob_rollback(struct col_outbox *ob);
+
+/* On failure the transaction is rolled back, so the caller has nothing to undo. */
+int col_ob_commit(struct col_outbox *ob, const char *doing, char *err, size_t err_size);
+
+/* Runs a statement that returns no rows (or ignores them) with up to three int64 binds. */
+int col_ob_run(struct col_outbox *ob, const char *sql, int n_binds, const int64_t *binds,
+               const char *doing, char *err, size_t err_size);
+
+/* Reads one int64 from a one-row query; `*out` keeps its value when there is no row. */
+int col_ob_scalar(struct col_outbox *ob, const char *sql, int64_t bind, int64_t *out, bool *found,
+                  const char *doing, char *err, size_t err_size);
+
+/* A text column into `dst`, truncated to `size`; NULL reads as "". */
+void col_ob_copy_column(sqlite3_stmt *st, int col, char *dst, size_t size);
+
+/* The value column keeps its type: an INTEGER reads back as an integer, else a double. */
+void col_ob_read_value(sqlite3_stmt *st, int col, struct ct_value *v);
+
+/* pending = next_seq - first pending seq, since pending seqs are contiguous; both are
+ * index lookups, where count(*) would walk a million rows. */
+int col_ob_pending_range(struct col_outbox *ob, int64_t *first, int64_t *next, int64_t *count,
+                         char *err, size_t err_size);
+
+#endif
