@@ -45,7 +45,8 @@ int agg_fold_add(struct agg_fold *f, const char *agent, const char *district,
                  const struct ct_update *u);
 
 /* Sends the groups to citytally_fold() in the open transaction. Returns the PGresult (the
- * caller checks and clears it), or NULL with the reason in `err`. With no rows, returns NULL and sets *nothing_to_do. */
+ * caller checks and clears it), or NULL with the reason in `err`. With no rows, returns NULL and
+ * sets *nothing_to_do. */
 PGresult *agg_fold_apply(struct agg_fold *f, PGconn *conn, int *nothing_to_do, char *err,
                          size_t err_size);
 

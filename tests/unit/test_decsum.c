@@ -52,8 +52,8 @@ Test(decsum, round_figures_keep_a_small_scale)
 
 Test(decsum, extreme_integers_are_exact)
 {
-    struct ct_value v[] = {integer(INT64_MAX), integer(INT64_MAX),
-                           {CT_VALUE_UINT, {.u = UINT64_MAX}}};
+    struct ct_value v[] = {
+        integer(INT64_MAX), integer(INT64_MAX), {CT_VALUE_UINT, {.u = UINT64_MAX}}};
     expect_sum(v, 3, "36893488147419103229"); /* 2 * (2^63 - 1) + 2^64 - 1 */
 }
 
