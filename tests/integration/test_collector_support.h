@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 static inline int64_t ts_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return proc_now_ms();
 }
 
 static inline void ts_pause_ms(int ms)
@@ -44,15 +44,12 @@ static inline void ts_pause_ms(int ms)
         wait_ok_;                                                                                  \
     })
 
+/* proc_bin() into one of four rotating buffers, so an argv can hold a few at once. */
 static inline const char *ts_bin(const char *name)
 {
     static char path[4][512];
     static int next;
-    const char *dir = getenv("CT_BIN_DIR");
-    char *p = path[next++ % 4];
-    cr_assert_not_null(dir, "CT_BIN_DIR is not set (run through ctest)");
-    snprintf(p, 512, "%s/%s", dir, name);
-    return p;
+    return proc_bin(name, path[next++ % 4], sizeof(path[0]));
 }
 
 static inline void ts_scratch(char *dir, size_t size, const char *what)
@@ -110,25 +107,10 @@ static inline void ts_kill9(pid_t pid)
 }
 
 /* Runs argv[] to completion; its stdout and stderr go to `out` (NUL-terminated). Returns
- * the exit status, or -1 when it was killed by a signal. */
+ * the exit status (128 + the signal when it was killed). */
 static inline int ts_run(const char *const argv[], char *out, size_t out_size)
 {
-    char path[] = "/tmp/ct-run-XXXXXX";
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    close(fd);
-    pid_t pid = ts_spawn(argv, path);
-    int st = ts_wait(pid, 120000);
-    cr_assert_neq(st, -1, "%s did not finish", argv[0]);
-    if (out != NULL && out_size > 0) {
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(out, 1, out_size - 1, f) : 0;
-        out[n] = '\0';
-        if (f)
-            fclose(f);
-    }
-    unlink(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return proc_run((char *const *)argv, out, out_size);
 }
 
 static inline char *ts_slurp(const char *path)
