@@ -246,8 +246,7 @@ static void teardown(void)
     peer_stop(&peer);
     zmq_ctx_term(peer.ctx);
     free(peer.rows);
-    if (getenv("CT_KEEP_TEST_DIRS") == NULL)
-        ts_remove_tree(root);
+    proc_remove_scratch(root);
 }
 
 TestSuite(delivery, .init = setup, .fini = teardown, .timeout = 120);

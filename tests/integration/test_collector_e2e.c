@@ -52,8 +52,7 @@ static void teardown(void)
     stop(&aggregator);
     if (db != NULL)
         PQfinish(db);
-    if (getenv("CT_KEEP_TEST_DIRS") == NULL)
-        ts_remove_tree(root);
+    proc_remove_scratch(root);
 }
 
 TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 600);

@@ -58,13 +58,6 @@ static inline void ts_scratch(char *dir, size_t size, const char *what)
     cr_assert_not_null(mkdtemp(dir));
 }
 
-static inline void ts_remove_tree(const char *dir)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
 /* Starts argv[] (NULL-terminated) with stdout and stderr appended to `log_path`. */
 static inline pid_t ts_spawn(const char *const argv[], const char *log_path)
 {

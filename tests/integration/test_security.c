@@ -34,11 +34,13 @@ static void make_key(const char *dir, const char *name, struct ct_curve_keypair 
     cr_assert_str_eq(out->public_key, pub);
 }
 
+static char key_dir[256]; /* the keys of the running test, removed by teardown() */
+
 static void setup_curve(const char *name)
 {
-    char sql[256], dir[256];
+    char sql[256], *dir = key_dir;
 
-    snprintf(dir, sizeof(dir), "/tmp/ct-keys-%s-%d", name, (int)getpid());
+    snprintf(key_dir, sizeof(key_dir), "/tmp/ct-keys-%s-%d", name, (int)getpid());
     mkdir(dir, 0700);
     make_key(dir, "server", &server);
     make_key(dir, "erqi", &erqi);
@@ -59,6 +61,8 @@ static void setup_curve(const char *name)
 static void teardown(void)
 {
     aggtest_stop(&agg);
+    proc_remove_scratch(key_dir);
+    key_dir[0] = '\0';
 }
 
 static struct wc_client *curve_client(const char *agent, const char *district,
@@ -254,9 +258,7 @@ Test(security, missing_zap_handler_fails_closed)
     zmq_close(dealer);
     agg_ingest_free(in);
     zmq_ctx_term(ctx);
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/server.key.pub", dir);
-    unlink(path);
+    proc_remove_scratch(dir);
 }
 
 /* The real collector, as a district would run it: its own key, the aggregator's public key
@@ -367,4 +369,5 @@ Test(security, collector_refuses_a_secret_key_readable_by_others)
     int status = proc_run(argv, out, sizeof(out));
     cr_assert_eq(status, 2, "exit %d: %s", status, out);
     cr_assert(strstr(out, "accessible by group or others (mode 0640)") != NULL, "%s", out);
+    proc_remove_scratch(dir);
 }

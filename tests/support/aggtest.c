@@ -115,6 +115,8 @@ void aggtest_stop(struct aggtest *t)
     if (t->db != NULL)
         PQfinish(t->db);
     t->db = NULL;
+    proc_remove_scratch(t->dir);
+    t->dir[0] = '\0';
 }
 
 long long aggtest_wait_scalar(struct aggtest *t, const char *sql, long long want, int timeout_ms)

@@ -172,3 +172,13 @@ long proc_peak_rss_kib(pid_t pid)
     fclose(f);
     return kib;
 }
+
+void proc_remove_scratch(const char *dir)
+{
+    char *const argv[] = {"/bin/rm", "-rf", (char *)dir, NULL};
+    char out[512];
+
+    if (dir[0] == '\0' || getenv("CT_KEEP_TEST_DIRS") != NULL)
+        return;
+    cr_expect_eq(proc_run(argv, out, sizeof(out)), 0, "rm -rf %s: %s", dir, out);
+}

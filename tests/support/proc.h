@@ -41,6 +41,10 @@ const char *proc_bin(const char *name, char *buf, size_t size);
 /* Peak resident set size (VmHWM) of a running process, in KiB; -1 if unknown. */
 long proc_peak_rss_kib(pid_t pid);
 
+/* Removes a test's scratch directory and everything in it, unless CT_KEEP_TEST_DIRS is
+ * set: then it stays, logs and all, for a look after the run. */
+void proc_remove_scratch(const char *dir);
+
 /* Milliseconds on the monotonic clock. */
 long long proc_now_ms(void);
 
