@@ -56,7 +56,6 @@ void agg_group_keep_slot(struct agg_group *g, int64_t now_mono_ms)
 
     if (g->n_batches == 0)
         g->opened_mono_ms = now_mono_ms;
-    b->received_mono_ms = now_mono_ms;
     g->n_updates += b->msg->batch.n_updates;
     g->n_batches++;
 }

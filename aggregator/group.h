@@ -33,7 +33,6 @@ struct agg_batch {
     unsigned char route[AGG_ROUTE_MAX];
     size_t route_len;
     struct ct_msg *msg; /* owned by the group; msg->batch holds the updates */
-    int64_t received_mono_ms;
 
     enum agg_batch_outcome outcome;
     size_t first_new;         /* updates before this index were already committed (duplicates) */

@@ -168,11 +168,6 @@ int64_t agg_ingest_wait_ms(const struct agg_ingest *in, int64_t now_mono_ms)
     return due > 0 ? due : 0;
 }
 
-int64_t agg_ingest_pending_age_ms(const struct agg_ingest *in, int64_t now_mono_ms)
-{
-    return in->group->n_batches > 0 ? now_mono_ms - in->group->opened_mono_ms : 0;
-}
-
 /* ---------------------------------------------------------------- replies */
 
 static void send_reply(struct agg_ingest *in, const unsigned char *route, size_t route_len,

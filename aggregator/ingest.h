@@ -64,9 +64,6 @@ enum agg_store_status agg_ingest_flush(struct agg_ingest *in, PGconn *conn,
 /* Answers every batch in the group with `unavailable` and empties it. */
 void agg_ingest_refuse_pending(struct agg_ingest *in, const char *why);
 
-/* Age of the oldest batch in the group, in ms (0 when empty). */
-int64_t agg_ingest_pending_age_ms(const struct agg_ingest *in, int64_t now_mono_ms);
-
 const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in);
 
 /* Applies the settings that can change without a restart (group sizes). */
