@@ -10,7 +10,7 @@
 #   query      citytally_progress(2015, now()) and as of 2015-06-30 (half a year before the
 #              data ends), 5 runs each, median, plus EXPLAIN ANALYZE.
 # Needs a build (BUILD=build by default) for citytally-aggregator migrate. Not a test: it
-# takes 10-20 minutes on the 2-core machine. Results go to stdout; see RESULTS.md.
+# takes 6-20 minutes on the 2-core machine (6 min 18 s in the last run). Results go to stdout; see RESULTS.md.
 set -eu
 cd "$(dirname "$0")/../../.."
 root=$(pwd)
