@@ -38,6 +38,19 @@ static struct wc_client *agent(const char *id, const char *district)
     return c;
 }
 
+/* A daemon on a fresh database `name`, and agent a0 of erqi welcomed by it. */
+static struct wc_client *start_with_one_agent(const char *name)
+{
+    aggtest_start(&agg, name);
+    aggtest_add_agent(&agg, "a0", "erqi");
+    return agent("a0", "erqi");
+}
+
+static struct ct_value int_value(int64_t v)
+{
+    return (struct ct_value){CT_VALUE_INT, {.i = v}};
+}
+
 static void set_update(struct ct_update *u, uint64_t seq, const char *ind, enum ct_op op,
                        struct ct_value value, int64_t at_ms)
 {
@@ -110,36 +123,29 @@ Test(ingest_fold, random_arrival_matches_the_log, .fini = teardown, .timeout = 3
 
 Test(ingest_fold, back_dated_set_and_adds_around_a_stored_set, .fini = teardown)
 {
-    aggtest_start(&agg, "ingest_fold_backdated");
-    aggtest_add_agent(&agg, "a0", "erqi");
-    struct wc_client *c = agent("a0", "erqi");
+    struct wc_client *c = start_with_one_agent("ingest_fold_backdated");
     struct ct_update *u;
 
     /* 10:00 add 5, 12:00 add 7 */
     cr_assert_eq(ct_msg_reserve(c->out, CT_MSG_BATCH, 3), 0);
     u = c->out->batch.updates;
     c->out->batch.n_updates = 2;
-    set_update(&u[0], 1, "st_enterprises", CT_OP_ADD, (struct ct_value){CT_VALUE_INT, {.i = 5}},
-               JUNE_28 + 10 * HOUR);
-    set_update(&u[1], 2, "st_enterprises", CT_OP_ADD, (struct ct_value){CT_VALUE_INT, {.i = 7}},
-               JUNE_28 + 12 * HOUR);
+    set_update(&u[0], 1, "st_enterprises", CT_OP_ADD, int_value(5), JUNE_28 + 10 * HOUR);
+    set_update(&u[1], 2, "st_enterprises", CT_OP_ADD, int_value(7), JUNE_28 + 12 * HOUR);
     send_and_ack(c, 2);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT value FROM current_values"), 12);
 
     /* a set at 11:00 arrives late: 100, plus the add of 12:00 that is newer */
     c->out->batch.n_updates = 1;
-    set_update(&u[0], 3, "st_enterprises", CT_OP_SET, (struct ct_value){CT_VALUE_INT, {.i = 100}},
-               JUNE_28 + 11 * HOUR);
+    set_update(&u[0], 3, "st_enterprises", CT_OP_SET, int_value(100), JUNE_28 + 11 * HOUR);
     send_and_ack(c, 3);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT value FROM current_values"), 107);
 
     /* adds on both sides of the stored set, in one batch: 9:00 add 1 (before the set, no
      * effect), 13:00 add 2 (after) */
     c->out->batch.n_updates = 2;
-    set_update(&u[0], 4, "st_enterprises", CT_OP_ADD, (struct ct_value){CT_VALUE_INT, {.i = 1}},
-               JUNE_28 + 9 * HOUR);
-    set_update(&u[1], 5, "st_enterprises", CT_OP_ADD, (struct ct_value){CT_VALUE_INT, {.i = 2}},
-               JUNE_28 + 13 * HOUR);
+    set_update(&u[0], 4, "st_enterprises", CT_OP_ADD, int_value(1), JUNE_28 + 9 * HOUR);
+    set_update(&u[1], 5, "st_enterprises", CT_OP_ADD, int_value(2), JUNE_28 + 13 * HOUR);
     send_and_ack(c, 5);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT value FROM current_values"), 109);
     cr_assert_eq(pgtest_scalar(agg.db, mismatch_sql), 0);
@@ -147,9 +153,7 @@ Test(ingest_fold, back_dated_set_and_adds_around_a_stored_set, .fini = teardown)
 
 Test(ingest_fold, sums_too_wide_for_c_are_left_to_postgresql, .fini = teardown)
 {
-    aggtest_start(&agg, "ingest_fold_wide");
-    aggtest_add_agent(&agg, "a0", "erqi");
-    struct wc_client *c = agent("a0", "erqi");
+    struct wc_client *c = start_with_one_agent("ingest_fold_wide");
     struct ct_update *u;
 
     cr_assert_eq(ct_msg_reserve(c->out, CT_MSG_BATCH, 2), 0);
@@ -168,9 +172,7 @@ Test(ingest_fold, sums_too_wide_for_c_are_left_to_postgresql, .fini = teardown)
 
 Test(ingest_fold, tenths_stay_exact, .fini = teardown)
 {
-    aggtest_start(&agg, "ingest_fold_tenths");
-    aggtest_add_agent(&agg, "a0", "erqi");
-    struct wc_client *c = agent("a0", "erqi");
+    struct wc_client *c = start_with_one_agent("ingest_fold_tenths");
 
     cr_assert_eq(ct_msg_reserve(c->out, CT_MSG_BATCH, 2), 0);
     c->out->batch.n_updates = 2;
