@@ -1,17 +1,23 @@
 /*
  * daemon.c - citytally-aggregator's main loop.
  *
- * One thread does the protocol work: it polls the ROUTER socket, a signalfd and the
- * database socket (for NOTIFY), commits groups of batches, and publishes progress. Signals
- * arrive through the signalfd, so there is no handler and no global state:
- * - SIGTERM/SIGINT: stop reading, commit (or give up) the open group, ack only what is
+ * The main thread does the protocol work: it polls the ROUTER socket, a signalfd, the
+ * writers' eventfd and its database socket (for NOTIFY), hands groups of batches to the
+ * writer threads that commit them (ingest.h, writer.h), sends the acks when they are back,
+ * and publishes progress. Signals arrive through the signalfd, so there is no handler and
+ * no global state:
+ * - SIGTERM/SIGINT: stop reading, commit (or give up) what is waiting, ack only what is
  *   committed, close with a short linger so the last acks leave, exit 0.
  * - SIGHUP: reread the config file (flags still win), reload agents and the catalog.
  *
- * When the database goes away the daemon answers `unavailable`, holds the group whose
- * COMMIT may or may not have happened for up to HOLD_MAX_MS, and replays it after
- * reconnecting: the locked last_seq then tells what is already in, so nothing is lost and
- * nothing counted twice.
+ * When the database goes away the daemon answers `unavailable`; a group whose COMMIT may
+ * or may not have happened is held by its writer for up to AGG_WRITER_HOLD_MS and replayed
+ * after reconnecting: the locked last_seq then tells what is already in, so nothing is
+ * lost and nothing counted twice.
+ *
+ * The writers read the directory while they commit, so a reload (NOTIFY, SIGHUP, a new
+ * connection) waits until none of them has a group, and no new group is handed out
+ * meanwhile; that is one transaction's time.
  */
 #include "auth.h"
 #include "cli.h"
@@ -41,7 +47,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define HOLD_MAX_MS 5000  /* how long a group waits for the database to return */
 #define IDLE_POLL_MS 1000 /* longest sleep, so clocks and backoffs are rechecked */
 
 struct daemon {
@@ -59,7 +64,7 @@ struct daemon {
     struct agg_http *http; /* /metrics, /healthz, /api/progress, the dashboard */
     int signal_fd;
     bool stopping;
-    int64_t held_since_mono_ms; /* 0, or when the open group lost its database */
+    bool reload_wanted; /* the directory is out of date; reload when no writer has a group */
 };
 
 static const char daemon_summary[] =
@@ -205,10 +210,11 @@ static void reload_settings(struct daemon *d)
         if (strcmp(fresh.db, d->settings.db) != 0 || strcmp(fresh.listen, d->settings.listen) ||
             strcmp(fresh.publish, d->settings.publish) ||
             strcmp(fresh.server_key, d->settings.server_key) ||
-            strcmp(fresh.http, d->settings.http) || fresh.insecure != d->settings.insecure)
+            strcmp(fresh.http, d->settings.http) || fresh.insecure != d->settings.insecure ||
+            fresh.writers != d->settings.writers)
             ct_log_warn(&d->log, "config",
-                        "db, listen, publish, server_key, insecure and http change only on "
-                        "restart");
+                        "db, listen, publish, server_key, insecure, http and writers change "
+                        "only on restart");
         d->settings.log_level = fresh.log_level;
         d->settings.group_max_updates = fresh.group_max_updates;
         d->settings.group_max_wait_ms = fresh.group_max_wait_ms;
@@ -217,8 +223,7 @@ static void reload_settings(struct daemon *d)
         ct_log_info(&d->log, "config", "reloaded %s",
                     d->config_path[0] ? d->config_path : "(no config file)");
     }
-    if (agg_session_up(&d->db))
-        reload_directory(d);
+    d->reload_wanted = true;
     sd_notify(0, "READY=1");
 }
 
@@ -236,40 +241,11 @@ static void handle_signals(struct daemon *d)
     }
 }
 
-static void flush(struct daemon *d, int64_t now)
+/* While a reload waits for the writers to be idle, no new group goes out. Without a main
+ * connection there is no reload to wait for: the writers' own connections decide. */
+static bool dispatch_paused(const struct daemon *d)
 {
-    char err[512];
-    enum agg_store_status status;
-
-    status =
-        agg_ingest_flush(d->ingest, agg_session_conn(&d->db), &d->dir, d->feed, err, sizeof(err));
-    if (status == AGG_STORE_CONFLICT) {
-        /* The unique key caught rows already in the log, which means our last_seq was
-         * stale. Reread it and decide again. */
-        ct_log_warn(&d->log, "ingest", "%s; rereading last_seq and retrying", err);
-        reload_directory(d);
-        if (!agg_session_up(&d->db))
-            status = AGG_STORE_CONNECTION_LOST;
-        else
-            status = agg_ingest_flush(d->ingest, agg_session_conn(&d->db), &d->dir, d->feed, err,
-                                      sizeof(err));
-    }
-    switch (status) {
-    case AGG_STORE_COMMITTED:
-        d->held_since_mono_ms = 0;
-        break;
-    case AGG_STORE_CONNECTION_LOST:
-        agg_session_lost(&d->db, err, now);
-        if (d->held_since_mono_ms == 0)
-            d->held_since_mono_ms = now;
-        break;
-    case AGG_STORE_CONFLICT:
-    case AGG_STORE_FAILED:
-        ct_log_error(&d->log, "ingest", "commit failed, batches refused as unavailable: %s", err);
-        agg_ingest_refuse_pending(d->ingest, "the database refused the commit; retry later");
-        d->held_since_mono_ms = 0;
-        break;
-    }
+    return d->reload_wanted && agg_session_up(&d->db);
 }
 
 static int64_t poll_timeout(struct daemon *d, int64_t now)
@@ -277,7 +253,7 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
     int64_t timeout = IDLE_POLL_MS, wait;
 
     wait = agg_ingest_wait_ms(d->ingest, now);
-    if (wait >= 0 && agg_session_up(&d->db) && wait < timeout)
+    if (wait >= 0 && !dispatch_paused(d) && wait < timeout)
         timeout = wait;
     wait = agg_feed_wait_ms(d->feed, now);
     if (wait >= 0 && agg_session_up(&d->db) && wait < timeout)
@@ -293,15 +269,16 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
 static void run_loop(struct daemon *d)
 {
     while (!d->stopping) {
-        zmq_pollitem_t items[4] = {{0}};
+        zmq_pollitem_t items[5] = {{0}};
         int64_t now = ct_time_mono_ms();
         bool fresh;
         int n = 0, rc;
 
         if (agg_session_ensure(&d->db, now, &fresh) && fresh)
-            reload_directory(d);
+            d->reload_wanted = true;
 
         items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){NULL, agg_ingest_done_fd(d->ingest), ZMQ_POLLIN, 0};
         /* A full group stops reading: the backlog stays in ZeroMQ, bounded by its HWM. */
         if (!agg_ingest_full(d->ingest))
             items[n++] = (zmq_pollitem_t){agg_ingest_socket(d->ingest), 0, ZMQ_POLLIN, 0};
@@ -320,20 +297,19 @@ static void run_loop(struct daemon *d)
         handle_signals(d);
         if (agg_session_up(&d->db) && agg_session_take_notifications(&d->db, now) == 1) {
             ct_log_info(&d->log, "directory", "agents changed; reloading");
-            reload_directory(d);
+            d->reload_wanted = true;
         }
 
+        agg_ingest_collect(d->ingest, &d->dir, d->feed);
+        if (d->reload_wanted && agg_session_up(&d->db) && !agg_ingest_writing(d->ingest)) {
+            reload_directory(d);
+            d->reload_wanted = false;
+        }
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, agg_session_up(&d->db), now);
-        if (agg_ingest_has_pending(d->ingest) && agg_session_up(&d->db) &&
-            agg_ingest_wait_ms(d->ingest, now) == 0)
-            flush(d, now);
-        if (d->held_since_mono_ms != 0 && agg_ingest_has_pending(d->ingest) &&
-            now - d->held_since_mono_ms > HOLD_MAX_MS) {
-            agg_ingest_refuse_pending(d->ingest, "the database is unavailable; retry later");
-            d->held_since_mono_ms = 0;
-        }
+        if (!dispatch_paused(d))
+            agg_ingest_dispatch(d->ingest, &d->dir, now, false);
         if (agg_session_up(&d->db) &&
             agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now) != 0)
             agg_session_lost(&d->db, "publishing progress", now);
@@ -341,10 +317,7 @@ static void run_loop(struct daemon *d)
     }
 
     /* Stopping: whatever is committed now gets its ack; the rest is resent later. */
-    if (agg_ingest_has_pending(d->ingest) && agg_session_up(&d->db))
-        flush(d, ct_time_mono_ms());
-    if (agg_ingest_has_pending(d->ingest))
-        agg_ingest_refuse_pending(d->ingest, "the aggregator is stopping; retry later");
+    agg_ingest_drain(d->ingest, &d->dir, d->feed, agg_session_up(&d->db));
 }
 
 int agg_cmd_daemon(int argc, char **argv)
@@ -378,7 +351,7 @@ int agg_cmd_daemon(int argc, char **argv)
         ct_log_error(&d.log, "daemon", "%s", err);
         goto out;
     }
-    agg_session_init(&d.db, d.settings.db, d.settings.db_retry_max_ms, &d.log);
+    agg_session_init(&d.db, d.settings.db, d.settings.db_retry_max_ms, true, &d.log);
     sd_notify(0, "STATUS=waiting for the database");
     if (connect_and_migrate(&d, err, sizeof(err)) != 0) {
         ct_log_error(&d.log, "daemon", "%s", err);

@@ -21,10 +21,15 @@ static int compare_indicators(const void *a, const void *b)
     return strcmp(((const struct agg_indicator *)a)->code, ((const struct agg_indicator *)b)->code);
 }
 
+static int compare_units(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
 int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_t err_size)
 {
     struct agg_directory fresh = {0};
-    PGresult *agents = NULL, *indicators = NULL, *years = NULL;
+    PGresult *agents = NULL, *indicators = NULL, *years = NULL, *units = NULL;
     int rc = -1;
 
     agents = query(conn,
@@ -39,14 +44,20 @@ int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_
     years = query(conn, "SELECT DISTINCT year FROM targets ORDER BY year", err, err_size);
     if (years == NULL)
         goto out;
+    units = query(conn, "SELECT id FROM units", err, err_size);
+    if (units == NULL)
+        goto out;
 
     fresh.n_agents = (size_t)PQntuples(agents);
     fresh.n_indicators = (size_t)PQntuples(indicators);
     fresh.n_target_years = (size_t)PQntuples(years);
+    fresh.n_units = (size_t)PQntuples(units);
     fresh.agents = calloc(fresh.n_agents + 1, sizeof(*fresh.agents));
     fresh.indicators = calloc(fresh.n_indicators + 1, sizeof(*fresh.indicators));
     fresh.target_years = calloc(fresh.n_target_years + 1, sizeof(*fresh.target_years));
-    if (fresh.agents == NULL || fresh.indicators == NULL || fresh.target_years == NULL) {
+    fresh.units = calloc(fresh.n_units + 1, sizeof(*fresh.units));
+    if (fresh.agents == NULL || fresh.indicators == NULL || fresh.target_years == NULL ||
+        fresh.units == NULL) {
         snprintf(err, err_size, "loading the directory: out of memory");
         goto out;
     }
@@ -66,9 +77,12 @@ int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_
     }
     for (size_t i = 0; i < fresh.n_target_years; i++)
         fresh.target_years[i] = atoi(PQgetvalue(years, (int)i, 0));
+    for (size_t i = 0; i < fresh.n_units; i++)
+        ct_strlcpy(fresh.units[i], PQgetvalue(units, (int)i, 0), sizeof(fresh.units[i]));
     /* Sorted here rather than by ORDER BY: the database's collation need not be bytewise. */
     qsort(fresh.agents, fresh.n_agents, sizeof(*fresh.agents), compare_agents);
     qsort(fresh.indicators, fresh.n_indicators, sizeof(*fresh.indicators), compare_indicators);
+    qsort(fresh.units, fresh.n_units, sizeof(*fresh.units), compare_units);
 
     agg_directory_clear(dir);
     *dir = fresh;
@@ -76,6 +90,7 @@ int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_
     rc = 0;
 out:
     agg_directory_clear(&fresh);
+    PQclear(units);
     PQclear(years);
     PQclear(indicators);
     PQclear(agents);
@@ -87,6 +102,7 @@ void agg_directory_clear(struct agg_directory *dir)
     free(dir->agents);
     free(dir->indicators);
     free(dir->target_years);
+    free(dir->units);
     memset(dir, 0, sizeof(*dir));
 }
 
@@ -118,6 +134,17 @@ const struct agg_indicator *agg_directory_indicator(const struct agg_directory *
     if (dir->n_indicators == 0 || ct_strlcpy(key.code, code, sizeof(key.code)) >= sizeof(key.code))
         return NULL;
     return bsearch(&key, dir->indicators, dir->n_indicators, sizeof(key), compare_indicators);
+}
+
+long agg_directory_unit_index(const struct agg_directory *dir, const char *id)
+{
+    char key[CT_ID_MAX + 1];
+    const char(*found)[CT_ID_MAX + 1];
+
+    if (dir->n_units == 0 || ct_strlcpy(key, id, sizeof(key)) >= sizeof(key))
+        return -1;
+    found = bsearch(key, dir->units, dir->n_units, sizeof(*dir->units), compare_units);
+    return found != NULL ? (long)(found - dir->units) : -1;
 }
 
 bool agg_directory_has_targets(const struct agg_directory *dir, int year)

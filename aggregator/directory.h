@@ -48,6 +48,8 @@ struct agg_directory {
     size_t n_indicators;
     int *target_years; /* years that have targets, ascending */
     size_t n_target_years;
+    char (*units)[CT_ID_MAX + 1]; /* reporting units (districts and "city"), sorted */
+    size_t n_units;
 };
 
 /* Reads agents, indicators and target years. On success replaces `dir`'s contents; on
@@ -64,6 +66,10 @@ const struct agg_agent *agg_directory_agent_by_key(const struct agg_directory *d
 
 const struct agg_indicator *agg_directory_indicator(const struct agg_directory *dir,
                                                     const char *code);
+
+/* The unit's position among all units in bytewise order, or -1 if there is no such unit.
+ * Stable while the units are: the ingest uses it to give each district one writer. */
+long agg_directory_unit_index(const struct agg_directory *dir, const char *id);
 
 bool agg_directory_has_targets(const struct agg_directory *dir, int year);
 

@@ -1,6 +1,7 @@
 #include "group.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct agg_group *agg_group_new(size_t max_updates)
 {
@@ -33,27 +34,21 @@ bool agg_group_full(const struct agg_group *g)
     return g->n_batches == AGG_GROUP_MAX_BATCHES || g->n_updates >= g->max_updates;
 }
 
-struct agg_batch *agg_group_next_slot(struct agg_group *g)
+void agg_group_add(struct agg_group *g, struct agg_batch *incoming, int64_t now_mono_ms)
 {
-    struct agg_batch *b;
+    struct agg_batch *b = &g->batches[g->n_batches];
+    struct ct_msg *emptied = b->msg;
 
-    if (agg_group_full(g))
-        return NULL;
-    b = &g->batches[g->n_batches];
-    b->route_len = 0;
+    b->msg = incoming->msg;
+    incoming->msg = emptied;
+    memcpy(b->route, incoming->route, incoming->route_len);
+    b->route_len = incoming->route_len;
     b->outcome = AGG_BATCH_PENDING;
     b->first_new = 0;
     b->ack_seq = 0;
     b->error = CT_WERR_NONE;
     b->error_msg[0] = '\0';
     b->error_seq = 0;
-    return b;
-}
-
-void agg_group_keep_slot(struct agg_group *g, int64_t now_mono_ms)
-{
-    struct agg_batch *b = &g->batches[g->n_batches];
-
     if (g->n_batches == 0)
         g->opened_mono_ms = now_mono_ms;
     g->n_updates += b->msg->batch.n_updates;

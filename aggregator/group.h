@@ -7,8 +7,9 @@
  * not grow with the number of messages. When it is full the daemon stops reading the
  * socket until it has committed, and ZeroMQ's high-water mark pushes back on senders.
  *
- * The group owns one decoded message per slot for its whole life, so decoding reuses the
- * slots' arrays instead of allocating per frame. After a commit each slot carries its
+ * The group owns one decoded message per slot for its whole life; agg_group_add() trades
+ * a slot's message for the freshly decoded one, so decoding reuses arrays instead of
+ * allocating per frame. After a commit each slot carries its
  * outcome (the ack to send, or an error) until agg_group_reset().
  */
 #ifndef AGG_GROUP_H
@@ -56,10 +57,10 @@ void agg_group_free(struct agg_group *g);
 
 bool agg_group_full(const struct agg_group *g);
 
-/* The next free slot, to decode a frame into. Call agg_group_commit_slot() to keep it in
- * the group; otherwise it is simply reused. NULL when the group is full. */
-struct agg_batch *agg_group_next_slot(struct agg_group *g);
-void agg_group_keep_slot(struct agg_group *g, int64_t now_mono_ms);
+/* Moves a decoded batch into the group, which must not be full: the slot's message and
+ * `incoming`'s trade places, so nothing is copied but the route and every message's
+ * arrays are reused by the next decode. */
+void agg_group_add(struct agg_group *g, struct agg_batch *incoming, int64_t now_mono_ms);
 
 /* Empties the group for the next transaction, keeping the slots' memory. */
 void agg_group_reset(struct agg_group *g);

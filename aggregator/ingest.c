@@ -4,12 +4,16 @@
 #include "group.h"
 #include "text.h"
 #include "timefmt.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <zmq.h>
 
 /* Socket settings, chosen rather than inherited. */
@@ -26,13 +30,26 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
+/* One writer and the batches waiting for it. A lane holds two groups: `filling` takes
+ * batches while the writer commits the other one, which is `spare` again once taken back
+ * (NULL while the writer has it). */
+struct agg_lane {
+    struct agg_group *filling;
+    struct agg_group *spare;
+    struct agg_writer *writer;
+    bool busy; /* the writer has a group */
+};
+
 struct agg_ingest {
     void *router;
     bool curve; /* connections are authenticated; User-Id names the agent */
     const struct ct_log *log;
-    struct agg_group *group;
+    struct agg_batch incoming; /* the frame being decoded; joins a lane's group if accepted */
+    struct agg_lane *lanes;
+    size_t n_lanes;
+    int done_fd; /* eventfd: writers count finished jobs here */
+    size_t group_max_updates;
     int64_t group_max_wait_ms;
-    struct agg_store store;
     struct ct_wire_encoder *enc;
     struct ct_msg *reply;
     struct agg_ingest_stats stats;
@@ -57,17 +74,38 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
         return NULL;
     }
     in->log = log;
+    in->done_fd = -1;
+    in->group_max_updates = (size_t)settings->group_max_updates;
     in->group_max_wait_ms = settings->group_max_wait_ms;
     in->bad_frame_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 5);
     in->refused_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 10);
     in->send_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 5);
-    agg_store_init(&in->store);
-    in->group = agg_group_new((size_t)settings->group_max_updates);
+    in->incoming.msg = ct_msg_new();
     in->enc = ct_wire_encoder_new();
     in->reply = ct_msg_new();
-    if (in->group == NULL || in->enc == NULL || in->reply == NULL) {
+    in->n_lanes = (size_t)settings->writers;
+    in->lanes = calloc(in->n_lanes, sizeof(*in->lanes));
+    if (in->incoming.msg == NULL || in->enc == NULL || in->reply == NULL || in->lanes == NULL) {
         snprintf(err, err_size, "out of memory");
         goto fail;
+    }
+    in->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (in->done_fd < 0) {
+        snprintf(err, err_size, "creating the writers' eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    for (size_t i = 0; i < in->n_lanes; i++) {
+        struct agg_lane *l = &in->lanes[i];
+        l->filling = agg_group_new(in->group_max_updates);
+        l->spare = agg_group_new(in->group_max_updates);
+        if (l->filling == NULL || l->spare == NULL) {
+            snprintf(err, err_size, "out of memory");
+            goto fail;
+        }
+        l->writer = agg_writer_start((unsigned)i, settings->db, settings->db_retry_max_ms, log,
+                                     in->done_fd, err, err_size);
+        if (l->writer == NULL)
+            goto fail;
     }
     in->router = zmq_socket(zmq_ctx, ZMQ_ROUTER);
     if (in->router == NULL) {
@@ -123,8 +161,16 @@ void agg_ingest_free(struct agg_ingest *in)
         return;
     if (in->router != NULL)
         zmq_close(in->router);
-    agg_group_free(in->group);
-    agg_store_release(&in->store);
+    for (size_t i = 0; in->lanes != NULL && i < in->n_lanes; i++) {
+        /* Stopped first: a writer may still hold one of the lane's groups. */
+        agg_writer_stop(in->lanes[i].writer);
+        agg_group_free(in->lanes[i].filling);
+        agg_group_free(in->lanes[i].spare);
+    }
+    free(in->lanes);
+    if (in->done_fd >= 0)
+        close(in->done_fd);
+    ct_msg_free(in->incoming.msg);
     ct_wire_encoder_free(in->enc);
     ct_msg_free(in->reply);
     free(in);
@@ -135,14 +181,37 @@ void *agg_ingest_socket(const struct agg_ingest *in)
     return in->router;
 }
 
-bool agg_ingest_has_pending(const struct agg_ingest *in)
+int agg_ingest_done_fd(const struct agg_ingest *in)
 {
-    return in->group->n_batches > 0;
+    return in->done_fd;
 }
 
+bool agg_ingest_has_pending(const struct agg_ingest *in)
+{
+    for (size_t i = 0; i < in->n_lanes; i++) {
+        if (in->lanes[i].busy || in->lanes[i].filling->n_batches > 0)
+            return true;
+    }
+    return false;
+}
+
+bool agg_ingest_writing(const struct agg_ingest *in)
+{
+    for (size_t i = 0; i < in->n_lanes; i++) {
+        if (in->lanes[i].busy)
+            return true;
+    }
+    return false;
+}
+
+/* Any lane full stops reading: the next frame could be for that lane. */
 bool agg_ingest_full(const struct agg_ingest *in)
 {
-    return agg_group_full(in->group);
+    for (size_t i = 0; i < in->n_lanes; i++) {
+        if (agg_group_full(in->lanes[i].filling))
+            return true;
+    }
+    return false;
 }
 
 const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in)
@@ -152,20 +221,44 @@ const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in)
 
 void agg_ingest_reconfigure(struct agg_ingest *in, const struct agg_settings *settings)
 {
-    in->group->max_updates = (size_t)settings->group_max_updates;
+    in->group_max_updates = (size_t)settings->group_max_updates;
     in->group_max_wait_ms = settings->group_max_wait_ms;
+    for (size_t i = 0; i < in->n_lanes; i++) {
+        struct agg_lane *l = &in->lanes[i];
+        l->filling->max_updates = in->group_max_updates;
+        if (l->spare != NULL)
+            l->spare->max_updates = in->group_max_updates;
+        agg_writer_set_log_level(l->writer, settings->log_level);
+    }
+}
+
+/* Milliseconds until the lane's filling group is due: 0 when due, -1 when empty. */
+static int64_t lane_wait_ms(const struct agg_ingest *in, const struct agg_lane *l,
+                            int64_t now_mono_ms)
+{
+    int64_t due;
+
+    if (l->filling->n_batches == 0)
+        return -1;
+    if (agg_group_full(l->filling))
+        return 0;
+    due = l->filling->opened_mono_ms + in->group_max_wait_ms - now_mono_ms;
+    return due > 0 ? due : 0;
 }
 
 int64_t agg_ingest_wait_ms(const struct agg_ingest *in, int64_t now_mono_ms)
 {
-    int64_t due;
+    int64_t soonest = -1;
 
-    if (in->group->n_batches == 0)
-        return -1;
-    if (agg_group_full(in->group))
-        return 0;
-    due = in->group->opened_mono_ms + in->group_max_wait_ms - now_mono_ms;
-    return due > 0 ? due : 0;
+    for (size_t i = 0; i < in->n_lanes; i++) {
+        int64_t wait;
+        if (in->lanes[i].busy) /* its writer's eventfd wakes us */
+            continue;
+        wait = lane_wait_ms(in, &in->lanes[i], now_mono_ms);
+        if (wait >= 0 && (soonest < 0 || wait < soonest))
+            soonest = wait;
+    }
+    return soonest;
 }
 
 /* ---------------------------------------------------------------- replies */
@@ -346,12 +439,21 @@ static size_t discard_more(void *socket)
     return extra;
 }
 
+/* Every district has one lane, so its rows are only ever locked by one writer. */
+static struct agg_lane *lane_of(struct agg_ingest *in, const struct agg_directory *dir,
+                                const char *district)
+{
+    long unit = agg_directory_unit_index(dir, district);
+
+    return &in->lanes[unit >= 0 ? (size_t)unit % in->n_lanes : 0];
+}
+
 void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, bool db_up,
                         int64_t now_mono_ms)
 {
-    struct agg_batch *slot;
+    struct agg_batch *slot = &in->incoming;
 
-    while ((slot = agg_group_next_slot(in->group)) != NULL) {
+    while (!agg_ingest_full(in)) {
         char user_id[CT_ID_MAX + 1];
         struct ct_wire_fault fault;
         zmq_msg_t route, frame;
@@ -409,7 +511,8 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, 
             break;
         case CT_MSG_BATCH:
             if (accept_batch(in, slot, dir, db_up))
-                agg_group_keep_slot(in->group, now_mono_ms);
+                agg_group_add(lane_of(in, dir, slot->msg->batch.district)->filling, slot,
+                              now_mono_ms);
             break;
         default:
             send_error(in, slot->route, slot->route_len, CT_WERR_MALFORMED, 0,
@@ -421,24 +524,46 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, 
 
 /* ---------------------------------------------------------------- committing */
 
-enum agg_store_status agg_ingest_flush(struct agg_ingest *in, PGconn *conn,
-                                       struct agg_directory *dir, struct agg_feed *feed, char *err,
-                                       size_t err_size)
+void agg_ingest_dispatch(struct agg_ingest *in, const struct agg_directory *dir,
+                         int64_t now_mono_ms, bool all)
 {
-    struct agg_group *g = in->group;
-    struct agg_store_result result;
-    int64_t started = ct_time_mono_ms();
-    enum agg_store_status status;
+    for (size_t i = 0; i < in->n_lanes; i++) {
+        struct agg_lane *l = &in->lanes[i];
+        struct agg_group *g = l->filling;
+        int64_t wait = lane_wait_ms(in, l, now_mono_ms);
 
-    status = agg_store_commit(&in->store, conn, g, dir, ct_time_now_ms(), &result, err, err_size);
-    if (status != AGG_STORE_COMMITTED)
-        return status;
+        if (l->busy || wait < 0 || (wait > 0 && !all))
+            continue;
+        l->filling = l->spare;
+        l->spare = NULL;
+        l->busy = true;
+        agg_writer_submit(l->writer, g, dir);
+    }
+}
+
+static void refuse_group(struct agg_ingest *in, struct agg_group *g, const char *why)
+{
+    for (size_t i = 0; i < g->n_batches; i++)
+        send_error(in, g->batches[i].route, g->batches[i].route_len, CT_WERR_UNAVAILABLE, 0, why);
+    agg_group_reset(g);
+}
+
+static void answer_committed(struct agg_ingest *in, const struct agg_writer_done *done,
+                             struct agg_directory *dir, struct agg_feed *feed)
+{
+    const struct agg_store_result *result = &done->result;
+    struct agg_group *g = done->group;
 
     in->stats.commits++;
-    in->stats.updates_committed += result.accepted;
-    in->stats.updates_rejected += result.rejected;
+    in->stats.updates_committed += result->accepted;
+    in->stats.updates_rejected += result->rejected;
     in->stats.last_commit_ms = ct_time_now_ms();
-    in->stats.last_commit_us = (ct_time_mono_ms() - started) * 1000;
+    in->stats.last_commit_us = done->commit_us;
+    for (size_t k = 0; k < result->n_seqs; k++) {
+        struct agg_agent *cached = agg_directory_agent(dir, result->seqs[k].agent);
+        if (cached != NULL)
+            cached->last_seq = result->seqs[k].last_seq;
+    }
     for (size_t i = 0; i < g->n_batches; i++) {
         struct agg_batch *b = &g->batches[i];
         if (b->outcome == AGG_BATCH_ACKED) {
@@ -451,17 +576,61 @@ enum agg_store_status agg_ingest_flush(struct agg_ingest *in, PGconn *conn,
             send_error(in, b->route, b->route_len, b->error, b->error_seq, b->error_msg);
         }
     }
-    for (size_t i = 0; i < result.n_periods; i++)
-        agg_feed_mark(feed, dir, result.periods[i]);
+    for (size_t i = 0; i < result->n_periods; i++)
+        agg_feed_mark(feed, dir, result->periods[i]);
     agg_group_reset(g);
-    return AGG_STORE_COMMITTED;
+}
+
+void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed)
+{
+    uint64_t finished;
+
+    /* Only clears the counter: every lane is asked below. EAGAIN means nothing new. */
+    if (read(in->done_fd, &finished, sizeof(finished)) < 0 && errno != EAGAIN && errno != EINTR)
+        ct_log_error(in->log, "ingest", "reading the writers' eventfd: %s", strerror(errno));
+    for (size_t i = 0; i < in->n_lanes; i++) {
+        struct agg_lane *l = &in->lanes[i];
+        struct agg_writer_done done;
+
+        if (!l->busy || !agg_writer_take(l->writer, &done))
+            continue;
+        switch (done.outcome) {
+        case AGG_WRITER_COMMITTED:
+            answer_committed(in, &done, dir, feed);
+            break;
+        case AGG_WRITER_UNAVAILABLE:
+            refuse_group(in, done.group, "the database is unavailable; retry later");
+            break;
+        case AGG_WRITER_FAILED:
+            ct_log_error(in->log, "ingest", "commit failed, batches refused as unavailable: %s",
+                         done.err);
+            refuse_group(in, done.group, "the database refused the commit; retry later");
+            break;
+        }
+        done.group->max_updates = in->group_max_updates;
+        l->spare = done.group;
+        l->busy = false;
+    }
 }
 
 void agg_ingest_refuse_pending(struct agg_ingest *in, const char *why)
 {
-    struct agg_group *g = in->group;
+    for (size_t i = 0; i < in->n_lanes; i++)
+        refuse_group(in, in->lanes[i].filling, why);
+}
 
-    for (size_t i = 0; i < g->n_batches; i++)
-        send_error(in, g->batches[i].route, g->batches[i].route_len, CT_WERR_UNAVAILABLE, 0, why);
-    agg_group_reset(g);
+void agg_ingest_drain(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed,
+                      bool db_up)
+{
+    for (size_t i = 0; i < in->n_lanes; i++)
+        agg_writer_hurry(in->lanes[i].writer);
+    if (!db_up)
+        agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
+    while (agg_ingest_has_pending(in)) {
+        struct pollfd done = {.fd = in->done_fd, .events = POLLIN};
+        agg_ingest_dispatch(in, dir, 0, true);
+        if (poll(&done, 1, 1000) < 0 && errno != EINTR)
+            ct_log_error(in->log, "ingest", "waiting for the writers: %s", strerror(errno));
+        agg_ingest_collect(in, dir, feed);
+    }
 }

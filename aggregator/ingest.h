@@ -1,16 +1,22 @@
 /*
  * ingest.h - the collectors' side of the aggregator: the ROUTER socket and protocol v1.
  *
- * Frames are read without blocking into the group's slots. hello is answered at once
- * (welcome, or an error); a batch that passes the cheap checks joins the group and waits
- * for the next transaction; everything else gets its error at once. agg_ingest_flush()
- * commits the group through store.c and then, and only then, sends the acks.
+ * Frames are read without blocking. hello is answered at once (welcome, or an error); a
+ * batch that passes the cheap checks joins the group of its district's lane and waits
+ * for that lane's next transaction; everything else gets its error at once.
+ *
+ * Each lane has a writer thread with its own database connection (writer.h), and each
+ * district belongs to one lane, so districts commit side by side without touching each
+ * other's rows, and one agent's batches stay in order. agg_ingest_dispatch() hands a due
+ * group to its idle writer; agg_ingest_collect() takes finished groups back and then, and
+ * only then, sends their acks.
  *
  * Every reply is sent with ZMQ_DONTWAIT, so a collector that stops reading cannot stall
  * the daemon: its reply is dropped, and its resend will be acked as a duplicate.
  *
- * The ingest owns the ROUTER socket, the group, the store's buffers and its codec state.
- * The directory, the feed and the database connection are borrowed per call.
+ * The ingest owns the ROUTER socket, the lanes with their groups and writers, the
+ * writers' eventfd and the codec state. The directory and the feed are borrowed per call;
+ * the directory must not be reloaded while agg_ingest_writing() is true.
  */
 #ifndef AGG_INGEST_H
 #define AGG_INGEST_H
@@ -21,7 +27,6 @@
 #include "settings.h"
 #include "store.h"
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -44,29 +49,44 @@ void agg_ingest_free(struct agg_ingest *in);
 
 void *agg_ingest_socket(const struct agg_ingest *in);
 
-/* Reads waiting frames until there are none or the group is full. With `db_up` false,
+/* Readable when a writer has finished a group: then call agg_ingest_collect(). */
+int agg_ingest_done_fd(const struct agg_ingest *in);
+
+/* Reads waiting frames until there are none or a lane's group is full. With `db_up` false,
  * hello and batch are refused as `unavailable`. */
 void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, bool db_up,
                         int64_t now_mono_ms);
 
+/* Batches waiting for a writer or with one. */
 bool agg_ingest_has_pending(const struct agg_ingest *in);
+/* A writer has a group (and reads the directory). */
+bool agg_ingest_writing(const struct agg_ingest *in);
 bool agg_ingest_full(const struct agg_ingest *in);
 
-/* Milliseconds until the group should be committed: 0 when it is due, -1 when empty. */
+/* Milliseconds until a group should go to its idle writer: 0 when one is due, -1 when
+ * none waits for an idle writer. */
 int64_t agg_ingest_wait_ms(const struct agg_ingest *in, int64_t now_mono_ms);
 
-/* Commits the group. On AGG_STORE_COMMITTED the replies have been sent, the feed marked
- * and the group emptied; otherwise the group is kept for another attempt. */
-enum agg_store_status agg_ingest_flush(struct agg_ingest *in, PGconn *conn,
-                                       struct agg_directory *dir, struct agg_feed *feed, char *err,
-                                       size_t err_size);
+/* Hands each idle writer its lane's group if it is due (or has any batch, with `all`). */
+void agg_ingest_dispatch(struct agg_ingest *in, const struct agg_directory *dir,
+                         int64_t now_mono_ms, bool all);
 
-/* Answers every batch in the group with `unavailable` and empties it. */
+/* Takes back the groups the writers finished: acks and errors for committed ones (and the
+ * directory's last_seq and the feed updated), `unavailable` for the rest. */
+void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed);
+
+/* Answers every batch not yet with a writer with `unavailable` and drops it. */
 void agg_ingest_refuse_pending(struct agg_ingest *in, const char *why);
+
+/* For shutdown, after the last receive: commits what is waiting (when `db_up`; otherwise
+ * refuses it), lets the writers finish without holding for a lost database, and answers
+ * everything. Returns when no batch is left. */
+void agg_ingest_drain(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed,
+                      bool db_up);
 
 const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in);
 
-/* Applies the settings that can change without a restart (group sizes). */
+/* Applies the settings that can change without a restart (group sizes, log level). */
 void agg_ingest_reconfigure(struct agg_ingest *in, const struct agg_settings *settings);
 
 #endif

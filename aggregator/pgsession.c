@@ -8,9 +8,10 @@
 #define CONNECT_TIMEOUT_S "5"
 
 void agg_session_init(struct agg_session *s, const char *conninfo, int64_t backoff_max_ms,
-                      const struct ct_log *log)
+                      bool listen, const struct ct_log *log)
 {
     memset(s, 0, sizeof(*s));
+    s->listen = listen;
     ct_strlcpy(s->conninfo, conninfo, sizeof(s->conninfo));
     s->backoff_ms = BACKOFF_FIRST_MS;
     s->backoff_max_ms = backoff_max_ms;
@@ -83,9 +84,11 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
         schedule_retry(s, now_mono_ms);
         return false;
     }
-    /* LISTEN: agents added or removed. citytally.fold: this session folds its own COPYs
+    /* LISTEN: agents added or removed (a writer's session never reads its input, so it
+     * must not collect notifications). citytally.fold: this session folds its own COPYs
      * into current_values (aggregator/fold.c), so the table's trigger need not. */
-    res = PQexec(s->conn, "LISTEN citytally_agents; SET citytally.fold = 'daemon'");
+    res = PQexec(s->conn, s->listen ? "LISTEN citytally_agents; SET citytally.fold = 'daemon'"
+                                    : "SET citytally.fold = 'daemon'");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         ct_strlcpy(why, PQerrorMessage(s->conn), sizeof(why));
         one_line(why);

@@ -3,10 +3,10 @@
  *
  * PostgreSQL restarts, networks drop. The session reconnects with exponential backoff
  * (capped by the db_retry_max setting), LISTENs for citytally_agents on every new
- * connection, and logs each change of state once: "database unreachable" when it starts
- * (repeated at doubling intervals while it lasts) and "database reachable again" when it
- * ends, never once per message. Log lines name the server by host and database only; the
- * conninfo, which may hold a password, is never logged.
+ * connection if asked to (the main session; writers' sessions do not), and logs each change of
+ * state once: "database unreachable" when it starts (repeated at doubling intervals while it lasts)
+ * and "database reachable again" when it ends, never once per message. Log lines name the server by
+ * host and database only; the conninfo, which may hold a password, is never logged.
  *
  * The session owns its PGconn. Callers borrow it through agg_session_conn() while up.
  */
@@ -26,11 +26,12 @@ struct agg_session {
     int64_t backoff_ms;
     int64_t backoff_max_ms;
     struct ct_complaint down;
+    bool listen;              /* LISTEN citytally_agents on each new connection */
     const struct ct_log *log; /* borrowed */
 };
 
 void agg_session_init(struct agg_session *s, const char *conninfo, int64_t backoff_max_ms,
-                      const struct ct_log *log);
+                      bool listen, const struct ct_log *log);
 void agg_session_close(struct agg_session *s);
 
 /* Connects if down and an attempt is due. Returns true when connected afterwards, and

@@ -27,6 +27,8 @@ const struct ct_config_option agg_settings_table[] = {
         "most updates committed in one transaction"),
     OPT("ingest", "group_max_wait", CT_CONFIG_DURATION, group_max_wait_ms, 0, 1000,
         "how long a transaction waits for more batches"),
+    OPT("ingest", "writers", CT_CONFIG_INT, writers, 1, 16,
+        "database connections committing side by side, each for its own districts"),
     OPT("ingest", "publish_interval", CT_CONFIG_DURATION, publish_interval_ms, 100, 3600000,
         "least time between two progress messages for one year"),
     OPT("ingest", "db_retry_max", CT_CONFIG_DURATION, db_retry_max_ms, 100, 3600000,
@@ -42,8 +44,9 @@ void agg_settings_defaults(struct agg_settings *s)
     strcpy(s->publish, "tcp://127.0.0.1:5561");
     strcpy(s->http, "127.0.0.1:9560");
     s->log_level = CT_LOG_INFO;
-    s->group_max_updates = 20000;
+    s->group_max_updates = 10000;
     s->group_max_wait_ms = 2;
+    s->writers = 2;
     s->publish_interval_ms = 1000;
     s->db_retry_max_ms = 5000;
 }

@@ -25,6 +25,7 @@ struct agg_settings {
     enum ct_log_level log_level;
     int64_t group_max_updates; /* updates per group-commit transaction */
     int64_t group_max_wait_ms; /* how long a transaction waits for more batches */
+    int64_t writers;           /* database connections committing side by side */
     int64_t publish_interval_ms;
     int64_t db_retry_max_ms; /* reconnect backoff cap */
 };

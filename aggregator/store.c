@@ -1,5 +1,6 @@
 #include "store.h"
 #include "decimal.h"
+#include "text.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
@@ -432,7 +433,7 @@ static enum agg_store_status commit(PGconn *conn, char *err, size_t err_size)
 }
 
 enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struct agg_group *g,
-                                       struct agg_directory *dir, int64_t now_ms,
+                                       const struct agg_directory *dir, int64_t now_ms,
                                        struct agg_store_result *result, char *err, size_t err_size)
 {
     struct locked_agent agents[AGG_GROUP_MAX_BATCHES];
@@ -500,9 +501,12 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
         return status;
 
     for (size_t k = 0; k < n_agents; k++) {
-        struct agg_agent *cached = agg_directory_agent(dir, agents[k].id);
-        if (cached != NULL && agents[k].found)
-            cached->last_seq = agents[k].last_seq;
+        struct agg_store_seq *seq = &result->seqs[result->n_seqs];
+        if (!agents[k].found)
+            continue;
+        ct_strlcpy(seq->agent, agents[k].id, sizeof(seq->agent));
+        seq->last_seq = agents[k].last_seq;
+        result->n_seqs++;
     }
     for (size_t i = 0; i < g->n_batches; i++) {
         struct agg_batch *b = &g->batches[i];

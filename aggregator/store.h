@@ -15,7 +15,8 @@
  * Duplicates are dropped here, against the locked last_seq, so accepted rows go straight
  * into `updates` with COPY; the unique (agent_id, seq) key remains as a safety net. Only
  * when the call returns AGG_STORE_COMMITTED are the outcomes in the group final and the
- * directory's last_seq advanced; otherwise nothing was stored (or, for
+ * agents' new last_seq in the result (the caller updates its directory: the store only
+ * reads it, so it can run on a writer thread); otherwise nothing was stored (or, for
  * AGG_STORE_CONNECTION_LOST, nobody knows) and the same group can simply be committed
  * again: the locked last_seq then tells which of it is already in.
  */
@@ -40,6 +41,11 @@ enum agg_store_status {
 
 #define AGG_STORE_MAX_PERIODS 16
 
+struct agg_store_seq {
+    char agent[CT_ID_MAX + 1];
+    uint64_t last_seq; /* committed, as of this transaction */
+};
+
 struct agg_store_result {
     size_t accepted;                    /* new rows in `updates` */
     size_t rejected;                    /* new rows in `rejected_updates` */
@@ -47,6 +53,8 @@ struct agg_store_result {
     size_t refused;                     /* batches refused whole */
     int periods[AGG_STORE_MAX_PERIODS]; /* distinct periods of accepted rows (first ones) */
     size_t n_periods;
+    struct agg_store_seq seqs[AGG_GROUP_MAX_BATCHES]; /* every registered agent of the group */
+    size_t n_seqs;
 };
 
 /* Scratch buffers reused across commits, so a steady stream allocates nothing. */
@@ -61,9 +69,9 @@ void agg_store_init(struct agg_store *st);
 void agg_store_release(struct agg_store *st);
 
 /* Commits `g` (borrowed). `now_ms` bounds how far in the future an observation may lie.
- * On AGG_STORE_COMMITTED every batch has an outcome and `dir` has the new last_seq. */
+ * On AGG_STORE_COMMITTED every batch has an outcome and result->seqs the new last_seq. */
 enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struct agg_group *g,
-                                       struct agg_directory *dir, int64_t now_ms,
+                                       const struct agg_directory *dir, int64_t now_ms,
                                        struct agg_store_result *result, char *err, size_t err_size);
 
 #endif

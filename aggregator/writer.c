@@ -1,0 +1,254 @@
+#include "writer.h"
+#include "pgsession.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct agg_writer {
+    unsigned index;
+    int done_fd;
+    pthread_t thread;
+
+    /* The writer thread's own; nobody else touches them while it runs. */
+    struct ct_log log;
+    struct agg_session db;
+    struct agg_store store;
+    struct agg_writer_done done;
+
+    /* Shared, under `mu`. */
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* a job, hurry, quit, or a new log level */
+    struct agg_group *job;
+    const struct agg_directory *job_dir;
+    bool finished; /* the job has an outcome in `done` */
+    bool hurry, quit;
+    enum ct_log_level log_level;
+};
+
+/* Waits on `wake` until `until_mono_ms` or until hurried. Called and returns with `mu` held. */
+static void wait_locked(struct agg_writer *w, int64_t until_mono_ms)
+{
+    struct timespec deadline = {.tv_sec = (time_t)(until_mono_ms / 1000),
+                                .tv_nsec = (long)(until_mono_ms % 1000) * 1000000};
+
+    while (!w->hurry && ct_time_mono_ms() < until_mono_ms) {
+        int rc = pthread_cond_timedwait(&w->wake, &w->mu, &deadline);
+        if (rc == ETIMEDOUT)
+            break;
+    }
+}
+
+static bool hurried(struct agg_writer *w)
+{
+    bool hurry;
+
+    pthread_mutex_lock(&w->mu);
+    hurry = w->hurry;
+    pthread_mutex_unlock(&w->mu);
+    return hurry;
+}
+
+/* Commits `g`, reconnecting and retrying while the database is away, into w->done. */
+static void run_job(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir)
+{
+    struct agg_writer_done *done = &w->done;
+    int64_t lost_since = 0;
+    bool conflict_seen = false;
+
+    for (;;) {
+        int64_t now = ct_time_mono_ms();
+        bool fresh;
+
+        if (agg_session_ensure(&w->db, now, &fresh)) {
+            enum agg_store_status status =
+                agg_store_commit(&w->store, agg_session_conn(&w->db), g, dir, ct_time_now_ms(),
+                                 &done->result, done->err, sizeof(done->err));
+            switch (status) {
+            case AGG_STORE_COMMITTED:
+                done->outcome = AGG_WRITER_COMMITTED;
+                done->commit_us = (ct_time_mono_ms() - now) * 1000;
+                return;
+            case AGG_STORE_CONFLICT:
+                /* The unique key caught rows already in the log: some last_seq we read
+                 * was stale. The retry locks and reads them again; twice is a fault. */
+                if (!conflict_seen) {
+                    ct_log_warn(&w->log, "writer", "writer %u: %s; retrying", w->index, done->err);
+                    conflict_seen = true;
+                    continue;
+                }
+                done->outcome = AGG_WRITER_FAILED;
+                return;
+            case AGG_STORE_FAILED:
+                done->outcome = AGG_WRITER_FAILED;
+                return;
+            case AGG_STORE_CONNECTION_LOST:
+                agg_session_lost(&w->db, done->err, now);
+                break;
+            }
+        }
+        if (lost_since == 0)
+            lost_since = now;
+        if (hurried(w) || now - lost_since >= AGG_WRITER_HOLD_MS) {
+            snprintf(done->err, sizeof(done->err), "the database is unavailable");
+            done->outcome = AGG_WRITER_UNAVAILABLE;
+            return;
+        }
+        pthread_mutex_lock(&w->mu);
+        {
+            int64_t until = now + agg_session_wait_ms(&w->db, now);
+            if (until > lost_since + AGG_WRITER_HOLD_MS)
+                until = lost_since + AGG_WRITER_HOLD_MS;
+            wait_locked(w, until);
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
+}
+
+static void signal_done(struct agg_writer *w)
+{
+    uint64_t one = 1;
+
+    /* Only EINTR can fail here: the counter cannot reach its maximum. */
+    while (write(w->done_fd, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct agg_writer *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        struct agg_group *g;
+        const struct agg_directory *dir;
+
+        while (!w->quit && (w->job == NULL || w->finished))
+            pthread_cond_wait(&w->wake, &w->mu);
+        if (w->job == NULL || w->finished)
+            break; /* quit, nothing in hand */
+        g = w->job;
+        dir = w->job_dir;
+        w->log.level = w->log_level;
+        pthread_mutex_unlock(&w->mu);
+
+        memset(&w->done, 0, sizeof(w->done));
+        run_job(w, g, dir);
+        w->done.group = g;
+
+        pthread_mutex_lock(&w->mu);
+        w->finished = true;
+        signal_done(w);
+    }
+    pthread_mutex_unlock(&w->mu);
+    agg_session_close(&w->db);
+    return NULL;
+}
+
+struct agg_writer *agg_writer_start(unsigned index, const char *conninfo, int64_t backoff_max_ms,
+                                    const struct ct_log *log, int done_fd, char *err,
+                                    size_t err_size)
+{
+    struct agg_writer *w = calloc(1, sizeof(*w));
+    pthread_condattr_t attr;
+    int rc;
+
+    if (w == NULL) {
+        snprintf(err, err_size, "starting writer %u: out of memory", index);
+        return NULL;
+    }
+    w->index = index;
+    w->done_fd = done_fd;
+    w->log = *log;
+    w->log_level = log->level;
+    agg_session_init(&w->db, conninfo, backoff_max_ms, false, &w->log);
+    agg_store_init(&w->store);
+    /* The hold is timed on the monotonic clock, like everything else in the daemon. */
+    if (pthread_condattr_init(&attr) != 0) {
+        snprintf(err, err_size, "starting writer %u: cannot create a condition variable", index);
+        free(w);
+        return NULL;
+    }
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(&w->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0 || pthread_mutex_init(&w->mu, NULL) != 0) {
+        snprintf(err, err_size, "starting writer %u: cannot create its locks", index);
+        if (rc == 0)
+            pthread_cond_destroy(&w->wake);
+        free(w);
+        return NULL;
+    }
+    rc = pthread_create(&w->thread, NULL, writer_main, w);
+    if (rc != 0) {
+        snprintf(err, err_size, "starting writer %u: %s", index, strerror(rc));
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->wake);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void agg_writer_stop(struct agg_writer *w)
+{
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    w->hurry = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    agg_store_release(&w->store);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->wake);
+    free(w);
+}
+
+void agg_writer_submit(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir)
+{
+    pthread_mutex_lock(&w->mu);
+    w->job = g;
+    w->job_dir = dir;
+    w->finished = false;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool agg_writer_take(struct agg_writer *w, struct agg_writer_done *done)
+{
+    bool finished;
+
+    pthread_mutex_lock(&w->mu);
+    finished = w->job != NULL && w->finished;
+    if (finished) {
+        *done = w->done;
+        w->job = NULL;
+        w->job_dir = NULL;
+        w->finished = false;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return finished;
+}
+
+void agg_writer_hurry(struct agg_writer *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->hurry = true;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void agg_writer_set_log_level(struct agg_writer *w, enum ct_log_level level)
+{
+    pthread_mutex_lock(&w->mu);
+    w->log_level = level;
+    pthread_mutex_unlock(&w->mu);
+}

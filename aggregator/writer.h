@@ -1,0 +1,77 @@
+/*
+ * writer.h - a thread that commits groups of batches on a database connection of its own.
+ *
+ * The daemon runs `writers` of them (a setting, 2 by default) and the ingest gives each
+ * district to one writer for good, so no two transactions ever lock the same agents,
+ * current_values or daily_values rows. One slow transaction (a long fsync, a stall of the
+ * machine) then delays only the districts behind it, and the database's work is shared
+ * by as many backends.
+ *
+ * Hand-off, one group at a time: the main thread passes a group with agg_writer_submit();
+ * the writer owns it until agg_writer_take() hands it back with the outcome. When a job is
+ * done the writer adds 1 to the eventfd it was given, which the main thread polls. While
+ * a job runs the writer reads the directory it was given, so the main thread must not
+ * reload that directory until the job is taken back.
+ *
+ * A commit that loses the database is retried on a new connection for up to
+ * AGG_WRITER_HOLD_MS: nobody knows whether the lost COMMIT happened, and on the retry the
+ * locked last_seq tells what is already in. After that, or at once after
+ * agg_writer_hurry(), the group comes back as AGG_WRITER_UNAVAILABLE.
+ *
+ * The writer owns its thread, its database session and its store buffers. Groups and the
+ * directory are borrowed for the length of a job; the eventfd is borrowed for its life.
+ */
+#ifndef AGG_WRITER_H
+#define AGG_WRITER_H
+
+#include "directory.h"
+#include "group.h"
+#include "log.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGG_WRITER_HOLD_MS 5000 /* how long a group waits for the database to return */
+
+enum agg_writer_outcome {
+    AGG_WRITER_COMMITTED = 0, /* every batch of the group has its outcome */
+    AGG_WRITER_UNAVAILABLE,   /* the database stayed away; nothing known to be stored */
+    AGG_WRITER_FAILED,        /* the database refused the transaction; rolled back */
+};
+
+struct agg_writer_done {
+    struct agg_group *group; /* back to the caller */
+    enum agg_writer_outcome outcome;
+    struct agg_store_result result; /* for AGG_WRITER_COMMITTED */
+    int64_t commit_us;              /* BEGIN to COMMIT of the transaction that succeeded */
+    char err[512];                  /* why, for the other outcomes */
+};
+
+struct agg_writer;
+
+/* Starts writer number `index` (for log lines), connecting lazily on its first job.
+ * `log` is copied. Returns NULL with a reason in `err`. */
+struct agg_writer *agg_writer_start(unsigned index, const char *conninfo, int64_t backoff_max_ms,
+                                    const struct ct_log *log, int done_fd, char *err,
+                                    size_t err_size);
+
+/* Finishes the job in hand (see agg_writer_hurry), stops the thread and frees the writer.
+ * A finished job's group is still the caller's; take it before stopping. */
+void agg_writer_stop(struct agg_writer *w);
+
+/* Hands `g` to the writer. Only when the writer is idle (no job, or the last one taken). */
+void agg_writer_submit(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir);
+
+/* True (with `done` filled) when the job submitted last has finished; the writer is idle
+ * again afterwards. False while it runs or when there is none. */
+bool agg_writer_take(struct agg_writer *w, struct agg_writer_done *done);
+
+/* From now on a job that loses the database gives up at once instead of holding. */
+void agg_writer_hurry(struct agg_writer *w);
+
+/* Applies a new log level from the next job on. */
+void agg_writer_set_log_level(struct agg_writer *w, enum ct_log_level level);
+
+#endif
