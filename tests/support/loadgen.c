@@ -18,6 +18,7 @@ struct inflight {
 struct agent {
     struct wc_client *c;
     uint64_t acked, next;
+    uint64_t offered; /* updates sent, resends included, for pacing */
     bool welcomed;
     long long hello_sent_ms, retry_at_ms;
     struct inflight window[MAX_WINDOW];
@@ -204,6 +205,19 @@ static void summarize(struct loadgen *lg, long long started_us, long long last_a
     }
 }
 
+/* With a rate, every agent offers its own share of it, its batches evenly spaced and its
+ * schedule shifted by i/K of a batch interval, like K independent collectors. (A shared
+ * budget would go to whichever agent is polled first: two or three agents would carry
+ * all the load, their batches queued behind each other.) An agent that fell behind, its
+ * window full, catches up at once, as a collector with a backlog does. */
+static bool paced(const struct loadgen *lg, size_t i, double elapsed_s)
+{
+    double share = lg->cfg.rate / (double)lg->cfg.agents;
+    double delay = (double)lg->cfg.batch * (double)i / (double)lg->cfg.agents; /* in updates */
+
+    return lg->cfg.rate <= 0 || (double)lg->agents[i].offered < share * elapsed_s - delay;
+}
+
 int loadgen_run(struct loadgen *lg, long long deadline_ms,
                 bool (*progress)(void *ctx, uint64_t acked), void *ctx,
                 struct loadgen_result *result)
@@ -211,7 +225,6 @@ int loadgen_run(struct loadgen *lg, long long deadline_ms,
     const uint64_t goal = lg->cfg.updates_per_agent * lg->cfg.agents;
     zmq_pollitem_t *items = calloc(lg->cfg.agents, sizeof(*items));
     long long started_us = now_us(), last_ack_us = started_us, next_progress_ms = 0;
-    uint64_t offered = 0;
     int rc = -1;
 
     if (items == NULL)
@@ -248,12 +261,11 @@ int loadgen_run(struct loadgen *lg, long long deadline_ms,
                 continue;
             }
             while (now_ms >= a->retry_at_ms && a->n_inflight < lg->cfg.window &&
-                   a->next <= lg->cfg.updates_per_agent &&
-                   (lg->cfg.rate <= 0 || (double)offered < lg->cfg.rate * elapsed_s)) {
+                   a->next <= lg->cfg.updates_per_agent && paced(lg, i, elapsed_s)) {
                 size_t sent = send_batch(lg, a);
                 if (sent == 0)
                     break;
-                offered += sent;
+                a->offered += sent;
             }
         }
         if (zmq_poll(items, (int)lg->cfg.agents, lg->cfg.rate > 0 ? 1 : 10) < 0)
