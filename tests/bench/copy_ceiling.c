@@ -1,19 +1,26 @@
 /*
  * copy_ceiling.c - the ceiling the end-to-end path is measured against.
  *
- *   citytally-copy-ceiling CONNINFO TABLE AGENTS PER_AGENT [ROWS_PER_TXN]
+ *   citytally-copy-ceiling CONNINFO TABLE AGENTS PER_AGENT [ROWS_PER_TXN [SESSIONS]]
  *
  * COPYs AGENTS x PER_AGENT rows shaped exactly like the aggregator's own COPY into TABLE
- * (text format, ROWS_PER_TXN rows per transaction, default 10,000, one session) and prints
+ * (text format, ROWS_PER_TXN rows per transaction, default 10,000) and prints
  * "copy_rows=<n> seconds=<s> rate=<rows/s>". TABLE is meant to be a fresh copy of the update
  * log with the same indexes (CREATE TABLE .. (LIKE updates INCLUDING ALL)): raw COPY, with
  * none of what the real path adds (dedup, rejection, last_seq, current values, acks).
+ *
+ * One session by default: the ceiling issue 8 measures against. With SESSIONS > 1 that
+ * many processes share the agents (agent a goes to session a % SESSIONS), each on its own
+ * connection, as the aggregator's writers share the districts; the rate is for all of them
+ * from the first row to the last COMMIT.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_s(void)
 {
@@ -33,77 +40,125 @@ static int exec_ok(PGconn *conn, const char *sql)
     return ok;
 }
 
-int main(int argc, char **argv)
+/* COPYs the rows of agents a with a % sessions == session. Returns 0 or 1. */
+static int copy_share(const char *conninfo, const char *table, long agents, long per_agent,
+                      long per_txn, long session, long sessions)
 {
     static const char *districts[] = {"zhongyuan", "erqi",  "guancheng", "jinshui",
                                       "shangjie",  "huiji", "zhongmu",   "gongyi"};
     char copy_sql[256], *buf;
     size_t cap = 1 << 22, len = 0;
-    long agents, per_agent, per_txn = 10000, in_txn = 0;
-    double started;
+    long in_txn = 0, last_agent = agents - 1;
     PGconn *conn;
     PGresult *res;
+    int rc = 1;
+
+    while (last_agent % sessions != session)
+        last_agent--;
+    conn = PQconnectdb(conninfo);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        fprintf(stderr, "copy_ceiling: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return 1;
+    }
+    snprintf(copy_sql, sizeof(copy_sql),
+             "COPY %s (agent_id, seq, district, indicator, period, op, value, observed_at, note)"
+             " FROM STDIN",
+             table);
+    buf = malloc(cap);
+    if (buf == NULL)
+        goto out;
+    /* Rows go in the order the daemon sees them: agents interleaved, seqs rising. */
+    for (long seq = 1; seq <= per_agent; seq++) {
+        for (long a = session; a < agents; a += sessions) {
+            len += (size_t)snprintf(buf + len, cap - len,
+                                    "b%ld\t%ld\t%s\tst_enterprises\t2015\tadd\t%ld\t"
+                                    "2015-06-30T12:00:00+08:00\t\\N\n",
+                                    a, seq, districts[a % 8], seq % 7 + 1);
+            if (++in_txn < per_txn && !(seq == per_agent && a == last_agent))
+                continue;
+            if (!exec_ok(conn, "BEGIN"))
+                goto out;
+            res = PQexec(conn, copy_sql);
+            if (PQresultStatus(res) != PGRES_COPY_IN) {
+                fprintf(stderr, "copy_ceiling: %s", PQerrorMessage(conn));
+                PQclear(res);
+                goto out;
+            }
+            PQclear(res);
+            if (PQputCopyData(conn, buf, (int)len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
+                fprintf(stderr, "copy_ceiling: %s", PQerrorMessage(conn));
+                goto out;
+            }
+            while ((res = PQgetResult(conn)) != NULL) {
+                int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+                PQclear(res);
+                if (!ok) {
+                    fprintf(stderr, "copy_ceiling: %s", PQerrorMessage(conn));
+                    goto out;
+                }
+            }
+            if (!exec_ok(conn, "COMMIT"))
+                goto out;
+            len = 0;
+            in_txn = 0;
+        }
+    }
+    rc = 0;
+out:
+    free(buf);
+    PQfinish(conn);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    long agents, per_agent, per_txn = 10000, sessions = 1, failed = 0;
+    double started, seconds;
 
     if (argc < 5) {
-        fprintf(stderr,
-                "usage: citytally-copy-ceiling CONNINFO TABLE AGENTS PER_AGENT [ROWS_PER_TXN]\n");
+        fprintf(stderr, "usage: citytally-copy-ceiling CONNINFO TABLE AGENTS PER_AGENT"
+                        " [ROWS_PER_TXN [SESSIONS]]\n");
         return 2;
     }
     agents = atol(argv[3]);
     per_agent = atol(argv[4]);
     if (argc > 5)
         per_txn = atol(argv[5]);
-    conn = PQconnectdb(argv[1]);
-    if (PQstatus(conn) != CONNECTION_OK) {
-        fprintf(stderr, "copy_ceiling: %s", PQerrorMessage(conn));
-        return 1;
+    if (argc > 6)
+        sessions = atol(argv[6]);
+    if (agents < 1 || per_agent < 1 || per_txn < 1 || sessions < 1 || sessions > agents) {
+        fprintf(stderr, "copy_ceiling: AGENTS, PER_AGENT and ROWS_PER_TXN must be positive and"
+                        " SESSIONS between 1 and AGENTS\n");
+        return 2;
     }
-    snprintf(copy_sql, sizeof(copy_sql),
-             "COPY %s (agent_id, seq, district, indicator, period, op, value, observed_at, note)"
-             " FROM STDIN",
-             argv[2]);
-    buf = malloc(cap);
-    if (buf == NULL)
-        return 1;
     started = now_s();
-    /* Rows go in the order the daemon sees them: agents interleaved, seqs rising. */
-    for (long seq = 1; seq <= per_agent; seq++) {
-        for (long a = 0; a < agents; a++) {
-            len += (size_t)snprintf(buf + len, cap - len,
-                                    "b%ld\t%ld\t%s\tst_enterprises\t2015\tadd\t%ld\t"
-                                    "2015-06-30T12:00:00+08:00\t\\N\n",
-                                    a, seq, districts[a % 8], seq % 7 + 1);
-            if (++in_txn == per_txn || (seq == per_agent && a == agents - 1)) {
-                if (!exec_ok(conn, "BEGIN"))
-                    return 1;
-                res = PQexec(conn, copy_sql);
-                if (PQresultStatus(res) != PGRES_COPY_IN) {
-                    fprintf(stderr, "copy_ceiling: %s", PQerrorMessage(conn));
-                    return 1;
-                }
-                PQclear(res);
-                if (PQputCopyData(conn, buf, (int)len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
-                    fprintf(stderr, "copy_ceiling: %s", PQerrorMessage(conn));
-                    return 1;
-                }
-                while ((res = PQgetResult(conn)) != NULL) {
-                    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                        fprintf(stderr, "copy_ceiling: %s", PQerrorMessage(conn));
-                        return 1;
-                    }
-                    PQclear(res);
-                }
-                if (!exec_ok(conn, "COMMIT"))
-                    return 1;
-                len = 0;
-                in_txn = 0;
+    if (sessions == 1) {
+        failed = copy_share(argv[1], argv[2], agents, per_agent, per_txn, 0, 1);
+    } else {
+        for (long s = 0; s < sessions; s++) {
+            pid_t pid = fork();
+            if (pid < 0) {
+                perror("copy_ceiling: fork");
+                failed++;
+                break;
             }
+            if (pid == 0)
+                _exit(copy_share(argv[1], argv[2], agents, per_agent, per_txn, s, sessions));
+        }
+        for (;;) {
+            int status;
+            pid_t pid = wait(&status);
+            if (pid < 0)
+                break; /* ECHILD: all of them are done */
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                failed++;
         }
     }
-    double seconds = now_s() - started;
+    seconds = now_s() - started;
+    if (failed)
+        return 1;
     printf("copy_rows=%ld seconds=%.3f rate=%.0f\n", agents * per_agent, seconds,
            (double)(agents * per_agent) / seconds);
-    free(buf);
-    PQfinish(conn);
     return 0;
 }

@@ -5,6 +5,8 @@
  *                     [--window W] [--rate R] [--districts a,b,c] [--server-key FILE
  *                     --client-keys DIR] [--timeout-ms T]
  *
+ * --rate R offers R updates/s in all, each agent R/K of them on its own evenly spaced
+ * schedule; without it every agent sends as fast as its window allows.
  * Agents P0..P(K-1) must be registered (the bench script does it). Prints one line:
  *   acked=<n> seconds=<s> rate=<updates/s> p50_ms=<> p99_ms=<> max_ms=<> resends=<> errors=<>
  * and exits 1 if not every update was acked before the deadline.

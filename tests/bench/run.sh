@@ -7,7 +7,8 @@
 # Each of R runs (default 3), in one private PostgreSQL 15 cluster with fsync and
 # synchronous_commit on:
 #   1. ceiling: raw COPY of K x N rows shaped like the daemon's own COPY into a fresh copy
-#      of the update log with the same indexes (citytally-copy-ceiling);
+#      of the update log with the same indexes (citytally-copy-ceiling), in one session
+#      (`copy`, the ceiling of issue 8) and in two (`copy2`, one per aggregator writer);
 #   2. path:    K load-generator agents (citytally-loadgen, protocol v1 over real sockets)
 #      drive a real aggregator into a fresh database at saturation: acked updates/s, the
 #      aggregator's CPU and peak RSS; then again at half that rate for ack latency;
@@ -15,6 +16,8 @@
 #   3. collector: file import into the durable outbox (rows/s), and one collector's
 #      delivery rate to a local aggregator (tests/bench/collector/).
 # Then M agents (default 1000) connect and stay idle: the aggregator's RSS and CPU.
+# CT_BENCH_PG_OPTS adds server settings (e.g. "-c log_min_duration_statement=50" to see
+# stalls); CT_KEEP_TEST_DIRS=1 keeps the scratch directory with PostgreSQL's log.
 # Last line: e2e=<updates/s> copy=<rows/s> ratio=<e2e/copy> p99_ms=<..> rss_mib=<..> import=<rows/s>
 set -eu
 cd "$(dirname "$0")/../.."
@@ -45,12 +48,18 @@ pg="$work/pg"
 port=55700
 cleanup() {
     [ -n "${agg_pid:-}" ] && kill "$agg_pid" 2>/dev/null || true
+    [ -f "$pg/server.log" ] && cp "$pg/server.log" "$work/server.log"
     tests/support/pg_cluster.sh stop "$pg" "$port" >/dev/null 2>&1 || true
-    rm -rf "$work"
+    if [ -n "${CT_KEEP_TEST_DIRS:-}" ]; then
+        echo "run.sh: kept $work (PostgreSQL's log in server.log)" >&2
+    else
+        rm -rf "$work"
+    fi
 }
 trap cleanup EXIT INT TERM
 
-CT_PG_OPTS="-c fsync=on -c synchronous_commit=on -c shared_buffers=256MB -c max_wal_size=4GB" \
+CT_PG_OPTS="-c fsync=on -c synchronous_commit=on -c shared_buffers=256MB -c max_wal_size=4GB \
+    ${CT_BENCH_PG_OPTS:-}" \
     tests/support/pg_cluster.sh start "$pg" "$port" >/dev/null
 admin="host=$pg port=$port user=postgres dbname=postgres"
 districts=zhongyuan,erqi,guancheng,jinshui,shangjie,huiji,zhongmu,gongyi,xingyang,xinmi,xinzheng,dengfeng,jingkai,gaoxin,hangkonggang,zhengdong
@@ -141,7 +150,7 @@ fi
 total=$((agents * per_agent))
 expected_sum=$(awk -v n="$per_agent" 'BEGIN { s = 0; for (i = 1; i <= n; i++) s += i % 7 + 1; print s }')
 all_e2e="" all_copy="" all_ratio="" all_p99="" all_rss="" all_import="" all_delivery=""
-all_p50="" all_max="" all_cpu=""
+all_p50="" all_max="" all_cpu="" all_copy2="" all_ratio2=""
 
 echo "run.sh: $runs runs; $agents agents x $per_agent updates, batch $batch, window $window;" \
     "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -154,6 +163,12 @@ while [ "$r" -le "$runs" ]; do
     copy=$("$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000)
     copy_rate=$(field rate "$copy")
     drop_db "bench_copy_$r"
+    fresh_db "bench_copy2_$r"
+    settle
+    psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
+    copy2=$("$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000 2)
+    copy2_rate=$(field rate "$copy2")
+    drop_db "bench_copy2_$r"
 
     # 2. the path, at saturation
     fresh_db "bench_e2e_$r"
@@ -201,7 +216,9 @@ while [ "$r" -le "$runs" ]; do
     register_agents "$db" h "$agents"
     settle
     start_aggregator "$db"
-    half=$(loadgen h --agents "$agents" --per-agent "$((per_agent / 2))" \
+    # The same K x N updates as at saturation: at half the rate that is twice as long, and
+    # p99 rests on K x N / B batches (1,600 by default), not on the few worst of a short run.
+    half=$(loadgen h --agents "$agents" --per-agent "$per_agent" \
         --rate "$(awk -v e="$e2e" 'BEGIN { printf "%.0f", e / 2 }')")
     stop_aggregator
     drop_db "bench_half_$r"
@@ -212,11 +229,14 @@ while [ "$r" -le "$runs" ]; do
         sed -n 's/.*median: \([0-9]*\).*/\1/p' || true)
 
     ratio=$(awk -v e="$e2e" -v c="$copy_rate" 'BEGIN { printf "%.2f", e / c }')
+    ratio2=$(awk -v e="$e2e" -v c="$copy2_rate" 'BEGIN { printf "%.2f", e / c }')
     p99=$(field p99_ms "$half")
-    echo "run $r: copy=$copy_rate e2e=$e2e ratio=$ratio agg_cpu=${cpu}% rss_kib=$rss" \
+    echo "run $r: copy=$copy_rate copy2=$copy2_rate e2e=$e2e ratio=$ratio ratio2=$ratio2" \
+        "agg_cpu=${cpu}% rss_kib=$rss" \
         "half_rate: p50_ms=$(field p50_ms "$half") p99_ms=$p99 max_ms=$(field max_ms "$half")" \
         "import=$import delivery=${delivery:-?}"
     all_e2e="$all_e2e $e2e" all_copy="$all_copy $copy_rate" all_ratio="$all_ratio $ratio"
+    all_copy2="$all_copy2 $copy2_rate" all_ratio2="$all_ratio2 $ratio2"
     all_p99="$all_p99 $p99" all_rss="$all_rss $rss" all_import="$all_import $import"
     all_p50="$all_p50 $(field p50_ms "$half")" all_max="$all_max $(field max_ms "$half")"
     all_cpu="$all_cpu $cpu" all_delivery="$all_delivery ${delivery:-}"
@@ -242,7 +262,8 @@ stop_aggregator
 
 e2e=$(echo "$all_e2e" | median)
 copy=$(echo "$all_copy" | median)
-echo "medians of $runs: copy=$copy e2e=$e2e ratio=$(echo "$all_ratio" | median)" \
+echo "medians of $runs: copy=$copy copy2=$(echo "$all_copy2" | median) e2e=$e2e" \
+    "ratio=$(echo "$all_ratio" | median) ratio2=$(echo "$all_ratio2" | median)" \
     "agg_cpu=$(echo "$all_cpu" | median)% half_rate p50_ms=$(echo "$all_p50" | median)" \
     "p99_ms=$(echo "$all_p99" | median) max_ms=$(echo "$all_max" | median)" \
     "peak_rss_kib=$(echo "$all_rss" | median) import=$(echo "$all_import" | median)" \
