@@ -14,10 +14,6 @@
  * or may not have happened is held by its writer for up to AGG_WRITER_HOLD_MS and replayed
  * after reconnecting: the locked last_seq then tells what is already in, so nothing is
  * lost and nothing counted twice.
- *
- * The writers read the directory while they commit, so a reload (NOTIFY, SIGHUP, a new
- * connection) waits until none of them has a group, and no new group is handed out
- * meanwhile; that is one transaction's time.
  */
 #include "auth.h"
 #include "cli.h"
@@ -64,7 +60,6 @@ struct daemon {
     struct agg_http *http; /* /metrics, /healthz, /api/progress, the dashboard */
     int signal_fd;
     bool stopping;
-    bool reload_wanted; /* the directory is out of date; reload when no writer has a group */
 };
 
 static const char daemon_summary[] =
@@ -223,7 +218,8 @@ static void reload_settings(struct daemon *d)
         ct_log_info(&d->log, "config", "reloaded %s",
                     d->config_path[0] ? d->config_path : "(no config file)");
     }
-    d->reload_wanted = true;
+    if (agg_session_up(&d->db))
+        reload_directory(d);
     sd_notify(0, "READY=1");
 }
 
@@ -241,19 +237,12 @@ static void handle_signals(struct daemon *d)
     }
 }
 
-/* While a reload waits for the writers to be idle, no new group goes out. Without a main
- * connection there is no reload to wait for: the writers' own connections decide. */
-static bool dispatch_paused(const struct daemon *d)
-{
-    return d->reload_wanted && agg_session_up(&d->db);
-}
-
 static int64_t poll_timeout(struct daemon *d, int64_t now)
 {
     int64_t timeout = IDLE_POLL_MS, wait;
 
     wait = agg_ingest_wait_ms(d->ingest, now);
-    if (wait >= 0 && !dispatch_paused(d) && wait < timeout)
+    if (wait >= 0 && wait < timeout)
         timeout = wait;
     wait = agg_feed_wait_ms(d->feed, now);
     if (wait >= 0 && agg_session_up(&d->db) && wait < timeout)
@@ -275,7 +264,7 @@ static void run_loop(struct daemon *d)
         int n = 0, rc;
 
         if (agg_session_ensure(&d->db, now, &fresh) && fresh)
-            d->reload_wanted = true;
+            reload_directory(d);
 
         items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, agg_ingest_done_fd(d->ingest), ZMQ_POLLIN, 0};
@@ -297,19 +286,14 @@ static void run_loop(struct daemon *d)
         handle_signals(d);
         if (agg_session_up(&d->db) && agg_session_take_notifications(&d->db, now) == 1) {
             ct_log_info(&d->log, "directory", "agents changed; reloading");
-            d->reload_wanted = true;
+            reload_directory(d);
         }
 
         agg_ingest_collect(d->ingest, &d->dir, d->feed);
-        if (d->reload_wanted && agg_session_up(&d->db) && !agg_ingest_writing(d->ingest)) {
-            reload_directory(d);
-            d->reload_wanted = false;
-        }
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, agg_session_up(&d->db), now);
-        if (!dispatch_paused(d))
-            agg_ingest_dispatch(d->ingest, &d->dir, now, false);
+        agg_ingest_dispatch(d->ingest, &d->dir, now, false);
         if (agg_session_up(&d->db) &&
             agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now) != 0)
             agg_session_lost(&d->db, "publishing progress", now);

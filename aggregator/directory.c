@@ -84,6 +84,7 @@ int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_
     qsort(fresh.indicators, fresh.n_indicators, sizeof(*fresh.indicators), compare_indicators);
     qsort(fresh.units, fresh.n_units, sizeof(*fresh.units), compare_units);
 
+    fresh.generation = dir->generation + 1;
     agg_directory_clear(dir);
     *dir = fresh;
     memset(&fresh, 0, sizeof(fresh));
@@ -104,6 +105,20 @@ void agg_directory_clear(struct agg_directory *dir)
     free(dir->target_years);
     free(dir->units);
     memset(dir, 0, sizeof(*dir));
+}
+
+int agg_directory_copy_indicators(struct agg_directory *to, const struct agg_directory *from)
+{
+    struct agg_indicator *copy = calloc(from->n_indicators + 1, sizeof(*copy));
+
+    if (copy == NULL)
+        return -1;
+    memcpy(copy, from->indicators, from->n_indicators * sizeof(*copy));
+    agg_directory_clear(to);
+    to->indicators = copy;
+    to->n_indicators = from->n_indicators;
+    to->generation = from->generation;
+    return 0;
 }
 
 struct agg_agent *agg_directory_agent(const struct agg_directory *dir, const char *id)

@@ -50,6 +50,7 @@ struct agg_directory {
     size_t n_target_years;
     char (*units)[CT_ID_MAX + 1]; /* reporting units (districts and "city"), sorted */
     size_t n_units;
+    uint64_t generation; /* counts loads, so a copy can tell that it is out of date */
 };
 
 /* Reads agents, indicators and target years. On success replaces `dir`'s contents; on
@@ -57,6 +58,11 @@ struct agg_directory {
 int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_t err_size);
 
 void agg_directory_clear(struct agg_directory *dir);
+
+/* Makes `to` a directory of `from`'s indicators only (and its generation): what a writer
+ * checks updates against, in memory of its own. Returns 0, or -1 (out of memory) with
+ * `to` unchanged. */
+int agg_directory_copy_indicators(struct agg_directory *to, const struct agg_directory *from);
 
 struct agg_agent *agg_directory_agent(const struct agg_directory *dir, const char *id);
 

@@ -195,15 +195,6 @@ bool agg_ingest_has_pending(const struct agg_ingest *in)
     return false;
 }
 
-bool agg_ingest_writing(const struct agg_ingest *in)
-{
-    for (size_t i = 0; i < in->n_lanes; i++) {
-        if (in->lanes[i].busy)
-            return true;
-    }
-    return false;
-}
-
 /* Any lane full stops reading: the next frame could be for that lane. */
 bool agg_ingest_full(const struct agg_ingest *in)
 {
@@ -534,10 +525,14 @@ void agg_ingest_dispatch(struct agg_ingest *in, const struct agg_directory *dir,
 
         if (l->busy || wait < 0 || (wait > 0 && !all))
             continue;
+        if (agg_writer_submit(l->writer, g, dir) != 0) {
+            ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, "ingest",
+                           "out of memory handing a group to writer %zu; retrying", i);
+            continue;
+        }
         l->filling = l->spare;
         l->spare = NULL;
         l->busy = true;
-        agg_writer_submit(l->writer, g, dir);
     }
 }
 

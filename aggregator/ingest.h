@@ -15,8 +15,7 @@
  * the daemon: its reply is dropped, and its resend will be acked as a duplicate.
  *
  * The ingest owns the ROUTER socket, the lanes with their groups and writers, the
- * writers' eventfd and the codec state. The directory and the feed are borrowed per call;
- * the directory must not be reloaded while agg_ingest_writing() is true.
+ * writers' eventfd and the codec state. The directory and the feed are borrowed per call.
  */
 #ifndef AGG_INGEST_H
 #define AGG_INGEST_H
@@ -59,8 +58,6 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, 
 
 /* Batches waiting for a writer or with one. */
 bool agg_ingest_has_pending(const struct agg_ingest *in);
-/* A writer has a group (and reads the directory). */
-bool agg_ingest_writing(const struct agg_ingest *in);
 bool agg_ingest_full(const struct agg_ingest *in);
 
 /* Milliseconds until a group should go to its idle writer: 0 when one is due, -1 when

@@ -20,12 +20,14 @@ struct agg_writer {
     struct agg_session db;
     struct agg_store store;
     struct agg_writer_done done;
+    /* The indicators, copied by agg_writer_submit() on the main thread while the writer
+     * is idle, so the daemon can reload its directory whenever it likes. */
+    struct agg_directory catalog;
 
     /* Shared, under `mu`. */
     pthread_mutex_t mu;
     pthread_cond_t wake; /* a job, hurry, quit, or a new log level */
     struct agg_group *job;
-    const struct agg_directory *job_dir;
     bool finished; /* the job has an outcome in `done` */
     bool hurry, quit;
     enum ct_log_level log_level;
@@ -55,7 +57,7 @@ static bool hurried(struct agg_writer *w)
 }
 
 /* Commits `g`, reconnecting and retrying while the database is away, into w->done. */
-static void run_job(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir)
+static void run_job(struct agg_writer *w, struct agg_group *g)
 {
     struct agg_writer_done *done = &w->done;
     int64_t lost_since = 0;
@@ -67,8 +69,8 @@ static void run_job(struct agg_writer *w, struct agg_group *g, const struct agg_
 
         if (agg_session_ensure(&w->db, now, &fresh)) {
             enum agg_store_status status =
-                agg_store_commit(&w->store, agg_session_conn(&w->db), g, dir, ct_time_now_ms(),
-                                 &done->result, done->err, sizeof(done->err));
+                agg_store_commit(&w->store, agg_session_conn(&w->db), g, &w->catalog,
+                                 ct_time_now_ms(), &done->result, done->err, sizeof(done->err));
             switch (status) {
             case AGG_STORE_COMMITTED:
                 done->outcome = AGG_WRITER_COMMITTED;
@@ -126,19 +128,17 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&w->mu);
     for (;;) {
         struct agg_group *g;
-        const struct agg_directory *dir;
 
         while (!w->quit && (w->job == NULL || w->finished))
             pthread_cond_wait(&w->wake, &w->mu);
         if (w->job == NULL || w->finished)
             break; /* quit, nothing in hand */
         g = w->job;
-        dir = w->job_dir;
         w->log.level = w->log_level;
         pthread_mutex_unlock(&w->mu);
 
         memset(&w->done, 0, sizeof(w->done));
-        run_job(w, g, dir);
+        run_job(w, g);
         w->done.group = g;
 
         pthread_mutex_lock(&w->mu);
@@ -207,19 +207,24 @@ void agg_writer_stop(struct agg_writer *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     agg_store_release(&w->store);
+    agg_directory_clear(&w->catalog);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->wake);
     free(w);
 }
 
-void agg_writer_submit(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir)
+int agg_writer_submit(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir)
 {
+    /* Idle: the writer thread does not look at its catalog between jobs. */
+    if (w->catalog.generation != dir->generation &&
+        agg_directory_copy_indicators(&w->catalog, dir) != 0)
+        return -1;
     pthread_mutex_lock(&w->mu);
     w->job = g;
-    w->job_dir = dir;
     w->finished = false;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
+    return 0;
 }
 
 bool agg_writer_take(struct agg_writer *w, struct agg_writer_done *done)
@@ -231,7 +236,6 @@ bool agg_writer_take(struct agg_writer *w, struct agg_writer_done *done)
     if (finished) {
         *done = w->done;
         w->job = NULL;
-        w->job_dir = NULL;
         w->finished = false;
     }
     pthread_mutex_unlock(&w->mu);

@@ -9,17 +9,18 @@
  *
  * Hand-off, one group at a time: the main thread passes a group with agg_writer_submit();
  * the writer owns it until agg_writer_take() hands it back with the outcome. When a job is
- * done the writer adds 1 to the eventfd it was given, which the main thread polls. While
- * a job runs the writer reads the directory it was given, so the main thread must not
- * reload that directory until the job is taken back.
+ * done the writer adds 1 to the eventfd it was given, which the main thread polls. The
+ * writer checks updates against its own copy of the directory's indicators, refreshed at
+ * submit when the directory was reloaded, so the daemon may reload at any time.
  *
  * A commit that loses the database is retried on a new connection for up to
  * AGG_WRITER_HOLD_MS: nobody knows whether the lost COMMIT happened, and on the retry the
  * locked last_seq tells what is already in. After that, or at once after
  * agg_writer_hurry(), the group comes back as AGG_WRITER_UNAVAILABLE.
  *
- * The writer owns its thread, its database session and its store buffers. Groups and the
- * directory are borrowed for the length of a job; the eventfd is borrowed for its life.
+ * The writer owns its thread, its database session, its store buffers and its copy of the
+ * indicators. A group is borrowed for the length of a job; the eventfd for the writer's
+ * life.
  */
 #ifndef AGG_WRITER_H
 #define AGG_WRITER_H
@@ -61,8 +62,10 @@ struct agg_writer *agg_writer_start(unsigned index, const char *conninfo, int64_
  * A finished job's group is still the caller's; take it before stopping. */
 void agg_writer_stop(struct agg_writer *w);
 
-/* Hands `g` to the writer. Only when the writer is idle (no job, or the last one taken). */
-void agg_writer_submit(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir);
+/* Hands `g` to the writer, with the indicators of `dir` if they changed since the last
+ * job. Only when the writer is idle (no job, or the last one taken). Returns 0, or -1 (out
+ * of memory copying the indicators) with the group still the caller's. */
+int agg_writer_submit(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir);
 
 /* True (with `done` filled) when the job submitted last has finished; the writer is idle
  * again afterwards. False while it runs or when there is none. */

@@ -44,7 +44,8 @@ static void expect_ack(struct wc_client *c, uint64_t last_seq)
 }
 
 /* Units in bytewise order are city, dengfeng, erqi, ...: with two writers erqi (third)
- * goes to writer 0 and dengfeng (second) to writer 1. */
+ * goes to writer 0 and dengfeng (second) to writer 1. Fails with --writers 1: no ack for
+ * dengfeng while erqi waits. */
 Test(ingest_writers, a_blocked_district_does_not_hold_up_another_writers_districts,
      .fini = teardown)
 {
@@ -82,6 +83,15 @@ Test(ingest_writers, a_blocked_district_does_not_hold_up_another_writers_distric
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates WHERE district = 'dengfeng'"),
                  2);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates WHERE district = 'erqi'"), 0);
+    cr_assert_eq(wc_recv(erqi, 0), -1, "erqi was answered while its row was locked");
+
+    /* The directory reloads while a writer is stuck: a new agent is welcomed and served. */
+    aggtest_add_agent(&agg, "dengfeng-2", "dengfeng");
+    struct wc_client *newcomer = welcomed_client("dengfeng-2", "dengfeng");
+    cr_assert_eq(wc_send_batch(newcomer, 1, 2, "rd_centers_municipal", CT_OP_ADD, values, 2015,
+                               JUNE_30_NOON),
+                 0);
+    expect_ack(newcomer, 2);
     cr_assert_eq(wc_recv(erqi, 0), -1, "erqi was answered while its row was locked");
 
     pgtest_exec(blocker, "COMMIT");
