@@ -156,6 +156,7 @@ struct agg_writer *agg_writer_start(unsigned index, const char *conninfo, int64_
 {
     struct agg_writer *w = calloc(1, sizeof(*w));
     pthread_condattr_t attr;
+    bool have_cond = false, have_mutex = false;
     int rc;
 
     if (w == NULL) {
@@ -169,31 +170,31 @@ struct agg_writer *agg_writer_start(unsigned index, const char *conninfo, int64_
     agg_session_init(&w->db, conninfo, backoff_max_ms, false, &w->log);
     agg_store_init(&w->store);
     /* The hold is timed on the monotonic clock, like everything else in the daemon. */
-    if (pthread_condattr_init(&attr) != 0) {
-        snprintf(err, err_size, "starting writer %u: cannot create a condition variable", index);
-        free(w);
-        return NULL;
-    }
-    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(&w->wake, &attr);
-    pthread_condattr_destroy(&attr);
-    if (rc != 0 || pthread_mutex_init(&w->mu, NULL) != 0) {
-        snprintf(err, err_size, "starting writer %u: cannot create its locks", index);
+    rc = pthread_condattr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
         if (rc == 0)
-            pthread_cond_destroy(&w->wake);
-        free(w);
-        return NULL;
+            rc = pthread_cond_init(&w->wake, &attr);
+        pthread_condattr_destroy(&attr);
+        have_cond = rc == 0;
     }
-    rc = pthread_create(&w->thread, NULL, writer_main, w);
-    if (rc != 0) {
-        snprintf(err, err_size, "starting writer %u: %s", index, strerror(rc));
+    if (rc == 0) {
+        rc = pthread_mutex_init(&w->mu, NULL);
+        have_mutex = rc == 0;
+    }
+    if (rc == 0)
+        rc = pthread_create(&w->thread, NULL, writer_main, w);
+    if (rc == 0)
+        return w;
+
+    snprintf(err, err_size, "starting writer %u: %s", index, strerror(rc));
+    if (have_mutex)
         pthread_mutex_destroy(&w->mu);
+    if (have_cond)
         pthread_cond_destroy(&w->wake);
-        free(w);
-        return NULL;
-    }
-    return w;
+    agg_store_release(&w->store);
+    free(w);
+    return NULL;
 }
 
 void agg_writer_stop(struct agg_writer *w)
