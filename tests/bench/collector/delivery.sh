@@ -17,7 +17,9 @@ bin=$build/bin
 work=$(mktemp -d /tmp/ct-bench-delivery-XXXXXX)
 chmod 0755 "$work" # the cluster runs as the postgres user
 pgdir=$work/pg
-port=$((40000 + $$ % 10000))
+# TCP on port+1 and port+2: below the kernel's ephemeral range (32768-60999), where an
+# outgoing socket could already hold the port, and below run.sh's 25700.
+port=$((20000 + $$ % 5000))
 agg_pid=""
 col_pid=""
 cleanup() {
