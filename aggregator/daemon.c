@@ -268,6 +268,7 @@ static void run_loop(struct daemon *d)
 
         items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, agg_ingest_done_fd(d->ingest), ZMQ_POLLIN, 0};
+        const zmq_pollitem_t *writers_done = &items[n - 1];
         /* A full group stops reading: the backlog stays in ZeroMQ, bounded by its HWM. */
         if (!agg_ingest_full(d->ingest))
             items[n++] = (zmq_pollitem_t){agg_ingest_socket(d->ingest), 0, ZMQ_POLLIN, 0};
@@ -289,7 +290,9 @@ static void run_loop(struct daemon *d)
             reload_directory(d);
         }
 
-        agg_ingest_collect(d->ingest, &d->dir, d->feed);
+        /* The eventfd stays readable until collected, so no finished group is missed. */
+        if (writers_done->revents & ZMQ_POLLIN)
+            agg_ingest_collect(d->ingest, &d->dir, d->feed);
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, agg_session_up(&d->db), now);

@@ -30,15 +30,20 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-/* One writer and the batches waiting for it. A lane holds two groups: `filling` takes
- * batches while the writer commits the other one, which is `spare` again once taken back
- * (NULL while the writer has it). */
+/* One writer and the batches waiting for it. The lane owns two groups: `filling` takes
+ * batches while the other is either lent to the writer (`committing`) or idle (`spare`);
+ * one of those two is NULL. */
 struct agg_lane {
     struct agg_group *filling;
     struct agg_group *spare;
+    struct agg_group *committing;
     struct agg_writer *writer;
-    bool busy; /* the writer has a group */
 };
+
+static bool lane_busy(const struct agg_lane *l)
+{
+    return l->committing != NULL;
+}
 
 struct agg_ingest {
     void *router;
@@ -162,10 +167,11 @@ void agg_ingest_free(struct agg_ingest *in)
     if (in->router != NULL)
         zmq_close(in->router);
     for (size_t i = 0; in->lanes != NULL && i < in->n_lanes; i++) {
-        /* Stopped first: a writer may still hold one of the lane's groups. */
+        /* Stopped first: the writer may still hold the lane's committing group. */
         agg_writer_stop(in->lanes[i].writer);
         agg_group_free(in->lanes[i].filling);
         agg_group_free(in->lanes[i].spare);
+        agg_group_free(in->lanes[i].committing);
     }
     free(in->lanes);
     if (in->done_fd >= 0)
@@ -189,7 +195,7 @@ int agg_ingest_done_fd(const struct agg_ingest *in)
 bool agg_ingest_has_pending(const struct agg_ingest *in)
 {
     for (size_t i = 0; i < in->n_lanes; i++) {
-        if (in->lanes[i].busy || in->lanes[i].filling->n_batches > 0)
+        if (lane_busy(&in->lanes[i]) || in->lanes[i].filling->n_batches > 0)
             return true;
     }
     return false;
@@ -243,7 +249,7 @@ int64_t agg_ingest_wait_ms(const struct agg_ingest *in, int64_t now_mono_ms)
 
     for (size_t i = 0; i < in->n_lanes; i++) {
         int64_t wait;
-        if (in->lanes[i].busy) /* its writer's eventfd wakes us */
+        if (lane_busy(&in->lanes[i])) /* its writer's eventfd wakes us */
             continue;
         wait = lane_wait_ms(in, &in->lanes[i], now_mono_ms);
         if (wait >= 0 && (soonest < 0 || wait < soonest))
@@ -523,16 +529,16 @@ void agg_ingest_dispatch(struct agg_ingest *in, const struct agg_directory *dir,
         struct agg_group *g = l->filling;
         int64_t wait = lane_wait_ms(in, l, now_mono_ms);
 
-        if (l->busy || wait < 0 || (wait > 0 && !all))
+        if (lane_busy(l) || wait < 0 || (wait > 0 && !all))
             continue;
         if (agg_writer_submit(l->writer, g, dir) != 0) {
             ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, "ingest",
                            "out of memory handing a group to writer %zu; retrying", i);
             continue;
         }
+        l->committing = g;
         l->filling = l->spare;
         l->spare = NULL;
-        l->busy = true;
     }
 }
 
@@ -587,7 +593,7 @@ void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct
         struct agg_lane *l = &in->lanes[i];
         struct agg_writer_done done;
 
-        if (!l->busy || !agg_writer_take(l->writer, &done))
+        if (!lane_busy(l) || !agg_writer_take(l->writer, &done))
             continue;
         switch (done.outcome) {
         case AGG_WRITER_COMMITTED:
@@ -603,8 +609,8 @@ void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct
             break;
         }
         done.group->max_updates = in->group_max_updates;
-        l->spare = done.group;
-        l->busy = false;
+        l->spare = l->committing;
+        l->committing = NULL;
     }
 }
 
