@@ -549,11 +549,11 @@ static void refuse_group(struct agg_ingest *in, struct agg_group *g, const char 
     agg_group_reset(g);
 }
 
-static void answer_committed(struct agg_ingest *in, const struct agg_writer_done *done,
-                             struct agg_directory *dir, struct agg_feed *feed)
+static void answer_committed(struct agg_ingest *in, struct agg_group *g,
+                             const struct agg_writer_done *done, struct agg_directory *dir,
+                             struct agg_feed *feed)
 {
     const struct agg_store_result *result = &done->result;
-    struct agg_group *g = done->group;
 
     in->stats.commits++;
     in->stats.updates_committed += result->accepted;
@@ -597,18 +597,18 @@ void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct
             continue;
         switch (done.outcome) {
         case AGG_WRITER_COMMITTED:
-            answer_committed(in, &done, dir, feed);
+            answer_committed(in, l->committing, &done, dir, feed);
             break;
         case AGG_WRITER_UNAVAILABLE:
-            refuse_group(in, done.group, "the database is unavailable; retry later");
+            refuse_group(in, l->committing, "the database is unavailable; retry later");
             break;
         case AGG_WRITER_FAILED:
             ct_log_error(in->log, "ingest", "commit failed, batches refused as unavailable: %s",
                          done.err);
-            refuse_group(in, done.group, "the database refused the commit; retry later");
+            refuse_group(in, l->committing, "the database refused the commit; retry later");
             break;
         }
-        done.group->max_updates = in->group_max_updates;
+        l->committing->max_updates = in->group_max_updates;
         l->spare = l->committing;
         l->committing = NULL;
     }

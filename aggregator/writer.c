@@ -139,7 +139,6 @@ static void *writer_main(void *arg)
 
         memset(&w->done, 0, sizeof(w->done));
         run_job(w, g);
-        w->done.group = g;
 
         pthread_mutex_lock(&w->mu);
         w->finished = true;

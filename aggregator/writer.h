@@ -43,7 +43,6 @@ enum agg_writer_outcome {
 };
 
 struct agg_writer_done {
-    struct agg_group *group; /* back to the caller */
     enum agg_writer_outcome outcome;
     struct agg_store_result result; /* for AGG_WRITER_COMMITTED */
     int64_t commit_us;              /* BEGIN to COMMIT of the transaction that succeeded */
@@ -67,8 +66,8 @@ void agg_writer_stop(struct agg_writer *w);
  * of memory copying the indicators) with the group still the caller's. */
 int agg_writer_submit(struct agg_writer *w, struct agg_group *g, const struct agg_directory *dir);
 
-/* True (with `done` filled) when the job submitted last has finished; the writer is idle
- * again afterwards. False while it runs or when there is none. */
+/* True (with `done` filled) when the job submitted last has finished: its group is the
+ * caller's again and the writer is idle. False while it runs or when there is none. */
 bool agg_writer_take(struct agg_writer *w, struct agg_writer_done *done);
 
 /* From now on a job that loses the database gives up at once instead of holding. */
