@@ -1,7 +1,7 @@
 /*
  * copy_ceiling.c - the ceiling the end-to-end path is measured against.
  *
- *   citytally-copy-ceiling CONNINFO TABLE AGENTS PER_AGENT [ROWS_PER_TXN [SESSIONS]]
+ *   citytally-copy-ceiling CONNINFO TABLE AGENTS PER_AGENT [ROWS_PER_TXN [SESSIONS [RATE]]]
  *
  * COPYs AGENTS x PER_AGENT rows shaped exactly like the aggregator's own COPY into TABLE
  * (text format, ROWS_PER_TXN rows per transaction, default 10,000) and prints
@@ -13,11 +13,19 @@
  * many processes share the agents (agent a goes to session a % SESSIONS), each on its own
  * connection, as the aggregator's writers share the districts; the rate is for all of them
  * from the first row to the last COMMIT.
+ *
+ * With RATE (rows/s, all sessions together) it is the floor for ack latency instead: each
+ * session offers its share of RATE in evenly spaced transactions, the sessions' schedules
+ * interleaved, and the line adds p50_ms, p99_ms and max_ms of the time from a transaction's
+ * due moment to its COMMIT. A transaction that is late because the one before it stalled
+ * counts from when it was due, as a batch waiting behind a stall does in the real path.
  */
 #include <libpq-fe.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +35,30 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Where a paced run keeps its schedule and results; the array is shared with the sessions'
+ * processes, each writing only the slots of its own transactions (index txn x sessions +
+ * session), so the parent reads them all after wait(). */
+struct pacing {
+    double rate;        /* rows/s for all sessions; 0 = as fast as possible */
+    double started_s;   /* CLOCK_MONOTONIC seconds of the first transaction's due moment */
+    double *latency_ms; /* one slot per transaction, -1 until it commits */
+    size_t n_slots;
+};
+
+static void sleep_until(double when_s)
+{
+    struct timespec ts = {.tv_sec = (time_t)when_s,
+                          .tv_nsec = (long)((when_s - (double)(time_t)when_s) * 1e9)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 static int exec_ok(PGconn *conn, const char *sql)
@@ -42,13 +74,14 @@ static int exec_ok(PGconn *conn, const char *sql)
 
 /* COPYs the rows of agents a with a % sessions == session. Returns 0 or 1. */
 static int copy_share(const char *conninfo, const char *table, long agents, long per_agent,
-                      long per_txn, long session, long sessions)
+                      long per_txn, long session, long sessions, const struct pacing *pacing)
 {
     static const char *districts[] = {"zhongyuan", "erqi",  "guancheng", "jinshui",
                                       "shangjie",  "huiji", "zhongmu",   "gongyi"};
     char copy_sql[256], *buf;
     size_t cap = 1 << 22, len = 0;
-    long in_txn = 0, last_agent = agents - 1;
+    long in_txn = 0, last_agent = agents - 1, txn = 0;
+    double due_s = 0;
     PGconn *conn;
     PGresult *res;
     int rc = 1;
@@ -77,6 +110,11 @@ static int copy_share(const char *conninfo, const char *table, long agents, long
                                     a, seq, districts[a % 8], seq % 7 + 1);
             if (++in_txn < per_txn && !(seq == per_agent && a == last_agent))
                 continue;
+            if (pacing->rate > 0) {
+                due_s = pacing->started_s +
+                        (double)(txn * sessions + session) * (double)per_txn / pacing->rate;
+                sleep_until(due_s);
+            }
             if (!exec_ok(conn, "BEGIN"))
                 goto out;
             res = PQexec(conn, copy_sql);
@@ -100,6 +138,9 @@ static int copy_share(const char *conninfo, const char *table, long agents, long
             }
             if (!exec_ok(conn, "COMMIT"))
                 goto out;
+            if (pacing->rate > 0 && (size_t)(txn * sessions + session) < pacing->n_slots)
+                pacing->latency_ms[txn * sessions + session] = (now_s() - due_s) * 1000;
+            txn++;
             len = 0;
             in_txn = 0;
         }
@@ -111,14 +152,34 @@ out:
     return rc;
 }
 
+/* Prints p50, p99 and max of the committed transactions' latencies. Returns 0, or 1 when a
+ * slot is still empty (a session did not finish). */
+static int print_latency(struct pacing *pacing)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < pacing->n_slots; i++)
+        if (pacing->latency_ms[i] >= 0)
+            pacing->latency_ms[n++] = pacing->latency_ms[i];
+    if (n == 0) {
+        fprintf(stderr, "copy_ceiling: no transaction committed\n");
+        return 1;
+    }
+    qsort(pacing->latency_ms, n, sizeof(double), compare_double);
+    printf(" transactions=%zu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", n, pacing->latency_ms[n / 2],
+           pacing->latency_ms[(size_t)((double)n * 0.99)], pacing->latency_ms[n - 1]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     long agents, per_agent, per_txn = 10000, sessions = 1, failed = 0;
-    double started, seconds;
+    struct pacing pacing = {0};
+    double seconds;
 
     if (argc < 5) {
         fprintf(stderr, "usage: citytally-copy-ceiling CONNINFO TABLE AGENTS PER_AGENT"
-                        " [ROWS_PER_TXN [SESSIONS]]\n");
+                        " [ROWS_PER_TXN [SESSIONS [RATE]]]\n");
         return 2;
     }
     agents = atol(argv[3]);
@@ -127,14 +188,29 @@ int main(int argc, char **argv)
         per_txn = atol(argv[5]);
     if (argc > 6)
         sessions = atol(argv[6]);
-    if (agents < 1 || per_agent < 1 || per_txn < 1 || sessions < 1 || sessions > agents) {
-        fprintf(stderr, "copy_ceiling: AGENTS, PER_AGENT and ROWS_PER_TXN must be positive and"
-                        " SESSIONS between 1 and AGENTS\n");
+    if (argc > 7)
+        pacing.rate = atof(argv[7]);
+    if (agents < 1 || per_agent < 1 || per_txn < 1 || sessions < 1 || sessions > agents ||
+        pacing.rate < 0) {
+        fprintf(stderr, "copy_ceiling: AGENTS, PER_AGENT and ROWS_PER_TXN must be positive,"
+                        " SESSIONS between 1 and AGENTS, and RATE not negative\n");
         return 2;
     }
-    started = now_s();
+    if (pacing.rate > 0) {
+        long rows_per_session = (agents + sessions - 1) / sessions * per_agent;
+        pacing.n_slots = (size_t)(sessions * ((rows_per_session + per_txn - 1) / per_txn));
+        pacing.latency_ms = mmap(NULL, pacing.n_slots * sizeof(double), PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (pacing.latency_ms == MAP_FAILED) {
+            perror("copy_ceiling: mmap");
+            return 1;
+        }
+        for (size_t i = 0; i < pacing.n_slots; i++)
+            pacing.latency_ms[i] = -1;
+    }
+    pacing.started_s = now_s();
     if (sessions == 1) {
-        failed = copy_share(argv[1], argv[2], agents, per_agent, per_txn, 0, 1);
+        failed = copy_share(argv[1], argv[2], agents, per_agent, per_txn, 0, 1, &pacing);
     } else {
         for (long s = 0; s < sessions; s++) {
             pid_t pid = fork();
@@ -144,7 +220,8 @@ int main(int argc, char **argv)
                 break;
             }
             if (pid == 0)
-                _exit(copy_share(argv[1], argv[2], agents, per_agent, per_txn, s, sessions));
+                _exit(copy_share(argv[1], argv[2], agents, per_agent, per_txn, s, sessions,
+                                 &pacing));
         }
         for (;;) {
             int status;
@@ -155,10 +232,15 @@ int main(int argc, char **argv)
                 failed++;
         }
     }
-    seconds = now_s() - started;
-    if (failed)
-        return 1;
-    printf("copy_rows=%ld seconds=%.3f rate=%.0f\n", agents * per_agent, seconds,
-           (double)(agents * per_agent) / seconds);
-    return 0;
+    seconds = now_s() - pacing.started_s;
+    if (!failed) {
+        printf("copy_rows=%ld seconds=%.3f rate=%.0f", agents * per_agent, seconds,
+               (double)(agents * per_agent) / seconds);
+        if (pacing.rate > 0 && print_latency(&pacing) != 0)
+            failed = 1;
+        printf("\n");
+    }
+    if (pacing.latency_ms != NULL)
+        munmap(pacing.latency_ms, pacing.n_slots * sizeof(double));
+    return failed ? 1 : 0;
 }

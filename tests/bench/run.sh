@@ -13,6 +13,9 @@
 #      drive a real aggregator into a fresh database at saturation: acked updates/s, the
 #      aggregator's CPU and peak RSS; then again at half that rate for ack latency;
 #      the store must then hold exactly the acked count with exact totals;
+#      floor:  raw COPY of the same rows at that half rate, one batch per transaction on two
+#      sessions (the aggregator's two writers), for the latency this host allows at that
+#      rate (`floor_p99_ms`): fsync and PostgreSQL alone, none of citytally;
 #   3. collector: file import into the durable outbox (rows/s), and one collector's
 #      delivery rate to a local aggregator (tests/bench/collector/).
 # Then M agents (default 1000) connect and stay idle: the aggregator's RSS and CPU.
@@ -153,7 +156,7 @@ fi
 total=$((agents * per_agent))
 expected_sum=$(awk -v n="$per_agent" 'BEGIN { s = 0; for (i = 1; i <= n; i++) s += i % 7 + 1; print s }')
 all_e2e="" all_copy="" all_ratio="" all_p99="" all_rss="" all_import="" all_delivery=""
-all_p50="" all_max="" all_cpu="" all_copy2="" all_ratio2=""
+all_p50="" all_max="" all_cpu="" all_copy2="" all_ratio2="" all_floor_p50="" all_floor_p99=""
 
 echo "run.sh: $runs runs; $agents agents x $per_agent updates, batch $batch, window $window;" \
     "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -221,10 +224,19 @@ while [ "$r" -le "$runs" ]; do
     start_aggregator "$db"
     # The same K x N updates as at saturation: at half the rate that is twice as long, and
     # p99 rests on K x N / B batches (1,600 by default), not on the few worst of a short run.
-    half=$(loadgen h --agents "$agents" --per-agent "$per_agent" \
-        --rate "$(awk -v e="$e2e" 'BEGIN { printf "%.0f", e / 2 }')")
+    half_rate=$(awk -v e="$e2e" 'BEGIN { printf "%.0f", e / 2 }')
+    half=$(loadgen h --agents "$agents" --per-agent "$per_agent" --rate "$half_rate")
     stop_aggregator
     drop_db "bench_half_$r"
+
+    # ... and the floor under that latency, right after it: the host's WAL flushes stall
+    # now and then for 50-300 ms, and any one of them shows in p99 whatever writes the rows.
+    fresh_db "bench_floor_$r"
+    psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
+    settle
+    floor=$("$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" \
+        "$batch" 2 "$half_rate")
+    drop_db "bench_floor_$r"
 
     # 3. the collector
     import=$(tests/bench/collector/import.sh "$build" 100000 1 | sed -n 's/^import median: \([0-9]*\).*/\1/p')
@@ -237,12 +249,15 @@ while [ "$r" -le "$runs" ]; do
     echo "run $r: copy=$copy_rate copy2=$copy2_rate e2e=$e2e ratio=$ratio ratio2=$ratio2" \
         "agg_cpu=${cpu}% rss_kib=$rss" \
         "half_rate: p50_ms=$(field p50_ms "$half") p99_ms=$p99 max_ms=$(field max_ms "$half")" \
+        "floor_p50_ms=$(field p50_ms "$floor") floor_p99_ms=$(field p99_ms "$floor")" \
         "import=$import delivery=${delivery:-?}"
     all_e2e="$all_e2e $e2e" all_copy="$all_copy $copy_rate" all_ratio="$all_ratio $ratio"
     all_copy2="$all_copy2 $copy2_rate" all_ratio2="$all_ratio2 $ratio2"
     all_p99="$all_p99 $p99" all_rss="$all_rss $rss" all_import="$all_import $import"
     all_p50="$all_p50 $(field p50_ms "$half")" all_max="$all_max $(field max_ms "$half")"
     all_cpu="$all_cpu $cpu" all_delivery="$all_delivery ${delivery:-}"
+    all_floor_p50="$all_floor_p50 $(field p50_ms "$floor")"
+    all_floor_p99="$all_floor_p99 $(field p99_ms "$floor")"
     r=$((r + 1))
 done
 
@@ -269,6 +284,7 @@ echo "medians of $runs: copy=$copy copy2=$(echo "$all_copy2" | median) e2e=$e2e"
     "ratio=$(echo "$all_ratio" | median) ratio2=$(echo "$all_ratio2" | median)" \
     "agg_cpu=$(echo "$all_cpu" | median)% half_rate p50_ms=$(echo "$all_p50" | median)" \
     "p99_ms=$(echo "$all_p99" | median) max_ms=$(echo "$all_max" | median)" \
+    "floor_p50_ms=$(echo "$all_floor_p50" | median) floor_p99_ms=$(echo "$all_floor_p99" | median)" \
     "peak_rss_kib=$(echo "$all_rss" | median) import=$(echo "$all_import" | median)" \
     "delivery=$(echo "$all_delivery" | median)"
 echo "e2e=$e2e copy=$copy ratio=$(echo "$all_ratio" | median) p99_ms=$(echo "$all_p99" | median)" \
