@@ -155,12 +155,9 @@ static void put_group(struct agg_fold *f, const struct agg_fold_row *first,
     f->n_groups++;
 }
 
-PGresult *agg_fold_apply(struct agg_fold *f, PGconn *conn, int *nothing_to_do, char *err,
-                         size_t err_size)
+const char *agg_fold_groups(struct agg_fold *f, int *nothing_to_do, char *err, size_t err_size)
 {
-    const char *params[1];
     size_t start = 0;
-    PGresult *res;
 
     *nothing_to_do = f->n_rows == 0;
     if (f->n_rows == 0)
@@ -180,10 +177,5 @@ PGresult *agg_fold_apply(struct agg_fold *f, PGconn *conn, int *nothing_to_do, c
         snprintf(err, err_size, "out of memory summarising the commit");
         return NULL;
     }
-    params[0] = f->groups.data;
-    res = PQexecParams(conn, "SELECT citytally_fold($1::citytally_fold_group[])", 1, NULL, params,
-                       NULL, NULL, 0);
-    if (res == NULL)
-        snprintf(err, err_size, "folding current values: %s", PQerrorMessage(conn));
-    return res;
+    return f->groups.data;
 }

@@ -11,7 +11,7 @@
  *
  * The fold owns a growing array of borrowed row references and a text buffer, reused
  * across commits; the rows themselves belong to the group being committed and must stay
- * alive until agg_fold_apply() returns.
+ * alive until agg_fold_groups() returns.
  */
 #ifndef AGG_FOLD_H
 #define AGG_FOLD_H
@@ -19,7 +19,6 @@
 #include "buf.h"
 #include "wire.h"
 
-#include <libpq-fe.h>
 #include <stddef.h>
 
 struct agg_fold_row {
@@ -44,11 +43,14 @@ void agg_fold_reset(struct agg_fold *f);
 int agg_fold_add(struct agg_fold *f, const char *agent, const char *district,
                  const struct ct_update *u);
 
-/* Sends the groups to citytally_fold() in the open transaction. Returns the PGresult (the
- * caller checks and clears it), or NULL with the reason in `err`. With no rows, returns NULL and
- * sets *nothing_to_do. */
-PGresult *agg_fold_apply(struct agg_fold *f, PGconn *conn, int *nothing_to_do, char *err,
-                         size_t err_size);
+/* The statement that folds a commit into current_values and daily_values, in the open
+ * transaction; its one parameter is the literal agg_fold_groups() returns. */
+#define AGG_FOLD_SQL "SELECT citytally_fold($1::citytally_fold_group[])"
+
+/* Summarises the noted rows into a citytally_fold_group[] literal, one element per group.
+ * Returns it (owned by the fold, valid until the next reset or group), or NULL: with
+ * *nothing_to_do set when no row was noted, otherwise out of memory, the reason in `err`. */
+const char *agg_fold_groups(struct agg_fold *f, int *nothing_to_do, char *err, size_t err_size);
 
 /* The UTC+8 day of a Unix time in ms, as citytally_day() counts it. */
 int agg_fold_day(int64_t at_ms);

@@ -140,6 +140,94 @@ static enum agg_store_status exec_command(PGconn *conn, const char *sql, char *e
     return status;
 }
 
+/* One statement of a pipeline. */
+struct step {
+    const char *what; /* names it in errors */
+    const char *sql;
+    int n_params;
+    const char *const *params;
+    ExecStatusType expect;
+    const char *tag;  /* when not NULL, the command tag it must return ("COMMIT") */
+    PGresult **keep;  /* when not NULL, receives its result on success; the caller clears it */
+};
+
+/* Runs the steps in order in one round trip (libpq pipeline mode) rather than one each:
+ * on two busy cores every round trip waits for the backend to be scheduled, and none of
+ * these statements needs the answer of the one before it. The server skips whatever
+ * follows a failed statement (PGRES_PIPELINE_ABORTED); the first failure is returned, with
+ * no result kept and the statement's index in *failed_at, which is n when none is known to
+ * have failed (the pipeline itself did). An open transaction stays open, or aborted. */
+static enum agg_store_status run_steps(PGconn *conn, const struct step *steps, size_t n,
+                                       size_t *failed_at, char *err, size_t err_size)
+{
+    enum agg_store_status status = AGG_STORE_COMMITTED;
+    PGresult *res;
+
+    *failed_at = n;
+    for (size_t i = 0; i < n; i++) {
+        if (steps[i].keep != NULL)
+            *steps[i].keep = NULL;
+    }
+    if (PQenterPipelineMode(conn) != 1)
+        return statement_failed(conn, NULL, "entering pipeline mode", err, err_size);
+    for (size_t i = 0; i < n; i++) {
+        if (PQsendQueryParams(conn, steps[i].sql, steps[i].n_params, NULL, steps[i].params, NULL,
+                              NULL, 0) != 1) {
+            *failed_at = i;
+            status = statement_failed(conn, NULL, steps[i].what, err, err_size);
+            goto out;
+        }
+    }
+    if (PQpipelineSync(conn) != 1) {
+        status = statement_failed(conn, NULL, "sending the pipeline", err, err_size);
+        goto out;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        const char *what = i < n ? steps[i].what : "ending the pipeline";
+        ExecStatusType expect = i < n ? steps[i].expect : PGRES_PIPELINE_SYNC;
+        bool ok;
+
+        res = PQgetResult(conn);
+        if (res == NULL) { /* only when the connection broke: every step has a result */
+            if (status == AGG_STORE_COMMITTED) {
+                *failed_at = i;
+                status = statement_failed(conn, NULL, what, err, err_size);
+            }
+            goto out;
+        }
+        ok = PQresultStatus(res) == expect &&
+             (i == n || steps[i].tag == NULL || strcmp(PQcmdStatus(res), steps[i].tag) == 0);
+        if (!ok && status == AGG_STORE_COMMITTED) {
+            *failed_at = i;
+            status = statement_failed(conn, res, what, err, err_size);
+        }
+        if (ok && status == AGG_STORE_COMMITTED && i < n && steps[i].keep != NULL)
+            *steps[i].keep = res;
+        else
+            PQclear(res);
+        if (i < n) { /* a statement's results end with NULL; the sync's do not */
+            while ((res = PQgetResult(conn)) != NULL)
+                PQclear(res);
+        }
+    }
+out:
+    if (PQexitPipelineMode(conn) != 1) {
+        /* Results left unread (the connection broke mid-way): the session is rebuilt. */
+        snprintf(err, err_size, "leaving pipeline mode: %s", PQerrorMessage(conn));
+        err[strcspn(err, "\n")] = '\0';
+        status = AGG_STORE_CONNECTION_LOST;
+    }
+    if (status != AGG_STORE_COMMITTED) {
+        for (size_t i = 0; i < n; i++) {
+            if (steps[i].keep != NULL) {
+                PQclear(*steps[i].keep);
+                *steps[i].keep = NULL;
+            }
+        }
+    }
+    return status;
+}
+
 static enum agg_store_status copy_in(PGconn *conn, const char *sql, const struct ct_buf *data,
                                      char *err, size_t err_size)
 {
@@ -164,13 +252,14 @@ static enum agg_store_status copy_in(PGconn *conn, const char *sql, const struct
     return status;
 }
 
-/* Locks the agents of the group's batches and reads their rows. */
+/* Opens the transaction, locks the agents of the group's batches and reads their rows. On
+ * failure the transaction may be open (aborted): the caller rolls back. */
 static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
                                          const struct agg_group *g, struct locked_agent *agents,
                                          size_t *n_agents, char *err, size_t err_size)
 {
     const char *params[1];
-    PGresult *res;
+    PGresult *res = NULL;
     size_t n = 0;
 
     for (size_t i = 0; i < g->n_batches; i++) {
@@ -192,15 +281,19 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
         return AGG_STORE_FAILED;
     }
     params[0] = st->params.data;
-    /* ORDER BY fixes the lock order, so this cannot deadlock with another locker. */
-    res = PQexecParams(conn,
-                       "SELECT agent_id, district, revoked_at IS NOT NULL, last_seq FROM agents"
-                       " WHERE agent_id = ANY($1::text[]) ORDER BY agent_id FOR UPDATE",
-                       1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        enum agg_store_status status = statement_failed(conn, res, "locking agents", err, err_size);
-        PQclear(res);
-        return status;
+    {
+        /* ORDER BY fixes the lock order, so this cannot deadlock with another locker. */
+        const struct step steps[] = {
+            {"BEGIN", "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL, NULL},
+            {"locking agents",
+             "SELECT agent_id, district, revoked_at IS NOT NULL, last_seq FROM agents"
+             " WHERE agent_id = ANY($1::text[]) ORDER BY agent_id FOR UPDATE",
+             1, params, PGRES_TUPLES_OK, NULL, &res},
+        };
+        size_t failed_at;
+        enum agg_store_status status = run_steps(conn, steps, 2, &failed_at, err, err_size);
+        if (status != AGG_STORE_COMMITTED)
+            return status;
     }
     for (int row = 0; row < PQntuples(res); row++) {
         for (size_t k = 0; k < n; k++) {
@@ -354,17 +447,14 @@ static enum agg_store_status recall_rejections(PGconn *conn, struct agg_batch *b
     return AGG_STORE_COMMITTED;
 }
 
-static enum agg_store_status save_last_seqs(struct agg_store *st, PGconn *conn,
-                                            const struct locked_agent *agents, size_t n_agents,
-                                            char *err, size_t err_size)
+/* Formats the agents whose last_seq moved as two array literals, "{ids}" and "{seqs}", in
+ * one buffer. Returns 1 with params set, 0 when none moved, -1 when out of memory. */
+static int last_seq_params(struct agg_store *st, const struct locked_agent *agents,
+                           size_t n_agents, const char *params[2])
 {
     struct ct_buf *p = &st->params;
     size_t ids_len, n_changed = 0;
-    const char *params[2];
-    PGresult *res;
-    enum agg_store_status status = AGG_STORE_COMMITTED;
 
-    /* Both arrays go into one buffer: "{ids}\0{seqs}". */
     ct_buf_reset(p);
     ct_buf_puts(p, "{");
     for (size_t k = 0; k < n_agents; k++) {
@@ -372,7 +462,7 @@ static enum agg_store_status save_last_seqs(struct agg_store *st, PGconn *conn,
             ct_buf_printf(p, "%s%s", n_changed++ ? "," : "", agents[k].id);
     }
     if (n_changed == 0)
-        return AGG_STORE_COMMITTED;
+        return 0;
     ct_buf_puts(p, "}");
     ids_len = p->len;
     ct_buf_append(p, "\0{", 2);
@@ -382,53 +472,50 @@ static enum agg_store_status save_last_seqs(struct agg_store *st, PGconn *conn,
             ct_buf_printf(p, "%s%" PRIu64, n_changed++ ? "," : "", agents[k].last_seq);
     }
     ct_buf_puts(p, "}");
-    if (p->failed) {
+    if (p->failed)
+        return -1;
+    params[0] = p->data;
+    params[1] = p->data + ids_len + 1;
+    return 1;
+}
+
+/* Folds the current values, saves last_seq and commits, in one round trip. Returns
+ * AGG_STORE_COMMITTED, or the failure with *ended telling whether the transaction is over
+ * (COMMIT itself failed or answered ROLLBACK) or may still be open: then the caller rolls
+ * back. */
+static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
+                                    const struct locked_agent *agents, size_t n_agents,
+                                    bool *ended, char *err, size_t err_size)
+{
+    const char *fold_params[1], *seq_params[2];
+    struct step steps[3];
+    size_t n = 0, failed_at;
+    int nothing_to_fold, seqs;
+    enum agg_store_status status;
+
+    *ended = false;
+    fold_params[0] = agg_fold_groups(&st->fold, &nothing_to_fold, err, err_size);
+    if (fold_params[0] == NULL && !nothing_to_fold)
+        return AGG_STORE_FAILED;
+    seqs = last_seq_params(st, agents, n_agents, seq_params);
+    if (seqs < 0) {
         snprintf(err, err_size, "out of memory");
         return AGG_STORE_FAILED;
     }
-    params[0] = p->data;
-    params[1] = p->data + ids_len + 1;
-    res = PQexecParams(conn,
-                       "UPDATE agents SET last_seq = x.seq"
-                       " FROM unnest($1::text[], $2::bigint[]) AS x(agent_id, seq)"
-                       " WHERE agents.agent_id = x.agent_id",
-                       2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        status = statement_failed(conn, res, "saving last_seq", err, err_size);
-    PQclear(res);
-    return status;
-}
-
-/* current_values and daily_values follow the COPY in the same transaction. */
-static enum agg_store_status fold_current_values(struct agg_store *st, PGconn *conn, char *err,
-                                                 size_t err_size)
-{
-    enum agg_store_status status = AGG_STORE_COMMITTED;
-    int nothing_to_do;
-    PGresult *res = agg_fold_apply(&st->fold, conn, &nothing_to_do, err, err_size);
-
-    if (nothing_to_do)
-        return AGG_STORE_COMMITTED;
-    if (res == NULL)
-        return AGG_STORE_FAILED;
-    if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        status = statement_failed(conn, res, "folding current values", err, err_size);
-    PQclear(res);
-    return status;
-}
-
-static enum agg_store_status commit(PGconn *conn, char *err, size_t err_size)
-{
-    PGresult *res = PQexec(conn, "COMMIT");
-    enum agg_store_status status = AGG_STORE_COMMITTED;
-
+    /* current_values and daily_values follow the COPY in the same transaction. */
+    if (!nothing_to_fold)
+        steps[n++] = (struct step){"folding current values", AGG_FOLD_SQL, 1, fold_params,
+                                   PGRES_TUPLES_OK, NULL, NULL};
+    if (seqs > 0)
+        steps[n++] = (struct step){"saving last_seq",
+                                   "UPDATE agents SET last_seq = x.seq"
+                                   " FROM unnest($1::text[], $2::bigint[]) AS x(agent_id, seq)"
+                                   " WHERE agents.agent_id = x.agent_id",
+                                   2, seq_params, PGRES_COMMAND_OK, NULL, NULL};
     /* A COMMIT in a failed transaction "succeeds" with the tag ROLLBACK. */
-    if (PQresultStatus(res) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(res), "COMMIT") != 0) {
-        status = statement_failed(conn, res, "COMMIT", err, err_size);
-        if (status == AGG_STORE_COMMITTED)
-            status = AGG_STORE_FAILED;
-    }
-    PQclear(res);
+    steps[n++] = (struct step){"COMMIT", "COMMIT", 0, NULL, PGRES_COMMAND_OK, "COMMIT", NULL};
+    status = run_steps(conn, steps, n, &failed_at, err, err_size);
+    *ended = status != AGG_STORE_COMMITTED && failed_at == n - 1;
     return status;
 }
 
@@ -439,6 +526,7 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     struct locked_agent agents[AGG_GROUP_MAX_BATCHES];
     size_t n_agents = 0;
     enum agg_store_status status;
+    bool ended;
 
     memset(result, 0, sizeof(*result));
     ct_buf_reset(&st->copy_updates);
@@ -447,9 +535,6 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     for (size_t i = 0; i < g->n_batches; i++)
         g->batches[i].outcome = AGG_BATCH_PENDING;
 
-    status = exec_command(conn, "BEGIN", err, err_size);
-    if (status != AGG_STORE_COMMITTED)
-        return status;
     status = lock_agents(st, conn, g, agents, &n_agents, err, err_size);
     if (status != AGG_STORE_COMMITTED)
         goto rollback;
@@ -490,15 +575,12 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
         if (status != AGG_STORE_COMMITTED)
             goto rollback;
     }
-    status = fold_current_values(st, conn, err, err_size);
-    if (status != AGG_STORE_COMMITTED)
+    status = finish(st, conn, agents, n_agents, &ended, err, err_size);
+    if (status != AGG_STORE_COMMITTED) {
+        if (ended)
+            return status;
         goto rollback;
-    status = save_last_seqs(st, conn, agents, n_agents, err, err_size);
-    if (status != AGG_STORE_COMMITTED)
-        goto rollback;
-    status = commit(conn, err, err_size);
-    if (status != AGG_STORE_COMMITTED)
-        return status;
+    }
 
     for (size_t k = 0; k < n_agents; k++) {
         struct agg_store_seq *seq = &result->seqs[result->n_seqs];

@@ -3,14 +3,17 @@
  *
  * This is the only writer of `updates`, `rejected_updates` and `agents.last_seq`. One call:
  *
- *   BEGIN
+ *   BEGIN                                                      -- one round trip
  *   SELECT ... FROM agents WHERE agent_id = ANY(..) FOR UPDATE   -- authoritative last_seq
  *   decide each batch in arrival order: unknown/revoked agent, wrong district, all
  *     duplicates, seq gap, or new updates (each accepted or rejected with a reason)
  *   COPY updates FROM STDIN; COPY rejected_updates FROM STDIN
- *   SELECT citytally_fold(..)            -- current values, from per-key summaries (fold.h)
- *   UPDATE agents SET last_seq = ..
+ *   SELECT citytally_fold(..)       -- one round trip: current values, from per-key
+ *   UPDATE agents SET last_seq = ..    summaries (fold.h)
  *   COMMIT                                                        -- checked: not ROLLBACK
+ *
+ * The statements marked as one round trip go in libpq's pipeline mode, as none needs the
+ * answer of the one before it.
  *
  * Duplicates are dropped here, against the locked last_seq, so accepted rows go straight
  * into `updates` with COPY; the unique (agent_id, seq) key remains as a safety net. Only

@@ -157,3 +157,74 @@ Test(ingest_writers, four_writers_store_every_update_exactly_once, .fini = teard
                                        " WHERE target_code = 'st_enterprises'"),
                  (long long)n_agents * loadgen_total(per_agent));
 }
+
+static void expect_refused_unavailable(struct wc_client *c)
+{
+    cr_assert_eq(wc_recv(c, REPLY_MS), 0, "no reply for %s", c->agent);
+    cr_assert_eq(c->reply->type, CT_MSG_ERROR, "expected an error, got %s",
+                 ct_msg_type_name(c->reply->type));
+    cr_assert_eq(c->reply->error.error, CT_WERR_UNAVAILABLE, "got %s: %s", c->reply->error.code,
+                 c->reply->error.msg);
+}
+
+/* The statements after the COPY go to PostgreSQL in one pipeline, so a refusal of one
+ * aborts the ones after it. Whichever is refused -- the fold, the last_seq update or the
+ * COMMIT itself -- the whole group is rolled back and refused as unavailable, the log
+ * names the statement, and the same writer's next transaction on the same connection
+ * stores the resent batch exactly once. */
+Test(ingest_writers, a_refused_statement_rolls_back_the_group_and_the_writer_goes_on,
+     .fini = teardown)
+{
+    static const struct {
+        const char *table, *log, *create;
+    } traps[] = {
+        {"current_values", "folding current values: ERROR:  trapped",
+         "CREATE TRIGGER trap BEFORE INSERT OR UPDATE ON current_values"
+         " FOR EACH ROW EXECUTE FUNCTION trap()"},
+        {"agents", "saving last_seq: ERROR:  trapped",
+         "CREATE TRIGGER trap BEFORE UPDATE ON agents FOR EACH ROW EXECUTE FUNCTION trap()"},
+        {"updates", "COMMIT: ERROR:  trapped",
+         "CREATE CONSTRAINT TRIGGER trap AFTER INSERT ON updates DEFERRABLE INITIALLY DEFERRED"
+         " FOR EACH ROW EXECUTE FUNCTION trap()"},
+    };
+    int64_t values[2] = {40, 2};
+    char sql[128];
+
+    aggtest_start(&agg, "writers_refused");
+    aggtest_add_agent(&agg, "erqi-1", "erqi");
+    struct wc_client *erqi = welcomed_client("erqi-1", "erqi");
+    pgtest_exec(agg.db, "CREATE FUNCTION trap() RETURNS trigger LANGUAGE plpgsql"
+                        " AS $$ BEGIN RAISE EXCEPTION 'trapped'; END $$");
+    cr_assert_eq(wc_send_batch(erqi, 1, 2, "st_enterprises", CT_OP_ADD, values, 2015, JUNE_30_NOON),
+                 0);
+    expect_ack(erqi, 2);
+
+    for (size_t i = 0; i < sizeof(traps) / sizeof(traps[0]); i++) {
+        uint64_t seq = 3 + 2 * i;
+
+        pgtest_exec(agg.db, traps[i].create);
+        cr_assert_eq(
+            wc_send_batch(erqi, seq, 2, "st_enterprises", CT_OP_ADD, values, 2015, JUNE_30_NOON),
+            0);
+        expect_refused_unavailable(erqi);
+        cr_assert(proc_wait_log(&agg.proc, traps[i].log, REPLY_MS), "no \"%s\" in the log",
+                  traps[i].log);
+        cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), (long long)seq - 1,
+                     "the refused %s left rows behind", traps[i].table);
+        cr_assert_eq(pgtest_scalar(agg.db, "SELECT last_seq FROM agents"), (long long)seq - 1);
+        cr_assert_eq(pgtest_scalar(agg.db, "SELECT actual FROM citytally_progress(2015, now())"
+                                           " WHERE target_code = 'st_enterprises'"),
+                     42 * (long long)(i + 1));
+
+        snprintf(sql, sizeof(sql), "DROP TRIGGER trap ON %s", traps[i].table);
+        pgtest_exec(agg.db, sql);
+        cr_assert_eq(
+            wc_send_batch(erqi, seq, 2, "st_enterprises", CT_OP_ADD, values, 2015, JUNE_30_NOON),
+            0);
+        expect_ack(erqi, seq + 1);
+        cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), (long long)seq + 1);
+        cr_assert_eq(pgtest_scalar(agg.db, "SELECT actual FROM citytally_progress(2015, now())"
+                                           " WHERE target_code = 'st_enterprises'"),
+                     42 * (long long)(i + 2));
+    }
+}
