@@ -152,8 +152,8 @@ out:
     return rc;
 }
 
-/* Prints p50, p99 and max of the committed transactions' latencies. Returns 0, or 1 when a
- * slot is still empty (a session did not finish). */
+/* Prints p50, p99 and max of the committed transactions' latencies. Returns 0, or 1 when
+ * none committed. */
 static int print_latency(struct pacing *pacing)
 {
     size_t n = 0;
@@ -171,29 +171,49 @@ static int print_latency(struct pacing *pacing)
     return 0;
 }
 
+/* Parses argument `name` as a whole number in [min, max]. Returns 0, or -1 after saying why. */
+static int parse_arg(const char *name, const char *text, double min, double max, double *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !(*out >= min && *out <= max) ||
+        *out != (double)(long long)*out) {
+        fprintf(stderr, "copy_ceiling: %s must be a whole number from %.0f to %.0f, not \"%s\"\n", name,
+                min, max, text);
+        return -1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    long agents, per_agent, per_txn = 10000, sessions = 1, failed = 0;
+    long agents, per_agent, per_txn, sessions, failed = 0;
     struct pacing pacing = {0};
-    double seconds;
+    double seconds, v[4] = {0, 0, 10000, 1};
+    static const char *const names[] = {"AGENTS", "PER_AGENT", "ROWS_PER_TXN", "SESSIONS"};
+    /* A transaction's rows must fit copy_share's 4 MiB buffer (at most ~110 bytes a row). */
+    static const double max[] = {100000, 100000000, 30000, 64};
 
-    if (argc < 5) {
+    if (argc < 5 || argc > 8) {
         fprintf(stderr, "usage: citytally-copy-ceiling CONNINFO TABLE AGENTS PER_AGENT"
                         " [ROWS_PER_TXN [SESSIONS [RATE]]]\n");
         return 2;
     }
-    agents = atol(argv[3]);
-    per_agent = atol(argv[4]);
-    if (argc > 5)
-        per_txn = atol(argv[5]);
-    if (argc > 6)
-        sessions = atol(argv[6]);
-    if (argc > 7)
-        pacing.rate = atof(argv[7]);
-    if (agents < 1 || per_agent < 1 || per_txn < 1 || sessions < 1 || sessions > agents ||
-        pacing.rate < 0) {
-        fprintf(stderr, "copy_ceiling: AGENTS, PER_AGENT and ROWS_PER_TXN must be positive,"
-                        " SESSIONS between 1 and AGENTS, and RATE not negative\n");
+    for (int i = 0; i < 4 && 3 + i < argc; i++) {
+        if (parse_arg(names[i], argv[3 + i], 1, max[i], &v[i]) != 0)
+            return 2;
+    }
+    if (argc > 7 && parse_arg("RATE", argv[7], 0, 1e9, &pacing.rate) != 0)
+        return 2;
+    agents = (long)v[0];
+    per_agent = (long)v[1];
+    per_txn = (long)v[2];
+    sessions = (long)v[3];
+    if (sessions > agents) {
+        fprintf(stderr, "copy_ceiling: SESSIONS (%ld) must not exceed AGENTS (%ld)\n", sessions,
+                agents);
         return 2;
     }
     if (pacing.rate > 0) {
