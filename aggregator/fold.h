@@ -48,8 +48,9 @@ int agg_fold_add(struct agg_fold *f, const char *agent, const char *district,
 #define AGG_FOLD_SQL "SELECT citytally_fold($1::citytally_fold_group[])"
 
 /* Summarises the noted rows into a citytally_fold_group[] literal, one element per group.
- * Returns it (owned by the fold, valid until the next reset or group), or NULL: with
- * *nothing_to_do set when no row was noted, otherwise out of memory, the reason in `err`. */
+ * Returns it, owned by the fold and valid until the next agg_fold_reset() or
+ * agg_fold_groups(); or NULL: with *nothing_to_do set when no row was noted, otherwise out
+ * of memory, the reason in `err`. */
 const char *agg_fold_groups(struct agg_fold *f, int *nothing_to_do, char *err, size_t err_size);
 
 /* The UTC+8 day of a Unix time in ms, as citytally_day() counts it. */
