@@ -147,8 +147,8 @@ struct step {
     int n_params;
     const char *const *params;
     ExecStatusType expect;
-    const char *tag;  /* when not NULL, the command tag it must return ("COMMIT") */
-    PGresult **keep;  /* when not NULL, receives its result on success; the caller clears it */
+    const char *tag; /* when not NULL, the command tag it must return ("COMMIT") */
+    PGresult **keep; /* when not NULL, receives its result on success; the caller clears it */
 };
 
 /* Runs the steps in order in one round trip (libpq pipeline mode) rather than one each:
@@ -284,11 +284,16 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
     {
         /* ORDER BY fixes the lock order, so this cannot deadlock with another locker. */
         const struct step steps[] = {
-            {"BEGIN", "BEGIN", 0, NULL, PGRES_COMMAND_OK, NULL, NULL},
-            {"locking agents",
-             "SELECT agent_id, district, revoked_at IS NOT NULL, last_seq FROM agents"
-             " WHERE agent_id = ANY($1::text[]) ORDER BY agent_id FOR UPDATE",
-             1, params, PGRES_TUPLES_OK, NULL, &res},
+            {.what = "BEGIN", .sql = "BEGIN", .expect = PGRES_COMMAND_OK},
+            {
+                .what = "locking agents",
+                .sql = "SELECT agent_id, district, revoked_at IS NOT NULL, last_seq FROM agents"
+                       " WHERE agent_id = ANY($1::text[]) ORDER BY agent_id FOR UPDATE",
+                .n_params = 1,
+                .params = params,
+                .expect = PGRES_TUPLES_OK,
+                .keep = &res,
+            },
         };
         size_t failed_at;
         enum agg_store_status status = run_steps(conn, steps, 2, &failed_at, err, err_size);
@@ -449,8 +454,8 @@ static enum agg_store_status recall_rejections(PGconn *conn, struct agg_batch *b
 
 /* Formats the agents whose last_seq moved as two array literals, "{ids}" and "{seqs}", in
  * one buffer. Returns 1 with params set, 0 when none moved, -1 when out of memory. */
-static int last_seq_params(struct agg_store *st, const struct locked_agent *agents,
-                           size_t n_agents, const char *params[2])
+static int last_seq_params(struct agg_store *st, const struct locked_agent *agents, size_t n_agents,
+                           const char *params[2])
 {
     struct ct_buf *p = &st->params;
     size_t ids_len, n_changed = 0;
@@ -484,8 +489,8 @@ static int last_seq_params(struct agg_store *st, const struct locked_agent *agen
  * (COMMIT itself failed or answered ROLLBACK) or may still be open: then the caller rolls
  * back. */
 static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
-                                    const struct locked_agent *agents, size_t n_agents,
-                                    bool *ended, char *err, size_t err_size)
+                                    const struct locked_agent *agents, size_t n_agents, bool *ended,
+                                    char *err, size_t err_size)
 {
     const char *fold_params[1], *seq_params[2];
     struct step steps[3];
@@ -503,17 +508,33 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
         return AGG_STORE_FAILED;
     }
     /* current_values and daily_values follow the COPY in the same transaction. */
-    if (!nothing_to_fold)
-        steps[n++] = (struct step){"folding current values", AGG_FOLD_SQL, 1, fold_params,
-                                   PGRES_TUPLES_OK, NULL, NULL};
-    if (seqs > 0)
-        steps[n++] = (struct step){"saving last_seq",
-                                   "UPDATE agents SET last_seq = x.seq"
-                                   " FROM unnest($1::text[], $2::bigint[]) AS x(agent_id, seq)"
-                                   " WHERE agents.agent_id = x.agent_id",
-                                   2, seq_params, PGRES_COMMAND_OK, NULL, NULL};
+    if (!nothing_to_fold) {
+        steps[n++] = (struct step){
+            .what = "folding current values",
+            .sql = AGG_FOLD_SQL,
+            .n_params = 1,
+            .params = fold_params,
+            .expect = PGRES_TUPLES_OK,
+        };
+    }
+    if (seqs > 0) {
+        steps[n++] = (struct step){
+            .what = "saving last_seq",
+            .sql = "UPDATE agents SET last_seq = x.seq"
+                   " FROM unnest($1::text[], $2::bigint[]) AS x(agent_id, seq)"
+                   " WHERE agents.agent_id = x.agent_id",
+            .n_params = 2,
+            .params = seq_params,
+            .expect = PGRES_COMMAND_OK,
+        };
+    }
     /* A COMMIT in a failed transaction "succeeds" with the tag ROLLBACK. */
-    steps[n++] = (struct step){"COMMIT", "COMMIT", 0, NULL, PGRES_COMMAND_OK, "COMMIT", NULL};
+    steps[n++] = (struct step){
+        .what = "COMMIT",
+        .sql = "COMMIT",
+        .expect = PGRES_COMMAND_OK,
+        .tag = "COMMIT",
+    };
     status = run_steps(conn, steps, n, &failed_at, err, err_size);
     *ended = status != AGG_STORE_COMMITTED && failed_at == n - 1;
     return status;

@@ -180,8 +180,8 @@ static int parse_arg(const char *name, const char *text, double min, double max,
     *out = strtod(text, &end);
     if (errno != 0 || end == text || *end != '\0' || !(*out >= min && *out <= max) ||
         *out != (double)(long long)*out) {
-        fprintf(stderr, "copy_ceiling: %s must be a whole number from %.0f to %.0f, not \"%s\"\n", name,
-                min, max, text);
+        fprintf(stderr, "copy_ceiling: %s must be a whole number from %.0f to %.0f, not \"%s\"\n",
+                name, min, max, text);
         return -1;
     }
     return 0;
@@ -240,8 +240,8 @@ int main(int argc, char **argv)
                 break;
             }
             if (pid == 0)
-                _exit(copy_share(argv[1], argv[2], agents, per_agent, per_txn, s, sessions,
-                                 &pacing));
+                _exit(
+                    copy_share(argv[1], argv[2], agents, per_agent, per_txn, s, sessions, &pacing));
         }
         for (;;) {
             int status;
