@@ -155,15 +155,13 @@ struct step {
  * on two busy cores every round trip waits for the backend to be scheduled, and none of
  * these statements needs the answer of the one before it. The server skips whatever
  * follows a failed statement (PGRES_PIPELINE_ABORTED); the first failure is returned, with
- * no result kept and the statement's index in *failed_at, which is n when none is known to
- * have failed (the pipeline itself did). An open transaction stays open, or aborted. */
-static enum agg_store_status run_steps(PGconn *conn, const struct step *steps, size_t n,
-                                       size_t *failed_at, char *err, size_t err_size)
+ * no result kept. An open transaction stays open, or aborted. */
+static enum agg_store_status run_steps(PGconn *conn, const struct step *steps, size_t n, char *err,
+                                       size_t err_size)
 {
     enum agg_store_status status = AGG_STORE_COMMITTED;
     PGresult *res;
 
-    *failed_at = n;
     for (size_t i = 0; i < n; i++) {
         if (steps[i].keep != NULL)
             *steps[i].keep = NULL;
@@ -173,7 +171,6 @@ static enum agg_store_status run_steps(PGconn *conn, const struct step *steps, s
     for (size_t i = 0; i < n; i++) {
         if (PQsendQueryParams(conn, steps[i].sql, steps[i].n_params, NULL, steps[i].params, NULL,
                               NULL, 0) != 1) {
-            *failed_at = i;
             status = statement_failed(conn, NULL, steps[i].what, err, err_size);
             goto out;
         }
@@ -189,18 +186,14 @@ static enum agg_store_status run_steps(PGconn *conn, const struct step *steps, s
 
         res = PQgetResult(conn);
         if (res == NULL) { /* only when the connection broke: every step has a result */
-            if (status == AGG_STORE_COMMITTED) {
-                *failed_at = i;
+            if (status == AGG_STORE_COMMITTED)
                 status = statement_failed(conn, NULL, what, err, err_size);
-            }
             goto out;
         }
         ok = PQresultStatus(res) == expect &&
              (i == n || steps[i].tag == NULL || strcmp(PQcmdStatus(res), steps[i].tag) == 0);
-        if (!ok && status == AGG_STORE_COMMITTED) {
-            *failed_at = i;
+        if (!ok && status == AGG_STORE_COMMITTED)
             status = statement_failed(conn, res, what, err, err_size);
-        }
         if (ok && status == AGG_STORE_COMMITTED && i < n && steps[i].keep != NULL)
             *steps[i].keep = res;
         else
@@ -295,8 +288,7 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
                 .keep = &res,
             },
         };
-        size_t failed_at;
-        enum agg_store_status status = run_steps(conn, steps, 2, &failed_at, err, err_size);
+        enum agg_store_status status = run_steps(conn, steps, 2, err, err_size);
         if (status != AGG_STORE_COMMITTED)
             return status;
     }
@@ -484,21 +476,17 @@ static int last_seq_params(struct agg_store *st, const struct locked_agent *agen
     return 1;
 }
 
-/* Folds the current values, saves last_seq and commits, in one round trip. Returns
- * AGG_STORE_COMMITTED, or the failure with *ended telling whether the transaction is over
- * (COMMIT itself failed or answered ROLLBACK) or may still be open: then the caller rolls
- * back. */
+/* Folds the current values, saves last_seq and commits, in one round trip. On failure the
+ * transaction may still be open (aborted), or over if COMMIT itself failed. */
 static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
-                                    const struct locked_agent *agents, size_t n_agents, bool *ended,
-                                    char *err, size_t err_size)
+                                    const struct locked_agent *agents, size_t n_agents, char *err,
+                                    size_t err_size)
 {
     const char *fold_params[1], *seq_params[2];
     struct step steps[3];
-    size_t n = 0, failed_at;
+    size_t n = 0;
     int nothing_to_fold, seqs;
-    enum agg_store_status status;
 
-    *ended = false;
     fold_params[0] = agg_fold_groups(&st->fold, &nothing_to_fold, err, err_size);
     if (fold_params[0] == NULL && !nothing_to_fold)
         return AGG_STORE_FAILED;
@@ -535,9 +523,7 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
         .expect = PGRES_COMMAND_OK,
         .tag = "COMMIT",
     };
-    status = run_steps(conn, steps, n, &failed_at, err, err_size);
-    *ended = status != AGG_STORE_COMMITTED && failed_at == n - 1;
-    return status;
+    return run_steps(conn, steps, n, err, err_size);
 }
 
 enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struct agg_group *g,
@@ -547,7 +533,6 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     struct locked_agent agents[AGG_GROUP_MAX_BATCHES];
     size_t n_agents = 0;
     enum agg_store_status status;
-    bool ended;
 
     memset(result, 0, sizeof(*result));
     ct_buf_reset(&st->copy_updates);
@@ -596,12 +581,9 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
         if (status != AGG_STORE_COMMITTED)
             goto rollback;
     }
-    status = finish(st, conn, agents, n_agents, &ended, err, err_size);
-    if (status != AGG_STORE_COMMITTED) {
-        if (ended)
-            return status;
+    status = finish(st, conn, agents, n_agents, err, err_size);
+    if (status != AGG_STORE_COMMITTED)
         goto rollback;
-    }
 
     for (size_t k = 0; k < n_agents; k++) {
         struct agg_store_seq *seq = &result->seqs[result->n_seqs];
@@ -623,7 +605,9 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     return AGG_STORE_COMMITTED;
 
 rollback:
-    if (status != AGG_STORE_CONNECTION_LOST) {
+    /* libpq knows whether a transaction is still open: not after a failed COMMIT, and a
+     * ROLLBACK then would only draw a warning. */
+    if (status != AGG_STORE_CONNECTION_LOST && PQtransactionStatus(conn) != PQTRANS_IDLE) {
         char why[256];
         /* A connection that cannot even roll back is in no state to reuse. */
         if (exec_command(conn, "ROLLBACK", why, sizeof(why)) != AGG_STORE_COMMITTED)
