@@ -8,6 +8,7 @@
 #include "fold_oracle.h"
 #include "pgtest.h"
 #include "wireclient.h"
+#include "wireexpect.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -16,7 +17,6 @@
 #define JUNE_28 1435420800000LL /* 2015-06-28T00:00:00+08:00 */
 #define HOUR 3600000LL
 #define DAY (24 * HOUR)
-#define REPLY_MS 10000
 
 static struct aggtest agg;
 
@@ -33,7 +33,7 @@ static struct wc_client *agent(const char *id, const char *district)
 {
     struct wc_client *c = aggtest_client(&agg, id, district, NULL, NULL, NULL);
     cr_assert_eq(wc_send_hello(c, 1), 0);
-    cr_assert_eq(wc_recv(c, REPLY_MS), 0);
+    cr_assert_eq(wc_recv(c, WC_REPLY_MS), 0);
     cr_assert_eq(c->reply->type, CT_MSG_WELCOME);
     return c;
 }
@@ -70,11 +70,7 @@ static void send_and_ack(struct wc_client *c, uint64_t last_seq)
     snprintf(c->out->batch.agent, sizeof(c->out->batch.agent), "%s", c->agent);
     snprintf(c->out->batch.district, sizeof(c->out->batch.district), "%s", c->district);
     cr_assert_eq(wc_send_msg(c), 0);
-    cr_assert_eq(wc_recv(c, REPLY_MS), 0, "no ack");
-    cr_assert_eq(c->reply->type, CT_MSG_ACK, "%s: %s", ct_msg_type_name(c->reply->type),
-                 c->reply->error.msg);
-    cr_assert_eq(c->reply->ack.last_seq, last_seq);
-    cr_assert_eq(c->reply->ack.n_rejected, 0);
+    wc_expect_ack(c, last_seq, 0);
 }
 
 Test(ingest_fold, random_arrival_matches_the_log, .fini = teardown, .timeout = 300)

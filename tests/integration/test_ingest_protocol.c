@@ -5,6 +5,7 @@
 #include "aggtest.h"
 #include "pgtest.h"
 #include "wireclient.h"
+#include "wireexpect.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -14,7 +15,6 @@
 #include <zmq.h>
 
 #define JUNE_30_NOON 1435636800000LL /* 2015-06-30T12:00:00+08:00 */
-#define REPLY_MS 10000
 
 static struct aggtest agg;
 
@@ -37,46 +37,13 @@ static struct wc_client *client(const char *agent, const char *district)
 
 /* Sends hello and expects a welcome; the daemon reloads agents on NOTIFY, so a just-added
  * agent may first be unknown for a moment. */
-static void welcome(struct wc_client *c, uint64_t expect_last_seq)
-{
-    long long deadline = proc_now_ms() + REPLY_MS;
-    do {
-        cr_assert_eq(wc_send_hello(c, 1), 0);
-        cr_assert_eq(wc_recv(c, REPLY_MS), 0, "no reply to hello");
-    } while (c->reply->type == CT_MSG_ERROR && c->reply->error.error == CT_WERR_UNKNOWN_AGENT &&
-             proc_now_ms() < deadline);
-    cr_assert_eq(c->reply->type, CT_MSG_WELCOME, "got %s: %s", ct_msg_type_name(c->reply->type),
-                 c->reply->error.msg);
-    cr_assert_eq(c->reply->welcome.last_seq, expect_last_seq);
-}
-
-static void expect_error(struct wc_client *c, enum ct_wire_error error, uint64_t last_seq)
-{
-    cr_assert_eq(wc_recv(c, REPLY_MS), 0, "no reply");
-    cr_assert_eq(c->reply->type, CT_MSG_ERROR, "expected error %s, got %s",
-                 ct_wire_error_code(error), ct_msg_type_name(c->reply->type));
-    cr_assert_str_eq(c->reply->error.code, ct_wire_error_code(error), "msg: %s",
-                     c->reply->error.msg);
-    cr_assert_eq(c->reply->error.last_seq, last_seq);
-    cr_assert(c->reply->error.msg[0] != '\0', "error without a message");
-}
-
-static void expect_ack(struct wc_client *c, uint64_t last_seq, size_t n_rejected)
-{
-    cr_assert_eq(wc_recv(c, REPLY_MS), 0, "no ack");
-    cr_assert_eq(c->reply->type, CT_MSG_ACK, "expected ack, got %s: %s",
-                 ct_msg_type_name(c->reply->type), c->reply->error.msg);
-    cr_assert_eq(c->reply->ack.last_seq, last_seq);
-    cr_assert_eq(c->reply->ack.n_rejected, n_rejected);
-}
-
 Test(ingest_protocol, hello_gets_welcome_with_catalog, .fini = teardown)
 {
     setup_named("ingest_hello");
     struct wc_client *c = client("erqi-1", "erqi");
     bool saw_city_only = false;
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     cr_assert_eq(c->reply->welcome.n_catalog, 34);
     for (size_t i = 0; i < c->reply->welcome.n_catalog; i++) {
         const struct ct_catalog_entry *e = &c->reply->welcome.catalog[i];
@@ -95,7 +62,7 @@ Test(ingest_protocol, hello_from_unregistered_agent_is_unknown_agent, .fini = te
     struct wc_client *c = client("nobody", "erqi");
 
     cr_assert_eq(wc_send_hello(c, 1), 0);
-    expect_error(c, CT_WERR_UNKNOWN_AGENT, 0);
+    wc_expect_error(c, CT_WERR_UNKNOWN_AGENT, 0);
 }
 
 Test(ingest_protocol, hello_for_another_district_is_wrong_district, .fini = teardown)
@@ -104,7 +71,7 @@ Test(ingest_protocol, hello_for_another_district_is_wrong_district, .fini = tear
     struct wc_client *c = client("erqi-1", "jinshui");
 
     cr_assert_eq(wc_send_hello(c, 1), 0);
-    expect_error(c, CT_WERR_WRONG_DISTRICT, 0);
+    wc_expect_error(c, CT_WERR_WRONG_DISTRICT, 0);
 }
 
 Test(ingest_protocol, batch_is_committed_then_acked, .fini = teardown)
@@ -113,10 +80,10 @@ Test(ingest_protocol, batch_is_committed_then_acked, .fini = teardown)
     struct wc_client *c = client("erqi-1", "erqi");
     int64_t values[3] = {7, 5, -2};
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     cr_assert_eq(
         wc_send_batch(c, 1, 3, "rd_centers_municipal", CT_OP_ADD, values, 2015, JUNE_30_NOON), 0);
-    expect_ack(c, 3, 0);
+    wc_expect_ack(c, 3, 0);
     /* The ack comes after COMMIT, so the rows are visible to anyone now. */
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 3);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT sum(value) FROM updates WHERE agent_id = 'erqi-1'"
@@ -134,20 +101,20 @@ Test(ingest_protocol, resent_batch_is_acked_and_stored_once, .fini = teardown)
     struct wc_client *c = client("erqi-1", "erqi");
     int64_t values[2] = {100, 200};
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     cr_assert_eq(wc_send_batch(c, 1, 2, "st_enterprises", CT_OP_SET, values, 2015, JUNE_30_NOON),
                  0);
-    expect_ack(c, 2, 0);
+    wc_expect_ack(c, 2, 0);
     cr_assert_eq(wc_send_batch(c, 1, 2, "st_enterprises", CT_OP_SET, values, 2015, JUNE_30_NOON),
                  0);
-    expect_ack(c, 2, 0);
+    wc_expect_ack(c, 2, 0);
     /* A batch overlapping the committed range commits only its new tail. */
     int64_t more[3] = {200, 300, 400};
     cr_assert_eq(wc_send_batch(c, 2, 3, "st_enterprises", CT_OP_SET, more, 2015, JUNE_30_NOON), 0);
-    expect_ack(c, 4, 0);
+    wc_expect_ack(c, 4, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 4);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT sum(value) FROM updates"), 1000);
-    welcome(c, 4);
+    wc_expect_welcome(c, 4);
 }
 
 Test(ingest_protocol, batch_with_gap_is_refused_whole, .fini = teardown)
@@ -156,13 +123,13 @@ Test(ingest_protocol, batch_with_gap_is_refused_whole, .fini = teardown)
     struct wc_client *c = client("erqi-1", "erqi");
     int64_t values[2] = {1, 2};
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     cr_assert_eq(wc_send_batch(c, 1, 2, "hightech_parks", CT_OP_ADD, values, 2015, JUNE_30_NOON),
                  0);
-    expect_ack(c, 2, 0);
+    wc_expect_ack(c, 2, 0);
     cr_assert_eq(wc_send_batch(c, 5, 2, "hightech_parks", CT_OP_ADD, values, 2015, JUNE_30_NOON),
                  0);
-    expect_error(c, CT_WERR_SEQ_GAP, 2);
+    wc_expect_error(c, CT_WERR_SEQ_GAP, 2);
     cr_assert(strstr(c->reply->error.msg, "expected seq 3") != NULL, "%s", c->reply->error.msg);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 2);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT last_seq FROM agents WHERE agent_id = 'erqi-1'"), 2);
@@ -189,7 +156,7 @@ Test(ingest_protocol, bad_updates_are_rejected_alone_and_kept, .fini = teardown)
     static const char *const expected[] = {"unknown_indicator", "not_reportable_by_district",
                                            "bad_period", "bad_time"};
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     cr_assert_eq(ct_msg_reserve(c->out, CT_MSG_BATCH, 6), 0);
     c->out->type = CT_MSG_BATCH;
     strcpy(b->agent, "erqi-1");
@@ -202,7 +169,7 @@ Test(ingest_protocol, bad_updates_are_rejected_alone_and_kept, .fini = teardown)
     b->updates[3].period = 1999;
     b->updates[4].at_ms = 4000000000000LL; /* 2096: far in the future */
     cr_assert_eq(wc_send_msg(c), 0);
-    expect_ack(c, 6, 4);
+    wc_expect_ack(c, 6, 4);
     for (size_t i = 0; i < 4; i++) {
         cr_assert_eq(c->reply->ack.rejected[i].seq, i + 2);
         cr_assert_str_eq(c->reply->ack.rejected[i].code, expected[i]);
@@ -216,7 +183,7 @@ Test(ingest_protocol, bad_updates_are_rejected_alone_and_kept, .fini = teardown)
 
     /* The same batch again: all duplicates, and the ack still lists the rejections. */
     cr_assert_eq(wc_send_msg(c), 0);
-    expect_ack(c, 6, 4);
+    wc_expect_ack(c, 6, 4);
     cr_assert_str_eq(c->reply->ack.rejected[0].code, "unknown_indicator");
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM rejected_updates"), 4);
 }
@@ -227,10 +194,10 @@ Test(ingest_protocol, city_only_indicator_is_accepted_from_city, .fini = teardow
     struct wc_client *c = client("city-1", "city");
     int64_t rate[1] = {58};
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     cr_assert_eq(
         wc_send_batch(c, 1, 1, "st_contribution_rate", CT_OP_SET, rate, 2015, JUNE_30_NOON), 0);
-    expect_ack(c, 1, 0);
+    wc_expect_ack(c, 1, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT value FROM updates WHERE district = 'city'"), 58);
 }
 
@@ -251,9 +218,9 @@ Test(ingest_protocol, value_faults_from_the_decoder_are_rejected, .fini = teardo
         0xa5, 'v',  'a',  'l',  'u',  'e',  0xcb, 0x7f, 0xf8, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
         0xa2, 'a',  't',  0xcf, 0x00, 0x00, 0x01, 0x4e, 0x42, 0xc5, 0xe5, 0x00};
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     cr_assert_eq(wc_send_raw(c, frame, sizeof(frame)), 0);
-    expect_ack(c, 1, 1);
+    wc_expect_ack(c, 1, 1);
     cr_assert_str_eq(c->reply->ack.rejected[0].code, "bad_value");
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM rejected_updates WHERE value = 'nan'"
                                        " AND reason = 'bad_value'"),
@@ -268,12 +235,12 @@ Test(ingest_protocol, malformed_frame_is_refused, .fini = teardown)
     static const unsigned char not_a_map[] = {0x93, 0x01, 0x02, 0x03};
 
     cr_assert_eq(wc_send_raw(c, not_a_map, sizeof(not_a_map)), 0);
-    expect_error(c, CT_WERR_MALFORMED, 0);
+    wc_expect_error(c, CT_WERR_MALFORMED, 0);
     cr_assert(strstr(c->reply->error.msg, "not a map") != NULL, "%s", c->reply->error.msg);
     /* Two frames in one message are malformed too. */
     cr_assert_eq(zmq_send(c->socket, "a", 1, ZMQ_SNDMORE), 1);
     cr_assert_eq(zmq_send(c->socket, "b", 1, 0), 1);
-    expect_error(c, CT_WERR_MALFORMED, 0);
+    wc_expect_error(c, CT_WERR_MALFORMED, 0);
     cr_assert(strstr(c->reply->error.msg, "single frame") != NULL, "%s", c->reply->error.msg);
 }
 
@@ -285,7 +252,7 @@ Test(ingest_protocol, version_2_is_unsupported, .fini = teardown)
                                        0xa5, 'h',  'e', 'l',  'l',  'o'};
 
     cr_assert_eq(wc_send_raw(c, v2, sizeof(v2)), 0);
-    expect_error(c, CT_WERR_UNSUPPORTED_VERSION, 0);
+    wc_expect_error(c, CT_WERR_UNSUPPORTED_VERSION, 0);
 }
 
 /* Our encoder refuses more than 1000 updates, so this batch is packed with msgpack-c. */
@@ -301,7 +268,7 @@ Test(ingest_protocol, batch_of_1001_updates_is_too_large, .fini = teardown)
     msgpack_sbuffer buf;
     msgpack_packer pk;
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     msgpack_sbuffer_init(&buf);
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 5);
@@ -332,7 +299,7 @@ Test(ingest_protocol, batch_of_1001_updates_is_too_large, .fini = teardown)
     }
     cr_assert_eq(wc_send_raw(c, buf.data, buf.size), 0);
     msgpack_sbuffer_destroy(&buf);
-    expect_error(c, CT_WERR_TOO_LARGE, 0);
+    wc_expect_error(c, CT_WERR_TOO_LARGE, 0);
     cr_assert(strstr(c->reply->error.msg, "1001") != NULL, "%s", c->reply->error.msg);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 0);
 }
@@ -350,7 +317,7 @@ Test(ingest_protocol, bad_op_and_bad_notes_are_rejected_alone, .fini = teardown)
 
     memset(long_note, 'n', 257);
     long_note[257] = '\0';
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     msgpack_sbuffer_init(&buf);
     msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
     msgpack_pack_map(&pk, 5);
@@ -388,7 +355,7 @@ Test(ingest_protocol, bad_op_and_bad_notes_are_rejected_alone, .fini = teardown)
     }
     cr_assert_eq(wc_send_raw(c, buf.data, buf.size), 0);
     msgpack_sbuffer_destroy(&buf);
-    expect_ack(c, 5, 3);
+    wc_expect_ack(c, 5, 3);
     cr_assert_eq(c->reply->ack.rejected[0].seq, 2);
     cr_assert_str_eq(c->reply->ack.rejected[0].code, "bad_op");
     cr_assert_eq(c->reply->ack.rejected[1].seq, 3);
@@ -412,10 +379,10 @@ Test(ingest_protocol, batch_for_another_district_is_wrong_district, .fini = tear
     struct wc_client *c = client("erqi-1", "jinshui");
     int64_t values[1] = {9};
 
-    welcome(good, 0);
+    wc_expect_welcome(good, 0);
     cr_assert_eq(wc_send_batch(c, 1, 1, "st_enterprises", CT_OP_SET, values, 2015, JUNE_30_NOON),
                  0);
-    expect_error(c, CT_WERR_WRONG_DISTRICT, 0);
+    wc_expect_error(c, CT_WERR_WRONG_DISTRICT, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 0);
 }
 
@@ -425,16 +392,16 @@ Test(ingest_protocol, removed_agent_is_cut_off_on_its_next_message, .fini = tear
     struct wc_client *c = client("erqi-1", "erqi");
     int64_t values[1] = {1};
 
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     cr_assert_eq(wc_send_batch(c, 1, 1, "st_enterprises", CT_OP_ADD, values, 2015, JUNE_30_NOON),
                  0);
-    expect_ack(c, 1, 0);
+    wc_expect_ack(c, 1, 0);
     pgtest_exec(agg.db, "UPDATE agents SET revoked_at = now() WHERE agent_id = 'erqi-1';"
                         " NOTIFY citytally_agents");
     /* Even before the daemon has read the NOTIFY, the commit transaction sees the flag. */
     cr_assert_eq(wc_send_batch(c, 2, 1, "st_enterprises", CT_OP_ADD, values, 2015, JUNE_30_NOON),
                  0);
-    expect_error(c, CT_WERR_UNKNOWN_AGENT, 0);
+    wc_expect_error(c, CT_WERR_UNKNOWN_AGENT, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 1);
 }
 
@@ -450,22 +417,22 @@ Test(ingest_protocol, commits_publish_progress_on_the_feed, .fini = teardown)
     zmq_msg_t part;
     int linger = 0;
 
-    welcome(c, 0); /* the client made the test's ZeroMQ context */
+    wc_expect_welcome(c, 0); /* the client made the test's ZeroMQ context */
     sub = zmq_socket(agg.zctx, ZMQ_SUB);
     cr_assert_eq(zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger)), 0);
     cr_assert_eq(zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "progress.2015", 13), 0);
     cr_assert_eq(zmq_connect(sub, agg.feed), 0);
-    welcome(c, 0);
+    wc_expect_welcome(c, 0);
     /* A slow-joining subscriber misses what came before it; keep committing until one
      * progress message arrives. */
     zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
     uint64_t seq = 1;
-    long long deadline = proc_now_ms() + REPLY_MS;
+    long long deadline = proc_now_ms() + WC_REPLY_MS;
     while (zmq_poll(&item, 1, 200) == 0 && proc_now_ms() < deadline) {
         cr_assert_eq(
             wc_send_batch(c, seq, 1, "rd_centers_municipal", CT_OP_SET, values, 2015, JUNE_30_NOON),
             0);
-        expect_ack(c, seq, 0);
+        wc_expect_ack(c, seq, 0);
         seq++;
     }
     zmq_msg_init(&part);

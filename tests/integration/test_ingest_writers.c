@@ -6,12 +6,12 @@
 #include "aggtest.h"
 #include "pgtest.h"
 #include "wireclient.h"
+#include "wireexpect.h"
 
 #include <criterion/criterion.h>
 #include <string.h>
 
 #define JUNE_30_NOON 1435636800000LL /* 2015-06-30T12:00:00+08:00 */
-#define REPLY_MS 10000
 
 static struct aggtest agg;
 
@@ -23,24 +23,9 @@ static void teardown(void)
 static struct wc_client *welcomed_client(const char *agent, const char *district)
 {
     struct wc_client *c = aggtest_client(&agg, agent, district, NULL, NULL, NULL);
-    long long deadline = proc_now_ms() + REPLY_MS;
 
-    /* The daemon learns of a new agent by NOTIFY, so it may be unknown for a moment. */
-    do {
-        cr_assert_eq(wc_send_hello(c, 1), 0);
-        cr_assert_eq(wc_recv(c, REPLY_MS), 0, "no reply to hello from %s", agent);
-    } while (c->reply->type == CT_MSG_ERROR && c->reply->error.error == CT_WERR_UNKNOWN_AGENT &&
-             proc_now_ms() < deadline);
-    cr_assert_eq(c->reply->type, CT_MSG_WELCOME, "%s: %s", agent, c->reply->error.msg);
+    wc_expect_welcome(c, 0);
     return c;
-}
-
-static void expect_ack(struct wc_client *c, uint64_t last_seq)
-{
-    cr_assert_eq(wc_recv(c, REPLY_MS), 0, "no ack for %s", c->agent);
-    cr_assert_eq(c->reply->type, CT_MSG_ACK, "expected ack, got %s: %s",
-                 ct_msg_type_name(c->reply->type), c->reply->error.msg);
-    cr_assert_eq(c->reply->ack.last_seq, last_seq);
 }
 
 /* Units in bytewise order are city, dengfeng, erqi, ...: with two writers erqi (third)
@@ -72,14 +57,14 @@ Test(ingest_writers, a_blocked_district_does_not_hold_up_another_writers_distric
                                      "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a"
                                      " USING (pid) WHERE NOT l.granted"
                                      " AND a.application_name = 'citytally-aggregator'",
-                                     1, REPLY_MS),
+                                     1, WC_REPLY_MS),
                  1, "erqi's writer never waited for the lock");
 
     /* dengfeng is committed and acked while erqi's transaction still waits. */
     cr_assert_eq(wc_send_batch(dengfeng, 1, 2, "rd_centers_municipal", CT_OP_ADD, values, 2015,
                                JUNE_30_NOON),
                  0);
-    expect_ack(dengfeng, 2);
+    wc_expect_ack(dengfeng, 2, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates WHERE district = 'dengfeng'"),
                  2);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates WHERE district = 'erqi'"), 0);
@@ -91,12 +76,12 @@ Test(ingest_writers, a_blocked_district_does_not_hold_up_another_writers_distric
     cr_assert_eq(wc_send_batch(newcomer, 1, 2, "rd_centers_municipal", CT_OP_ADD, values, 2015,
                                JUNE_30_NOON),
                  0);
-    expect_ack(newcomer, 2);
+    wc_expect_ack(newcomer, 2, 0);
     cr_assert_eq(wc_recv(erqi, 0), -1, "erqi was answered while its row was locked");
 
     pgtest_exec(blocker, "COMMIT");
     PQfinish(blocker);
-    expect_ack(erqi, 2);
+    wc_expect_ack(erqi, 2, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT sum(value) FROM updates WHERE district = 'erqi'"),
                  42);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT last_seq FROM agents WHERE agent_id = 'erqi-1'"), 2);
@@ -119,7 +104,7 @@ Test(ingest_writers, four_writers_store_every_update_exactly_once, .fini = teard
                                  .updates_per_agent = per_agent,
                                  .batch = 100,
                                  .window = 4,
-                                 .timeout_ms = REPLY_MS,
+                                 .timeout_ms = WC_REPLY_MS,
                                  .indicator = "st_enterprises",
                                  .period = 2015,
                                  .at_ms = JUNE_30_NOON};
@@ -136,7 +121,7 @@ Test(ingest_writers, four_writers_store_every_update_exactly_once, .fini = teard
         aggtest_add_agent(&agg, id, districts[i]);
     }
     cr_assert_eq(
-        aggtest_wait_scalar(&agg, "SELECT count(*) FROM agents", (long long)n_agents, REPLY_MS),
+        aggtest_wait_scalar(&agg, "SELECT count(*) FROM agents", (long long)n_agents, WC_REPLY_MS),
         (long long)n_agents);
     struct loadgen *lg = aggtest_loadgen(&agg, &cfg);
     cr_assert_eq(loadgen_run(lg, proc_now_ms() + 120000, NULL, NULL, &result), 0,
@@ -156,15 +141,6 @@ Test(ingest_writers, four_writers_store_every_update_exactly_once, .fini = teard
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT actual FROM citytally_progress(2015, now())"
                                        " WHERE target_code = 'st_enterprises'"),
                  (long long)n_agents * loadgen_total(per_agent));
-}
-
-static void expect_refused_unavailable(struct wc_client *c)
-{
-    cr_assert_eq(wc_recv(c, REPLY_MS), 0, "no reply for %s", c->agent);
-    cr_assert_eq(c->reply->type, CT_MSG_ERROR, "expected an error, got %s",
-                 ct_msg_type_name(c->reply->type));
-    cr_assert_eq(c->reply->error.error, CT_WERR_UNAVAILABLE, "got %s: %s", c->reply->error.code,
-                 c->reply->error.msg);
 }
 
 /* The statements after the COPY go to PostgreSQL in one pipeline, so a refusal of one
@@ -197,7 +173,7 @@ Test(ingest_writers, a_refused_statement_rolls_back_the_group_and_the_writer_goe
                         " AS $$ BEGIN RAISE EXCEPTION 'trapped'; END $$");
     cr_assert_eq(wc_send_batch(erqi, 1, 2, "st_enterprises", CT_OP_ADD, values, 2015, JUNE_30_NOON),
                  0);
-    expect_ack(erqi, 2);
+    wc_expect_ack(erqi, 2, 0);
 
     for (size_t i = 0; i < sizeof(traps) / sizeof(traps[0]); i++) {
         uint64_t seq = 3 + 2 * i;
@@ -206,8 +182,8 @@ Test(ingest_writers, a_refused_statement_rolls_back_the_group_and_the_writer_goe
         cr_assert_eq(
             wc_send_batch(erqi, seq, 2, "st_enterprises", CT_OP_ADD, values, 2015, JUNE_30_NOON),
             0);
-        expect_refused_unavailable(erqi);
-        cr_assert(proc_wait_log(&agg.proc, traps[i].log, REPLY_MS), "no \"%s\" in the log",
+        wc_expect_error(erqi, CT_WERR_UNAVAILABLE, 0);
+        cr_assert(proc_wait_log(&agg.proc, traps[i].log, WC_REPLY_MS), "no \"%s\" in the log",
                   traps[i].log);
         cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), (long long)seq - 1,
                      "the refused %s left rows behind", traps[i].table);
@@ -221,7 +197,7 @@ Test(ingest_writers, a_refused_statement_rolls_back_the_group_and_the_writer_goe
         cr_assert_eq(
             wc_send_batch(erqi, seq, 2, "st_enterprises", CT_OP_ADD, values, 2015, JUNE_30_NOON),
             0);
-        expect_ack(erqi, seq + 1);
+        wc_expect_ack(erqi, seq + 1, 0);
         cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), (long long)seq + 1);
         cr_assert_eq(pgtest_scalar(agg.db, "SELECT actual FROM citytally_progress(2015, now())"
                                            " WHERE target_code = 'st_enterprises'"),
