@@ -156,10 +156,18 @@ static void figure_from_double(double v, int decimals, struct ct_buf *out)
         agg_dashboard_format_figure(text, decimals, out);
 }
 
+/* A figure as a double, for ordering and bar lengths only: NAN when there is none or when
+ * it does not fit a double (numeric holds far more). The text stays what is printed. */
+static double figure_double(const char *decimal)
+{
+    double v = decimal != NULL ? strtod(decimal, NULL) : NAN;
+    return isfinite(v) ? v : NAN;
+}
+
 static double bar_width(const char *pct)
 {
-    double w = pct != NULL ? strtod(pct, NULL) : 0;
-    return isfinite(w) ? fmin(100, fmax(0, w)) : 0;
+    double w = figure_double(pct);
+    return isnan(w) ? 0 : fmin(100, fmax(0, w));
 }
 
 static const struct agg_dashboard_unit *find_unit(const struct agg_dashboard_view *v,
@@ -184,11 +192,16 @@ struct ranked {
     double value;
 };
 
-/* Largest first, as the script sorts; equal values keep the file's order. */
+/* Largest first, as the script sorts; units without a value last; equal values keep the
+ * file's order. */
 static int by_value_desc(const void *a, const void *b)
 {
     const struct ranked *x = a, *y = b;
-    if (x->value != y->value)
+    bool x_none = isnan(x->value), y_none = isnan(y->value);
+
+    if (x_none != y_none)
+        return x_none ? 1 : -1;
+    if (!x_none && x->value != y->value)
         return x->value < y->value ? 1 : -1;
     return x->index < y->index ? -1 : 1;
 }
@@ -196,8 +209,8 @@ static int by_value_desc(const void *a, const void *b)
 static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
                          const struct agg_progress_target *t)
 {
-    double actual = t->actual != NULL ? strtod(t->actual, NULL) : 0, max = 0;
-    bool share = strcmp(t->kind, "sum") == 0 && t->actual != NULL && actual != 0;
+    double actual = figure_double(t->actual), max = 0;
+    bool share = strcmp(t->kind, "sum") == 0 && !isnan(actual) && actual != 0;
     struct ranked *rows = NULL;
 
     ct_buf_printf(out, "<div class=\"units\"><h3>各单位贡献 Contribution by unit%s</h3>",
@@ -211,8 +224,9 @@ static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
             return;
         }
         for (size_t i = 0; i < t->n_units; i++) {
-            rows[i] = (struct ranked){&t->units[i], i, strtod(t->units[i].value, NULL)};
-            max = fmax(max, fabs(rows[i].value));
+            rows[i] = (struct ranked){&t->units[i], i, figure_double(t->units[i].value)};
+            if (!isnan(rows[i].value))
+                max = fmax(max, fabs(rows[i].value));
         }
         qsort(rows, t->n_units, sizeof(*rows), by_value_desc);
         ct_buf_puts(out, "<table class=\"chart\"><tbody>");
@@ -225,10 +239,10 @@ static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
             unit_name(out, v, rows[i].unit->district);
             ct_buf_printf(out, "</th><td><span class=\"%s\" style=\"width: %.1f%%;\"></span></td>",
                           rows[i].value < 0 ? "ubar neg" : "ubar",
-                          max > 0 ? fabs(rows[i].value) / max * 100 : 0);
+                          max > 0 && !isnan(rows[i].value) ? fabs(rows[i].value) / max * 100 : 0);
             ct_buf_puts(out, "<td class=\"v\">");
             agg_dashboard_format_figure(rows[i].unit->value, 2, out);
-            if (share) {
+            if (share && !isnan(rows[i].value)) {
                 ct_buf_puts(out, " (");
                 figure_from_double(rows[i].value / actual * 100, 1, out);
                 ct_buf_puts(out, "%)");

@@ -1,6 +1,7 @@
 #include "feed.h"
 #include "timefmt.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,10 +107,17 @@ int64_t agg_feed_wait_ms(const struct agg_feed *feed, int64_t now_mono_ms)
     return wait;
 }
 
+void agg_feed_figure(const char *text, bool *has, double *value)
+{
+    *value = text != NULL ? strtod(text, NULL) : NAN;
+    *has = isfinite(*value);
+    if (!*has)
+        *value = 0;
+}
+
 static void set_number(PGresult *res, int row, int col, bool *has, double *out)
 {
-    *has = !PQgetisnull(res, row, col);
-    *out = *has ? strtod(PQgetvalue(res, row, col), NULL) : 0;
+    agg_feed_figure(PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col), has, out);
 }
 
 /* Reads one year's progress into feed->msg. Returns 0, or -1 on a query error. */

@@ -16,6 +16,7 @@
 #include "log.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct agg_feed;
@@ -31,6 +32,11 @@ void agg_feed_mark(struct agg_feed *feed, const struct agg_directory *dir, int p
 /* Publishes every marked year whose interval has passed. Returns -1 when the database
  * query failed because the connection broke (the caller marks the session lost). */
 int agg_feed_publish_due(struct agg_feed *feed, PGconn *conn, int64_t now_mono_ms);
+
+/* A figure's decimal text (NULL: no value) as the feed sends it. The map carries doubles, so
+ * a figure that has none (numeric holds more digits than a double, and 'NaN') goes out as
+ * nil like no value: one such figure must not make the whole year unpublishable. */
+void agg_feed_figure(const char *text, bool *has, double *value);
 
 /* Milliseconds until a marked year is due, or -1 when nothing is marked. */
 int64_t agg_feed_wait_ms(const struct agg_feed *feed, int64_t now_mono_ms);

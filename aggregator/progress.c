@@ -4,6 +4,7 @@
 #include "timefmt.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,10 +156,38 @@ void agg_progress_free(struct agg_progress *p)
     free(p);
 }
 
-/* numeric text from PostgreSQL is already a valid JSON number (trim_scale'd, no exponent) */
+/* Is `s` a JSON number (RFC 8259: -?int frac? exp?)? */
+static bool is_json_number(const char *s)
+{
+    s += *s == '-';
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        s += strspn(s, "0123456789");
+    else
+        return false;
+    if (*s == '.') {
+        size_t n = strspn(s + 1, "0123456789");
+        if (n == 0)
+            return false;
+        s += 1 + n;
+    }
+    if (*s == 'e' || *s == 'E') {
+        size_t n;
+        s++;
+        s += *s == '+' || *s == '-';
+        if ((n = strspn(s, "0123456789")) == 0)
+            return false;
+        s += n;
+    }
+    return *s == '\0';
+}
+
+/* numeric text from PostgreSQL is a JSON number (trim_scale'd, no exponent), except the
+ * special values numeric can also hold ('NaN', 'Infinity'): those have no value in JSON. */
 static void json_number(struct ct_buf *out, const char *value)
 {
-    ct_buf_puts(out, value != NULL ? value : "null");
+    ct_buf_puts(out, value != NULL && is_json_number(value) ? value : "null");
 }
 
 int agg_progress_json(const struct agg_progress *p, struct ct_buf *out)
