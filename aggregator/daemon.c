@@ -314,6 +314,8 @@ int agg_cmd_daemon(int argc, char **argv)
     int status = CT_EXIT_FAILURE;
 
     ct_log_init(&d.log);
+    if (ct_log_catch_fatal_signals() != 0)
+        ct_log_warn(&d.log, "daemon", "fatal signals will leave no line: %s", strerror(errno));
     enum ct_cli_result parsed = parse_settings(&d, &d.settings);
     if (parsed != CT_CLI_RUN)
         return ct_cli_exit_status(parsed);

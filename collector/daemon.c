@@ -362,6 +362,8 @@ int col_cmd_daemon(int argc, char **argv)
     if (validate(&d.settings) != 0)
         return CT_EXIT_USAGE;
     ct_log_init(&d.log);
+    if (ct_log_catch_fatal_signals() != 0)
+        ct_log_warn(&d.log, "daemon", "fatal signals will leave no line: %s", strerror(errno));
     d.log.level = d.settings.log_level;
     d.started_ms = ct_time_now_ms();
 

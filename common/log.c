@@ -1,10 +1,12 @@
 #include "log.h"
 #include "timefmt.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define LINE_MAX_BYTES 2048
 #define COMPLAINT_FIRST_REPEAT_MS 10000
@@ -175,4 +177,53 @@ void ct_log_limited(const struct ct_log *log, struct ct_ratelimit *rl, enum ct_l
     va_start(ap, fmt);
     emit(log, level, subject, suffix, fmt, ap);
     va_end(ap);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CT_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CT_UNDER_ASAN 1
+#endif
+#endif
+
+static const struct {
+    int signo;
+    const char *line;
+} fatal_lines[] = {
+    {SIGSEGV, "FATAL daemon: signal 11 (SIGSEGV): stopping\n"},
+    {SIGBUS, "FATAL daemon: signal 7 (SIGBUS): stopping\n"},
+    {SIGFPE, "FATAL daemon: signal 8 (SIGFPE): stopping\n"},
+    {SIGILL, "FATAL daemon: signal 4 (SIGILL): stopping\n"},
+    {SIGABRT, "FATAL daemon: signal 6 (SIGABRT): stopping\n"},
+};
+#define N_FATAL (sizeof(fatal_lines) / sizeof(fatal_lines[0]))
+
+/* Async-signal-safe: write(2), then the default action (SA_RESETHAND restored it). */
+static void on_fatal_signal(int signo)
+{
+    for (size_t i = 0; i < N_FATAL; i++) {
+        if (fatal_lines[i].signo == signo) {
+            ssize_t ignored =
+                write(STDERR_FILENO, fatal_lines[i].line, strlen(fatal_lines[i].line));
+            (void)ignored;
+        }
+    }
+    raise(signo);
+}
+
+int ct_log_catch_fatal_signals(void)
+{
+#ifndef CT_UNDER_ASAN
+    struct sigaction sa = {0};
+
+    sa.sa_handler = on_fatal_signal;
+    sa.sa_flags = (int)(SA_RESETHAND | SA_NODEFER);
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < N_FATAL; i++) {
+        if (sigaction(fatal_lines[i].signo, &sa, NULL) != 0)
+            return -1;
+    }
+#endif
+    return 0;
 }

@@ -50,6 +50,14 @@ void ct_log_write(const struct ct_log *log, enum ct_log_level level, const char 
 #define ct_log_info(log, subject, ...) ct_log_write(log, CT_LOG_INFO, subject, __VA_ARGS__)
 #define ct_log_debug(log, subject, ...) ct_log_write(log, CT_LOG_DEBUG, subject, __VA_ARGS__)
 
+/* Makes a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) leave one line on stderr,
+ * "FATAL daemon: signal 11 (SIGSEGV): stopping", before the process dies of it as before
+ * (the default action runs, so a core dump and systemd's Restart= still happen). Without it
+ * a crash left no trace in a log file. The handler only calls write(2), so it keeps no
+ * state; under AddressSanitizer it is not installed, since ASan's own report says more.
+ * Returns 0, or -1 with errno set when sigaction failed. */
+int ct_log_catch_fatal_signals(void);
+
 struct ct_complaint {
     bool active;
     int64_t next_report_ms; /* monotonic */

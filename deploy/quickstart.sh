@@ -14,8 +14,12 @@
 # aggregator, PostgreSQL). --once stops everything and exits 0 right away instead.
 # A second run reuses what exists: the build, the database, keys, agents and outboxes.
 #
+# If the aggregator or a collector stops at any point, the quickstart says which one, how
+# it ended and where its log is, stops the rest and exits 1.
+#
 # Ports (loopback only): HTTP 9560, collectors 5560, progress feed 5561; override with
 # CT_QS_HTTP_PORT and CT_QS_ZMQ_PORT (the feed takes the next port). Logs are in var/log/.
+# For tests: CT_QS_VAR puts var/ elsewhere, CT_QS_BIN uses programs already built there.
 set -euo pipefail
 
 usage="usage: deploy/quickstart.sh [--once]"
@@ -35,9 +39,9 @@ esac
 
 cd "$(dirname "$0")/.."
 root=$PWD
-var=$root/var
+var=${CT_QS_VAR:-$root/var}
 build=$var/build
-bin=$build/bin
+bin=${CT_QS_BIN:-$build/bin}
 http_port=${CT_QS_HTTP_PORT:-9560}
 zmq_port=${CT_QS_ZMQ_PORT:-5560}
 feed_port=$((zmq_port + 1))
@@ -67,11 +71,15 @@ say "checking Debian packages (deploy/install-deps.sh)"
 deploy/install-deps.sh | sed 's/^/  /'
 mkdir -p "$var/log"
 chmod 0755 "$var"
-say "building into var/build ($(elapsed))"
-cmake -S . -B "$build" -DCITYTALLY_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    >"$var/log/build.log" 2>&1 || { tail -20 "$var/log/build.log"; die "cmake failed"; }
-cmake --build "$build" -j"$(nproc)" >>"$var/log/build.log" 2>&1 ||
-    { tail -30 "$var/log/build.log"; die "build failed (see var/log/build.log)"; }
+if [ -n "${CT_QS_BIN:-}" ]; then
+    say "using the programs in $bin"
+else
+    say "building into var/build ($(elapsed))"
+    cmake -S . -B "$build" -DCITYTALLY_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        >"$var/log/build.log" 2>&1 || { tail -20 "$var/log/build.log"; die "cmake failed"; }
+    cmake --build "$build" -j"$(nproc)" >>"$var/log/build.log" 2>&1 ||
+        { tail -30 "$var/log/build.log"; die "build failed (see var/log/build.log)"; }
+fi
 agg=$bin/citytally-aggregator
 col=$bin/citytally-collector
 
@@ -110,6 +118,31 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
+# ---- watching the daemons: one that stops ends the quickstart, saying which and why -------
+declare -A proc_name proc_log
+watch_daemon() { proc_name[$1]=$2 proc_log[$1]=$3; }
+report_stopped() {
+    local pid=$1 status=$2 how
+    if [ "$status" -gt 128 ]; then
+        how="killed by signal $((status - 128)) (SIG$(kill -l $((status - 128))))"
+    else
+        how="exited with status $status"
+    fi
+    echo >&2
+    tail -n 5 "${proc_log[$pid]}" | sed 's/^/  | /' >&2
+    die "the ${proc_name[$pid]} (pid $pid) stopped: $how; its log is ${proc_log[$pid]#"$root"/}"
+}
+# Bash reaps its children as they exit, so kill -0 fails for one that has stopped.
+check_alive() {
+    local pid status
+    for pid in "${!proc_name[@]}"; do
+        kill -0 "$pid" 2>/dev/null && continue
+        status=0
+        wait "$pid" 2>/dev/null || status=$?
+        report_stopped "$pid" "$status"
+    done
+}
+
 # ---- 2. a private PostgreSQL ------------------------------------------------------------
 # As root the cluster runs as `postgres` (initdb refuses root), which must reach var/. When
 # the checkout is somewhere it cannot (under /root, say), the cluster lives in /var/tmp
@@ -124,7 +157,7 @@ fi
 pgdir=$var/pg
 if [ ! -e "$pgdir" ]; then
     if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$var"; then
-        tag=$(printf '%s' "$root" | md5sum | cut -c1-10)
+        tag=$(printf '%s' "${CT_QS_VAR:-$root}" | md5sum | cut -c1-10)
         mkdir -p "/var/tmp/citytally-quickstart-$tag"
         ln -s "/var/tmp/citytally-quickstart-$tag" "$pgdir"
         say "postgres cannot reach $var; the cluster lives in /var/tmp/citytally-quickstart-$tag (var/pg links there)"
@@ -136,7 +169,7 @@ pgdir=$(readlink -f "$pgdir")
 pgdata=$pgdir/data
 sock=$pgdir
 if [ ${#sock} -gt 90 ]; then # a unix socket path must stay under 108 bytes
-    sock=/tmp/citytally-qs-$(printf '%s' "$root" | md5sum | cut -c1-10)
+    sock=/tmp/citytally-qs-$(printf '%s' "${CT_QS_VAR:-$root}" | md5sum | cut -c1-10)
     mkdir -p "$sock"
 fi
 [ "$(id -u)" -ne 0 ] || chown postgres:postgres "$pgdir" "$sock"
@@ -192,6 +225,7 @@ start_aggregator() {
         --http "127.0.0.1:$http_port" --server-key "$var/keys/server.key")
     setsid "$agg" "${args[@]}" >>"$var/log/aggregator.log" 2>&1 &
     pid_aggregator=$!
+    watch_daemon "$pid_aggregator" aggregator "$var/log/aggregator.log"
     agg_ready() { log_since "$var/log/aggregator.log" "$mark" | grep -q "ready:" ||
         ! kill -0 "$pid_aggregator" 2>/dev/null; }
     wait_for 60 agg_ready || die "the aggregator did not get ready in 60 s (var/log/aggregator.log)"
@@ -226,6 +260,7 @@ start_collectors() {
         setsid "$col" "${args[@]}" >>"$var/log/collector-$unit.log" 2>&1 &
         col_pid[$unit]=$!
         pids_collectors+=($!)
+        watch_daemon "$!" "collector of $unit" "$var/log/collector-$unit.log"
     done
 }
 # A collector of this run is welcomed when its status names its pid as connected. Only then
@@ -251,10 +286,7 @@ exited_unit() {
 welcomed_or_exited() { all_welcomed || exited_unit >/dev/null; }
 start_collectors
 wait_for 60 welcomed_or_exited || die "not every collector was welcomed within 60 s (var/log/collector-*.log)"
-if gone=$(exited_unit); then
-    tail -n 3 "$var/log/collector-$gone.log"
-    die "the collector of $gone stopped (var/log/collector-$gone.log)"
-fi
+check_alive
 say "17 collectors connected ($(elapsed))"
 
 # ---- 5. the sample files ---------------------------------------------------------------------
@@ -312,6 +344,7 @@ while :; do
         break
     fi
     [ "$(date +%s)" -lt "$deadline" ] || { echo; die "not everything arrived within 5 minutes"; }
+    check_alive
     sleep 0.5
 done
 echo
@@ -329,8 +362,11 @@ say "ready after $(elapsed)"
 if [ "$once" = true ]; then
     exit 0
 fi
+check_alive
 say "running; press Ctrl-C to stop everything"
-while :; do
-    sleep 3600 &
-    wait $! || true
-done
+# Wakes when any daemon stops (or on Ctrl-C, whose trap exits 0 and stops the rest).
+gone=""
+status=0
+wait -n -p gone "${!proc_name[@]}" || status=$?
+[ -n "$gone" ] || die "lost track of the daemons (wait returned $status)"
+report_stopped "$gone" "$status"

@@ -9,9 +9,12 @@
 #include "timefmt.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static struct ct_log log_;
 static char *text;
@@ -310,4 +313,44 @@ Test(log, lines_below_the_level_do_not_use_up_the_burst)
     ct_log_limited(&log_, &rl, CT_LOG_WARN, "s", "b");
     cr_assert_eq(count_lines(), 2);
     cr_assert_eq(rl.suppressed, 0);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* A crash leaves one line in the log, and the process still dies of the signal (so systemd
+ * sees a crash and a core dump is still made). */
+Test(log, a_fatal_signal_leaves_one_line_and_still_kills_the_process)
+{
+#ifdef UNDER_ASAN
+    cr_skip_test("AddressSanitizer reports fatal signals itself");
+#else
+    int pipe_fds[2], status;
+    char line[128] = {0};
+    ssize_t n;
+    pid_t pid;
+
+    cr_assert_eq(pipe(pipe_fds), 0);
+    pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        dup2(pipe_fds[1], STDERR_FILENO);
+        if (ct_log_catch_fatal_signals() != 0)
+            _exit(3);
+        raise(SIGSEGV);
+        _exit(4); /* not reached: SIGSEGV's default action ends the process */
+    }
+    close(pipe_fds[1]);
+    n = read(pipe_fds[0], line, sizeof(line) - 1);
+    close(pipe_fds[0]);
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "status %#x", status);
+    cr_assert_gt(n, 0);
+    cr_assert_str_eq(line, "FATAL daemon: signal 11 (SIGSEGV): stopping\n");
+#endif
 }
