@@ -187,6 +187,7 @@ void ct_log_limited(const struct ct_log *log, struct ct_ratelimit *rl, enum ct_l
 #endif
 #endif
 
+#ifndef CT_UNDER_ASAN
 static const struct {
     int signo;
     const char *line;
@@ -211,6 +212,7 @@ static void on_fatal_signal(int signo)
     }
     raise(signo);
 }
+#endif
 
 int ct_log_catch_fatal_signals(void)
 {
