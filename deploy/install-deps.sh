@@ -10,10 +10,12 @@ build_pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev
 runtime_pkgs="libzmq5 libsodium23 libmsgpackc2 libpq5 libsqlite3-0 libinih1 libmicrohttpd12
  libsystemd0 postgresql-15 postgresql-client-15 sqlite3 util-linux"
 test_pkgs="python3 python3-prometheus-client chromium fonts-wqy-microhei procps psmisc systemd"
+# The replicated database tier in network namespaces (deploy/cluster/).
+cluster_pkgs="postgresql-15-auto-failover pg-auto-failover-cli iproute2"
 
 case "${1:-}" in
     --runtime-only) wanted=$runtime_pkgs ;;
-    "") wanted="$build_pkgs $runtime_pkgs $test_pkgs" ;;
+    "") wanted="$build_pkgs $runtime_pkgs $test_pkgs $cluster_pkgs" ;;
     *) echo "usage: $0 [--runtime-only]" >&2; exit 2 ;;
 esac
 
