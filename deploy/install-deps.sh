@@ -10,6 +10,10 @@ build_pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev
 runtime_pkgs="libzmq5 libsodium23 libmsgpackc2 libpq5 libsqlite3-0 libinih1 libmicrohttpd12
  libsystemd0 postgresql-15 postgresql-client-15 sqlite3 util-linux"
 test_pkgs="python3 python3-prometheus-client chromium fonts-wqy-microhei procps psmisc systemd"
+build_pkgs="$build_pkgs libxlsxwriter-dev"
+runtime_pkgs="$runtime_pkgs libxlsxwriter4"
+test_pkgs="$test_pkgs python3-openpyxl"
+test_pkgs="$test_pkgs poppler-utils"
 
 case "${1:-}" in
     --runtime-only) wanted=$runtime_pkgs ;;
