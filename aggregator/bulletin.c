@@ -64,6 +64,7 @@ static const char *const style =
     "tbody tr:last-child td{border-bottom:1.2pt solid #222}\n"
     "td.no,th.no{text-align:center;width:11mm;white-space:nowrap;color:#444}\n"
     "td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}\n"
+    "td.num .en{display:block}\n"
     "td.name .zh{display:block;font-weight:bold}\n"
     "td.name .en{display:block;line-height:1.25}\n"
     "td.name .code{display:block;font-family:\"DejaVu Sans Mono\",monospace;font-size:6.8pt;"
