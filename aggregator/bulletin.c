@@ -459,6 +459,7 @@ int agg_bulletin_render(const struct agg_briefing *b, int64_t issued_ms, struct 
 
     ct_buf_printf(out,
                   "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n"
+                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                   "<title>郑州市 %d 年科技工作目标进展通报</title>\n<style>\n%s</style>\n"
                   "</head>\n<body>\n",
                   b->progress->year, style);

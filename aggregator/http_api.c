@@ -404,10 +404,9 @@ static void handle_document(struct agg_http *h, const struct ct_http_request *re
         rc = 0;
     db_check(h);
     pthread_mutex_unlock(&h->db_lock);
-    if (rc == 0 && serve(b, resp, err, sizeof(err)) != 0) {
-        ct_log_warn(h->log, SUBJECT, "%s: %s", req->path, err);
+    /* as the other handlers, the reason goes to the client, not the log */
+    if (rc == 0 && serve(b, resp, err, sizeof(err)) != 0)
         error_text(resp, 500, err);
-    }
     agg_briefing_free(b);
 }
 
