@@ -251,20 +251,55 @@ static lxw_error sheet_units(lxw_workbook *wb, const struct agg_briefing *b,
     return e;
 }
 
-static lxw_error sheet_assessment(lxw_workbook *wb, const struct agg_briefing_assessment *a,
+static const struct agg_briefing_assessment_item *
+item_of(const struct agg_briefing_assessment_unit *u, const char *code)
+{
+    for (size_t k = 0; k < u->n_items; k++) {
+        if (strcmp(u->items[k].code, code) == 0)
+            return &u->items[k];
+    }
+    return NULL;
+}
+
+/* Section 8's ranking, a row per unit, then a column per target assigned to any unit with
+ * the unit's pct of its own target. */
+static lxw_error sheet_assessment(lxw_workbook *wb, const struct agg_briefing *b,
                                   const struct formats *fm, const char *print_header)
 {
     static const char *const headers[] = {
         "名次 Rank",   "单位代码 Unit ID",    "单位 Unit (中文)", "Unit (English)",
         "得分 Score",  "考核目标数 Assigned", "已完成 Met",       "进度正常 On track",
         "滞后 Behind", "暂无数据 No data"};
-    const size_t n_cols = sizeof(headers) / sizeof(headers[0]);
+    const size_t n_base = sizeof(headers) / sizeof(headers[0]);
+    const struct agg_briefing_assessment *a = b->assessment;
+    const struct agg_progress *p = b->progress;
+    bool *assigned = calloc(p->n_targets + 1, sizeof(*assigned));
+    struct ct_buf header = CT_BUF_INIT;
+    size_t col;
     struct sheet s;
+    lxw_error e;
 
-    if (sheet_open(&s, wb, "考核 Assessment", n_cols, fm) != 0)
+    if (sheet_open(&s, wb, "考核 Assessment", n_base + p->n_targets, fm) != 0 || assigned == NULL) {
+        free(assigned);
         return sheet_close(&s, 0, print_header);
-    for (size_t c = 0; c < n_cols; c++)
+    }
+    for (size_t c = 0; c < n_base; c++)
         put_header(&s, (lxw_col_t)c, headers[c]);
+    s.header_cap = HEADER_CAP_UNITS;
+    col = n_base;
+    for (size_t i = 0; i < p->n_targets; i++) {
+        for (size_t u = 0; u < a->n_units && !assigned[i]; u++)
+            assigned[i] = item_of(&a->units[u], p->targets[i].code) != NULL;
+        if (!assigned[i])
+            continue;
+        ct_buf_reset(&header);
+        ct_buf_printf(&header, "%s（完成率 %%）", p->targets[i].name_zh);
+        if (header.failed) {
+            note(&s, LXW_ERROR_MEMORY_MALLOC_FAILED);
+            break;
+        }
+        put_header(&s, (lxw_col_t)col++, header.data);
+    }
     for (size_t i = 0; i < a->n_units; i++) {
         const struct agg_briefing_assessment_unit *u = &a->units[i];
         lxw_row_t r = (lxw_row_t)(i + 1);
@@ -279,8 +314,21 @@ static lxw_error sheet_assessment(lxw_workbook *wb, const struct agg_briefing_as
         put_int(&s, r, 7, u->on_track);
         put_int(&s, r, 8, u->behind);
         put_int(&s, r, 9, u->no_data);
+        col = n_base;
+        for (size_t t = 0; t < p->n_targets; t++) {
+            const struct agg_briefing_assessment_item *item;
+            if (!assigned[t])
+                continue;
+            if ((item = item_of(u, p->targets[t].code)) != NULL)
+                put_decimal(&s, r, (lxw_col_t)col, item->pct);
+            col++;
+        }
     }
-    return sheet_close(&s, 3, print_header);
+    s.n_cols = col;
+    e = sheet_close(&s, 3, print_header);
+    free(assigned);
+    ct_buf_free(&header);
+    return e;
 }
 
 /* ---- the workbook ----------------------------------------------------------------- */
@@ -351,7 +399,7 @@ static int write_workbook(const struct agg_briefing *b, const char *path, const 
     if (first == LXW_NO_ERROR)
         first = sheet_units(wb, b, &fm, print_header);
     if (first == LXW_NO_ERROR && b->assessment != NULL)
-        first = sheet_assessment(wb, b->assessment, &fm, print_header);
+        first = sheet_assessment(wb, b, &fm, print_header);
     closed = workbook_close(wb); /* frees wb whatever happened */
     if (first != LXW_NO_ERROR || closed != LXW_NO_ERROR) {
         snprintf(err, err_size, "cannot write the workbook '%s': %s", shown_path,

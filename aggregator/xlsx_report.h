@@ -8,7 +8,8 @@
  *   briefing has the pace);
  * - `各单位 Units`: a row per unit, a column per target holding the unit's own figure, its
  *   header naming the target and its unit;
- * - `考核 Assessment`: section 8's ranking, only when the briefing has it.
+ * - `考核 Assessment`: section 8's ranking, only when the briefing has it: a row per unit,
+ *   then a column per target assigned to any unit, holding that unit's pct.
  * Figures are numeric cells (the decimal text read by strtod; libxlsxwriter keeps 16
  * significant digits), shown with as many decimals as the text has; a missing value is an
  * empty cell. Row 1 is the header, frozen and repeated on every printed page; column

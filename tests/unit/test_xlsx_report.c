@@ -27,8 +27,10 @@ static const struct agg_briefing_unit units[] = {
     {"city", "市本级", "City level"},
 };
 static const struct agg_briefing_pace pace[] = {{"49.589", "175.95"}, {NULL, NULL}};
+static const struct agg_briefing_assessment_item items[] = {
+    {"rd_centers_municipal", "47.25", "50", "94.5", "on_track"}};
 static const struct agg_briefing_assessment_unit ranked[] = {
-    {1, "jinshui", "金水区", "Jinshui District", "94.5", 1, 0, 1, 0, 0, NULL, 0},
+    {1, "jinshui", "金水区", "Jinshui District", "94.5", 1, 0, 1, 0, 0, items, 1},
     {0, "gaoxin", "郑州高新技术产业开发区", "High-tech zone", NULL, 0, 0, 0, 0, 0, NULL, 0},
 };
 static const struct agg_briefing_assessment assessment = {ranked, 2};
@@ -136,6 +138,11 @@ Test(xlsx_report, every_optional_section_reads_back_as_written)
     HAS(cells, "考核 Assessment 2 5 float 94.5");
     HAS(cells, "考核 Assessment 3 2 str gaoxin");
     HAS(cells, "考核 Assessment 3 6 int 0");
+    /* one column for the one target assigned to anyone, after the counts */
+    HAS(cells, "考核 Assessment 1 11 str 新建市级研发中心100家（完成率 %）");
+    LACKS(cells, "考核 Assessment 1 12 ");
+    HAS(cells, "考核 Assessment 2 11 float 94.5");
+    LACKS(cells, "考核 Assessment 3 11 ");
     LACKS(cells, "考核 Assessment 3 1 ");
     LACKS(cells, "考核 Assessment 3 5 ");
     free(cells);
