@@ -280,6 +280,7 @@ static lxw_error sheet_assessment(lxw_workbook *wb, const struct agg_briefing *b
     lxw_error e;
 
     if (sheet_open(&s, wb, "考核 Assessment", n_base + p->n_targets, fm) != 0 || assigned == NULL) {
+        note(&s, LXW_ERROR_MEMORY_MALLOC_FAILED);
         free(assigned);
         return sheet_close(&s, 0, print_header);
     }
