@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from harness import ARTIFACTS, Checks, Deployment, get
 
 CHROMIUM = "/usr/bin/chromium"

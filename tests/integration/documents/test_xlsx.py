@@ -22,6 +22,7 @@ import unicodedata
 
 import openpyxl
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 from harness import ARTIFACTS, Checks, Deployment, get, units
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
