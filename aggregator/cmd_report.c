@@ -1,4 +1,5 @@
 /* `citytally-aggregator report`: progress against one year's targets (CONTRACT section 4). */
+#include "briefing.h"
 #include "cli.h"
 #include "commands.h"
 #include "db.h"
@@ -7,6 +8,7 @@
 #include "settings.h"
 #include "text.h"
 #include "timefmt.h"
+#include "xlsx_report.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,13 +22,16 @@ struct report_args {
     int64_t as_of_ms;
     char district[CT_ID_MAX + 1]; /* "" for the city */
     enum agg_report_format format;
+    bool xlsx;          /* --format xlsx: a workbook written to --output */
+    const char *output; /* --output FILE (argv's) */
 };
 
 static const struct ct_cli_option report_options[] = {
     {"year", 0, true, "YEAR", "the targets' year (default: the year of --as-of, else the latest)"},
     {"as-of", 0, true, "TIME", "figures as of TIME, ISO 8601; a date means its end (default: now)"},
     {"district", 0, true, "ID", "one unit's own figures instead of the city's"},
-    {"format", 0, true, "FORMAT", "table (default), csv or json"},
+    {"format", 0, true, "FORMAT", "table (default), csv, json, or xlsx (with --output)"},
+    {"output", 0, true, "FILE", "where --format xlsx writes the workbook (replaced whole)"},
 };
 
 static int report_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
@@ -54,9 +59,13 @@ static int report_flag(void *ctx, size_t index, const char *value, char *err, si
         }
         ct_strlcpy(a->district, value, sizeof(a->district));
         return 0;
+    case 4:
+        a->output = value;
+        return 0;
     default:
-        if (agg_report_format_parse(value, &a->format) != 0) {
-            snprintf(err, err_size, "'%s' is not one of table, csv, json", value);
+        a->xlsx = strcmp(value, "xlsx") == 0;
+        if (!a->xlsx && agg_report_format_parse(value, &a->format) != 0) {
+            snprintf(err, err_size, "'%s' is not one of table, csv, json, xlsx", value);
             return -1;
         }
         return 0;
@@ -80,14 +89,44 @@ static int latest_year(PGconn *conn, int *year, char *err, size_t err_size)
     return 0;
 }
 
+/* The workbook of xlsx_report.h, of the city's figures. */
+static int write_xlsx(PGconn *conn, const struct report_args *a, char *err, size_t err_size)
+{
+    struct agg_briefing_query q = {a->year, a->as_of_ms};
+    struct agg_briefing *b = NULL;
+    int rc = -1;
+
+    if (agg_briefing_load(conn, &q, &b, err, err_size) == 0)
+        rc = agg_xlsx_write_file(b, a->output, err, err_size);
+    agg_briefing_free(b);
+    return rc;
+}
+
+/* --format xlsx and --output go together, and the workbook is the city's. Returns 0, or
+ * -1 with the usage error in `err`. */
+static int check_xlsx_args(const struct report_args *a, char *err, size_t err_size)
+{
+    if (a->xlsx && a->output == NULL)
+        snprintf(err, err_size, "--format xlsx needs --output FILE");
+    else if (!a->xlsx && a->output != NULL)
+        snprintf(err, err_size, "--output is only for --format xlsx");
+    else if (a->xlsx && a->district[0] != '\0')
+        snprintf(err, err_size, "--format xlsx is the city-wide workbook; drop --district");
+    else if (a->output != NULL && a->output[0] == '\0')
+        snprintf(err, err_size, "--output: empty file name");
+    else
+        return 0;
+    return -1;
+}
+
 int agg_cmd_report(int argc, char **argv)
 {
     struct agg_settings settings;
-    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE};
+    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE, false, NULL};
     struct ct_cli cli = {AGG_PROGRAM,
                          "report",
                          "report [--year Y] [--as-of TIME] [--district ID] "
-                         "[--format table|csv|json]",
+                         "[--format table|csv|json] | [--format xlsx --output FILE]",
                          "Prints progress against a year's targets: the city's figures, or with "
                          "--district one unit's own. Colour only on a terminal without NO_COLOR.",
                          agg_settings_table,
@@ -111,6 +150,10 @@ int agg_cmd_report(int argc, char **argv)
         fprintf(stderr, "%s report: unexpected argument '%s'\n", AGG_PROGRAM, argv[first]);
         return CT_EXIT_USAGE;
     }
+    if (check_xlsx_args(&args, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s report: %s\n", AGG_PROGRAM, err);
+        return CT_EXIT_USAGE;
+    }
     if (!args.have_as_of)
         args.as_of_ms = ct_time_now_ms();
     if (args.year == 0 && args.have_as_of)
@@ -119,6 +162,12 @@ int agg_cmd_report(int argc, char **argv)
         goto fail;
     if (args.year == 0 && latest_year(conn, &args.year, err, sizeof(err)) != 0)
         goto fail;
+    if (args.xlsx) {
+        if (write_xlsx(conn, &args, err, sizeof(err)) != 0)
+            goto fail;
+        rc = CT_EXIT_OK;
+        goto out;
+    }
     if (agg_progress_load(conn, args.year, args.as_of_ms, args.district[0] ? args.district : NULL,
                           &progress, err, sizeof(err)) != 0)
         goto fail;

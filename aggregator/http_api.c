@@ -1,4 +1,6 @@
 #include "http_api.h"
+#include "briefing.h"
+#include "bulletin.h"
 #include "dashboard.h"
 #include "db.h"
 #include "http.h"
@@ -7,6 +9,7 @@
 #include "text.h"
 #include "timefmt.h"
 #include "version.h"
+#include "xlsx_report.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -342,6 +345,82 @@ out:
     PQclear(unit_rows);
 }
 
+/* ---- documents of a briefing (briefing.h): the bulletin and the workbook ----------- */
+
+typedef int (*document_fn)(const struct agg_briefing *b, struct ct_http_response *resp, char *err,
+                           size_t err_size);
+
+static int serve_bulletin(const struct agg_briefing *b, struct ct_http_response *resp, char *err,
+                          size_t err_size)
+{
+    if (agg_bulletin_render(b, ct_time_now_ms(), &resp->body) != 0) {
+        snprintf(err, err_size, "out of memory rendering the bulletin");
+        return -1;
+    }
+    resp->content_type = "text/html; charset=utf-8";
+    resp->headers[0].name = "Content-Security-Policy";
+    resp->headers[0].value = AGG_BULLETIN_CSP;
+    return 0;
+}
+
+static int serve_xlsx(const struct agg_briefing *b, struct ct_http_response *resp, char *err,
+                      size_t err_size)
+{
+    if (agg_xlsx_render(b, &resp->body, err, err_size) != 0)
+        return -1;
+    resp->content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    resp->headers[0].name = "Content-Disposition";
+    resp->headers[0].value = "attachment; filename=\"citytally-progress.xlsx\"";
+    return 0;
+}
+
+/* ?year=Y&as_of=TIME as /api/progress takes them; the document is made after the
+ * connection is released. */
+static void handle_document(struct agg_http *h, const struct ct_http_request *req,
+                            struct ct_http_response *resp, document_fn serve)
+{
+    struct agg_briefing *b = NULL;
+    char err[AGG_DB_ERR_MAX];
+    int years[MAX_YEARS];
+    size_t n_years = 0;
+    struct query q = {0};
+    PGconn *conn;
+    int rc = -1;
+
+    if (parse_query(req, &q, err, sizeof(err)) != 0) {
+        error_text(resp, 400, err);
+        return;
+    }
+    pthread_mutex_lock(&h->db_lock);
+    conn = db_conn(h, err, sizeof(err));
+    if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0)
+        error_text(resp, 503, err);
+    else if (choose_year(&q, years, n_years, err, sizeof(err)) != 0)
+        error_text(resp, 404, err);
+    else if (agg_briefing_load(conn, &(struct agg_briefing_query){q.year, q.as_of_ms}, &b, err,
+                               sizeof(err)) != 0)
+        error_text(resp, 503, err);
+    else
+        rc = 0;
+    db_check(h);
+    pthread_mutex_unlock(&h->db_lock);
+    /* as the other handlers, the reason goes to the client, not the log */
+    if (rc == 0 && serve(b, resp, err, sizeof(err)) != 0)
+        error_text(resp, 500, err);
+    agg_briefing_free(b);
+}
+
+static void handle_bulletin(void *ctx, const struct ct_http_request *req,
+                            struct ct_http_response *resp)
+{
+    handle_document(ctx, req, resp, serve_bulletin);
+}
+
+static void handle_xlsx(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp)
+{
+    handle_document(ctx, req, resp, serve_xlsx);
+}
+
 /* ---- the collectors' connections ---------------------------------------------------- */
 
 static double agents_connected(void *ctx)
@@ -532,6 +611,8 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         ct_http_route(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
         ct_http_route(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/progress.xlsx", handle_xlsx, h) != 0 ||
+        ct_http_route(h->server, "GET", "/bulletin", handle_bulletin, h) != 0 ||
         ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
         snprintf(err, err_size, "http: out of memory");
         goto fail;

@@ -1,6 +1,7 @@
 /*
  * http_api.h - the aggregator's HTTP face (CONTRACT section 6): /metrics, /healthz,
- * /api/progress and the dashboard at /, served by common/http.h on its own threads.
+ * /api/progress and the dashboard at /, served by common/http.h on its own threads; and
+ * a briefing's documents (section 11): /api/progress.xlsx and /bulletin.
  *
  * A `struct agg_http` owns the HTTP server, the metrics registry, a database connection of
  * its own (libpq connections are not shared between threads; requests take turns on it

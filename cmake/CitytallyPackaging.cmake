@@ -132,6 +132,8 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# dpkg-shlibdeps adds each linked library's runtime package (libzmq5, libpq5,
+# libxlsxwriter4, ...) to Depends.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
@@ -143,7 +145,8 @@ set(CPACK_COMPONENT_AGGREGATOR_DESCRIPTION
 citytally-aggregator receives the reporting units' figures over ZeroMQ (CURVE),
 commits each exactly once to PostgreSQL, and reports progress against the 35
 targets of the 2015 work plan: report command, live feed, /api/progress, a
-dashboard for the bureau and Prometheus /metrics.")
+dashboard for the bureau, an Excel workbook and a printable bulletin, and
+Prometheus /metrics.")
 
 set(CPACK_DEBIAN_COLLECTOR_PACKAGE_NAME citytally-collector)
 set(CPACK_DEBIAN_COLLECTOR_PACKAGE_DEPENDS "adduser")

@@ -6,10 +6,11 @@ set -eu
 
 build_pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev
  libzmq3-dev libsodium-dev libmsgpack-dev libpq-dev libsqlite3-dev libinih-dev
- libmicrohttpd-dev libsystemd-dev libcriterion-dev dpkg-dev help2man"
+ libmicrohttpd-dev libsystemd-dev libcriterion-dev libxlsxwriter-dev dpkg-dev help2man"
 runtime_pkgs="libzmq5 libsodium23 libmsgpackc2 libpq5 libsqlite3-0 libinih1 libmicrohttpd12
- libsystemd0 postgresql-15 postgresql-client-15 sqlite3 util-linux"
-test_pkgs="python3 python3-prometheus-client chromium fonts-wqy-microhei procps psmisc systemd"
+ libsystemd0 libxlsxwriter4 postgresql-15 postgresql-client-15 sqlite3 util-linux"
+test_pkgs="python3 python3-prometheus-client python3-openpyxl poppler-utils chromium
+ fonts-wqy-microhei procps psmisc systemd"
 # The replicated database tier in network namespaces (deploy/cluster/).
 cluster_pkgs="postgresql-15-auto-failover pg-auto-failover-cli iproute2"
 

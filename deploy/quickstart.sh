@@ -9,7 +9,8 @@
 #   5. drops the bundled SAMPLE CSV files (deploy/sample/, synthetic figures) into their
 #      spools, once: some are GBK, some carry corrections, Dengfeng lags behind;
 #   6. shows progress while the collectors deliver, waits until everything is
-#      acknowledged, prints the report and the dashboard's address.
+#      acknowledged, prints the report and the addresses of the dashboard, the
+#      bulletin and the Excel workbook.
 # Then it keeps running until Ctrl-C, which stops everything in order (collectors, the
 # aggregator, PostgreSQL). --once stops everything and exits 0 right away instead.
 # A second run reuses what exists: the build, the database, keys, agents and outboxes.
@@ -28,7 +29,7 @@ case "${1:-}" in
 --once) once=true ;;
 "") ;;
 -h | --help)
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 *)
@@ -357,6 +358,8 @@ echo
 say "the report above is computed from SAMPLE data (synthetic figures)"
 say "dashboard: http://127.0.0.1:$http_port/   metrics: http://127.0.0.1:$http_port/metrics"
 say "progress API: http://127.0.0.1:$http_port/api/progress?year=$year"
+say "bulletin (通报, prints on A4): http://127.0.0.1:$http_port/bulletin?year=$year"
+say "Excel workbook: http://127.0.0.1:$http_port/api/progress.xlsx?year=$year"
 say "ready after $(elapsed)"
 
 if [ "$once" = true ]; then
