@@ -1,9 +1,11 @@
 #include "progress_gen.h"
 
+#include "bulletin.h"
 #include "feed.h"
 #include "jsoncheck.h"
 #include "report.h"
 #include "wire.h"
+#include "xlsx_report.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -306,13 +308,45 @@ out:
     return rc;
 }
 
-int pgen_check_renderers(const struct pgen *g, char *why, size_t why_size)
+/* The briefing documents over the same figures: the bulletin always, the workbook (a file
+ * written and read back, so slower) when asked. */
+static int check_briefing(const struct pgen *g, bool xlsx, struct ct_buf *b, char *why,
+                          size_t why_size)
+{
+    struct agg_briefing_unit units[PGEN_MAX_UNITS];
+    struct agg_briefing briefing = {
+        .progress = &g->doc, .units = units, .n_units = g->view.n_units};
+    char err[256];
+    const char *bad;
+    int rc = -1;
+
+    for (size_t i = 0; i < g->view.n_units; i++)
+        units[i] = (struct agg_briefing_unit){g->view_units[i].id, g->view_units[i].name_zh,
+                                              g->view_units[i].name_en};
+    ct_buf_reset(b);
+    if (agg_bulletin_render(&briefing, g->doc.as_of_ms, b) != 0)
+        FAIL("bulletin: render failed");
+    if ((bad = unfinite(b)) != NULL)
+        FAIL("bulletin: the page says '%s'", bad);
+    if (xlsx) {
+        ct_buf_reset(b);
+        if (agg_xlsx_render(&briefing, b, err, sizeof(err)) != 0)
+            FAIL("xlsx: %s", err);
+        if (b->len < 4 || memcmp(b->data, "PK\3\4", 4) != 0)
+            FAIL("xlsx: not a zip file");
+    }
+    rc = 0;
+out:
+    return rc;
+}
+
+int pgen_check_renderers(const struct pgen *g, bool xlsx, char *why, size_t why_size)
 {
     struct ct_buf b = CT_BUF_INIT;
     int rc = -1;
 
     if (check_dashboard(g, &b, why, why_size) != 0 || check_report(g, &b, why, why_size) != 0 ||
-        check_feed(g, why, why_size) != 0)
+        check_feed(g, why, why_size) != 0 || check_briefing(g, xlsx, &b, why, why_size) != 0)
         goto out;
     rc = 0;
 out:

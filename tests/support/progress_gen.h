@@ -12,6 +12,7 @@
  * table (with and without colour), CSV and JSON, and the progress feed, and checks what a
  * reader relies on: each call succeeds, each output holds one entry per target, the JSON
  * parses, no bar or label says "nan" or "inf", and the feed map always encodes and decodes.
+ * The briefing documents (the bulletin and the Excel workbook) render the same figures.
  *
  * A `struct pgen` is large and self-contained (its strings live in its own arena): put it on
  * the heap. Nothing here allocates except the renderers' output buffers, freed before
@@ -23,6 +24,7 @@
 #include "dashboard.h"
 #include "progress.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +46,8 @@ struct pgen {
 /* Fills `g` (every previous content forgotten) from data[0..size). */
 void pgen_from_bytes(struct pgen *g, const uint8_t *data, size_t size);
 
-/* 0 when every renderer passed every check; -1 with the first failure in `why`. */
-int pgen_check_renderers(const struct pgen *g, char *why, size_t why_size);
+/* 0 when every renderer passed every check; -1 with the first failure in `why`. With `xlsx`
+ * the Excel workbook is made too (it goes through a temporary file, so it is slower). */
+int pgen_check_renderers(const struct pgen *g, bool xlsx, char *why, size_t why_size);
 
 #endif

@@ -39,7 +39,8 @@ Test(render_props, every_format_renders_ten_thousand_documents_with_missing_and_
             memcpy(bytes + i, &r, sizeof(r));
         }
         pgen_from_bytes(g, bytes, sizeof(bytes));
-        if (pgen_check_renderers(g, why, sizeof(why)) != 0) {
+        /* The workbook goes through a file: every 20th document is enough to vary it. */
+        if (pgen_check_renderers(g, seed % 20 == 0, why, sizeof(why)) != 0) {
             free(g);
             cr_assert_fail("document %llu: %s", (unsigned long long)seed, why);
         }
