@@ -165,6 +165,12 @@ static int open_dir(struct col_spool *sp, char *err, size_t err_size)
         close(sp->dir_fd);
     if (sp->wd >= 0 && sp->wd != wd)
         (void)inotify_rm_watch(sp->inotify_fd, sp->wd); /* fails once the kernel dropped it */
+    if ((sb.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (sb.st_mode & S_ISVTX) == 0)
+        ct_log_warn(sp->log, SUBJECT,
+                    "the spool %s is writable by others than the collector and lacks the sticky "
+                    "bit, so they may rename done/ and failed/ (then nothing is imported): "
+                    "chmod +t %s",
+                    sp->dir, sp->dir);
     sp->dir_fd = fd;
     sp->wd = wd;
     sp->dir_dev = (unsigned long long)sb.st_dev;

@@ -511,3 +511,18 @@ Test(spool, import_refuses_a_version_other_than_the_one_judged_complete)
     cr_assert_eq(pending(), 2);
     col_import_free(imp);
 }
+
+Test(spool, group_writable_spool_without_the_sticky_bit_is_warned_about)
+{
+    cr_assert_eq(chmod(spool_dir, 02770), 0);
+    start_spool();
+    cr_assert(log_has("/spool is writable by others than the collector and lacks the sticky bit"));
+    col_spool_free(sp);
+    sp = NULL;
+    fclose(lg.out);
+    lg.out = fopen(log_path, "w"); /* start the log afresh */
+    cr_assert_not_null(lg.out);
+    cr_assert_eq(chmod(spool_dir, 03770), 0);
+    start_spool();
+    cr_assert(!log_has("sticky"), "3770 is what the packages make");
+}
