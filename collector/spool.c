@@ -42,8 +42,10 @@ struct col_spool {
     char dir[PATH_MAX];
     int dir_fd;
     int inotify_fd;
-    int wd;                              /* the watch on dir_fd's directory, -1 when none */
-    unsigned long long dir_dev, dir_ino; /* of dir_fd: tells a replaced spool */
+    int wd; /* the watch on dir_fd's directory, -1 when none */
+    /* Of dir_fd: tells a replaced spool. Holding dir_fd open keeps its inode alive, so a
+     * directory made anew at the path never has the same number. */
+    unsigned long long dir_dev, dir_ino;
     int64_t settle_ms;
     const struct ct_log *log;
     struct col_import *imp;
@@ -273,7 +275,11 @@ bool col_spool_drain(struct col_spool *sp)
                 any = true; /* the scan sees what stands at the path now */
                 continue;
             }
-            if (ev->len == 0 || (ev->mask & IN_ISDIR) || col_spool_ignored(ev->name))
+            if (ev->mask & IN_ISDIR) {
+                any = any || (ev->mask & (IN_DELETE | IN_MOVED_FROM)); /* done/, failed/? */
+                continue;
+            }
+            if (ev->len == 0 || col_spool_ignored(ev->name))
                 continue;
             if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
                 tracked_forget(sp, ev->name);
@@ -405,7 +411,10 @@ static void fail_file(struct col_spool *sp, int failed_fd, const char *name, con
     sp->c.files_failed++;
     snprintf(report, sizeof(report), "%s.errors.txt", moved);
     snprintf(tmp, sizeof(tmp), "%s.errors.txt.tmp", moved);
-    fd = openat(failed_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+    /* A fresh file, never one that was there (a leftover, or a link someone placed). */
+    if (unlinkat(failed_fd, tmp, 0) != 0 && errno != ENOENT)
+        ct_log_debug(sp->log, SUBJECT, "removing %s/failed/%s: %s", sp->dir, tmp, strerror(errno));
+    fd = openat(failed_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
         ct_log_error(sp->log, SUBJECT, "cannot write %s/failed/%s: %s", sp->dir, report,
                      strerror(errno));

@@ -526,3 +526,19 @@ Test(spool, group_writable_spool_without_the_sticky_bit_is_warned_about)
     start_spool();
     cr_assert(!log_has("sticky"), "3770 is what the packages make");
 }
+
+Test(spool, deleted_and_made_again_spool_is_watched_again)
+{
+    char cmd[300];
+    start_spool();
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir '%s'", spool_dir, spool_dir);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert(col_spool_drain(sp), "done/ and failed/ went: worth a look");
+    scan(1000);
+    cr_assert(log_has("/spool was replaced by another directory"));
+    drop("q2.csv", TEXT(good));
+    cr_assert(col_spool_drain(sp), "the new directory is watched");
+    col_spool_scan(sp, ob, "erqi", 1000);
+    cr_assert(exists("done/q2.csv"));
+    cr_assert_eq(pending(), 2);
+}
