@@ -399,8 +399,8 @@ static int move_to(struct col_spool *sp, const char *name, int to_fd, const char
 
 /* Writes failed/NAME.errors.txt (through a temporary file and a rename, so a reader never
  * sees half of it), then moves the file beside it. */
-static void fail_file(struct col_spool *sp, int failed_fd, const char *name, const char *why,
-                      const char *lines)
+static void fail_file_as(struct col_spool *sp, int failed_fd, const char *name, const char *why,
+                         const char *lines, bool nothing_queued)
 {
     char moved[REL_MAX], report[REL_MAX + 16], tmp[REL_MAX + 16], stamp[CT_TIME_TEXT_MAX];
     FILE *f = NULL;
@@ -426,8 +426,11 @@ static void fail_file(struct col_spool *sp, int failed_fd, const char *name, con
     fprintf(f, "%s was not imported (%s): %s\n", name, stamp, why);
     if (lines != NULL && lines[0] != '\0')
         fputs(lines, f);
-    fprintf(f, "Nothing of this file was queued. Correct it and drop it into the spool "
-               "again.\n");
+    if (nothing_queued)
+        fprintf(f, "Nothing of this file was queued. Correct it and drop it into the spool "
+                   "again.\n");
+    else
+        fprintf(f, "Do not drop this file again as it is: its first rows are queued.\n");
     if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0) {
         f = NULL;
         ct_log_error(sp->log, SUBJECT, "cannot write %s/failed/%s: %s", sp->dir, tmp,
@@ -442,6 +445,12 @@ logged:
     if (f != NULL)
         fclose(f);
     ct_log_warn(sp->log, SUBJECT, "%s refused: %s; see %s/failed/%s", name, why, sp->dir, report);
+}
+
+static void fail_file(struct col_spool *sp, int failed_fd, const char *name, const char *why,
+                      const char *lines)
+{
+    fail_file_as(sp, failed_fd, name, why, lines, true);
 }
 
 /* The descriptors of done/ and failed/ for one scan. */
@@ -467,15 +476,16 @@ static void finish_done(struct col_spool *sp, const struct subdirs *sd, const ch
                      "added since as a new file",
                      rep->rows, (unsigned long long)rep->first_seq,
                      (unsigned long long)(rep->first_seq + rep->rows - 1));
-            fail_file(sp, sd->failed, name, why, NULL);
+            fail_file_as(sp, sd->failed, name, why, NULL, false);
             return;
         }
     }
     move_to(sp, name, sd->done, "done", moved, sizeof(moved));
 }
 
-/* Returns true when the file stays in the spool to be tried again. */
-static bool import_one(struct col_spool *sp, const struct subdirs *sd, struct col_outbox *ob,
+/* Imports one ready file, and moves it to done/ or failed/, or leaves it to be tried
+ * again (counted in `waiting`). */
+static void import_one(struct col_spool *sp, const struct subdirs *sd, struct col_outbox *ob,
                        const char *name, const struct col_file_id *id,
                        const struct ct_catalog_entry *catalog, size_t n_catalog,
                        const char *district, int64_t max_pending)
@@ -532,15 +542,14 @@ static bool import_one(struct col_spool *sp, const struct subdirs *sd, struct co
                     "%s: %s; nothing was queued, it is read again once it "
                     "stays unchanged",
                     name, rep.msg);
-        return true;
+        break;
     case COL_IMPORT_RETRY:
     case COL_IMPORT_OUTBOX_ERROR:
         sp->c.waiting++;
         ct_complain(sp->log, &sp->waiting, CT_LOG_WARN, SUBJECT,
                     "%s stays in the spool and will be tried again: %s", name, rep.msg);
-        return true;
+        break;
     }
-    return false;
 }
 
 static const char *file_kind(mode_t mode)
@@ -608,7 +617,7 @@ void col_spool_scan(struct col_spool *sp, struct col_outbox *ob, const char *dis
             sp->c.waiting++;
             continue;
         }
-        (void)import_one(sp, &sd, ob, e->d_name, &id, catalog, n_catalog, district, max_pending);
+        import_one(sp, &sd, ob, e->d_name, &id, catalog, n_catalog, district, max_pending);
     }
     /* Names that left without an event we saw. */
     for (size_t i = sp->n_tracked; i-- > 0;) {
