@@ -141,6 +141,18 @@ static int notify(PGconn *conn, const char *agent_id, char *err, size_t err_size
     return 0;
 }
 
+int agg_agent_id_check(const char *agent_id, char *err, size_t err_size)
+{
+    char shown[4 * CT_ID_MAX + 4];
+
+    if (ct_id_valid(agent_id, strlen(agent_id)))
+        return 0;
+    ct_text_escape(agent_id, strlen(agent_id), shown, sizeof(shown));
+    snprintf(err, err_size, "'%s' is not a valid agent id ([a-z0-9_-], 1-%d bytes)", shown,
+             CT_ID_MAX);
+    return -1;
+}
+
 int agg_agent_add(PGconn *conn, const char *agent_id, const char *district, const char *public_key,
                   char *err, size_t err_size)
 {
@@ -149,11 +161,8 @@ int agg_agent_add(PGconn *conn, const char *agent_id, const char *district, cons
     bool failed;
     int rc = -1;
 
-    if (!ct_id_valid(agent_id, strlen(agent_id))) {
-        snprintf(err, err_size, "'%s' is not a valid agent id ([a-z0-9_-], 1-%d bytes)", agent_id,
-                 CT_ID_MAX);
+    if (agg_agent_id_check(agent_id, err, err_size) != 0)
         return -1;
-    }
     if (public_key != NULL && !agg_z85_key_valid(public_key)) {
         snprintf(err, err_size, "the public key is not 40 Z85 characters");
         return -1;

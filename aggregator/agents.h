@@ -27,6 +27,9 @@ bool agg_z85_key_valid(const char *s);
  * Writes the key (and a NUL) to `key`. Returns 0, or -1 with one line in `err`. */
 int agg_agent_key_read(const char *arg, char key[AGG_Z85_KEY_LEN + 1], char *err, size_t err_size);
 
+/* 0 when `agent_id` is a well-formed id (text.h); else -1 with one line in `err`. */
+int agg_agent_id_check(const char *agent_id, char *err, size_t err_size);
+
 /* Registers `agent_id` for `district` with `public_key` (NULL: none). Refuses an invalid
  * id, an unknown district, an id in use or removed before, and a key already registered,
  * each with its own message. Returns 0 or -1. */

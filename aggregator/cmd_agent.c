@@ -89,6 +89,16 @@ int agg_cmd_agent(int argc, char **argv)
     }
     if (strcmp(verb, "add") != 0 && (args.district[0] || args.key_arg[0]))
         return usage("--district and --key go with add only");
+    /* A malformed id is a usage error (exit 2), found before any database is asked. */
+    if (strcmp(verb, "list") != 0 && agg_agent_id_check(argv[first + 1], err, sizeof(err)) != 0)
+        goto fail_usage;
+    if (args.district[0] != '\0' && !ct_id_valid(args.district, strlen(args.district))) {
+        char shown[4 * CT_ID_MAX + 4];
+        ct_text_escape(args.district, strlen(args.district), shown, sizeof(shown));
+        snprintf(err, sizeof(err), "'%s' is not a valid district id ([a-z0-9_-], 1-%d bytes)",
+                 shown, CT_ID_MAX);
+        goto fail_usage;
+    }
 
     if ((conn = agg_db_connect(settings.db, err, sizeof(err))) == NULL)
         goto fail;

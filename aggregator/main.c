@@ -7,13 +7,16 @@
 #include "cli.h"
 #include "commands.h"
 #include "keygen.h"
+#include "settings.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static int keygen(int argc, char **argv)
 {
-    return ct_keygen_main(AGG_PROGRAM, argc, argv);
+    struct agg_settings s;
+    agg_settings_defaults(&s);
+    return ct_keygen_main(AGG_PROGRAM, agg_settings_table, agg_settings_count, &s, argc, argv);
 }
 
 static const struct {

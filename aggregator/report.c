@@ -247,15 +247,39 @@ static int render_table(const struct agg_progress *p, bool colour, struct ct_buf
     return out->failed ? -1 : 0;
 }
 
+/* A plain decimal number, as the numeric columns always hold: -?D+(.D+)? */
+static bool csv_is_number(const char *s)
+{
+    size_t i = s[0] == '-', digits = strspn(s + i, "0123456789");
+
+    if (digits == 0)
+        return false;
+    i += digits;
+    if (s[i] == '.') {
+        digits = strspn(s + i + 1, "0123456789");
+        if (digits == 0)
+            return false;
+        i += 1 + digits;
+    }
+    return s[i] == '\0';
+}
+
+/* One RFC 4180 cell. A cell that a spreadsheet would run as a formula (it starts with =,
+ * +, -, @, a tab or a CR; names and units come from imported files) gets a leading single
+ * quote and double quotes, as OWASP advises against CSV injection. Numbers are left
+ * alone, so a negative actual or pct stays a number. */
 static void csv_field(struct ct_buf *out, const char *s)
 {
+    bool formula;
+
     if (s == NULL)
         return;
-    if (strpbrk(s, ",\"\r\n") == NULL) {
+    formula = s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL && !csv_is_number(s);
+    if (!formula && strpbrk(s, ",\"\r\n") == NULL) {
         ct_buf_puts(out, s);
         return;
     }
-    ct_buf_append(out, "\"", 1);
+    ct_buf_append(out, formula ? "\"'" : "\"", formula ? 2 : 1);
     for (; *s; s++) {
         if (*s == '"')
             ct_buf_append(out, "\"", 1);

@@ -92,7 +92,7 @@ function(ct_maintainer_scripts prog)
         set(STOP_UNITS ${UNITS})
         set(STATE_DIR /var/lib/citytally-collector)
         set(PURGE_NOTE ": outboxes with any figures not yet delivered, keys, the spool")
-        set(MKDIRS "        install -d -o citytally -g citytally -m 0750 ${STATE_DIR}\n        install -d -o citytally -g citytally -m 2770 ${STATE_DIR}/spool")
+        set(MKDIRS "        install -d -o citytally -g citytally -m 0750 ${STATE_DIR}\n        install -d -o citytally -g citytally -m 3770 ${STATE_DIR}/spool")
         set(key ${STATE_DIR}/agent.key)
     endif()
     # keygen arrives with the security issue; until then postinst says how to make a key.

@@ -172,7 +172,7 @@ static int open_spool(struct daemon *d)
     char err[1024];
     if (d->settings.spool[0] == '\0')
         return 0;
-    d->spool = col_spool_new(d->settings.spool, &d->log, err, sizeof(err));
+    d->spool = col_spool_new(d->settings.spool, d->settings.settle_ms, &d->log, err, sizeof(err));
     if (d->spool == NULL) {
         ct_log_error(&d->log, SUBJECT, "%s", err);
         return -1;
@@ -217,7 +217,7 @@ static void reload(struct daemon *d)
     new_sender = strcmp(next.connect, cur->connect) != 0 || strcmp(next.key, cur->key) != 0 ||
                  strcmp(next.server_public_key, cur->server_public_key) != 0 ||
                  next.insecure != cur->insecure;
-    new_spool = strcmp(next.spool, cur->spool) != 0;
+    new_spool = strcmp(next.spool, cur->spool) != 0 || next.settle_ms != cur->settle_ms;
     if (strcmp(next.http, cur->http) != 0) {
         ct_log_warn(&d->log, SUBJECT, "SIGHUP: http changes only with a restart; keeping %s",
                     cur->http);
@@ -322,15 +322,16 @@ static int run(struct daemon *d)
                 scan = col_spool_drain(d->spool) || scan;
             if (scan) {
                 struct col_spool_counters sc;
-                col_spool_scan(d->spool, d->ob, d->settings.district, d->settings.outbox_max, true);
+                col_spool_scan(d->spool, d->ob, d->settings.district, d->settings.outbox_max);
                 col_spool_counters(d->spool, &sc);
                 if (d->sender != NULL)
                     col_sender_outbox_grew(d->sender);
                 /* A file left unsettled is looked at again soon, not a whole rescan later. */
-                d->next_rescan_mono = ct_time_mono_ms() +
-                                      (sc.waiting > 0 && d->settings.rescan_ms > COL_SPOOL_SETTLE_MS
-                                           ? COL_SPOOL_SETTLE_MS
-                                           : d->settings.rescan_ms);
+                d->next_rescan_mono =
+                    ct_time_mono_ms() +
+                    (sc.waiting > 0 && d->settings.rescan_ms > d->settings.settle_ms
+                         ? d->settings.settle_ms
+                         : d->settings.rescan_ms);
             }
         }
         if (d->sender == NULL && open_sender(d) != 0)

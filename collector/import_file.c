@@ -16,35 +16,69 @@ void col_sha256(const void *data, size_t len, unsigned char out[COL_SHA256_SIZE]
     crypto_hash_sha256(out, data, len);
 }
 
-/* Reads the whole regular file at `path` into a malloc'd buffer. */
-static int read_whole(const char *path, char **data, size_t *len, int64_t *mtime_ms, char *key,
-                      size_t key_size, char *err, size_t err_size)
+void col_file_id_of(const struct stat *sb, struct col_file_id *id)
+{
+    id->dev = (unsigned long long)sb->st_dev;
+    id->ino = (unsigned long long)sb->st_ino;
+    id->size = (long long)sb->st_size;
+    id->mtime_ns = (long long)sb->st_mtim.tv_sec * 1000000000LL + sb->st_mtim.tv_nsec;
+    id->ctime_ns = (long long)sb->st_ctim.tv_sec * 1000000000LL + sb->st_ctim.tv_nsec;
+}
+
+bool col_file_id_equal(const struct col_file_id *a, const struct col_file_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+/* Reads the whole regular file `src` into a malloc'd buffer. Returns 0; -1 (unreadable)
+ * or -2 (changed, or not the expected version) with the reason in `err`. */
+static int read_whole(const struct col_import_source *src, char **data, size_t *len,
+                      int64_t *mtime_ms, char *key, size_t key_size, struct col_file_id *id,
+                      char *err, size_t err_size)
 {
     struct stat sb;
+    struct col_file_id after;
     char *buf = NULL;
     size_t got = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -1;
+    /* O_NONBLOCK: opening a FIFO (or a device) swapped in for the file must not block the
+     * daemon's only thread; the fstat below then refuses it. */
+    int fd = openat(src->dir_fd, src->path,
+                    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY),
+        rc = -1, flags;
 
     if (fd < 0) {
-        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
+        snprintf(err, err_size, "cannot open %s: %s", src->path,
+                 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
         return -1;
     }
     if (fstat(fd, &sb) != 0) {
-        snprintf(err, err_size, "cannot stat %s: %s", path, strerror(errno));
+        snprintf(err, err_size, "cannot stat %s: %s", src->path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(sb.st_mode)) {
-        snprintf(err, err_size, "%s is not a regular file", path);
+        snprintf(err, err_size, "%s is not a regular file", src->path);
+        goto out;
+    }
+    col_file_id_of(&sb, id);
+    if (src->expect != NULL && !col_file_id_equal(id, src->expect)) {
+        snprintf(err, err_size, "%s changed after it was last looked at", src->path);
+        rc = -2;
+        goto out;
+    }
+    /* A regular file ignores O_NONBLOCK, but say plainly that reads may block. */
+    if ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+        snprintf(err, err_size, "cannot read %s: %s", src->path, strerror(errno));
         goto out;
     }
     if (sb.st_size > COL_IMPORT_MAX_FILE) {
-        snprintf(err, err_size, "%s is %lld bytes; files of at most %lld bytes are imported", path,
-                 (long long)sb.st_size, COL_IMPORT_MAX_FILE);
+        snprintf(err, err_size, "%s is %lld bytes; files of at most %lld bytes are imported",
+                 src->path, (long long)sb.st_size, COL_IMPORT_MAX_FILE);
         goto out;
     }
     buf = malloc((size_t)sb.st_size + 1);
     if (buf == NULL) {
-        snprintf(err, err_size, "out of memory reading %s", path);
+        snprintf(err, err_size, "out of memory reading %s", src->path);
         goto out;
     }
     while (got < (size_t)sb.st_size) {
@@ -52,12 +86,23 @@ static int read_whole(const char *path, char **data, size_t *len, int64_t *mtime
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            snprintf(err, err_size, "cannot read %s: %s", path, strerror(errno));
+            snprintf(err, err_size, "cannot read %s: %s", src->path, strerror(errno));
             goto out;
         }
         if (n == 0)
-            break; /* shrank while we read: take what is there; the hash covers it */
+            break; /* shrank while we read: the fstat below sees it */
         got += (size_t)n;
+    }
+    /* Bytes written while we read (a file written in place) would be queued in part. */
+    if (fstat(fd, &sb) != 0) {
+        snprintf(err, err_size, "cannot stat %s: %s", src->path, strerror(errno));
+        goto out;
+    }
+    col_file_id_of(&sb, &after);
+    if (!col_file_id_equal(id, &after) || got != (size_t)sb.st_size) {
+        snprintf(err, err_size, "%s changed while it was being read", src->path);
+        rc = -2;
+        goto out;
     }
     *mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
     snprintf(key, key_size, "%llu:%llu:%lld:%lld.%09ld", (unsigned long long)sb.st_dev,
@@ -78,6 +123,16 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
                                        const char *district, int64_t max_pending,
                                        struct col_import *imp, struct col_import_report *rep)
 {
+    struct col_import_source src = {AT_FDCWD, path, name, NULL};
+    return col_import_file_at(ob, &src, catalog, n_catalog, district, max_pending, imp, rep);
+}
+
+enum col_import_result col_import_file_at(struct col_outbox *ob,
+                                          const struct col_import_source *src,
+                                          const struct ct_catalog_entry *catalog, size_t n_catalog,
+                                          const char *district, int64_t max_pending,
+                                          struct col_import *imp, struct col_import_report *rep)
+{
     unsigned char hash[COL_SHA256_SIZE];
     char key[128], seen_key[128] = "";
     char *data = NULL;
@@ -87,8 +142,10 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
     int status;
 
     memset(rep, 0, sizeof(*rep));
-    if (read_whole(path, &data, &len, &mtime_ms, key, sizeof(key), rep->msg, sizeof(rep->msg)) != 0)
-        return COL_IMPORT_UNREADABLE;
+    status = read_whole(src, &data, &len, &mtime_ms, key, sizeof(key), &rep->id, rep->msg,
+                        sizeof(rep->msg));
+    if (status != 0)
+        return status == -2 ? COL_IMPORT_CHANGED : COL_IMPORT_UNREADABLE;
     col_sha256(data, len, hash);
     /* Refusing a duplicate before parsing keeps the message about what matters. */
     status = col_outbox_file_seen(ob, hash, NULL, 0, seen_key, sizeof(seen_key), rep->msg,
@@ -113,8 +170,17 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
         goto out;
     }
     rep->encoding = imp->encoding;
+    if (status == 0 && (int64_t)imp->n_updates > max_pending) {
+        /* Retrying would wait forever: even an empty outbox has no room for it. */
+        snprintf(rep->msg, sizeof(rep->msg),
+                 "it has %zu rows and outbox_max is %lld, so it can never be queued whole; "
+                 "split it into files of at most %lld rows, or raise outbox_max",
+                 imp->n_updates, (long long)max_pending, (long long)max_pending);
+        result = COL_IMPORT_TOO_BIG;
+        goto out;
+    }
     {
-        struct col_origin origin = {name, hash, key};
+        struct col_origin origin = {src->name, hash, key};
         status = col_outbox_append(ob, status == 0 ? imp->updates : NULL,
                                    status == 0 ? imp->n_updates : 0, &origin, max_pending,
                                    &rep->first_seq, rep->msg, sizeof(rep->msg));

@@ -6,6 +6,11 @@
  * (csv_import.c), and queue the rows in one outbox transaction that also records the hash.
  * If any step fails nothing is queued, and the result says whether the file itself is at
  * fault (it will never import) or the moment is (outbox full, disk full: try again later).
+ *
+ * The file is opened with O_NOFOLLOW | O_NONBLOCK and judged by fstat of that descriptor
+ * alone, so a name swapped for a symlink or a FIFO after the caller looked at it is refused
+ * at once instead of followed or waited on. Its identity (struct col_file_id) is compared
+ * before and after the read: bytes that changed meanwhile are never queued.
  */
 #ifndef COL_IMPORT_FILE_H
 #define COL_IMPORT_FILE_H
@@ -16,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define COL_IMPORT_MAX_FILE (256LL * 1024 * 1024)
 
@@ -27,6 +33,16 @@ enum col_import_result {
                                 names waiting for the first catalog */
     COL_IMPORT_UNREADABLE,   /* the file could not be read (gone, too big, not a file) */
     COL_IMPORT_OUTBOX_ERROR, /* the outbox failed otherwise */
+    COL_IMPORT_CHANGED,      /* the file changed while it was read, or is not the one the
+                                caller expected: nothing queued; try once it is still */
+    COL_IMPORT_TOO_BIG,      /* more rows than max_pending: it can never be queued whole */
+};
+
+/* What identifies one version of a file: the same inode with the same size, mtime and
+ * ctime (a write or a rename in changes mtime or ctime). */
+struct col_file_id {
+    unsigned long long dev, ino;
+    long long size, mtime_ns, ctime_ns;
 };
 
 struct col_import_report {
@@ -35,7 +51,8 @@ struct col_import_report {
     size_t rows;
     uint64_t first_seq;
     enum ct_encoding encoding;
-    char msg[1024]; /* one line for every result but DONE and INVALID */
+    struct col_file_id id; /* of the bytes read (every result but UNREADABLE) */
+    char msg[1024];        /* one line for every result but DONE and INVALID */
 };
 
 /* Imports `path`, recording it in the outbox as `name` (the file name operators know).
@@ -45,6 +62,25 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
                                        const struct ct_catalog_entry *catalog, size_t n_catalog,
                                        const char *district, int64_t max_pending,
                                        struct col_import *imp, struct col_import_report *rep);
+
+/* Where col_import_file_at() reads from. */
+struct col_import_source {
+    int dir_fd;                       /* `path` is relative to it (AT_FDCWD: the cwd) */
+    const char *path;                 /* for opening, and in messages */
+    const char *name;                 /* recorded in the outbox: the name operators know */
+    const struct col_file_id *expect; /* NULL, or the version the caller judged complete:
+                                         any other is refused with COL_IMPORT_CHANGED */
+};
+
+/* col_import_file(), reading `src`. */
+enum col_import_result col_import_file_at(struct col_outbox *ob,
+                                          const struct col_import_source *src,
+                                          const struct ct_catalog_entry *catalog, size_t n_catalog,
+                                          const char *district, int64_t max_pending,
+                                          struct col_import *imp, struct col_import_report *rep);
+
+void col_file_id_of(const struct stat *sb, struct col_file_id *id);
+bool col_file_id_equal(const struct col_file_id *a, const struct col_file_id *b);
 
 /* SHA-256 of `len` bytes. */
 void col_sha256(const void *data, size_t len, unsigned char out[COL_SHA256_SIZE]);

@@ -7,13 +7,16 @@
 #include "cli.h"
 #include "commands.h"
 #include "keygen.h"
+#include "settings.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static int keygen(int argc, char **argv)
 {
-    return ct_keygen_main(COL_PROGRAM, argc, argv);
+    struct col_settings s;
+    col_settings_defaults(&s);
+    return ct_keygen_main(COL_PROGRAM, col_settings_table, col_settings_count, &s, argc, argv);
 }
 
 static const struct {

@@ -1,4 +1,5 @@
 #include "settings.h"
+#include "spool.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -37,6 +38,8 @@ const struct ct_config_option col_settings_table[] = {
         "resend a batch when no ack came after this long"),
     OPT("spool", "rescan", CT_CONFIG_DURATION, rescan_ms, 100, 3600000,
         "drop-folder rescan interval, in case inotify misses a file"),
+    OPT("spool", "settle", CT_CONFIG_DURATION, settle_ms, 100, 3600000,
+        "how long a file not renamed in must stay unchanged before it is imported"),
     OPT("health", "stale_after", CT_CONFIG_DURATION, stale_after_ms, 1000, 365LL * 86400000,
         "/healthz fails while the oldest pending update is older than this"),
 };
@@ -56,5 +59,6 @@ void col_settings_defaults(struct col_settings *s)
     s->window = 8;
     s->ack_timeout_ms = 10000;
     s->rescan_ms = 10000;
+    s->settle_ms = COL_SPOOL_SETTLE_MS;
     s->stale_after_ms = 3600000;
 }

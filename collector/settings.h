@@ -32,6 +32,7 @@ struct col_settings {
     int64_t window;           /* batches in flight */
     int64_t ack_timeout_ms;   /* resend when no ack comes */
     int64_t rescan_ms;        /* drop-folder rescan, the fallback to inotify */
+    int64_t settle_ms;        /* a file not renamed in must stay unchanged this long */
     int64_t stale_after_ms;   /* /healthz turns 503 when the oldest pending is older */
     int64_t rejected_keep_ms; /* how long rejected updates stay visible in status */
 };

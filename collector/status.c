@@ -3,11 +3,16 @@
  * read from the outbox of --state-dir (WAL lets it read while the daemon writes). What
  * only the running daemon knows (batches in flight, whether it is connected) comes from
  * the report the daemon writes into the outbox every few seconds.
+ *
+ * File names come from whoever dropped the file, and codes and messages from the
+ * aggregator: they reach the terminal with control characters escaped (ct_text_escape),
+ * so a name like "q2\x1b]0;...\x07.csv" cannot drive the operator's terminal.
  */
 #include "cli.h"
 #include "commands.h"
 #include "outbox.h"
 #include "settings.h"
+#include "text.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -44,6 +49,13 @@ static void when(int64_t now, int64_t ms, char *out, size_t size)
     snprintf(out, size, "%s (%s)", stamp, ago);
 }
 
+/* `s` (untrusted) as status may print it, in `buf`. */
+static const char *shown(const char *s, char *buf, size_t size)
+{
+    ct_text_escape(s, strlen(s), buf, size);
+    return buf;
+}
+
 static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
 {
     if (d->pid <= 0 || now - d->heartbeat_ms > DAEMON_STALE_MS)
@@ -71,7 +83,7 @@ int col_cmd_status(int argc, char **argv)
     struct col_outbox_stats st;
     struct col_daemon_report d;
     struct col_rejection_row rows[STATUS_REJECTIONS];
-    char err[COL_OUTBOX_ERROR_MAX], text[PATH_MAX + 64];
+    char err[COL_OUTBOX_ERROR_MAX], text[PATH_MAX + 64], safe[4 * COL_OUTBOX_ERROR_MAX];
     size_t n_rows = 0;
     int64_t now = ct_time_now_ms();
     int first, rc = CT_EXIT_FAILURE;
@@ -133,7 +145,7 @@ int col_cmd_status(int argc, char **argv)
     }
     if (st.last_error[0] != '\0') {
         when(now, st.last_error_ms, text, sizeof(text));
-        printf("last error:  %s at %s\n", st.last_error, text);
+        printf("last error:  %s at %s\n", shown(st.last_error, safe, sizeof(safe)), text);
     } else {
         printf("last error:  none\n");
     }
@@ -148,14 +160,18 @@ int col_cmd_status(int argc, char **argv)
     printf(n_rows > 0 ? "; most recent first:\n" : "\n");
     for (size_t i = 0; i < n_rows; i++) {
         const struct col_rejection_row *r = &rows[i];
-        char stamp[CT_TIME_TEXT_MAX], where[160];
+        char stamp[CT_TIME_TEXT_MAX], origin[4 * sizeof(r->origin)], where[sizeof(origin) + 32];
+        char ind[4 * sizeof(r->ind)], value[4 * sizeof(r->value)], code[4 * sizeof(r->code)];
         ct_time_format(r->rejected_ms, stamp, sizeof(stamp));
+        shown(r->origin, origin, sizeof(origin));
         if (r->line > 0)
-            snprintf(where, sizeof(where), "%s line %lld", r->origin, (long long)r->line);
+            snprintf(where, sizeof(where), "%s line %lld", origin, (long long)r->line);
         else
-            snprintf(where, sizeof(where), "%s", r->origin);
-        printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)r->seq, r->ind,
-               (long long)r->period, r->value, where, stamp, r->code, r->msg);
+            snprintf(where, sizeof(where), "%s", origin);
+        printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)r->seq,
+               shown(r->ind, ind, sizeof(ind)), (long long)r->period,
+               shown(r->value, value, sizeof(value)), where, stamp,
+               shown(r->code, code, sizeof(code)), shown(r->msg, safe, sizeof(safe)));
     }
     rc = CT_EXIT_OK;
 out:

@@ -4,16 +4,17 @@
 
 #include <stdio.h>
 
-int ct_keygen_main(const char *program, int argc, char **argv)
+int ct_keygen_main(const char *program, const struct ct_config_option *config, size_t n_config,
+                   void *settings, int argc, char **argv)
 {
     struct ct_cli cli = {program,
                          "keygen",
                          "keygen FILE",
                          "Writes a new CURVE key pair: FILE holds the secret key (mode 0600), "
                          "FILE.pub the public one.\nExisting files are never replaced.",
-                         NULL,
-                         0,
-                         NULL,
+                         config,
+                         n_config,
+                         settings,
                          NULL,
                          0,
                          NULL,

@@ -8,7 +8,15 @@
 #ifndef CT_KEYGEN_H
 #define CT_KEYGEN_H
 
-/* argv[0] is "keygen". Returns a CT_EXIT_* status. */
-int ct_keygen_main(const char *program, int argc, char **argv);
+#include "config.h"
+
+#include <stddef.h>
+
+/* argv[0] is "keygen". `config`, `n_config` and `settings` are the program's settings
+ * table and a struct to parse into (borrowed): keygen takes every flag and -c file that the
+ * program's other subcommands take (CONTRACT section 1: each takes --db), and uses none.
+ * Returns a CT_EXIT_* status. */
+int ct_keygen_main(const char *program, const struct ct_config_option *config, size_t n_config,
+                   void *settings, int argc, char **argv);
 
 #endif

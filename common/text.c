@@ -83,6 +83,10 @@ static size_t escape_piece(const unsigned char *p, size_t avail, char *piece, si
 
     if (n == 1 && (p[0] < 0x20 || p[0] == 0x7f || p[0] == '\\'))
         n = 0;
+    /* C1 controls (U+0080..U+009F) are valid UTF-8, and terminals obey them: 0xC2 0x9B
+     * is CSI, the start of an escape sequence. */
+    if (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f)
+        n = 0;
     if (n > 0) {
         memcpy(piece, p, n);
         *consumed = n;

@@ -25,8 +25,9 @@ bool ct_id_valid(const char *s, size_t len);
  * result >= size means the copy was truncated. */
 size_t ct_strlcpy(char *dst, const char *src, size_t size);
 
-/* Renders `len` untrusted bytes for a log line or an error message: printable ASCII and
- * valid UTF-8 as-is, everything else as \xNN, cut with "..." when `out` is full. */
+/* Renders `len` untrusted bytes for a log line, an error message or a terminal: printable
+ * ASCII and valid UTF-8 as-is, everything else (control characters C0 and C1, DEL, the
+ * backslash, bad UTF-8) as \xNN per byte, cut with "..." when `out` is full. */
 void ct_text_escape(const char *in, size_t len, char *out, size_t out_size);
 
 #endif

@@ -209,6 +209,7 @@ fi
 for unit in $units; do
     d=$var/collectors/$unit
     mkdir -p "$d/state" "$d/spool"
+    chmod +t "$d/spool" # only the collector may rename its done/ and failed/ (SECURITY.md)
     if [ ! -f "$d/agent.key" ]; then
         "$col" keygen "$d/agent.key" >>"$var/log/keygen.log" 2>&1 ||
             die "could not make $unit's key (var/log/keygen.log)"

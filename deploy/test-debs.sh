@@ -57,8 +57,8 @@ check "user citytally exists without a login shell" \
     sh -c "getent passwd citytally | grep -q ':/usr/sbin/nologin$'"
 check "/var/lib/citytally-aggregator is citytally 0700" \
     sh -c "[ \"\$(stat -c %U:%a /var/lib/citytally-aggregator)\" = citytally:700 ]"
-check "the collector's spool is group-writable and setgid" \
-    sh -c "[ \"\$(stat -c %U:%G:%a /var/lib/citytally-collector/spool)\" = citytally:citytally:2770 ]"
+check "the collector's spool is group-writable, setgid and sticky" \
+    sh -c "[ \"\$(stat -c %U:%G:%a /var/lib/citytally-collector/spool)\" = citytally:citytally:3770 ]"
 
 units="/usr/lib/systemd/system/citytally-aggregator.service
 /usr/lib/systemd/system/citytally-collector.service

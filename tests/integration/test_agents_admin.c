@@ -67,10 +67,50 @@ Test(agents_admin, add_refuses_unknown_district_duplicate_and_reused_ids)
     cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 1);
     cr_assert(strstr(err, "unknown agent 'ghost'") != NULL, "%s", err);
 
-    snprintf(args, sizeof(args), "agent add 'Bad Id' --district erqi --db '%s'", ci);
-    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 1);
-    cr_assert(strstr(err, "not a valid agent id") != NULL, "%s", err);
     cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM agents"), 1);
+    PQfinish(c);
+}
+
+/* A malformed id is a usage error (exit 2, CONTRACT section 1), not a runtime failure. */
+Test(agents_admin, malformed_ids_are_usage_errors_with_one_line)
+{
+    char ci[512], args[1024], out[1024], err[1024];
+    PGconn *c = store_db("ct_agents_badid", ci, sizeof(ci));
+
+    snprintf(args, sizeof(args), "agent add 'Bad Id!' --district erqi --db '%s'", ci);
+    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 2, "%s", err);
+    cr_assert_str_eq(err, "citytally-aggregator agent: 'Bad Id!' is not a valid agent id "
+                          "([a-z0-9_-], 1-64 bytes)\n");
+    snprintf(args, sizeof(args), "agent remove 'Bad Id!' --db '%s'", ci);
+    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 2, "%s", err);
+    snprintf(args, sizeof(args), "agent add a1 --district 'Er Qi' --db '%s'", ci);
+    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 2, "%s", err);
+    cr_assert_str_eq(err, "citytally-aggregator agent: 'Er Qi' is not a valid district id "
+                          "([a-z0-9_-], 1-64 bytes)\n");
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM agents"), 0);
+    PQfinish(c);
+}
+
+/* CONTRACT section 1: every aggregator subcommand takes --db, keygen too. */
+Test(agents_admin, keygen_takes_db_like_every_subcommand)
+{
+    char ci[512], args[1024], out[1024], err[1024], key[128], pub[160];
+    PGconn *c = store_db("ct_agents_keygen", ci, sizeof(ci));
+
+    snprintf(key, sizeof(key), "/tmp/ct-keygen-db-%d.key", (int)getpid());
+    snprintf(pub, sizeof(pub), "%s.pub", key);
+    unlink(key);
+    unlink(pub);
+    snprintf(args, sizeof(args), "keygen %s --db '%s'", key, ci);
+    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+    cr_assert(strstr(out, "secret key: ") == out, "%s", out);
+    cr_assert_eq(access(key, R_OK), 0);
+    cr_assert_eq(access(pub, R_OK), 0);
+    snprintf(args, sizeof(args), "keygen %s.2 --no-such-flag", key);
+    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 2);
+    cr_assert(strstr(err, "unknown option '--no-such-flag'") != NULL, "%s", err);
+    unlink(key);
+    unlink(pub);
     PQfinish(c);
 }
 

@@ -124,6 +124,17 @@ Test(text, escape_renders_control_bytes_backslashes_and_bad_utf8_as_hex)
     cr_assert_str_eq(ESC("a\0b", 64), "a\\x00b");
 }
 
+Test(text, escape_renders_c1_controls_as_hex_and_keeps_the_rest_of_latin1)
+{
+    /* U+009B is CSI: "\xc2\x9b" "2J" clears a terminal that honours C1 controls. */
+    cr_assert_str_eq(ESC("a\xc2\x9b"
+                         "2J",
+                         64),
+                     "a\\xc2\\x9b2J");
+    cr_assert_str_eq(ESC("\xc2\x85", 64), "\\xc2\\x85");               /* NEL: a new line */
+    cr_assert_str_eq(ESC("\xc2\xa0\xc3\xa9", 64), "\xc2\xa0\xc3\xa9"); /* NBSP, e-acute */
+}
+
 Test(text, escape_copies_text_that_fits_exactly)
 {
     cr_assert_str_eq(ESC("abc", 4), "abc");
