@@ -1,6 +1,7 @@
 #include "http_api.h"
 #include "dashboard.h"
 #include "db.h"
+#include "health.h"
 #include "http.h"
 #include "metrics.h"
 #include "progress.h"
@@ -8,6 +9,7 @@
 #include "timefmt.h"
 #include "version.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -22,6 +24,9 @@
 #define WATCH_POLL_MS 200
 #define DASHBOARD_REFRESH_S 10
 #define MONITOR_ENDPOINT "inproc://citytally-agg-router-monitor"
+#define APPLICATION_NAME "citytally-aggregator http"
+/* The server ends a statement the client abandoned at its deadline (db.h) by then. */
+#define STATEMENT_TIMEOUT_MS 8000
 
 static const double commit_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                        0.25,  0.5,    1,     2.5,  5,     10};
@@ -37,10 +42,9 @@ struct agg_http {
     struct ct_gauge *db_up, *last_commit;
     struct agg_ingest_stats seen; /* the daemon thread's copy, for deltas */
 
-    /* The HTTP threads' database connection. */
-    pthread_mutex_t db_lock;
-    char conninfo[sizeof(((struct agg_settings *)0)->db)];
-    PGconn *conn;
+    /* The pages' connections (one per worker), and what /healthz says. */
+    struct agg_db_pool *pool;
+    struct agg_health *health;
 
     /* The connection watcher. */
     pthread_t watcher;
@@ -53,41 +57,21 @@ struct agg_http {
 
 /* ---- database, from the HTTP threads ---------------------------------------------- */
 
-/* Returns the open connection, connecting when needed; NULL with `err`. Call with
- * db_lock held. */
-static PGconn *db_conn(struct agg_http *h, char *err, size_t err_size)
+/* A connection for a page, good until the request's deadline. NULL with the 503's text
+ * in `err`; at once when the health probe already knows that the database is not
+ * answering, so no page queues behind a dead server. */
+static PGconn *page_conn(struct agg_http *h, const struct ct_http_request *req, char *err,
+                         size_t err_size)
 {
-    /* Our own limits, whatever the conninfo says: a request must not hang on a dead
-     * server, and the admin sees this connection for what it is. */
-    static const char *const keys[] = {"dbname",          "connect_timeout", "application_name",
-                                       "client_encoding", "options",         NULL};
-    const char *values[] = {
-        h->conninfo, "5", "citytally-aggregator http", "UTF8", "-c statement_timeout=10000", NULL};
-
-    /* PQconsumeInput reads what the server sent since the last request: a terminated
-     * backend's goodbye or a closed socket turns the connection bad here, so this request
-     * reconnects instead of failing on a dead connection. */
-    if (h->conn != NULL && PQstatus(h->conn) == CONNECTION_OK && PQconsumeInput(h->conn) == 1 &&
-        PQstatus(h->conn) == CONNECTION_OK)
-        return h->conn;
-    PQfinish(h->conn);
-    h->conn = PQconnectdbParams(keys, values, 1);
-    if (h->conn == NULL || PQstatus(h->conn) != CONNECTION_OK) {
-        agg_db_error(h->conn, NULL, "database unavailable", err, err_size);
-        PQfinish(h->conn);
-        h->conn = NULL;
+    if (!agg_health_db_answering(h->health, err, err_size))
         return NULL;
-    }
-    return h->conn;
+    return agg_db_pool_get(h->pool, req->deadline_mono_ms, err, err_size);
 }
 
-/* After a failed query: a broken connection is dropped so the next request reconnects. */
-static void db_check(struct agg_http *h)
+static void page_done(struct agg_http *h, PGconn *conn)
 {
-    if (h->conn != NULL && PQstatus(h->conn) != CONNECTION_OK) {
-        PQfinish(h->conn);
-        h->conn = NULL;
-    }
+    if (conn != NULL)
+        agg_db_pool_put(h->pool, conn);
 }
 
 static int load_years(PGconn *conn, int *years, size_t *n_years, char *err, size_t err_size)
@@ -114,6 +98,45 @@ struct query {
     const char *as_of; /* as given; "" for now */
 };
 
+/* A time from a query string, with a '+' that was sent raw put back: form encoding makes
+ * it a space, so "2015-06-30T17:00:00+08:00" typed into a URL arrives as "...00 08:00".
+ * Only a space before a trailing offset (HH, HHMM or HH:MM) after a time of day counts;
+ * "2015-06-30 17:00" keeps its space. Writes the result to `out`. */
+static void restore_offset_plus(const char *value, char *out, size_t out_size)
+{
+    const char *space = strrchr(value, ' '), *o;
+    size_t len;
+
+    snprintf(out, out_size, "%s", value);
+    if (space == NULL || space == value || (size_t)(space - value) >= out_size ||
+        !isdigit((unsigned char)space[-1]) || memchr(value, ':', (size_t)(space - value)) == NULL)
+        return;
+    o = space + 1;
+    len = strlen(o);
+    if (len >= 2 && isdigit((unsigned char)o[0]) && isdigit((unsigned char)o[1]) &&
+        (len == 2 || (len == 4 && strspn(o + 2, "0123456789") == 2) ||
+         (len == 5 && o[2] == ':' && strspn(o + 3, "0123456789") == 2)))
+        out[space - value] = '+';
+}
+
+/* Parses the time parameter `name` (its value `value`, "" for none) into `*ms`. Returns
+ * 0, or -1 with the 400's text in `err`. Every parameter that takes a time goes here. */
+static int parse_time_param(const char *name, const char *value, int64_t *ms, char *err,
+                            size_t err_size)
+{
+    char fixed[128], why[128] = "too long";
+
+    restore_offset_plus(value, fixed, sizeof(fixed));
+    if (strlen(value) >= sizeof(fixed) || ct_time_parse(fixed, ms, why, sizeof(why)) != 0) {
+        char shown[64];
+        ct_text_escape(value, strlen(value), shown, sizeof(shown));
+        snprintf(err, err_size, "%s: '%s': %s (use 2015-06-30 or 2015-06-30T17:00:00+08:00)", name,
+                 shown, why);
+        return -1;
+    }
+    return 0;
+}
+
 /* Reads ?year=Y&as_of=TIME. An empty value counts as not given (a form's empty date
  * field). Returns 0, or -1 with the 400's text in `err`. */
 static int parse_query(const struct ct_http_request *req, struct query *q, char *err,
@@ -121,7 +144,6 @@ static int parse_query(const struct ct_http_request *req, struct query *q, char 
 {
     static const char *const known[] = {"year", "as_of", NULL};
     const char *year = ct_http_query(req, "year"), *as_of = ct_http_query(req, "as_of");
-    char why[128];
 
     if (ct_http_query_check(req, known, err, err_size) != 0)
         return -1;
@@ -140,13 +162,9 @@ static int parse_query(const struct ct_http_request *req, struct query *q, char 
         }
         q->year = y;
     }
-    if (q->as_of[0] != '\0' && ct_time_parse(q->as_of, &q->as_of_ms, why, sizeof(why)) != 0) {
-        char shown[64];
-        ct_text_escape(q->as_of, strlen(q->as_of), shown, sizeof(shown));
-        snprintf(err, err_size, "as_of: '%s': %s (use 2015-06-30 or 2015-06-30T17:00:00+08:00)",
-                 shown, why);
+    if (q->as_of[0] != '\0' &&
+        parse_time_param("as_of", q->as_of, &q->as_of_ms, err, err_size) != 0)
         return -1;
-    }
     return 0;
 }
 
@@ -195,37 +213,20 @@ static void handle_metrics(void *ctx, const struct ct_http_request *req,
     ct_metrics_render(h->metrics, &resp->body);
 }
 
+/* Never waits on the database: health.h keeps the answer ready. */
 static void handle_healthz(void *ctx, const struct ct_http_request *req,
                            struct ct_http_response *resp)
 {
     struct agg_http *h = ctx;
-    char err[AGG_DB_ERR_MAX], line[AGG_DB_ERR_MAX + 32];
-    PGconn *conn;
+    char why[AGG_DB_ERR_MAX + 32], line[AGG_DB_ERR_MAX + 64];
 
     (void)req;
-    pthread_mutex_lock(&h->db_lock);
-    /* A connection that broke since the last request says nothing about the database
-     * now: one more try on a fresh one decides. */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        bool broken;
-        PGresult *res = NULL;
-        conn = db_conn(h, err, sizeof(err));
-        if (conn != NULL)
-            res = agg_db_query(conn, "database check", "SELECT 1", 0, NULL, PGRES_TUPLES_OK, err,
-                               sizeof(err));
-        if (res != NULL) {
-            PQclear(res);
-            ct_http_text(resp, 200, "ok\n");
-            break;
-        }
-        broken = conn != NULL && PQstatus(conn) != CONNECTION_OK;
-        db_check(h);
-        snprintf(line, sizeof(line), "%s\n", err);
-        ct_http_text(resp, 503, line);
-        if (!broken)
-            break;
+    if (agg_health_check(h->health, why, sizeof(why))) {
+        ct_http_text(resp, 200, "ok\n");
+        return;
     }
-    pthread_mutex_unlock(&h->db_lock);
+    snprintf(line, sizeof(line), "%s\n", why);
+    ct_http_text(resp, 503, line);
 }
 
 static void handle_progress(void *ctx, const struct ct_http_request *req,
@@ -237,14 +238,13 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
     int years[MAX_YEARS];
     size_t n_years = 0;
     struct query q = {0};
-    PGconn *conn;
+    PGconn *conn = NULL;
 
     if (parse_query(req, &q, err, sizeof(err)) != 0) {
         error_text(resp, 400, err);
         return;
     }
-    pthread_mutex_lock(&h->db_lock);
-    conn = db_conn(h, err, sizeof(err));
+    conn = page_conn(h, req, err, sizeof(err));
     if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0) {
         error_text(resp, 503, err);
         goto out;
@@ -261,8 +261,7 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
     agg_progress_json(p, &resp->body);
     ct_buf_puts(&resp->body, "\n");
 out:
-    db_check(h);
-    pthread_mutex_unlock(&h->db_lock);
+    page_done(h, conn);
     agg_progress_free(p);
 }
 
@@ -278,7 +277,7 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     int years[MAX_YEARS];
     size_t n_years = 0;
     struct query q = {0};
-    PGconn *conn;
+    PGconn *conn = NULL;
 
     resp->content_type = "text/html; charset=utf-8";
     /* Inline script and style only; no other origin, no framing. */
@@ -289,14 +288,13 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     resp->headers[1].name = "Referrer-Policy";
     resp->headers[1].value = "no-referrer";
 
-    pthread_mutex_lock(&h->db_lock);
     if (parse_query(req, &q, problem, sizeof(problem)) != 0) {
         resp->status = 400;
         q.year = ct_time_year_of(ct_time_now_ms());
         q.as_of = "";
         goto render;
     }
-    conn = db_conn(h, problem, sizeof(problem));
+    conn = page_conn(h, req, problem, sizeof(problem));
     if (conn == NULL || load_years(conn, years, &n_years, problem, sizeof(problem)) != 0) {
         resp->status = 503;
         goto render;
@@ -335,8 +333,7 @@ render:
     if (agg_dashboard_render(&view, &resp->body) != 0)
         resp->body.failed = true;
 out:
-    db_check(h);
-    pthread_mutex_unlock(&h->db_lock);
+    page_done(h, conn);
     agg_progress_free(p);
     free(units);
     PQclear(unit_rows);
@@ -468,6 +465,8 @@ void agg_http_observe(struct agg_http *h, const struct agg_ingest_stats *st, boo
     if (st->last_commit_ms > 0)
         ct_gauge_set(h->last_commit, (double)st->last_commit_ms / 1000.0);
     ct_gauge_set(h->db_up, db_up ? 1 : 0);
+    agg_health_note_session(h->health, db_up);
+    agg_health_note_commits(h->health, st->last_commit_ms, st->last_failure_ms, st->last_failure);
     h->seen = *st;
 }
 
@@ -518,19 +517,19 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         return NULL;
     }
     h->log = log;
-    snprintf(h->conninfo, sizeof(h->conninfo), "%s", settings->db);
     atomic_init(&h->stop, false);
     atomic_init(&h->agents_connected, 0);
-    if (pthread_mutex_init(&h->db_lock, NULL) != 0) {
-        snprintf(err, err_size, "http: cannot create a mutex");
-        free(h);
-        return NULL;
-    }
     h->metrics = ct_metrics_new();
     h->server = ct_http_new(log);
-    if (h->metrics == NULL || h->server == NULL || register_metrics(h) != 0 ||
-        ct_http_route(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
-        ct_http_route(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
+    /* One connection per worker: a page never waits for another's connection. */
+    if (h->server != NULL)
+        h->pool = agg_db_pool_new(settings->db, APPLICATION_NAME,
+                                  ct_http_limits(h->server)->threads, STATEMENT_TIMEOUT_MS);
+    h->health = agg_health_start(settings->db, APPLICATION_NAME, log);
+    if (h->metrics == NULL || h->server == NULL || h->pool == NULL || h->health == NULL ||
+        register_metrics(h) != 0 ||
+        ct_http_route_fast(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
+        ct_http_route_fast(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
         ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
         snprintf(err, err_size, "http: out of memory");
@@ -548,7 +547,7 @@ void agg_http_free(struct agg_http *h)
 {
     if (h == NULL)
         return;
-    /* The server first: no handler runs after this, so the connection is free. */
+    /* The server first: no handler runs after this, so the pool is idle. */
     ct_http_free(h->server);
     if (h->watching) {
         /* Stopped first, from the router's own thread: an event sent to a monitor nobody
@@ -557,8 +556,8 @@ void agg_http_free(struct agg_http *h)
         atomic_store(&h->stop, true);
         pthread_join(h->watcher, NULL);
     }
-    PQfinish(h->conn);
-    pthread_mutex_destroy(&h->db_lock);
+    agg_health_free(h->health);
+    agg_db_pool_free(h->pool);
     ct_metrics_free(h->metrics);
     free(h);
 }

@@ -2,17 +2,25 @@
  * http_api.h - the aggregator's HTTP face (CONTRACT section 6): /metrics, /healthz,
  * /api/progress and the dashboard at /, served by common/http.h on its own threads.
  *
- * A `struct agg_http` owns the HTTP server, the metrics registry, a database connection of
- * its own (libpq connections are not shared between threads; requests take turns on it
- * under a mutex) and, once watching, a thread that follows the collectors' connections on
- * the ROUTER socket through a ZeroMQ socket monitor.
+ * A `struct agg_http` owns the HTTP server, the metrics registry, a pool of database
+ * connections for the pages (db.h: one per HTTP worker, every statement bounded by the
+ * request's deadline), the health state with its probe thread (health.h) and, once
+ * watching, a thread that follows the collectors' connections on the ROUTER socket
+ * through a ZeroMQ socket monitor.
+ *
+ * A page handler takes a connection with page_conn() and gives it back with page_done();
+ * every statement on it goes through agg_db_query (progress.h, report.h do), so a hung
+ * server costs a page its deadline at most, never a thread for ever.
  *
  * The daemon's one call per loop turn, agg_http_observe(), copies the ingest's counters
  * into the metrics; nothing on the HTTP side ever touches the daemon's own state.
  *
- * Invariants: /healthz answers 200 "ok" only after a `SELECT 1` on its own connection
- * succeeded for that request; /api/progress prints exactly `report --format json`'s
- * document (agg_progress_json); bad parameters are a 400 naming the parameter.
+ * Invariants: /metrics and /healthz never touch the database (fast routes, http.h);
+ * /healthz answers 200 "ok" only while the probe answered within AGG_HEALTH_STALE_MS, the
+ * daemon's session is up and the last commit did not fail, else 503 with the reason;
+ * every page answers within the request's deadline, or 503 with the reason;
+ * /api/progress prints exactly `report --format json`'s document (agg_progress_json); bad
+ * parameters are a 400 naming the parameter.
  */
 #ifndef AGG_HTTP_API_H
 #define AGG_HTTP_API_H

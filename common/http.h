@@ -3,9 +3,13 @@
  * the dashboard, over libmicrohttpd.
  *
  * A `struct ct_http_server` owns a routing table (exact path -> handler) and, once
- * started, a listening socket and libmicrohttpd's worker threads. Handlers run on those
- * threads, never on the daemon's main loop, so whatever a handler reads must be safe to
- * read concurrently (atomics, a mutex, or its own database connection).
+ * started, a listening socket, libmicrohttpd's one polling thread (epoll) and a few worker
+ * threads. A route's handler runs on a worker while libmicrohttpd keeps the connection
+ * suspended, so it may block (on a database, by its request's deadline); a "fast" route's
+ * handler runs on the polling thread itself and must never block: that is what keeps
+ * /healthz and /metrics answering while every worker waits. Handlers never run on the
+ * daemon's main loop, so whatever they read must be safe to read concurrently (atomics, a
+ * mutex, or a database connection of their own).
  *
  * Invariants:
  * - Routes are registered before ct_http_start() and never change while it runs.
@@ -41,6 +45,8 @@ struct ct_http_request {
     const char *method; /* "GET" or "HEAD" */
     const char *path;   /* without the query string, percent-decoding done */
     struct MHD_Connection *conn;
+    int64_t deadline_mono_ms; /* answer by then (ct_time_mono_ms clock): limits.deadline_ms
+                                 after the request arrived, queueing included */
 };
 
 /* What a handler fills in. The server starts it as 200, "text/plain; charset=utf-8",
@@ -59,13 +65,19 @@ struct ct_http_response {
 typedef void (*ct_http_handler)(void *ctx, const struct ct_http_request *req,
                                 struct ct_http_response *resp);
 
-/* Server limits; ct_http_new() sets the defaults shown. */
+/* Server limits; ct_http_new() sets the defaults shown (http.c says why). */
 struct ct_http_limits {
-    unsigned threads;         /* 2: worker threads, so one slow handler blocks no other */
-    unsigned max_connections; /* 64 */
-    unsigned max_per_address; /* 16 connections from one client address */
-    unsigned timeout_s;       /* 15: idle connections are closed after this */
+    unsigned threads;         /* 4: workers for the routes that may block (at least 1) */
+    unsigned max_connections; /* 1024 open at once; more are closed at accept */
+    unsigned max_per_address; /* 64 connections from one client address */
+    unsigned timeout_s;       /* 10: a connection silent this long is closed */
+    int64_t deadline_ms;      /* 8000: what a request's deadline_mono_ms allows */
 };
+
+/* ct_http_route for a handler that never blocks (reads memory only): it runs on the
+ * polling thread, ahead of any queue of slow requests. */
+int ct_http_route_fast(struct ct_http_server *server, const char *method, const char *path,
+                       ct_http_handler handler, void *ctx);
 
 /* Parses a listen address. Returns 0 with the socket address filled in, 1 for "off" (the
  * server stays disabled), or -1 with the reason in `err`. */
