@@ -211,7 +211,10 @@ static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
             return;
         }
         for (size_t i = 0; i < t->n_units; i++) {
-            rows[i] = (struct ranked){&t->units[i], i, strtod(t->units[i].value, NULL)};
+            /* progress.h: a unit's value is NULL where it has none (a growth without last
+             * year's figure); strtod(NULL) crashed the daemon on GET /. */
+            const char *value = t->units[i].value;
+            rows[i] = (struct ranked){&t->units[i], i, value != NULL ? strtod(value, NULL) : 0};
             max = fmax(max, fabs(rows[i].value));
         }
         qsort(rows, t->n_units, sizeof(*rows), by_value_desc);
