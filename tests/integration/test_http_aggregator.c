@@ -470,3 +470,160 @@ Test(http_aggregator, healthz_answers_within_1_s_with_500_idle_connections_open)
     /* The idle ones were held, not dropped: each still gets its answer. */
     cr_assert_eq(held_ok, IDLE_CONNECTIONS, "%zu of the held requests answered", held_ok);
 }
+
+/* ---- a frozen database (issue 14 item 5) ------------------------------------------ */
+
+#define FREEZE_MS 20000
+#define PAGE_LIMIT_MS 10000
+#define HEALTHZ_LIMIT_MS 1000
+
+static char own_cluster[256];
+
+/* pg_cluster.sh on the test's own cluster: freezing the shared one would hang others. */
+static int cluster(const char *action)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof(cmd), "%s/tests/support/pg_cluster.sh %s %s 55433 >/dev/null",
+             getenv("CT_SOURCE_DIR"), action, own_cluster);
+    return system(cmd);
+}
+
+static void frozen_setup(void)
+{
+    snprintf(own_cluster, sizeof(own_cluster), "/tmp/ct-pg-http-frozen-%d", (int)getpid());
+    cr_assert_eq(cluster("start"), 0, "cannot start a cluster in %s", own_cluster);
+    setenv("CT_TEST_PGHOST", own_cluster, 1);
+    setenv("CT_TEST_PGPORT", "55433", 1);
+    setup();
+}
+
+/* Thaws first on every path (a failed assertion ends the test here too), so the daemon
+ * can stop and the cluster can be removed. */
+static void frozen_teardown(void)
+{
+    (void)cluster("thaw");
+    teardown();
+    (void)cluster("stop");
+}
+
+struct healthz_watch {
+    atomic_bool stop;
+    long long frozen_at;
+    atomic_llong first_503_ms; /* after the freeze; 0: none yet */
+    atomic_llong worst_ms;
+    atomic_int failures; /* no answer, or neither 200 nor 503 */
+    char first_503_body[256];
+};
+
+static void *watch_healthz(void *arg)
+{
+    struct healthz_watch *w = arg;
+
+    while (!atomic_load(&w->stop)) {
+        struct http_reply r = {0};
+        long long t0 = proc_now_ms(), took;
+        int rc = http_get(port, "/healthz", &r);
+
+        took = proc_now_ms() - t0;
+        if (took > atomic_load(&w->worst_ms))
+            atomic_store(&w->worst_ms, took);
+        if (rc != 0 || (r.status != 200 && r.status != 503))
+            atomic_fetch_add(&w->failures, 1);
+        else if (r.status == 503 && atomic_load(&w->first_503_ms) == 0) {
+            snprintf(w->first_503_body, sizeof(w->first_503_body), "%.*s",
+                     (int)strcspn(r.body, "\n"), r.body);
+            atomic_store(&w->first_503_ms, proc_now_ms() - w->frozen_at);
+        }
+        http_reply_free(&r);
+        poll(NULL, 0, 50); /* pacing between probes, not synchronisation */
+    }
+    return NULL;
+}
+
+struct page_figures {
+    const char *target;
+    long long worst_ms;
+    int answers, unavailable;
+};
+
+TestSuite(http_frozen_db, .init = frozen_setup, .fini = frozen_teardown, .timeout = 180);
+
+Test(http_frozen_db, pages_answer_and_healthz_turns_503_within_10_s_of_a_freeze)
+{
+    struct page_figures pages[] = {
+        {"/", 0, 0, 0}, {"/api/progress", 0, 0, 0}, {"/metrics", 0, 0, 0}};
+    struct healthz_watch w = {.first_503_ms = 0, .worst_ms = 0, .failures = 0};
+    struct http_reply r = {0};
+    pthread_t watcher;
+    long long deadline;
+
+    /* Warm: the pool and the probe hold live connections when the server freezes. */
+    get("/api/progress", &r);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    get("/", &r);
+    cr_assert_eq(r.status, 200);
+    get("/healthz", &r);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+
+    cr_assert_eq(cluster("freeze"), 0);
+    w.frozen_at = proc_now_ms();
+    atomic_init(&w.stop, false);
+    cr_assert_eq(pthread_create(&watcher, NULL, watch_healthz, &w), 0);
+    while (proc_now_ms() - w.frozen_at < FREEZE_MS) {
+        for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+            long long t0 = proc_now_ms(), took;
+            int rc = http_get(port, pages[i].target, &r);
+
+            took = proc_now_ms() - t0;
+            if (took > pages[i].worst_ms)
+                pages[i].worst_ms = took;
+            if (rc != 0) {
+                atomic_store(&w.stop, true);
+                pthread_join(watcher, NULL);
+                cr_assert_fail("GET %s: no answer within %lld ms", pages[i].target, took);
+            }
+            pages[i].answers++;
+            pages[i].unavailable += r.status == 503;
+            if (r.status != 200 && r.status != 503) {
+                atomic_store(&w.stop, true);
+                pthread_join(watcher, NULL);
+                cr_assert_fail("GET %s: status %d: %s", pages[i].target, r.status, r.body);
+            }
+            http_reply_free(&r);
+        }
+        poll(NULL, 0, 20); /* pacing: the machine is shared */
+    }
+    atomic_store(&w.stop, true);
+    pthread_join(watcher, NULL);
+    cr_assert_eq(cluster("thaw"), 0);
+
+    fprintf(stderr,
+            "frozen %d s: first 503 of /healthz after %lld ms (%s); slowest /healthz %lld ms\n",
+            FREEZE_MS / 1000, (long long)atomic_load(&w.first_503_ms), w.first_503_body,
+            (long long)atomic_load(&w.worst_ms));
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+        fprintf(stderr, "frozen: GET %s slowest %lld ms, %d answers, %d of them 503\n",
+                pages[i].target, pages[i].worst_ms, pages[i].answers, pages[i].unavailable);
+    cr_assert_gt(atomic_load(&w.first_503_ms), 0, "/healthz never said 503 in a %d s freeze",
+                 FREEZE_MS / 1000);
+    cr_assert_leq(atomic_load(&w.first_503_ms), 10000);
+    cr_assert(strncmp(w.first_503_body, "database unavailable: ", 22) == 0, "%s", w.first_503_body);
+    cr_assert_eq(atomic_load(&w.failures), 0, "/healthz did not answer 200 or 503");
+    cr_assert_lt(atomic_load(&w.worst_ms), HEALTHZ_LIMIT_MS, "/healthz waited on the database");
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+        cr_assert_lt(pages[i].worst_ms, PAGE_LIMIT_MS, "GET %s", pages[i].target);
+    cr_assert_lt(pages[2].worst_ms, HEALTHZ_LIMIT_MS, "/metrics waited on the database");
+    cr_assert_eq(pages[2].unavailable, 0, "/metrics does not depend on the database");
+    cr_assert_gt(pages[1].unavailable, 0, "/api/progress cannot have read a frozen database");
+
+    /* Thawed: everything comes back by itself. */
+    deadline = proc_now_ms() + 15000;
+    do {
+        get("/healthz", &r);
+    } while (r.status != 200 && proc_now_ms() < deadline && poll(NULL, 0, 100) == 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    get("/api/progress", &r);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    http_reply_free(&r);
+}
