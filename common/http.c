@@ -20,6 +20,7 @@
 #define MAX_PATH 128
 #define LISTEN_TEXT_MAX 128
 #define MAX_WORKERS 64
+#define STOP_GRACE_MS 1000  /* how long stopping waits for answers to leave */
 #define LISTEN_BACKLOG 1024 /* a burst of connections waits here rather than in SYN retries */
 #define CONNECTION_MEMORY (32 * 1024) /* request line and headers must fit; else 431/414 */
 
@@ -47,6 +48,7 @@ struct job {
     int64_t deadline_mono_ms;
     struct ct_http_response resp;
     atomic_bool done; /* resp is complete; the connection has been resumed */
+    bool answered;    /* resp handed to libmicrohttpd; freed when the request completes */
     struct job *next;
 };
 
@@ -62,7 +64,9 @@ struct ct_http_server {
     pthread_mutex_t lock;
     pthread_cond_t queued;
     struct job *head, *tail;
-    bool stopping; /* no new job is queued; workers answer the queue with 503 and end */
+    bool stopping;            /* no new job is queued; workers answer the queue with 503 and end */
+    size_t n_jobs;            /* jobs not yet completed (their answer not yet sent) */
+    pthread_cond_t completed; /* CLOCK_MONOTONIC: n_jobs went down */
     pthread_t workers[MAX_WORKERS];
     size_t n_workers;
 };
@@ -156,6 +160,21 @@ int ct_http_parse_listen(const char *text, struct sockaddr_storage *addr, sockle
     return 0;
 }
 
+static int init_monotonic_cond(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    int rc;
+
+    if (pthread_condattr_init(&attr) != 0)
+        return -1;
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+                 pthread_cond_init(cond, &attr) == 0
+             ? 0
+             : -1;
+    pthread_condattr_destroy(&attr);
+    return rc;
+}
+
 struct ct_http_server *ct_http_new(const struct ct_log *log)
 {
     struct ct_http_server *s = calloc(1, sizeof(*s));
@@ -167,6 +186,12 @@ struct ct_http_server *ct_http_new(const struct ct_log *log)
         return NULL;
     }
     if (pthread_cond_init(&s->queued, NULL) != 0) {
+        pthread_mutex_destroy(&s->lock);
+        free(s);
+        return NULL;
+    }
+    if (init_monotonic_cond(&s->completed) != 0) {
+        pthread_cond_destroy(&s->queued);
         pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
@@ -202,6 +227,21 @@ static void stop_workers(struct ct_http_server *server)
     server->n_workers = 0;
 }
 
+/* After stop_workers: every job is resumed; gives libmicrohttpd's thread a moment to send
+ * their answers, which MHD_stop_daemon would otherwise cut off. */
+static void wait_for_answers(struct ct_http_server *server)
+{
+    int64_t until_ms = ct_time_mono_ms() + STOP_GRACE_MS;
+    struct timespec until = {.tv_sec = until_ms / 1000,
+                             .tv_nsec = (long)(until_ms % 1000) * 1000000L};
+
+    pthread_mutex_lock(&server->lock);
+    while (server->n_jobs > 0 &&
+           pthread_cond_timedwait(&server->completed, &server->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&server->lock);
+}
+
 void ct_http_free(struct ct_http_server *server)
 {
     if (server == NULL)
@@ -209,8 +249,11 @@ void ct_http_free(struct ct_http_server *server)
     /* The workers first: libmicrohttpd refuses to stop with a connection still suspended.
      * Then it joins its thread and closes the listening socket. */
     stop_workers(server);
-    if (server->daemon != NULL)
+    if (server->daemon != NULL) {
+        wait_for_answers(server);
         MHD_stop_daemon(server->daemon);
+    }
+    pthread_cond_destroy(&server->completed);
     pthread_cond_destroy(&server->queued);
     pthread_mutex_destroy(&server->lock);
     free(server);
@@ -434,6 +477,7 @@ static bool queue_job(struct ct_http_server *server, struct job *job)
 
     pthread_mutex_lock(&server->lock);
     if (!server->stopping && server->n_workers > 0) {
+        server->n_jobs++;
         /* Suspended before a worker can see it, so the resume always follows. */
         MHD_suspend_connection(job->conn);
         if (server->tail != NULL)
@@ -448,11 +492,12 @@ static bool queue_job(struct ct_http_server *server, struct job *job)
     return queued;
 }
 
-/* A job whose connection closed before its answer went out (libmicrohttpd stopping). */
+/* The end of a request: a job's answer has gone out, or its connection closed. */
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode code)
 {
-    (void)cls;
+    struct ct_http_server *server = cls;
+
     (void)conn;
     (void)code;
     if (*req_cls != NULL && *req_cls != &request_seen) {
@@ -460,6 +505,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         ct_buf_free(&job->resp.body);
         free(job);
         *req_cls = NULL;
+        pthread_mutex_lock(&server->lock);
+        server->n_jobs--;
+        pthread_cond_broadcast(&server->completed);
+        pthread_mutex_unlock(&server->lock);
     }
 }
 
@@ -471,7 +520,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct ct_http_response resp;
     const struct route *route;
     struct job *job;
-    enum MHD_Result ret;
 
     (void)version;
     (void)upload_data;
@@ -482,15 +530,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*req_cls != NULL) {
-        /* Back from a worker. */
+        /* Back from a worker; on_completed frees the job. */
         job = *req_cls;
-        if (!atomic_load(&job->done))
+        *upload_data_size = 0;
+        if (!atomic_load(&job->done) || job->answered)
             return MHD_YES;
-        *req_cls = &request_seen;
+        job->answered = true;
         ct_log_debug(server->log, "http", "%s %s -> %u", method, url, job->resp.status);
-        ret = send_response(conn, &job->resp);
-        free(job);
-        return ret;
+        return send_response(conn, &job->resp);
     }
     *req_cls = &request_seen;
 
