@@ -9,7 +9,6 @@
 #include "timefmt.h"
 #include "version.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -98,45 +97,6 @@ struct query {
     const char *as_of; /* as given; "" for now */
 };
 
-/* A time from a query string, with a '+' that was sent raw put back: form encoding makes
- * it a space, so "2015-06-30T17:00:00+08:00" typed into a URL arrives as "...00 08:00".
- * Only a space before a trailing offset (HH, HHMM or HH:MM) after a time of day counts;
- * "2015-06-30 17:00" keeps its space. Writes the result to `out`. */
-static void restore_offset_plus(const char *value, char *out, size_t out_size)
-{
-    const char *space = strrchr(value, ' '), *o;
-    size_t len;
-
-    snprintf(out, out_size, "%s", value);
-    if (space == NULL || space == value || (size_t)(space - value) >= out_size ||
-        !isdigit((unsigned char)space[-1]) || memchr(value, ':', (size_t)(space - value)) == NULL)
-        return;
-    o = space + 1;
-    len = strlen(o);
-    if (len >= 2 && isdigit((unsigned char)o[0]) && isdigit((unsigned char)o[1]) &&
-        (len == 2 || (len == 4 && strspn(o + 2, "0123456789") == 2) ||
-         (len == 5 && o[2] == ':' && strspn(o + 3, "0123456789") == 2)))
-        out[space - value] = '+';
-}
-
-/* Parses the time parameter `name` (its value `value`, "" for none) into `*ms`. Returns
- * 0, or -1 with the 400's text in `err`. Every parameter that takes a time goes here. */
-static int parse_time_param(const char *name, const char *value, int64_t *ms, char *err,
-                            size_t err_size)
-{
-    char fixed[128], why[128] = "too long";
-
-    restore_offset_plus(value, fixed, sizeof(fixed));
-    if (strlen(value) >= sizeof(fixed) || ct_time_parse(fixed, ms, why, sizeof(why)) != 0) {
-        char shown[64];
-        ct_text_escape(value, strlen(value), shown, sizeof(shown));
-        snprintf(err, err_size, "%s: '%s': %s (use 2015-06-30 or 2015-06-30T17:00:00+08:00)", name,
-                 shown, why);
-        return -1;
-    }
-    return 0;
-}
-
 /* Reads ?year=Y&as_of=TIME. An empty value counts as not given (a form's empty date
  * field). Returns 0, or -1 with the 400's text in `err`. */
 static int parse_query(const struct ct_http_request *req, struct query *q, char *err,
@@ -163,7 +123,7 @@ static int parse_query(const struct ct_http_request *req, struct query *q, char 
         q->year = y;
     }
     if (q->as_of[0] != '\0' &&
-        parse_time_param("as_of", q->as_of, &q->as_of_ms, err, err_size) != 0)
+        ct_http_parse_time("as_of", q->as_of, &q->as_of_ms, err, err_size) != 0)
         return -1;
     return 0;
 }

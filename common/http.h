@@ -121,6 +121,13 @@ const char *ct_http_query(const struct ct_http_request *req, const char *name);
 int ct_http_query_check(const struct ct_http_request *req, const char *const *known, char *err,
                         size_t err_size);
 
+/* Parses the time in query parameter `name`'s decoded `value` as ct_time_parse does, and
+ * reads a space before a trailing UTC offset ("...T17:00:00 08:00", HH, HHMM or HH:MM) as
+ * the raw '+' it was before form decoding. Every parameter that takes a time should go
+ * through here. Returns 0, or -1 with "NAME: 'VALUE': why (use ...)" in `err`. */
+int ct_http_parse_time(const char *name, const char *value, int64_t *ms, char *err,
+                       size_t err_size);
+
 /* Helpers for handlers: a complete plain-text answer ("not found\n" and the like). */
 void ct_http_text(struct ct_http_response *resp, unsigned status, const char *text);
 

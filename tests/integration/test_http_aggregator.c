@@ -565,6 +565,7 @@ Test(http_frozen_db, pages_answer_and_healthz_turns_503_within_10_s_of_a_freeze)
     cr_assert_eq(r.status, 200);
     get("/healthz", &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
+    http_reply_free(&r);
 
     cr_assert_eq(cluster("freeze"), 0);
     w.frozen_at = proc_now_ms();

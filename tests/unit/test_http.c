@@ -669,3 +669,41 @@ Test(http, default_limits_hold_hundreds_of_connections)
     cr_assert_eq(l->deadline_ms, 8000);
     ct_http_free(s);
 }
+
+/* Issue 14 item 8: "+08:00" sent raw arrives as " 08:00" once the query is decoded. */
+Test(http, time_parameter_reads_a_decoded_raw_plus_as_the_utc_offset)
+{
+    static const char *const same[] = {"2015-06-30T17:00:00+08:00", "2015-06-30T17:00:00 08:00",
+                                       "2015-06-30T17:00:00 0800",  "2015-06-30T17:00:00 08",
+                                       "2015-06-30T09:00:00Z",      "2015-06-30 17:00:00 08:00"};
+    int64_t ms, want = 1435654800000LL; /* 2015-06-30T09:00:00Z */
+    char err[256];
+
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        ms = 0;
+        cr_assert_eq(ct_http_parse_time("as_of", same[i], &ms, err, sizeof(err)), 0, "%s: %s",
+                     same[i], err);
+        cr_assert_eq(ms, want, "%s: %lld", same[i], (long long)ms);
+    }
+    /* A space between date and time stays one (local time, +08:00 by default). */
+    cr_assert_eq(ct_http_parse_time("as_of", "2015-06-30 17:00", &ms, err, sizeof(err)), 0);
+    cr_assert_eq(ms, want);
+    cr_assert_eq(ct_http_parse_time("as_of", "2015-06-30T17:00:00 99:00", &ms, err, sizeof(err)),
+                 -1);
+    cr_assert_str_eq(err, "as_of: '2015-06-30T17:00:00 99:00': bad UTC offset (use 2015-06-30 or "
+                          "2015-06-30T17:00:00+08:00)");
+    cr_assert_eq(ct_http_parse_time("known_at", "2015-06-30 x", &ms, err, sizeof(err)), -1);
+    cr_assert(strncmp(err, "known_at: '2015-06-30 x': ", 26) == 0, "%s", err);
+}
+
+Test(http, time_parameter_too_long_is_refused_not_truncated)
+{
+    char value[300], err[256];
+    int64_t ms;
+
+    memset(value, ' ', sizeof(value) - 1);
+    memcpy(value, "2015-06-30", 10);
+    value[sizeof(value) - 1] = '\0';
+    cr_assert_eq(ct_http_parse_time("as_of", value, &ms, err, sizeof(err)), -1);
+    cr_assert_not_null(strstr(err, "too long"), "%s", err);
+}
