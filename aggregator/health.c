@@ -43,19 +43,20 @@ static void get_reason(struct agg_health *h, const char *src, char *out, size_t 
     pthread_mutex_unlock(&h->lock);
 }
 
-/* One probe on `*conn` (connecting first if needed). Returns 0, or -1 with `err`. */
+/* One probe on `*conn` (connecting first if needed), all of it within one deadline, so
+ * stopping waits no longer than that. Returns 0, or -1 with `err`. */
 static int probe_once(struct agg_health *h, PGconn **conn, char *err, size_t err_size)
 {
+    int64_t deadline = ct_time_mono_ms() + AGG_HEALTH_PROBE_DEADLINE_MS;
     PGresult *res;
 
     if (*conn == NULL) {
-        *conn =
-            agg_db_connect_within(h->conninfo, h->application_name, AGG_HEALTH_PROBE_DEADLINE_MS,
-                                  ct_time_mono_ms() + AGG_HEALTH_PROBE_DEADLINE_MS, err, err_size);
+        *conn = agg_db_connect_within(h->conninfo, h->application_name,
+                                      AGG_HEALTH_PROBE_DEADLINE_MS, deadline, err, err_size);
         if (*conn == NULL)
             return -1;
     }
-    if (agg_db_set_deadline(*conn, ct_time_mono_ms() + AGG_HEALTH_PROBE_DEADLINE_MS) != 0) {
+    if (agg_db_set_deadline(*conn, deadline) != 0) {
         snprintf(err, err_size, "database check: out of memory");
         return -1;
     }

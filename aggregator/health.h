@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #define AGG_HEALTH_PROBE_EVERY_MS 1000
-#define AGG_HEALTH_PROBE_DEADLINE_MS 3000  /* connect, then SELECT 1, each at most this */
+#define AGG_HEALTH_PROBE_DEADLINE_MS 3000  /* connect (if needed) and SELECT 1, in all */
 #define AGG_HEALTH_STALE_MS 4000           /* no probe success for this long: down */
 #define AGG_HEALTH_COMMIT_WINDOW_MS 300000 /* a failed commit counts this long at most */
 
