@@ -56,18 +56,17 @@ struct agg_http {
 
 /* ---- database, from the HTTP threads ---------------------------------------------- */
 
-/* A connection for a page, good until the request's deadline. NULL with the 503's text
- * in `err`; at once when the health probe already knows that the database is not
- * answering, so no page queues behind a dead server. */
-static PGconn *page_conn(struct agg_http *h, const struct ct_http_request *req, char *err,
-                         size_t err_size)
+PGconn *agg_http_page_conn(struct agg_http *h, const struct ct_http_request *req, char *err,
+                           size_t err_size)
 {
+    /* At once when the probe already knows that the database does not answer, so no page
+     * queues behind a dead server. */
     if (!agg_health_db_answering(h->health, err, err_size))
         return NULL;
     return agg_db_pool_get(h->pool, req->deadline_mono_ms, err, err_size);
 }
 
-static void page_done(struct agg_http *h, PGconn *conn)
+void agg_http_page_done(struct agg_http *h, PGconn *conn)
 {
     if (conn != NULL)
         agg_db_pool_put(h->pool, conn);
@@ -204,7 +203,7 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
         error_text(resp, 400, err);
         return;
     }
-    conn = page_conn(h, req, err, sizeof(err));
+    conn = agg_http_page_conn(h, req, err, sizeof(err));
     if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0) {
         error_text(resp, 503, err);
         goto out;
@@ -221,7 +220,7 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
     agg_progress_json(p, &resp->body);
     ct_buf_puts(&resp->body, "\n");
 out:
-    page_done(h, conn);
+    agg_http_page_done(h, conn);
     agg_progress_free(p);
 }
 
@@ -254,7 +253,7 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
         q.as_of = "";
         goto render;
     }
-    conn = page_conn(h, req, problem, sizeof(problem));
+    conn = agg_http_page_conn(h, req, problem, sizeof(problem));
     if (conn == NULL || load_years(conn, years, &n_years, problem, sizeof(problem)) != 0) {
         resp->status = 503;
         goto render;
@@ -293,7 +292,7 @@ render:
     if (agg_dashboard_render(&view, &resp->body) != 0)
         resp->body.failed = true;
 out:
-    page_done(h, conn);
+    agg_http_page_done(h, conn);
     agg_progress_free(p);
     free(units);
     PQclear(unit_rows);

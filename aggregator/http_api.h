@@ -8,9 +8,11 @@
  * watching, a thread that follows the collectors' connections on the ROUTER socket
  * through a ZeroMQ socket monitor.
  *
- * A page handler takes a connection with page_conn() and gives it back with page_done();
- * every statement on it goes through agg_db_query (progress.h, report.h do), so a hung
- * server costs a page its deadline at most, never a thread for ever.
+ * A page handler (registered with ct_http_route and `h` as its ctx) takes a connection
+ * with agg_http_page_conn() and gives it back with agg_http_page_done(); every statement
+ * on it goes through agg_db_query (progress.h, report.h do), so a hung server costs a page
+ * its deadline at most, never a thread for ever. Times in a query string are parsed with
+ * ct_http_parse_time().
  *
  * The daemon's one call per loop turn, agg_http_observe(), copies the ingest's counters
  * into the metrics; nothing on the HTTP side ever touches the daemon's own state.
@@ -25,10 +27,12 @@
 #ifndef AGG_HTTP_API_H
 #define AGG_HTTP_API_H
 
+#include "http.h"
 #include "ingest.h"
 #include "log.h"
 #include "settings.h"
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +57,13 @@ int agg_http_watch(struct agg_http *h, void *zmq_ctx, void *router, char *err, s
 /* Copies the ingest's cumulative counters into the metrics, and whether the daemon's
  * database session is up. Cheap; call it once per loop turn. */
 void agg_http_observe(struct agg_http *h, const struct agg_ingest_stats *stats, bool db_up);
+
+/* For page handlers, on the HTTP workers: a pooled connection whose statements end by
+ * the request's deadline, or NULL with the 503's text in `err` (at once while the health
+ * probe sees the database down). Give it back with agg_http_page_done(), NULL included. */
+PGconn *agg_http_page_conn(struct agg_http *h, const struct ct_http_request *req, char *err,
+                           size_t err_size);
+void agg_http_page_done(struct agg_http *h, PGconn *conn);
 
 /* The port served (0 when off); for tests that ask for port 0. */
 uint16_t agg_http_port(const struct agg_http *h);

@@ -2,6 +2,10 @@
  * test_http_aggregator.c - the aggregator's HTTP endpoints (CONTRACT section 6) on the real
  * daemon, a real PostgreSQL and real sockets: a test client plays the collector over
  * ZeroMQ, a raw HTTP client (tests/support/httpget.c) reads what the daemon serves.
+ *
+ * Issue 14: /healthz under failing commits, 500 idle sockets from 40 loopback addresses,
+ * a raw '+' in as_of, and (suite http_frozen_db, on a cluster of its own) a 20 s SIGSTOP
+ * of every PostgreSQL process. The figures those tests measure go to stderr.
  */
 #include "aggtest.h"
 #include "httpget.h"
