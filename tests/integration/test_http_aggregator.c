@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -22,7 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -493,21 +497,66 @@ static int cluster(const char *action)
     return system(cmd);
 }
 
+static pid_t guard = -1;
+
+/* A child that thaws and removes the cluster when this test process dies without its
+ * .fini (a Criterion timeout kills it), or when .fini tells it to: a frozen cluster must
+ * never outlive the test. Only async-signal-safe calls after fork(). */
+static void start_guard(void)
+{
+    static char script[512], port_arg[] = "55433", stop_arg[] = "stop", sh[] = "sh";
+    char *argv[] = {sh, script, stop_arg, own_cluster, port_arg, NULL};
+    pid_t parent = getpid();
+    sigset_t wake, old;
+
+    snprintf(script, sizeof(script), "%s/tests/support/pg_cluster.sh", getenv("CT_SOURCE_DIR"));
+    sigemptyset(&wake);
+    sigaddset(&wake, SIGTERM);
+    sigaddset(&wake, SIGUSR1);
+    /* Blocked across fork(), so the child cannot miss its signal or die of it. */
+    cr_assert_eq(pthread_sigmask(SIG_BLOCK, &wake, &old), 0);
+    guard = fork();
+    if (guard == 0) {
+        int sig = 0;
+        /* Its own session: whoever kills the test's process group must not kill it. */
+        if (setsid() >= 0 && prctl(PR_SET_PDEATHSIG, SIGUSR1) == 0 && getppid() == parent)
+            (void)sigwait(&wake, &sig);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        execv("/bin/sh", argv);
+        _exit(127);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    cr_assert_geq(guard, 0, "fork: %s", strerror(errno));
+}
+
+static void stop_guard(void)
+{
+    int status;
+
+    if (guard <= 0)
+        return;
+    kill(guard, SIGTERM);
+    (void)waitpid(guard, &status, 0);
+    guard = -1;
+}
+
 static void frozen_setup(void)
 {
     snprintf(own_cluster, sizeof(own_cluster), "/tmp/ct-pg-http-frozen-%d", (int)getpid());
     cr_assert_eq(cluster("start"), 0, "cannot start a cluster in %s", own_cluster);
+    start_guard();
     setenv("CT_TEST_PGHOST", own_cluster, 1);
     setenv("CT_TEST_PGPORT", "55433", 1);
     setup();
 }
 
 /* Thaws first on every path (a failed assertion ends the test here too), so the daemon
- * can stop and the cluster can be removed. */
+ * can stop; the guard then removes the cluster (pg_cluster.sh stop thaws too). */
 static void frozen_teardown(void)
 {
     (void)cluster("thaw");
     teardown();
+    stop_guard();
     (void)cluster("stop");
 }
 
