@@ -74,11 +74,6 @@ struct ct_http_limits {
     int64_t deadline_ms;      /* 8000: what a request's deadline_mono_ms allows */
 };
 
-/* ct_http_route for a handler that never blocks (reads memory only): it runs on the
- * polling thread, ahead of any queue of slow requests. */
-int ct_http_route_fast(struct ct_http_server *server, const char *method, const char *path,
-                       ct_http_handler handler, void *ctx);
-
 /* Parses a listen address. Returns 0 with the socket address filled in, 1 for "off" (the
  * server stays disabled), or -1 with the reason in `err`. */
 int ct_http_parse_listen(const char *text, struct sockaddr_storage *addr, socklen_t *addr_len,
@@ -95,11 +90,17 @@ void ct_http_free(struct ct_http_server *server);
 struct ct_http_limits *ct_http_limits(struct ct_http_server *server);
 
 /* Serves `handler` for `method` ("GET"; HEAD follows GET) on exactly `path`, which must
- * start with '/'. `path` is borrowed (a string literal, usually); `ctx` is borrowed and
- * handed to every call. Returns 0, or -1 when the method is not GET, the path is
- * malformed or already routed, the server is running, or memory ran out. */
+ * start with '/', on a worker thread (so it may block until req->deadline_mono_ms). `path` is
+ * borrowed (a string literal, usually); `ctx` is borrowed and handed to every call. Returns 0, or
+ * -1 when the method is not GET, the path is malformed or already routed, the server is running, or
+ * memory ran out. */
 int ct_http_route(struct ct_http_server *server, const char *method, const char *path,
                   ct_http_handler handler, void *ctx);
+
+/* ct_http_route for a handler that never blocks (reads memory only): it runs on the
+ * polling thread, ahead of any queue of slow requests. */
+int ct_http_route_fast(struct ct_http_server *server, const char *method, const char *path,
+                       ct_http_handler handler, void *ctx);
 
 /* Binds `listen` and starts serving. Returns 0 (also for "off", when nothing starts), or
  * -1 with one line in `err` naming the address and the problem. */
