@@ -3,6 +3,7 @@
 #include "bulletin.h"
 #include "dashboard.h"
 #include "db.h"
+#include "health.h"
 #include "http.h"
 #include "metrics.h"
 #include "progress.h"
@@ -25,6 +26,9 @@
 #define WATCH_POLL_MS 200
 #define DASHBOARD_REFRESH_S 10
 #define MONITOR_ENDPOINT "inproc://citytally-agg-router-monitor"
+#define APPLICATION_NAME "citytally-aggregator http"
+/* The server ends a statement the client abandoned at its deadline (db.h) by then. */
+#define STATEMENT_TIMEOUT_MS 8000
 
 static const double commit_bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                        0.25,  0.5,    1,     2.5,  5,     10};
@@ -40,10 +44,9 @@ struct agg_http {
     struct ct_gauge *db_up, *last_commit;
     struct agg_ingest_stats seen; /* the daemon thread's copy, for deltas */
 
-    /* The HTTP threads' database connection. */
-    pthread_mutex_t db_lock;
-    char conninfo[sizeof(((struct agg_settings *)0)->db)];
-    PGconn *conn;
+    /* The pages' connections (one per worker), and what /healthz says. */
+    struct agg_db_pool *pool;
+    struct agg_health *health;
 
     /* The connection watcher. */
     pthread_t watcher;
@@ -56,41 +59,20 @@ struct agg_http {
 
 /* ---- database, from the HTTP threads ---------------------------------------------- */
 
-/* Returns the open connection, connecting when needed; NULL with `err`. Call with
- * db_lock held. */
-static PGconn *db_conn(struct agg_http *h, char *err, size_t err_size)
+PGconn *agg_http_page_conn(struct agg_http *h, const struct ct_http_request *req, char *err,
+                           size_t err_size)
 {
-    /* Our own limits, whatever the conninfo says: a request must not hang on a dead
-     * server, and the admin sees this connection for what it is. */
-    static const char *const keys[] = {"dbname",          "connect_timeout", "application_name",
-                                       "client_encoding", "options",         NULL};
-    const char *values[] = {
-        h->conninfo, "5", "citytally-aggregator http", "UTF8", "-c statement_timeout=10000", NULL};
-
-    /* PQconsumeInput reads what the server sent since the last request: a terminated
-     * backend's goodbye or a closed socket turns the connection bad here, so this request
-     * reconnects instead of failing on a dead connection. */
-    if (h->conn != NULL && PQstatus(h->conn) == CONNECTION_OK && PQconsumeInput(h->conn) == 1 &&
-        PQstatus(h->conn) == CONNECTION_OK)
-        return h->conn;
-    PQfinish(h->conn);
-    h->conn = PQconnectdbParams(keys, values, 1);
-    if (h->conn == NULL || PQstatus(h->conn) != CONNECTION_OK) {
-        agg_db_error(h->conn, NULL, "database unavailable", err, err_size);
-        PQfinish(h->conn);
-        h->conn = NULL;
+    /* At once when the probe already knows that the database does not answer, so no page
+     * queues behind a dead server. */
+    if (!agg_health_db_answering(h->health, err, err_size))
         return NULL;
-    }
-    return h->conn;
+    return agg_db_pool_get(h->pool, req->deadline_mono_ms, err, err_size);
 }
 
-/* After a failed query: a broken connection is dropped so the next request reconnects. */
-static void db_check(struct agg_http *h)
+void agg_http_page_done(struct agg_http *h, PGconn *conn)
 {
-    if (h->conn != NULL && PQstatus(h->conn) != CONNECTION_OK) {
-        PQfinish(h->conn);
-        h->conn = NULL;
-    }
+    if (conn != NULL)
+        agg_db_pool_put(h->pool, conn);
 }
 
 static int load_years(PGconn *conn, int *years, size_t *n_years, char *err, size_t err_size)
@@ -124,7 +106,6 @@ static int parse_query(const struct ct_http_request *req, struct query *q, char 
 {
     static const char *const known[] = {"year", "as_of", NULL};
     const char *year = ct_http_query(req, "year"), *as_of = ct_http_query(req, "as_of");
-    char why[128];
 
     if (ct_http_query_check(req, known, err, err_size) != 0)
         return -1;
@@ -143,13 +124,9 @@ static int parse_query(const struct ct_http_request *req, struct query *q, char 
         }
         q->year = y;
     }
-    if (q->as_of[0] != '\0' && ct_time_parse(q->as_of, &q->as_of_ms, why, sizeof(why)) != 0) {
-        char shown[64];
-        ct_text_escape(q->as_of, strlen(q->as_of), shown, sizeof(shown));
-        snprintf(err, err_size, "as_of: '%s': %s (use 2015-06-30 or 2015-06-30T17:00:00+08:00)",
-                 shown, why);
+    if (q->as_of[0] != '\0' &&
+        ct_http_parse_time("as_of", q->as_of, &q->as_of_ms, err, err_size) != 0)
         return -1;
-    }
     return 0;
 }
 
@@ -198,37 +175,20 @@ static void handle_metrics(void *ctx, const struct ct_http_request *req,
     ct_metrics_render(h->metrics, &resp->body);
 }
 
+/* Never waits on the database: health.h keeps the answer ready. */
 static void handle_healthz(void *ctx, const struct ct_http_request *req,
                            struct ct_http_response *resp)
 {
     struct agg_http *h = ctx;
-    char err[AGG_DB_ERR_MAX], line[AGG_DB_ERR_MAX + 32];
-    PGconn *conn;
+    char why[AGG_DB_ERR_MAX + 32], line[AGG_DB_ERR_MAX + 64];
 
     (void)req;
-    pthread_mutex_lock(&h->db_lock);
-    /* A connection that broke since the last request says nothing about the database
-     * now: one more try on a fresh one decides. */
-    for (int attempt = 0; attempt < 2; attempt++) {
-        bool broken;
-        PGresult *res = NULL;
-        conn = db_conn(h, err, sizeof(err));
-        if (conn != NULL)
-            res = agg_db_query(conn, "database check", "SELECT 1", 0, NULL, PGRES_TUPLES_OK, err,
-                               sizeof(err));
-        if (res != NULL) {
-            PQclear(res);
-            ct_http_text(resp, 200, "ok\n");
-            break;
-        }
-        broken = conn != NULL && PQstatus(conn) != CONNECTION_OK;
-        db_check(h);
-        snprintf(line, sizeof(line), "%s\n", err);
-        ct_http_text(resp, 503, line);
-        if (!broken)
-            break;
+    if (agg_health_check(h->health, why, sizeof(why))) {
+        ct_http_text(resp, 200, "ok\n");
+        return;
     }
-    pthread_mutex_unlock(&h->db_lock);
+    snprintf(line, sizeof(line), "%s\n", why);
+    ct_http_text(resp, 503, line);
 }
 
 static void handle_progress(void *ctx, const struct ct_http_request *req,
@@ -240,14 +200,13 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
     int years[MAX_YEARS];
     size_t n_years = 0;
     struct query q = {0};
-    PGconn *conn;
+    PGconn *conn = NULL;
 
     if (parse_query(req, &q, err, sizeof(err)) != 0) {
         error_text(resp, 400, err);
         return;
     }
-    pthread_mutex_lock(&h->db_lock);
-    conn = db_conn(h, err, sizeof(err));
+    conn = agg_http_page_conn(h, req, err, sizeof(err));
     if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0) {
         error_text(resp, 503, err);
         goto out;
@@ -264,8 +223,7 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
     agg_progress_json(p, &resp->body);
     ct_buf_puts(&resp->body, "\n");
 out:
-    db_check(h);
-    pthread_mutex_unlock(&h->db_lock);
+    agg_http_page_done(h, conn);
     agg_progress_free(p);
 }
 
@@ -281,7 +239,7 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     int years[MAX_YEARS];
     size_t n_years = 0;
     struct query q = {0};
-    PGconn *conn;
+    PGconn *conn = NULL;
 
     resp->content_type = "text/html; charset=utf-8";
     /* Inline script and style only; no other origin, no framing. */
@@ -292,14 +250,13 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     resp->headers[1].name = "Referrer-Policy";
     resp->headers[1].value = "no-referrer";
 
-    pthread_mutex_lock(&h->db_lock);
     if (parse_query(req, &q, problem, sizeof(problem)) != 0) {
         resp->status = 400;
         q.year = ct_time_year_of(ct_time_now_ms());
         q.as_of = "";
         goto render;
     }
-    conn = db_conn(h, problem, sizeof(problem));
+    conn = agg_http_page_conn(h, req, problem, sizeof(problem));
     if (conn == NULL || load_years(conn, years, &n_years, problem, sizeof(problem)) != 0) {
         resp->status = 503;
         goto render;
@@ -338,8 +295,7 @@ render:
     if (agg_dashboard_render(&view, &resp->body) != 0)
         resp->body.failed = true;
 out:
-    db_check(h);
-    pthread_mutex_unlock(&h->db_lock);
+    agg_http_page_done(h, conn);
     agg_progress_free(p);
     free(units);
     PQclear(unit_rows);
@@ -391,8 +347,7 @@ static void handle_document(struct agg_http *h, const struct ct_http_request *re
         error_text(resp, 400, err);
         return;
     }
-    pthread_mutex_lock(&h->db_lock);
-    conn = db_conn(h, err, sizeof(err));
+    conn = agg_http_page_conn(h, req, err, sizeof(err));
     if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0)
         error_text(resp, 503, err);
     else if (choose_year(&q, years, n_years, err, sizeof(err)) != 0)
@@ -402,8 +357,7 @@ static void handle_document(struct agg_http *h, const struct ct_http_request *re
         error_text(resp, 503, err);
     else
         rc = 0;
-    db_check(h);
-    pthread_mutex_unlock(&h->db_lock);
+    agg_http_page_done(h, conn);
     /* as the other handlers, the reason goes to the client, not the log */
     if (rc == 0 && serve(b, resp, err, sizeof(err)) != 0)
         error_text(resp, 500, err);
@@ -547,6 +501,8 @@ void agg_http_observe(struct agg_http *h, const struct agg_ingest_stats *st, boo
     if (st->last_commit_ms > 0)
         ct_gauge_set(h->last_commit, (double)st->last_commit_ms / 1000.0);
     ct_gauge_set(h->db_up, db_up ? 1 : 0);
+    agg_health_note_session(h->health, db_up);
+    agg_health_note_commits(h->health, st->last_commit_ms, st->last_failure_ms, st->last_failure);
     h->seen = *st;
 }
 
@@ -597,19 +553,19 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         return NULL;
     }
     h->log = log;
-    snprintf(h->conninfo, sizeof(h->conninfo), "%s", settings->db);
     atomic_init(&h->stop, false);
     atomic_init(&h->agents_connected, 0);
-    if (pthread_mutex_init(&h->db_lock, NULL) != 0) {
-        snprintf(err, err_size, "http: cannot create a mutex");
-        free(h);
-        return NULL;
-    }
     h->metrics = ct_metrics_new();
     h->server = ct_http_new(log);
-    if (h->metrics == NULL || h->server == NULL || register_metrics(h) != 0 ||
-        ct_http_route(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
-        ct_http_route(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
+    /* One connection per worker: a page never waits for another's connection. */
+    if (h->server != NULL)
+        h->pool = agg_db_pool_new(settings->db, APPLICATION_NAME,
+                                  ct_http_limits(h->server)->threads, STATEMENT_TIMEOUT_MS);
+    h->health = agg_health_start(settings->db, APPLICATION_NAME, log);
+    if (h->metrics == NULL || h->server == NULL || h->pool == NULL || h->health == NULL ||
+        register_metrics(h) != 0 ||
+        ct_http_route_fast(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
+        ct_http_route_fast(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress.xlsx", handle_xlsx, h) != 0 ||
         ct_http_route(h->server, "GET", "/bulletin", handle_bulletin, h) != 0 ||
@@ -629,7 +585,7 @@ void agg_http_free(struct agg_http *h)
 {
     if (h == NULL)
         return;
-    /* The server first: no handler runs after this, so the connection is free. */
+    /* The server first: no handler runs after this, so the pool is idle. */
     ct_http_free(h->server);
     if (h->watching) {
         /* Stopped first, from the router's own thread: an event sent to a monitor nobody
@@ -638,8 +594,8 @@ void agg_http_free(struct agg_http *h)
         atomic_store(&h->stop, true);
         pthread_join(h->watcher, NULL);
     }
-    PQfinish(h->conn);
-    pthread_mutex_destroy(&h->db_lock);
+    agg_health_free(h->health);
+    agg_db_pool_free(h->pool);
     ct_metrics_free(h->metrics);
     free(h);
 }

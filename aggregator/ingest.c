@@ -582,6 +582,13 @@ static void answer_committed(struct agg_ingest *in, struct agg_group *g,
     agg_group_reset(g);
 }
 
+/* For /healthz: a commit that did not happen, and why. */
+static void note_failure(struct agg_ingest *in, const struct agg_writer_done *done)
+{
+    in->stats.last_failure_ms = ct_time_now_ms();
+    snprintf(in->stats.last_failure, sizeof(in->stats.last_failure), "%s", done->err);
+}
+
 void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed)
 {
     uint64_t finished;
@@ -600,9 +607,11 @@ void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct
             answer_committed(in, l->committing, &done, dir, feed);
             break;
         case AGG_WRITER_UNAVAILABLE:
+            note_failure(in, &done);
             refuse_group(in, l->committing, "the database is unavailable; retry later");
             break;
         case AGG_WRITER_FAILED:
+            note_failure(in, &done);
             ct_log_error(in->log, "ingest", "commit failed, batches refused as unavailable: %s",
                          done.err);
             refuse_group(in, l->committing, "the database refused the commit; retry later");

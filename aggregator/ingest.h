@@ -37,6 +37,10 @@ struct agg_ingest_stats {
     uint64_t commits;
     int64_t last_commit_ms; /* wall clock of the last successful COMMIT */
     int64_t last_commit_us; /* how long it took */
+
+    /* The last commit that failed or lost the database (wall clock), and why: /healthz. */
+    int64_t last_failure_ms;
+    char last_failure[512];
 };
 
 struct agg_ingest;

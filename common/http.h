@@ -3,9 +3,13 @@
  * the dashboard, over libmicrohttpd.
  *
  * A `struct ct_http_server` owns a routing table (exact path -> handler) and, once
- * started, a listening socket and libmicrohttpd's worker threads. Handlers run on those
- * threads, never on the daemon's main loop, so whatever a handler reads must be safe to
- * read concurrently (atomics, a mutex, or its own database connection).
+ * started, a listening socket, libmicrohttpd's one polling thread (epoll) and a few worker
+ * threads. A route's handler runs on a worker while libmicrohttpd keeps the connection
+ * suspended, so it may block (on a database, by its request's deadline); a "fast" route's
+ * handler runs on the polling thread itself and must never block: that is what keeps
+ * /healthz and /metrics answering while every worker waits. Handlers never run on the
+ * daemon's main loop, so whatever they read must be safe to read concurrently (atomics, a
+ * mutex, or a database connection of their own).
  *
  * Invariants:
  * - Routes are registered before ct_http_start() and never change while it runs.
@@ -41,6 +45,8 @@ struct ct_http_request {
     const char *method; /* "GET" or "HEAD" */
     const char *path;   /* without the query string, percent-decoding done */
     struct MHD_Connection *conn;
+    int64_t deadline_mono_ms; /* answer by then (ct_time_mono_ms clock): limits.deadline_ms
+                                 after the request arrived, queueing included */
 };
 
 /* What a handler fills in. The server starts it as 200, "text/plain; charset=utf-8",
@@ -59,12 +65,13 @@ struct ct_http_response {
 typedef void (*ct_http_handler)(void *ctx, const struct ct_http_request *req,
                                 struct ct_http_response *resp);
 
-/* Server limits; ct_http_new() sets the defaults shown. */
+/* Server limits; ct_http_new() sets the defaults shown (http.c says why). */
 struct ct_http_limits {
-    unsigned threads;         /* 2: worker threads, so one slow handler blocks no other */
-    unsigned max_connections; /* 64 */
-    unsigned max_per_address; /* 16 connections from one client address */
-    unsigned timeout_s;       /* 15: idle connections are closed after this */
+    unsigned threads;         /* 4: workers for the routes that may block (at least 1) */
+    unsigned max_connections; /* 1024 open at once; more are closed at accept */
+    unsigned max_per_address; /* 64 connections from one client address */
+    unsigned timeout_s;       /* 10: a connection silent this long is closed */
+    int64_t deadline_ms;      /* 8000: what a request's deadline_mono_ms allows */
 };
 
 /* Parses a listen address. Returns 0 with the socket address filled in, 1 for "off" (the
@@ -83,11 +90,17 @@ void ct_http_free(struct ct_http_server *server);
 struct ct_http_limits *ct_http_limits(struct ct_http_server *server);
 
 /* Serves `handler` for `method` ("GET"; HEAD follows GET) on exactly `path`, which must
- * start with '/'. `path` is borrowed (a string literal, usually); `ctx` is borrowed and
- * handed to every call. Returns 0, or -1 when the method is not GET, the path is
- * malformed or already routed, the server is running, or memory ran out. */
+ * start with '/', on a worker thread (so it may block until req->deadline_mono_ms). `path` is
+ * borrowed (a string literal, usually); `ctx` is borrowed and handed to every call. Returns 0, or
+ * -1 when the method is not GET, the path is malformed or already routed, the server is running, or
+ * memory ran out. */
 int ct_http_route(struct ct_http_server *server, const char *method, const char *path,
                   ct_http_handler handler, void *ctx);
+
+/* ct_http_route for a handler that never blocks (reads memory only): it runs on the
+ * polling thread, ahead of any queue of slow requests. */
+int ct_http_route_fast(struct ct_http_server *server, const char *method, const char *path,
+                       ct_http_handler handler, void *ctx);
 
 /* Binds `listen` and starts serving. Returns 0 (also for "off", when nothing starts), or
  * -1 with one line in `err` naming the address and the problem. */
@@ -108,6 +121,13 @@ const char *ct_http_query(const struct ct_http_request *req, const char *name);
  * more than once" in `err`. */
 int ct_http_query_check(const struct ct_http_request *req, const char *const *known, char *err,
                         size_t err_size);
+
+/* Parses the time in query parameter `name`'s decoded `value` as ct_time_parse does, and
+ * reads a space before a trailing UTC offset ("...T17:00:00 08:00", HH, HHMM or HH:MM) as
+ * the raw '+' it was before form decoding. Every parameter that takes a time should go
+ * through here. Returns 0, or -1 with "NAME: 'VALUE': why (use ...)" in `err`. */
+int ct_http_parse_time(const char *name, const char *value, int64_t *ms, char *err,
+                       size_t err_size);
 
 /* Helpers for handlers: a complete plain-text answer ("not found\n" and the like). */
 void ct_http_text(struct ct_http_response *resp, unsigned status, const char *text);

@@ -1,15 +1,16 @@
 #!/bin/sh
-# pg_cluster.sh start|stop|pause|resume|restart DIR [PORT]
+# pg_cluster.sh start|stop|pause|resume|restart|freeze|thaw DIR [PORT]
 #
 # A throwaway PostgreSQL 15 cluster for tests: initdb into DIR/data, unix socket in DIR, no
 # TCP. As root, the cluster runs as the `postgres` user (initdb refuses root). `stop` kills
 # the server and removes DIR; CTest calls it as a cleanup fixture, so it runs even when
 # tests fail. Extra server settings can be passed in CT_PG_OPTS (e.g. "-c fsync=on").
 # pause/resume stop and start the server of an existing cluster (fault tests), restart
-# does both at once.
+# does both at once. freeze/thaw SIGSTOP/SIGCONT the postmaster and all its children (a
+# hung server: sockets stay open, nothing answers); stop thaws first.
 set -eu
 
-usage="usage: pg_cluster.sh start|stop|pause|resume|restart DIR [PORT]"
+usage="usage: pg_cluster.sh start|stop|pause|resume|restart|freeze|thaw DIR [PORT]"
 cmd=${1:?$usage}
 dir=${2:?$usage}
 port=${3:-55432}
@@ -33,7 +34,23 @@ start_server() {
         start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 }
 
+# The postmaster first on freeze (it forks no new backend meanwhile), last on thaw.
+signal_cluster() {
+    [ -f "$dir/data/postmaster.pid" ] || return 0
+    postmaster=$(head -n 1 "$dir/data/postmaster.pid")
+    if [ "$1" = STOP ]; then
+        kill -STOP "$postmaster"
+    fi
+    for child in $(pgrep -P "$postmaster" || true); do
+        kill "-$1" "$child" 2>/dev/null || true
+    done
+    if [ "$1" = CONT ]; then
+        kill -CONT "$postmaster"
+    fi
+}
+
 stop_cluster() {
+    signal_cluster CONT 2>/dev/null || true
     if [ -f "$dir/data/postmaster.pid" ]; then
         as_owner "$pgbin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi
@@ -61,6 +78,12 @@ pause)
     ;;
 resume)
     start_server
+    ;;
+freeze)
+    signal_cluster STOP
+    ;;
+thaw)
+    signal_cluster CONT
     ;;
 restart)
     as_owner "$pgbin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null

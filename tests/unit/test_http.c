@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEADLINE_MS 5000
@@ -491,4 +493,217 @@ Test(http, start_with_a_bad_address_fails_and_stays_stopped)
                           "in brackets, e.g. [::1]:9560)");
     cr_assert_not(ct_http_running(s));
     ct_http_free(s);
+}
+
+/* ---- workers, fast routes, deadlines ------------------------------------------------ */
+
+/* A handler that blocks, as one waiting on a database does, until the test opens the gate
+ * or the request's deadline passes. */
+struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t changed; /* CLOCK_REALTIME, bounded waits only */
+    bool open;
+    int inside; /* handlers waiting now */
+};
+
+static struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
+
+static void blocking(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp)
+{
+    bool opened;
+
+    (void)ctx;
+    pthread_mutex_lock(&gate.lock);
+    gate.inside++;
+    pthread_cond_broadcast(&gate.changed);
+    while (!gate.open && ct_time_mono_ms() < req->deadline_mono_ms) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&gate.changed, &gate.lock, &ts);
+    }
+    opened = gate.open;
+    gate.inside--;
+    pthread_mutex_unlock(&gate.lock);
+    ct_buf_puts(&resp->body, opened ? "through\n" : "deadline\n");
+}
+
+static void open_gate(void)
+{
+    pthread_mutex_lock(&gate.lock);
+    gate.open = true;
+    pthread_cond_broadcast(&gate.changed);
+    pthread_mutex_unlock(&gate.lock);
+}
+
+/* Polls until `n` handlers wait at the gate; false after DEADLINE_MS. */
+static bool wait_inside(int n)
+{
+    int64_t deadline = ct_time_mono_ms() + DEADLINE_MS;
+    bool reached;
+
+    pthread_mutex_lock(&gate.lock);
+    while (gate.inside < n && ct_time_mono_ms() < deadline) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&gate.changed, &gate.lock, &ts);
+    }
+    reached = gate.inside >= n;
+    pthread_mutex_unlock(&gate.lock);
+    return reached;
+}
+
+static int send_get(uint16_t port, const char *target)
+{
+    char raw[256];
+    int fd = connect_to(AF_INET, port);
+
+    cr_assert_geq(fd, 0, "connect: %s", strerror(errno));
+    snprintf(raw, sizeof(raw), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", target);
+    send_all(fd, raw, strlen(raw));
+    return fd;
+}
+
+static void read_reply(int fd, struct reply *r)
+{
+    static char buf[65536];
+
+    cr_assert_geq(read_until_close(fd, buf, sizeof(buf)), 0, "no reply within the deadline");
+    close(fd);
+    parse_reply(buf, r);
+}
+
+Test(http, fast_route_answers_while_every_worker_is_blocked)
+{
+    struct ct_http_server *s = ct_http_new(&quiet_log);
+    char err[256];
+    int slow[2];
+    struct reply r;
+    int64_t t0;
+
+    cr_assert_eq(ct_http_route(s, "GET", "/slow", blocking, NULL), 0);
+    cr_assert_eq(ct_http_route_fast(s, "GET", "/healthz", hello, "fast"), 0);
+    ct_http_limits(s)->threads = 2;
+    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    for (int i = 0; i < 2; i++)
+        slow[i] = send_get(ct_http_port(s), "/slow");
+    cr_assert(wait_inside(2), "both workers should be in the blocking handler");
+
+    t0 = ct_time_mono_ms();
+    get(ct_http_port(s), "/healthz", &r);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, "hello fast\n");
+    cr_assert_lt(ct_time_mono_ms() - t0, 1000, "the fast route waited for a worker");
+
+    open_gate();
+    for (int i = 0; i < 2; i++) {
+        read_reply(slow[i], &r);
+        cr_assert_eq(r.status, 200);
+        cr_assert_str_eq(r.body, "through\n");
+    }
+    ct_http_free(s);
+}
+
+Test(http, a_request_queued_past_its_deadline_is_503_without_its_handler)
+{
+    struct ct_http_server *s = ct_http_new(&quiet_log);
+    char err[256];
+    int first, second;
+    struct reply r;
+
+    cr_assert_eq(ct_http_route(s, "GET", "/slow", blocking, NULL), 0);
+    ct_http_limits(s)->threads = 1;
+    ct_http_limits(s)->deadline_ms = 300;
+    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    first = send_get(ct_http_port(s), "/slow");
+    cr_assert(wait_inside(1));
+    second = send_get(ct_http_port(s), "/slow");
+    /* The first handler holds the only worker until its own deadline. */
+    read_reply(first, &r);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, "deadline\n");
+    read_reply(second, &r);
+    cr_assert_eq(r.status, 503);
+    cr_assert_str_eq(r.body, "too busy: the request waited past its deadline\n");
+    ct_http_free(s);
+}
+
+Test(http, stop_answers_every_suspended_request)
+{
+    struct ct_http_server *s = ct_http_new(&quiet_log);
+    char err[256];
+    int first, second;
+    struct reply r;
+
+    cr_assert_eq(ct_http_route(s, "GET", "/slow", blocking, NULL), 0);
+    ct_http_limits(s)->threads = 1;
+    ct_http_limits(s)->deadline_ms = 500;
+    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    first = send_get(ct_http_port(s), "/slow");
+    cr_assert(wait_inside(1));
+    second = send_get(ct_http_port(s), "/slow");
+    /* Returns once the running handler ends (its deadline); the queued one is answered. */
+    ct_http_free(s);
+    read_reply(first, &r);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, "deadline\n");
+    read_reply(second, &r);
+    cr_assert_eq(r.status, 503);
+    cr_assert_str_eq(r.body, "the server is stopping\n");
+}
+
+Test(http, default_limits_hold_hundreds_of_connections)
+{
+    struct ct_http_server *s = ct_http_new(&quiet_log);
+    const struct ct_http_limits *l = ct_http_limits(s);
+
+    /* What README's operations section promises. */
+    cr_assert_eq(l->max_connections, 1024);
+    cr_assert_eq(l->max_per_address, 64);
+    cr_assert_eq(l->timeout_s, 10);
+    cr_assert_eq(l->deadline_ms, 8000);
+    ct_http_free(s);
+}
+
+/* Issue 14 item 8: "+08:00" sent raw arrives as " 08:00" once the query is decoded. */
+Test(http, time_parameter_reads_a_decoded_raw_plus_as_the_utc_offset)
+{
+    static const char *const same[] = {"2015-06-30T17:00:00+08:00", "2015-06-30T17:00:00 08:00",
+                                       "2015-06-30T17:00:00 0800",  "2015-06-30T17:00:00 08",
+                                       "2015-06-30T09:00:00Z",      "2015-06-30 17:00:00 08:00"};
+    int64_t ms, want = 1435654800000LL; /* 2015-06-30T09:00:00Z */
+    char err[256];
+
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        ms = 0;
+        cr_assert_eq(ct_http_parse_time("as_of", same[i], &ms, err, sizeof(err)), 0, "%s: %s",
+                     same[i], err);
+        cr_assert_eq(ms, want, "%s: %lld", same[i], (long long)ms);
+    }
+    /* A space between date and time stays one (local time, +08:00 by default). */
+    cr_assert_eq(ct_http_parse_time("as_of", "2015-06-30 17:00", &ms, err, sizeof(err)), 0);
+    cr_assert_eq(ms, want);
+    cr_assert_eq(ct_http_parse_time("as_of", "2015-06-30T17:00:00 99:00", &ms, err, sizeof(err)),
+                 -1);
+    cr_assert_str_eq(err, "as_of: '2015-06-30T17:00:00 99:00': bad UTC offset (use 2015-06-30 or "
+                          "2015-06-30T17:00:00+08:00)");
+    cr_assert_eq(ct_http_parse_time("known_at", "2015-06-30 x", &ms, err, sizeof(err)), -1);
+    cr_assert(strncmp(err, "known_at: '2015-06-30 x': ", 26) == 0, "%s", err);
+}
+
+Test(http, time_parameter_too_long_is_refused_not_truncated)
+{
+    char value[300], err[256];
+    int64_t ms;
+
+    memset(value, ' ', sizeof(value) - 1);
+    memcpy(value, "2015-06-30", 10);
+    value[sizeof(value) - 1] = '\0';
+    cr_assert_eq(ct_http_parse_time("as_of", value, &ms, err, sizeof(err)), -1);
+    cr_assert_not_null(strstr(err, "too long"), "%s", err);
 }
