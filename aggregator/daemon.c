@@ -295,7 +295,7 @@ static void run_loop(struct daemon *d)
             agg_ingest_collect(d->ingest, &d->dir, d->feed);
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
-        agg_ingest_receive(d->ingest, &d->dir, agg_session_up(&d->db), now);
+        agg_ingest_receive(d->ingest, &d->dir, &d->db, now);
         agg_ingest_dispatch(d->ingest, &d->dir, now, false);
         if (agg_session_up(&d->db) &&
             agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now) != 0)

@@ -23,11 +23,14 @@
 #include "directory.h"
 #include "feed.h"
 #include "log.h"
+#include "pgsession.h"
 #include "settings.h"
 #include "store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#define AGG_INGEST_COMMIT_RING 256 /* > the most commits one loop turn can collect */
 
 struct agg_ingest_stats {
     uint64_t batches;           /* batches committed or acked as duplicates */
@@ -37,6 +40,11 @@ struct agg_ingest_stats {
     uint64_t commits;
     int64_t last_commit_ms; /* wall clock of the last successful COMMIT */
     int64_t last_commit_us; /* how long it took */
+    /* Each commit's own duration: commit number k (counting from 0) is at
+     * commit_us[k % AGG_INGEST_COMMIT_RING], so a reader that looks at least once per
+     * AGG_INGEST_COMMIT_RING commits sees every one. */
+    int64_t commit_us[AGG_INGEST_COMMIT_RING];
+    uint64_t agent_conflicts; /* hellos and batches refused as agent_in_use */
 };
 
 struct agg_ingest;
@@ -51,10 +59,12 @@ void *agg_ingest_socket(const struct agg_ingest *in);
 /* Readable when a writer has finished a group: then call agg_ingest_collect(). */
 int agg_ingest_done_fd(const struct agg_ingest *in);
 
-/* Reads waiting frames until there are none or a lane's group is full. With `db_up` false,
- * hello and batch are refused as `unavailable`. */
-void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, bool db_up,
-                        int64_t now_mono_ms);
+/* Reads waiting frames until there are none or a lane's group is full. With the session
+ * `db` down, hello and batch are refused as `unavailable`. A hello's welcome carries the
+ * agent's last_seq as committed in the database (CONTRACT section 7: never a cache, so
+ * aggregators sharing the database agree), read on `db` (borrowed) with a short deadline. */
+void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
+                        struct agg_session *db, int64_t now_mono_ms);
 
 /* Batches waiting for a writer or with one. */
 bool agg_ingest_has_pending(const struct agg_ingest *in);

@@ -1,7 +1,13 @@
 #include "pgsession.h"
+#include "db.h"
 #include "text.h"
+#include "timefmt.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define BACKOFF_FIRST_MS 100
@@ -133,4 +139,107 @@ int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms)
         PQfreemem(note);
     }
     return seen;
+}
+
+static void *cancel_main(void *arg)
+{
+    PGcancel *cancel = arg;
+    char why[256];
+
+    /* The outcome does not matter: the caller has given up on the connection already. */
+    (void)PQcancel(cancel, why, sizeof(why));
+    PQfreeCancel(cancel);
+    return NULL;
+}
+
+int agg_pg_cancel_async(PGconn *conn)
+{
+    PGcancel *cancel = PQgetCancel(conn);
+    pthread_attr_t attr;
+    pthread_t thread;
+    int rc;
+
+    if (cancel == NULL)
+        return -1;
+    rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (rc == 0)
+            rc = pthread_create(&thread, &attr, cancel_main, cancel);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        PQfreeCancel(cancel);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits until `conn` has a whole result or `deadline` passes. Returns 0, 1 on timeout, -1
+ * when the connection broke. */
+static int wait_result(PGconn *conn, int64_t deadline_mono_ms)
+{
+    while (PQisBusy(conn)) {
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        int64_t left = deadline_mono_ms - ct_time_mono_ms();
+        int rc;
+
+        if (left <= 0)
+            return 1;
+        rc = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        if (rc > 0 && PQconsumeInput(conn) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+PGresult *agg_session_query(struct agg_session *s, const char *what, const char *sql,
+                            int n_params, const char *const *params, ExecStatusType expect,
+                            int64_t timeout_ms, char *err, size_t err_size)
+{
+    int64_t now = ct_time_mono_ms();
+    PGresult *res = NULL, *next;
+    int waited;
+
+    if (s->conn == NULL) {
+        snprintf(err, err_size, "%s: the database is unavailable", what);
+        return NULL;
+    }
+    if (PQsendQueryParams(s->conn, sql, n_params, NULL, params, NULL, NULL, 0) != 1) {
+        agg_db_error(s->conn, NULL, what, err, err_size);
+        agg_session_lost(s, err, now);
+        return NULL;
+    }
+    for (;;) {
+        waited = wait_result(s->conn, now + timeout_ms);
+        if (waited != 0)
+            break;
+        next = PQgetResult(s->conn);
+        if (next == NULL)
+            break;
+        PQclear(res);
+        res = next;
+    }
+    if (waited != 0) {
+        PQclear(res);
+        if (waited > 0) {
+            snprintf(err, err_size, "%s: no answer from the database within %.1f s", what,
+                     (double)timeout_ms / 1000.0);
+            (void)agg_pg_cancel_async(s->conn);
+        } else {
+            agg_db_error(s->conn, NULL, what, err, err_size);
+        }
+        agg_session_lost(s, err, ct_time_mono_ms());
+        return NULL;
+    }
+    if (res == NULL || PQresultStatus(res) != expect) {
+        agg_db_error(s->conn, res, what, err, err_size);
+        PQclear(res);
+        if (PQstatus(s->conn) != CONNECTION_OK)
+            agg_session_lost(s, err, ct_time_mono_ms());
+        return NULL;
+    }
+    return res;
 }
