@@ -464,9 +464,9 @@ void agg_http_observe(struct agg_http *h, const struct agg_ingest_stats *st, boo
     ct_counter_add(h->commits, new_commits);
     /* Each commit's own duration: a loop turn may collect one commit per writer. */
     for (uint64_t i = 0; i < new_commits && i < AGG_INGEST_COMMIT_RING; i++)
-        ct_histogram_observe(
-            h->commit_seconds,
-            (double)st->commit_us[(h->seen.commits + i) % AGG_INGEST_COMMIT_RING] / 1e6);
+        ct_histogram_observe(h->commit_seconds,
+                             (double)st->commit_us[(h->seen.commits + i) % AGG_INGEST_COMMIT_RING] /
+                                 1e6);
     ct_counter_add(h->conflicts, delta(st->agent_conflicts, h->seen.agent_conflicts));
     if (st->last_commit_ms > 0)
         ct_gauge_set(h->last_commit, (double)st->last_commit_ms / 1000.0);
@@ -506,8 +506,7 @@ static int register_metrics(struct agg_http *h)
     ct_gauge_set(info, 1);
     if (h->committed == NULL || h->rejected == NULL || h->batches == NULL || h->commits == NULL ||
         h->refused == NULL || h->commit_seconds == NULL || h->conflicts == NULL ||
-        h->db_up == NULL ||
-        h->last_commit == NULL || info == NULL ||
+        h->db_up == NULL || h->last_commit == NULL || info == NULL ||
         ct_metrics_gauge_fn(m, "citytally_agents_connected", NULL,
                             "Collector connections open on the ROUTER socket.", agents_connected,
                             h) == NULL)

@@ -418,8 +418,7 @@ static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
     if (error != CT_WERR_NONE) {
         ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "hello refused: %s", why);
         send_error(in, slot->route, slot->route_len, error, 0,
-                   error == CT_WERR_UNAVAILABLE ? "the database is unavailable; retry later"
-                                                : why);
+                   error == CT_WERR_UNAVAILABLE ? "the database is unavailable; retry later" : why);
         return;
     }
     if (agg_directory_catalog(dir, in->reply) != 0) {
@@ -452,8 +451,8 @@ static bool accept_batch(struct agg_ingest *in, struct agg_batch *slot,
     }
     /* A batch from a connection other than the agent's live one would be numbered over
      * that one's updates, and its seqs taken for duplicates. */
-    if (!agg_presence_batch(in->presence, batch->agent, slot->route, slot->route_len,
-                            now_mono_ms, holder)) {
+    if (!agg_presence_batch(in->presence, batch->agent, slot->route, slot->route_len, now_mono_ms,
+                            holder)) {
         refuse_in_use(in, slot, batch->agent, batch->district, holder, "batch");
         return false;
     }

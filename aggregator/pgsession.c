@@ -195,9 +195,9 @@ static int wait_result(PGconn *conn, int64_t deadline_mono_ms)
     return 0;
 }
 
-PGresult *agg_session_query(struct agg_session *s, const char *what, const char *sql,
-                            int n_params, const char *const *params, ExecStatusType expect,
-                            int64_t timeout_ms, char *err, size_t err_size)
+PGresult *agg_session_query(struct agg_session *s, const char *what, const char *sql, int n_params,
+                            const char *const *params, ExecStatusType expect, int64_t timeout_ms,
+                            char *err, size_t err_size)
 {
     int64_t now = ct_time_mono_ms();
     PGresult *res = NULL, *next;

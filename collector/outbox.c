@@ -150,8 +150,8 @@ static int upgrade_schema(struct col_outbox *ob, char *err, size_t err_size)
         return status;
     if ((status = col_ob_begin(ob, "creating the schema", err, err_size)) != 0)
         return status;
-    if ((status = col_ob_scalar(ob, "PRAGMA user_version", 0, &version, NULL,
-                                "reading the version", err, err_size)) != 0)
+    if ((status = col_ob_scalar(ob, "PRAGMA user_version", 0, &version, NULL, "reading the version",
+                                err, err_size)) != 0)
         goto fail;
     if (version >= SCHEMA_VERSION) {
         col_ob_rollback(ob);
@@ -615,8 +615,9 @@ int col_outbox_mark_sent(struct col_outbox *ob, uint64_t seq, char *err, size_t 
     }
     if ((status = col_ob_begin(ob, "recording what is sent", err, err_size)) != 0)
         return status;
-    if ((status = col_ob_run(ob, "UPDATE state SET sent_through = max(sent_through, ?) WHERE id = 1",
-                             1, b, "recording what is sent", err, err_size)) != 0) {
+    if ((status =
+             col_ob_run(ob, "UPDATE state SET sent_through = max(sent_through, ?) WHERE id = 1", 1,
+                        b, "recording what is sent", err, err_size)) != 0) {
         col_ob_rollback(ob);
         return status;
     }
@@ -639,8 +640,8 @@ int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_syn
     if ((status = col_ob_begin(ob, "resynchronising", err, err_size)) != 0)
         return status;
     if ((status = col_ob_pending_range(ob, &first, &next, &before, err, err_size)) != 0 ||
-        (status = col_ob_scalar(ob, "SELECT last_ack_seq FROM state WHERE id = 1", 0, &acked,
-                                NULL, "resynchronising", err, err_size)) != 0 ||
+        (status = col_ob_scalar(ob, "SELECT last_ack_seq FROM state WHERE id = 1", 0, &acked, NULL,
+                                "resynchronising", err, err_size)) != 0 ||
         (status = col_ob_scalar(ob, "SELECT sent_through FROM state WHERE id = 1", 0, &sent, NULL,
                                 "resynchronising", err, err_size)) != 0)
         goto fail;

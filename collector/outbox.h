@@ -82,7 +82,7 @@ struct col_outbox_stats {
     uint64_t next_seq;
     int64_t oldest_queued_ms; /* wall clock; 0 when nothing is pending */
     uint64_t last_ack_seq;
-    int64_t last_ack_ms; /* 0 when never acknowledged */
+    int64_t last_ack_ms;          /* 0 when never acknowledged */
     char instance[CT_ID_MAX + 1]; /* this outbox's random id, 32 hex digits */
     uint64_t sent_through;        /* highest seq ever sent; pending seqs above it never were */
     char last_error[COL_OUTBOX_ERROR_MAX];
@@ -158,11 +158,11 @@ int col_outbox_mark_sent(struct col_outbox *ob, uint64_t seq, char *err, size_t 
 
 /* What col_outbox_sync() did, so the sender can log it. */
 struct col_sync_result {
-    int64_t committed;     /* sent updates that the aggregator already had (acks lost) */
-    int64_t renumbered;    /* never-sent updates moved to follow on after M */
+    int64_t committed;        /* sent updates that the aggregator already had (acks lost) */
+    int64_t renumbered;       /* never-sent updates moved to follow on after M */
     uint64_t renumbered_from; /* the first seq they had before */
-    bool behind;           /* M < held_seq: nothing was changed (see below) */
-    uint64_t held_seq;     /* with `behind`: what this outbox had acknowledged */
+    bool behind;              /* M < held_seq: nothing was changed (see below) */
+    uint64_t held_seq;        /* with `behind`: what this outbox had acknowledged */
     uint64_t next_seq;
 };
 

@@ -48,7 +48,7 @@ struct col_sender {
     int backoff_attempt;
     uint64_t next_send;    /* seq of the next update to put in a batch */
     uint64_t sent_through; /* the outbox's record of what has been sent, as last read */
-    bool maybe_more;    /* the outbox may hold updates from next_send on: worth a look */
+    bool maybe_more;       /* the outbox may hold updates from next_send on: worth a look */
     struct flight flights[COL_SENDER_MAX_WINDOW];
     size_t n_flights;
     uint64_t gap_synced_to;  /* the last seq_gap's last_seq we resynchronised to ... */
@@ -404,8 +404,8 @@ static void back_off(struct col_sender *s, enum ct_log_level level, const char *
     char err[COL_OUTBOX_ERROR_MAX];
     /* Another instance stops counting as live within the aggregator's heartbeat timeout,
      * so that wait need not grow to the full cap. */
-    int64_t delay = backoff_delay(
-        s, e->error == CT_WERR_AGENT_IN_USE ? AGENT_IN_USE_CAP_MS : BACKOFF_CAP_MS);
+    int64_t delay =
+        backoff_delay(s, e->error == CT_WERR_AGENT_IN_USE ? AGENT_IN_USE_CAP_MS : BACKOFF_CAP_MS);
     long long pending = col_outbox_stats(s->ob, &st, err, sizeof(err)) == 0 ? st.pending : -1;
 
     forget_flights(s);

@@ -495,8 +495,7 @@ int ct_wire_decode(const void *frame, size_t len, struct ct_msg *out, struct ct_
     struct field f[] = {
         {"agent", NULL},    {"district", NULL}, {"next_seq", NULL}, {"updates", NULL},
         {"last_seq", NULL}, {"catalog", NULL},  {"rejected", NULL}, {"code", NULL},
-        {"msg", NULL},      {"v", NULL},        {"t", NULL},
-        {"instance", NULL},
+        {"msg", NULL},      {"v", NULL},        {"t", NULL},        {"instance", NULL},
     };
     msgpack_unpacked unpacked;
     size_t offset = 0;

@@ -86,7 +86,7 @@ enum ct_wire_error {
     CT_WERR_TOO_LARGE,
     CT_WERR_UNAVAILABLE,
     CT_WERR_AGENT_IN_USE, /* another instance of the agent is connected (CONTRACT 7) */
-    CT_WERR_OTHER, /* a code this version does not know; its text is kept */
+    CT_WERR_OTHER,        /* a code this version does not know; its text is kept */
 };
 
 struct ct_update {

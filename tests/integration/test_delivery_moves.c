@@ -74,8 +74,15 @@ static void fresh_db(const char *name)
     db = pgtest_fresh_db(name, conninfo, sizeof(conninfo));
     const char *migrate[] = {ts_bin("citytally-aggregator"), "migrate", "--db", conninfo, NULL};
     cr_assert_eq(ts_run(migrate, out, sizeof(out)), 0, "migrate: %s", out);
-    const char *add[] = {ts_bin("citytally-aggregator"), "agent", "add", AGENT, "--district",
-                         DISTRICT, "--db", conninfo, NULL};
+    const char *add[] = {ts_bin("citytally-aggregator"),
+                         "agent",
+                         "add",
+                         AGENT,
+                         "--district",
+                         DISTRICT,
+                         "--db",
+                         conninfo,
+                         NULL};
     cr_assert_eq(ts_run(add, out, sizeof(out)), 0, "agent add: %s", out);
 }
 
@@ -147,8 +154,8 @@ static void import_values(const char *state, long long first, size_t rows)
     cr_assert_eq(fclose(f), 0);
     free(csv);
     snprintf(state_dir, sizeof(state_dir), "%s/%s", root, state);
-    const char *argv[] = {ts_bin("citytally-collector"), "import", "--state-dir", state_dir,
-                          path, NULL};
+    const char *argv[] = {
+        ts_bin("citytally-collector"), "import", "--state-dir", state_dir, path, NULL};
     cr_assert_eq(ts_run(argv, out, sizeof(out)), 0, "import: %s", out);
 }
 
@@ -218,8 +225,7 @@ Test(moves, a_collector_moving_to_a_second_aggregator_loses_and_doubles_nothing)
     c = start_collector("col", "agg-b");
     cr_assert(WAIT_FOR(delivered(300), 60000), "stored %lld; collector log:\n%s",
               stored("count(*)"), ts_slurp(log_of("col")));
-    cr_assert(WAIT_FOR(outbox_pending("col") == 0, 10000), "pending %lld",
-              outbox_pending("col"));
+    cr_assert(WAIT_FOR(outbox_pending("col") == 0, 10000), "pending %lld", outbox_pending("col"));
     assert_exactly_once(300);
     cr_assert(!ts_file_contains(log_of("col"), "enumbered"), "nothing may be renumbered");
     cr_assert(ts_file_contains(log_of("agg-b"), "last committed 200"));
