@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -166,31 +167,43 @@ static void reload_directory(struct daemon *d)
                 d->dir.n_agents, d->dir.n_indicators, d->dir.n_target_years);
 }
 
-/* Waits for the database, migrates it and loads the directory. Returns 0, or -1 when a
- * signal asked to stop first or the migration failed (err set). */
-static int connect_and_migrate(struct daemon *d, char *err, size_t err_size)
+enum startup {
+    STARTUP_READY = 0,
+    STARTUP_STOPPED, /* a signal asked to stop while waiting: a clean exit */
+    STARTUP_FAILED,  /* err says why */
+};
+
+/* Waits for the database, migrates it and loads the directory. Between attempts it waits
+ * on the signal fd, not in a sleep, so SIGTERM ends the wait at once. */
+static enum startup connect_and_migrate(struct daemon *d, char *err, size_t err_size)
 {
     for (;;) {
         struct signalfd_siginfo info;
+        struct pollfd signals = {.fd = d->signal_fd, .events = POLLIN};
         int64_t now = ct_time_mono_ms();
         bool fresh;
         int version;
 
-        if (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info) &&
-            info.ssi_signo != SIGHUP) {
-            snprintf(err, err_size, "stopped by signal %u while waiting for the database",
-                     info.ssi_signo);
-            return -1;
+        while (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+            if (info.ssi_signo != SIGHUP) {
+                snprintf(err, err_size, "stopped by signal %u while waiting for the database",
+                         info.ssi_signo);
+                return STARTUP_STOPPED;
+            }
         }
         if (agg_session_ensure(&d->db, now, &fresh)) {
             if (agg_migrate(agg_session_conn(&d->db), &version, err, err_size) != 0)
-                return -1;
+                return STARTUP_FAILED;
             ct_log_info(&d->log, "database", "schema at version %d", version);
             if (agg_directory_load(&d->dir, agg_session_conn(&d->db), err, err_size) != 0)
-                return -1;
-            return 0;
+                return STARTUP_FAILED;
+            return STARTUP_READY;
         }
-        usleep((useconds_t)(agg_session_wait_ms(&d->db, ct_time_mono_ms()) * 1000));
+        if (poll(&signals, 1, (int)agg_session_wait_ms(&d->db, ct_time_mono_ms())) < 0 &&
+            errno != EINTR) {
+            snprintf(err, err_size, "waiting for the database: %s", strerror(errno));
+            return STARTUP_FAILED;
+        }
     }
 }
 
@@ -340,9 +353,15 @@ int agg_cmd_daemon(int argc, char **argv)
     }
     agg_session_init(&d.db, d.settings.db, d.settings.db_retry_max_ms, true, &d.log);
     sd_notify(0, "STATUS=waiting for the database");
-    if (connect_and_migrate(&d, err, sizeof(err)) != 0) {
+    switch (connect_and_migrate(&d, err, sizeof(err))) {
+    case STARTUP_READY:
+        break;
+    case STARTUP_STOPPED:
+        ct_log_info(&d.log, "daemon", "%s", err);
+        status = CT_EXIT_OK;
+        goto out;
+    case STARTUP_FAILED:
         ct_log_error(&d.log, "daemon", "%s", err);
-        status = strncmp(err, "stopped by signal", 17) == 0 ? CT_EXIT_OK : CT_EXIT_FAILURE;
         goto out;
     }
 

@@ -25,6 +25,7 @@
 #define HANDSHAKE_IVL_MS 10000 /* a peer that does not finish the handshake is dropped */
 #define LINGER_MS 1000         /* on shutdown, give the last acks time to leave */
 #define HELLO_QUERY_MS 3000    /* a hello's last_seq comes from the database within this */
+#define DRAIN_GRACE_MS 3000    /* on shutdown, how long a commit in progress may still take */
 
 /* libzmq 4.3 defines this only in its draft API: with it set, a CURVE socket whose ZAP
  * handler is missing refuses connections instead of admitting everyone. */
@@ -690,14 +691,33 @@ void agg_ingest_refuse_pending(struct agg_ingest *in, const char *why)
 void agg_ingest_drain(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed,
                       bool db_up)
 {
+    int64_t give_up = ct_time_mono_ms() + DRAIN_GRACE_MS;
+    bool aborted = false;
+
     for (size_t i = 0; i < in->n_lanes; i++)
         agg_writer_hurry(in->lanes[i].writer);
     if (!db_up)
         agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
     while (agg_ingest_has_pending(in)) {
         struct pollfd done = {.fd = in->done_fd, .events = POLLIN};
-        agg_ingest_dispatch(in, dir, 0, true);
-        if (poll(&done, 1, 1000) < 0 && errno != EINTR)
+        int64_t left = give_up - ct_time_mono_ms();
+
+        if (!aborted && left <= 0) {
+            /* A database that stopped answering would hold the stop for ever. */
+            size_t cut = 0;
+            for (size_t i = 0; i < in->n_lanes; i++)
+                cut += agg_writer_abort(in->lanes[i].writer) ? 1 : 0;
+            ct_log_warn(in->log, "ingest",
+                        "the database did not finish %zu commits within %d s of the stop: "
+                        "cancelled; their batches are not acknowledged and will be resent",
+                        cut, DRAIN_GRACE_MS / 1000);
+            agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
+            aborted = true;
+        }
+        if (!aborted)
+            agg_ingest_dispatch(in, dir, 0, true);
+        if (poll(&done, 1, aborted || left > 1000 ? 1000 : (int)(left > 0 ? left : 0)) < 0 &&
+            errno != EINTR)
             ct_log_error(in->log, "ingest", "waiting for the writers: %s", strerror(errno));
         agg_ingest_collect(in, dir, feed);
     }

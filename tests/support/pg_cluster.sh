@@ -1,15 +1,17 @@
 #!/bin/sh
-# pg_cluster.sh start|stop|pause|resume|restart DIR [PORT]
+# pg_cluster.sh start|stop|pause|resume|restart|freeze|thaw DIR [PORT]
 #
 # A throwaway PostgreSQL 15 cluster for tests: initdb into DIR/data, unix socket in DIR, no
 # TCP. As root, the cluster runs as the `postgres` user (initdb refuses root). `stop` kills
 # the server and removes DIR; CTest calls it as a cleanup fixture, so it runs even when
 # tests fail. Extra server settings can be passed in CT_PG_OPTS (e.g. "-c fsync=on").
 # pause/resume stop and start the server of an existing cluster (fault tests), restart
-# does both at once.
+# does both at once. freeze sends SIGSTOP to every process of the cluster (postmaster and
+# backends, by PID), so the server hangs without closing a connection, as a wedged machine
+# does; thaw sends them SIGCONT. A test that freezes must thaw on every path.
 set -eu
 
-usage="usage: pg_cluster.sh start|stop|pause|resume|restart DIR [PORT]"
+usage="usage: pg_cluster.sh start|stop|pause|resume|restart|freeze|thaw DIR [PORT]"
 cmd=${1:?$usage}
 dir=${2:?$usage}
 port=${3:-55432}
@@ -40,6 +42,19 @@ stop_cluster() {
     rm -rf "$dir"
 }
 
+# The postmaster's PID (first line of postmaster.pid) and its children's.
+cluster_pids() {
+    pm=$(head -n 1 "$dir/data/postmaster.pid")
+    echo "$pm"
+    pgrep -P "$pm" || true
+}
+
+signal_cluster() {
+    for pid in $(cluster_pids); do
+        kill "-$1" "$pid"
+    done
+}
+
 case "$cmd" in
 start)
     stop_cluster
@@ -61,6 +76,13 @@ pause)
     ;;
 resume)
     start_server
+    ;;
+freeze)
+    # The postmaster first, so it starts no backend while the others are being stopped.
+    signal_cluster STOP
+    ;;
+thaw)
+    signal_cluster CONT
     ;;
 restart)
     as_owner "$pgbin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
