@@ -24,8 +24,11 @@
 #define HEARTBEAT_TIMEOUT_MS 30000
 #define HANDSHAKE_IVL_MS 10000 /* a peer that does not finish the handshake is dropped */
 #define LINGER_MS 1000         /* on shutdown, give the last acks time to leave */
-#define HELLO_QUERY_MS 3000    /* a hello's last_seq comes from the database within this */
-#define DRAIN_GRACE_MS 3000    /* on shutdown, how long a commit in progress may still take */
+/* libzmq drops, without a word, a peer whose frame is over MAXMSGSIZE; a little above the
+ * protocol's 1 MiB, frames just over it still arrive, and get their `too_large` answer. */
+#define ROUTER_MAXMSGSIZE (CT_WIRE_MAX_MESSAGE + 64 * 1024)
+#define HELLO_QUERY_MS 3000 /* a hello's last_seq comes from the database within this */
+#define DRAIN_GRACE_MS 3000 /* on shutdown, how long a commit in progress may still take */
 
 /* libzmq 4.3 defines this only in its draft API: with it set, a CURVE socket whose ZAP
  * handler is missing refuses connections instead of admitting everyone. */
@@ -76,7 +79,7 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
                                   const struct ct_log *log, char *err, size_t err_size)
 {
     struct agg_ingest *in = calloc(1, sizeof(*in));
-    int64_t max_message = CT_WIRE_MAX_MESSAGE;
+    int64_t max_message = ROUTER_MAXMSGSIZE;
 
     if (in == NULL) {
         snprintf(err, err_size, "out of memory");
@@ -124,8 +127,8 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
         goto fail;
     }
     /* ROUTER_MANDATORY makes a reply to a vanished collector an error we see, not a
-     * silent drop; MAXMSGSIZE makes libzmq drop a peer that sends a frame over 1 MiB
-     * before any of it is buffered. */
+     * silent drop; MAXMSGSIZE makes libzmq drop a peer that sends a frame far over 1 MiB
+     * before any of it is buffered (ct_wire_decode refuses the ones just over it). */
     if (set_int(in->router, ZMQ_ROUTER_MANDATORY, 1) != 0 ||
         zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &max_message, sizeof(max_message)) != 0 ||
         set_int(in->router, ZMQ_RCVHWM, ROUTER_RCVHWM) != 0 ||
