@@ -215,18 +215,16 @@ static void reload_settings(struct daemon *d)
     if (parse_settings(d, &fresh) != CT_CLI_RUN) {
         ct_log_error(&d->log, "config", "reload failed; keeping the running configuration");
     } else {
-        if (strcmp(fresh.db, d->settings.db) != 0 || strcmp(fresh.listen, d->settings.listen) ||
-            strcmp(fresh.publish, d->settings.publish) ||
-            strcmp(fresh.server_key, d->settings.server_key) ||
-            strcmp(fresh.http, d->settings.http) || fresh.insecure != d->settings.insecure ||
-            fresh.writers != d->settings.writers)
+        const struct ct_config_option *restart[32];
+        size_t n_restart;
+        /* The table says what SIGHUP may change: those are applied, the rest named. */
+        (void)ct_config_reload(agg_settings_table, agg_settings_count, &d->settings, &fresh,
+                               restart, sizeof(restart) / sizeof(restart[0]), &n_restart);
+        for (size_t i = 0; i < n_restart; i++)
             ct_log_warn(&d->log, "config",
-                        "db, listen, publish, server_key, insecure, http and writers change "
-                        "only on restart");
-        d->settings.log_level = fresh.log_level;
-        d->settings.group_max_updates = fresh.group_max_updates;
-        d->settings.group_max_wait_ms = fresh.group_max_wait_ms;
-        d->log.level = fresh.log_level;
+                        "SIGHUP: [%s] %s changes only with a restart; keeping the running value",
+                        restart[i]->section, restart[i]->name);
+        d->log.level = d->settings.log_level;
         agg_ingest_reconfigure(d->ingest, &d->settings);
         ct_log_info(&d->log, "config", "reloaded %s",
                     d->config_path[0] ? d->config_path : "(no config file)");
