@@ -45,6 +45,9 @@
 #include <zmq.h>
 
 #define IDLE_POLL_MS 1000 /* longest sleep, so clocks and backoffs are rechecked */
+/* The main thread's own queries (directory, feed) that take longer are cut short: a
+ * database that stopped answering must not keep SIGTERM from being read. */
+#define MAIN_QUERY_MS 4000
 
 struct daemon {
     int argc;
@@ -53,6 +56,7 @@ struct daemon {
     struct agg_settings settings;
     struct ct_log log;
     struct agg_session db;
+    struct agg_guard *db_guard; /* watches the main thread's blocking queries on `db` */
     struct agg_directory dir;
     void *zmq_ctx;
     struct agg_auth *auth; /* NULL without CURVE */
@@ -158,8 +162,14 @@ static int open_signal_fd(void)
 static void reload_directory(struct daemon *d)
 {
     char err[512];
+    int rc;
 
-    if (agg_directory_load(&d->dir, agg_session_conn(&d->db), err, sizeof(err)) != 0) {
+    agg_guard_arm(d->db_guard, MAIN_QUERY_MS);
+    rc = agg_directory_load(&d->dir, agg_session_conn(&d->db), err, sizeof(err));
+    if (agg_guard_disarm(d->db_guard))
+        snprintf(err, sizeof(err), "loading the directory: no answer within %d s",
+                 MAIN_QUERY_MS / 1000);
+    if (rc != 0) {
         agg_session_lost(&d->db, err, ct_time_mono_ms());
         return;
     }
@@ -308,9 +318,12 @@ static void run_loop(struct daemon *d)
             agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, &d->db, now);
         agg_ingest_dispatch(d->ingest, &d->dir, now, false);
-        if (agg_session_up(&d->db) &&
-            agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now) != 0)
-            agg_session_lost(&d->db, "publishing progress", now);
+        if (agg_session_up(&d->db)) {
+            agg_guard_arm(d->db_guard, MAIN_QUERY_MS);
+            rc = agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now);
+            if (agg_guard_disarm(d->db_guard) || rc != 0)
+                agg_session_lost(&d->db, "publishing progress", now);
+        }
         agg_http_observe(d->http, agg_ingest_stats(d->ingest), agg_session_up(&d->db));
     }
 
@@ -350,6 +363,11 @@ int agg_cmd_daemon(int argc, char **argv)
         goto out;
     }
     agg_session_init(&d.db, d.settings.db, d.settings.db_retry_max_ms, true, &d.log);
+    d.db_guard = agg_guard_new(&d.db, err, sizeof(err));
+    if (d.db_guard == NULL) {
+        ct_log_error(&d.log, "daemon", "%s", err);
+        goto out;
+    }
     sd_notify(0, "STATUS=waiting for the database");
     switch (connect_and_migrate(&d, err, sizeof(err))) {
     case STARTUP_READY:
@@ -405,6 +423,7 @@ out:
     agg_auth_free(d.auth);
     if (d.zmq_ctx != NULL)
         zmq_ctx_term(d.zmq_ctx);
+    agg_guard_free(d.db_guard);
     agg_session_close(&d.db);
     agg_directory_clear(&d.dir);
     if (d.signal_fd >= 0)

@@ -139,6 +139,27 @@ Test(stop, sigterm_with_the_database_frozen_exits_within_10s_and_acks_nothing_un
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT last_seq FROM agents WHERE agent_id = 'a1'"), 10);
 }
 
+Test(stop, sigterm_while_the_main_loop_waits_on_a_frozen_database_exits_within_10s)
+{
+    start_own_cluster("frozenhup", 55483);
+    aggtest_start(&agg, "frozenhup");
+    cluster("freeze");
+    frozen = true;
+    /* SIGHUP reloads the directory on the daemon's own session: that query now waits on
+     * the frozen server, in the thread that reads the signals. */
+    cr_assert_eq(kill(agg.proc.pid, SIGHUP), 0);
+    cr_assert(proc_wait_log(&agg.proc, "config: reloaded", 10000));
+    int64_t t0 = proc_now_ms();
+    bool stopped = proc_stop(&agg.proc, SIGTERM, 10000);
+    int64_t took = proc_now_ms() - t0;
+    cr_assert(stopped, "the aggregator did not exit within 10 s of SIGTERM");
+    cr_assert_eq(agg.proc.exit_status, 0, "exit status %d", agg.proc.exit_status);
+    cr_log_info("stopped %lld ms after SIGTERM, the directory load waiting on a frozen database",
+                (long long)took);
+    agg.proc.pid = 0;
+    thaw();
+}
+
 Test(stop, sigterm_during_the_database_backoff_exits_at_once)
 {
     start_own_cluster("backoffstop", 55482);
