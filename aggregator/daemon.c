@@ -7,7 +7,10 @@
  * and publishes progress. Signals arrive through the signalfd, so there is no handler and
  * no global state:
  * - SIGTERM/SIGINT: stop reading, commit (or give up) what is waiting, ack only what is
- *   committed, close with a short linger so the last acks leave, exit 0.
+ *   committed, close with a short linger so the last acks leave, exit 0. A database that
+ *   stopped answering cannot hold this: the main thread's own queries are cut after
+ *   MAIN_QUERY_MS (agg_guard), and commits still open 3 s into the stop are cancelled and
+ *   their connections cut (agg_writer_abort), unacknowledged.
  * - SIGHUP: reread the config file (flags still win), reload agents and the catalog.
  *
  * When the database goes away the daemon answers `unavailable`; a group whose COMMIT may
@@ -192,7 +195,7 @@ static enum startup connect_and_migrate(struct daemon *d, char *err, size_t err_
         struct pollfd signals = {.fd = d->signal_fd, .events = POLLIN};
         int64_t now = ct_time_mono_ms();
         bool fresh;
-        int version;
+        int version, rc;
 
         while (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
             if (info.ssi_signo != SIGHUP) {
@@ -205,9 +208,12 @@ static enum startup connect_and_migrate(struct daemon *d, char *err, size_t err_
             if (agg_migrate(agg_session_conn(&d->db), &version, err, err_size) != 0)
                 return STARTUP_FAILED;
             ct_log_info(&d->log, "database", "schema at version %d", version);
-            if (agg_directory_load(&d->dir, agg_session_conn(&d->db), err, err_size) != 0)
-                return STARTUP_FAILED;
-            return STARTUP_READY;
+            agg_guard_arm(d->db_guard, MAIN_QUERY_MS);
+            rc = agg_directory_load(&d->dir, agg_session_conn(&d->db), err, err_size);
+            if (agg_guard_disarm(d->db_guard))
+                snprintf(err, err_size, "loading the directory: no answer within %d s",
+                         MAIN_QUERY_MS / 1000);
+            return rc == 0 ? STARTUP_READY : STARTUP_FAILED;
         }
         if (poll(&signals, 1, (int)agg_session_wait_ms(&d->db, ct_time_mono_ms())) < 0 &&
             errno != EINTR) {

@@ -705,21 +705,27 @@ void agg_ingest_drain(struct agg_ingest *in, struct agg_directory *dir, struct a
         struct pollfd done = {.fd = in->done_fd, .events = POLLIN};
         int64_t left = give_up - ct_time_mono_ms();
 
-        if (!aborted && left <= 0) {
-            /* A database that stopped answering would hold the stop for ever. */
+        if (left <= 0) {
+            /* A database that stopped answering would hold the stop for ever. Repeated
+             * every round: a writer may only now have reached its statement. */
             size_t cut = 0;
             for (size_t i = 0; i < in->n_lanes; i++)
                 cut += agg_writer_abort(in->lanes[i].writer) ? 1 : 0;
-            ct_log_warn(in->log, "ingest",
-                        "the database did not finish %zu commits within %d s of the stop: "
-                        "cancelled; their batches are not acknowledged and will be resent",
-                        cut, DRAIN_GRACE_MS / 1000);
-            agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
+            if (!aborted) {
+                ct_log_warn(in->log, "ingest",
+                            "the database did not finish %zu commits within %d s of the stop: "
+                            "cancelled; their batches are not acknowledged and will be resent",
+                            cut, DRAIN_GRACE_MS / 1000);
+                agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
+            }
             aborted = true;
         }
         if (!aborted)
             agg_ingest_dispatch(in, dir, 0, true);
-        if (poll(&done, 1, aborted || left > 1000 ? 1000 : (int)(left > 0 ? left : 0)) < 0 &&
+        if (poll(&done, 1,
+                 aborted       ? 200
+                 : left > 1000 ? 1000
+                               : (int)(left > 0 ? left : 0)) < 0 &&
             errno != EINTR)
             ct_log_error(in->log, "ingest", "waiting for the writers: %s", strerror(errno));
         agg_ingest_collect(in, dir, feed);

@@ -31,7 +31,9 @@ struct agg_writer {
     struct agg_group *job;
     bool finished; /* the job has an outcome in `done` */
     bool hurry, quit;
-    PGconn *in_use; /* the connection a job is using, for agg_writer_abort(); or NULL */
+    PGconn *in_use;    /* the connection a job is using, for agg_writer_abort(); or NULL */
+    uint64_t in_use_n; /* counts connections put in use ... */
+    uint64_t cut_n;    /* ... and the last one agg_writer_abort() cut */
     enum ct_log_level log_level;
 };
 
@@ -53,6 +55,8 @@ static void wait_locked(struct agg_writer *w, int64_t until_mono_ms)
 static void set_in_use(struct agg_writer *w, PGconn *conn)
 {
     pthread_mutex_lock(&w->mu);
+    if (conn != NULL && conn != w->in_use)
+        w->in_use_n++;
     w->in_use = conn;
     pthread_mutex_unlock(&w->mu);
 }
@@ -279,13 +283,14 @@ bool agg_writer_abort(struct agg_writer *w)
     pthread_mutex_lock(&w->mu);
     w->hurry = true;
     pthread_cond_signal(&w->wake);
-    if (w->job != NULL && !w->finished && w->in_use != NULL) {
+    if (w->job != NULL && !w->finished && w->in_use != NULL && w->cut_n != w->in_use_n) {
         /* Cancel first, so a server that is merely slow stops the statement and rolls the
          * transaction back; then cut the socket, so libpq returns at once even when the
          * server cannot answer at all (it rolls back when it sees the connection gone). */
         (void)agg_pg_cancel_async(w->in_use);
         if (shutdown(PQsocket(w->in_use), SHUT_RDWR) == 0)
             aborted = true;
+        w->cut_n = w->in_use_n;
     }
     pthread_mutex_unlock(&w->mu);
     return aborted;
