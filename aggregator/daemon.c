@@ -7,7 +7,10 @@
  * and publishes progress. Signals arrive through the signalfd, so there is no handler and
  * no global state:
  * - SIGTERM/SIGINT: stop reading, commit (or give up) what is waiting, ack only what is
- *   committed, close with a short linger so the last acks leave, exit 0.
+ *   committed, close with a short linger so the last acks leave, exit 0. A database that
+ *   stopped answering cannot hold this: the main thread's own queries are cut after
+ *   MAIN_QUERY_MS (agg_guard), and commits still open 3 s into the stop are cancelled and
+ *   their connections cut (agg_writer_abort), unacknowledged.
  * - SIGHUP: reread the config file (flags still win), reload agents and the catalog.
  *
  * When the database goes away the daemon answers `unavailable`; a group whose COMMIT may
@@ -33,6 +36,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,6 +48,9 @@
 #include <zmq.h>
 
 #define IDLE_POLL_MS 1000 /* longest sleep, so clocks and backoffs are rechecked */
+/* The main thread's own queries (directory, feed) that take longer are cut short: a
+ * database that stopped answering must not keep SIGTERM from being read. */
+#define MAIN_QUERY_MS 4000
 
 struct daemon {
     int argc;
@@ -52,6 +59,7 @@ struct daemon {
     struct agg_settings settings;
     struct ct_log log;
     struct agg_session db;
+    struct agg_guard *db_guard; /* watches the main thread's blocking queries on `db` */
     struct agg_directory dir;
     void *zmq_ctx;
     struct agg_auth *auth; /* NULL without CURVE */
@@ -157,8 +165,14 @@ static int open_signal_fd(void)
 static void reload_directory(struct daemon *d)
 {
     char err[512];
+    int rc;
 
-    if (agg_directory_load(&d->dir, agg_session_conn(&d->db), err, sizeof(err)) != 0) {
+    agg_guard_arm(d->db_guard, MAIN_QUERY_MS);
+    rc = agg_directory_load(&d->dir, agg_session_conn(&d->db), err, sizeof(err));
+    if (agg_guard_disarm(d->db_guard))
+        snprintf(err, sizeof(err), "loading the directory: no answer within %d s",
+                 MAIN_QUERY_MS / 1000);
+    if (rc != 0) {
         agg_session_lost(&d->db, err, ct_time_mono_ms());
         return;
     }
@@ -166,31 +180,46 @@ static void reload_directory(struct daemon *d)
                 d->dir.n_agents, d->dir.n_indicators, d->dir.n_target_years);
 }
 
-/* Waits for the database, migrates it and loads the directory. Returns 0, or -1 when a
- * signal asked to stop first or the migration failed (err set). */
-static int connect_and_migrate(struct daemon *d, char *err, size_t err_size)
+enum startup {
+    STARTUP_READY = 0,
+    STARTUP_STOPPED, /* a signal asked to stop while waiting: a clean exit */
+    STARTUP_FAILED,  /* err says why */
+};
+
+/* Waits for the database, migrates it and loads the directory. Between attempts it waits
+ * on the signal fd, not in a sleep, so SIGTERM ends the wait at once. */
+static enum startup connect_and_migrate(struct daemon *d, char *err, size_t err_size)
 {
     for (;;) {
         struct signalfd_siginfo info;
+        struct pollfd signals = {.fd = d->signal_fd, .events = POLLIN};
         int64_t now = ct_time_mono_ms();
         bool fresh;
-        int version;
+        int version, rc;
 
-        if (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info) &&
-            info.ssi_signo != SIGHUP) {
-            snprintf(err, err_size, "stopped by signal %u while waiting for the database",
-                     info.ssi_signo);
-            return -1;
+        while (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+            if (info.ssi_signo != SIGHUP) {
+                snprintf(err, err_size, "stopped by signal %u while waiting for the database",
+                         info.ssi_signo);
+                return STARTUP_STOPPED;
+            }
         }
         if (agg_session_ensure(&d->db, now, &fresh)) {
             if (agg_migrate(agg_session_conn(&d->db), &version, err, err_size) != 0)
-                return -1;
+                return STARTUP_FAILED;
             ct_log_info(&d->log, "database", "schema at version %d", version);
-            if (agg_directory_load(&d->dir, agg_session_conn(&d->db), err, err_size) != 0)
-                return -1;
-            return 0;
+            agg_guard_arm(d->db_guard, MAIN_QUERY_MS);
+            rc = agg_directory_load(&d->dir, agg_session_conn(&d->db), err, err_size);
+            if (agg_guard_disarm(d->db_guard))
+                snprintf(err, err_size, "loading the directory: no answer within %d s",
+                         MAIN_QUERY_MS / 1000);
+            return rc == 0 ? STARTUP_READY : STARTUP_FAILED;
         }
-        usleep((useconds_t)(agg_session_wait_ms(&d->db, ct_time_mono_ms()) * 1000));
+        if (poll(&signals, 1, (int)agg_session_wait_ms(&d->db, ct_time_mono_ms())) < 0 &&
+            errno != EINTR) {
+            snprintf(err, err_size, "waiting for the database: %s", strerror(errno));
+            return STARTUP_FAILED;
+        }
     }
 }
 
@@ -202,18 +231,16 @@ static void reload_settings(struct daemon *d)
     if (parse_settings(d, &fresh) != CT_CLI_RUN) {
         ct_log_error(&d->log, "config", "reload failed; keeping the running configuration");
     } else {
-        if (strcmp(fresh.db, d->settings.db) != 0 || strcmp(fresh.listen, d->settings.listen) ||
-            strcmp(fresh.publish, d->settings.publish) ||
-            strcmp(fresh.server_key, d->settings.server_key) ||
-            strcmp(fresh.http, d->settings.http) || fresh.insecure != d->settings.insecure ||
-            fresh.writers != d->settings.writers)
+        const struct ct_config_option *restart[32];
+        size_t n_restart;
+        /* The table says what SIGHUP may change: those are applied, the rest named. */
+        (void)ct_config_reload(agg_settings_table, agg_settings_count, &d->settings, &fresh,
+                               restart, sizeof(restart) / sizeof(restart[0]), &n_restart);
+        for (size_t i = 0; i < n_restart; i++)
             ct_log_warn(&d->log, "config",
-                        "db, listen, publish, server_key, insecure, http and writers change "
-                        "only on restart");
-        d->settings.log_level = fresh.log_level;
-        d->settings.group_max_updates = fresh.group_max_updates;
-        d->settings.group_max_wait_ms = fresh.group_max_wait_ms;
-        d->log.level = fresh.log_level;
+                        "SIGHUP: [%s] %s changes only with a restart; keeping the running value",
+                        restart[i]->section, restart[i]->name);
+        d->log.level = d->settings.log_level;
         agg_ingest_reconfigure(d->ingest, &d->settings);
         ct_log_info(&d->log, "config", "reloaded %s",
                     d->config_path[0] ? d->config_path : "(no config file)");
@@ -295,11 +322,14 @@ static void run_loop(struct daemon *d)
             agg_ingest_collect(d->ingest, &d->dir, d->feed);
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
-        agg_ingest_receive(d->ingest, &d->dir, agg_session_up(&d->db), now);
+        agg_ingest_receive(d->ingest, &d->dir, &d->db, now);
         agg_ingest_dispatch(d->ingest, &d->dir, now, false);
-        if (agg_session_up(&d->db) &&
-            agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now) != 0)
-            agg_session_lost(&d->db, "publishing progress", now);
+        if (agg_session_up(&d->db)) {
+            agg_guard_arm(d->db_guard, MAIN_QUERY_MS);
+            rc = agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now);
+            if (agg_guard_disarm(d->db_guard) || rc != 0)
+                agg_session_lost(&d->db, "publishing progress", now);
+        }
         agg_http_observe(d->http, agg_ingest_stats(d->ingest), agg_session_up(&d->db));
     }
 
@@ -341,10 +371,21 @@ int agg_cmd_daemon(int argc, char **argv)
         goto out;
     }
     agg_session_init(&d.db, d.settings.db, d.settings.db_retry_max_ms, true, &d.log);
-    sd_notify(0, "STATUS=waiting for the database");
-    if (connect_and_migrate(&d, err, sizeof(err)) != 0) {
+    d.db_guard = agg_guard_new(&d.db, err, sizeof(err));
+    if (d.db_guard == NULL) {
         ct_log_error(&d.log, "daemon", "%s", err);
-        status = strncmp(err, "stopped by signal", 17) == 0 ? CT_EXIT_OK : CT_EXIT_FAILURE;
+        goto out;
+    }
+    sd_notify(0, "STATUS=waiting for the database");
+    switch (connect_and_migrate(&d, err, sizeof(err))) {
+    case STARTUP_READY:
+        break;
+    case STARTUP_STOPPED:
+        ct_log_info(&d.log, "daemon", "%s", err);
+        status = CT_EXIT_OK;
+        goto out;
+    case STARTUP_FAILED:
+        ct_log_error(&d.log, "daemon", "%s", err);
         goto out;
     }
 
@@ -390,6 +431,7 @@ out:
     agg_auth_free(d.auth);
     if (d.zmq_ctx != NULL)
         zmq_ctx_term(d.zmq_ctx);
+    agg_guard_free(d.db_guard);
     agg_session_close(&d.db);
     agg_directory_clear(&d.dir);
     if (d.signal_fd >= 0)

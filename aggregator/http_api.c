@@ -41,6 +41,7 @@ struct agg_http {
     /* Written by the daemon's thread in agg_http_observe(), read by renders. */
     struct ct_counter *committed, *rejected, *batches, *commits, *refused;
     struct ct_histogram *commit_seconds;
+    struct ct_counter *conflicts;
     struct ct_gauge *db_up, *last_commit;
     struct agg_ingest_stats seen; /* the daemon thread's copy, for deltas */
 
@@ -494,10 +495,12 @@ void agg_http_observe(struct agg_http *h, const struct agg_ingest_stats *st, boo
     ct_counter_add(h->refused, delta(st->refused, h->seen.refused));
     new_commits = delta(st->commits, h->seen.commits);
     ct_counter_add(h->commits, new_commits);
-    /* Called every loop turn, so new_commits is 1 but for a retried commit; only the last
-     * duration is known then, and it stands for both. */
-    for (uint64_t i = 0; i < new_commits; i++)
-        ct_histogram_observe(h->commit_seconds, (double)st->last_commit_us / 1e6);
+    /* Each commit's own duration: a loop turn may collect one commit per writer. */
+    for (uint64_t i = 0; i < new_commits && i < AGG_INGEST_COMMIT_RING; i++)
+        ct_histogram_observe(h->commit_seconds,
+                             (double)st->commit_us[(h->seen.commits + i) % AGG_INGEST_COMMIT_RING] /
+                                 1e6);
+    ct_counter_add(h->conflicts, delta(st->agent_conflicts, h->seen.agent_conflicts));
     if (st->last_commit_ms > 0)
         ct_gauge_set(h->last_commit, (double)st->last_commit_ms / 1000.0);
     ct_gauge_set(h->db_up, db_up ? 1 : 0);
@@ -526,6 +529,9 @@ static int register_metrics(struct agg_http *h)
     h->commit_seconds = ct_metrics_histogram(
         m, "citytally_commit_seconds", NULL, "Time to commit one group of batches, COPY to COMMIT.",
         commit_bounds, sizeof(commit_bounds) / sizeof(commit_bounds[0]));
+    h->conflicts = ct_metrics_counter(m, "citytally_agent_conflicts_total", NULL,
+                                      "Hellos and batches refused as agent_in_use: another "
+                                      "collector instance holds the agent.");
     h->db_up = ct_metrics_gauge(m, "citytally_db_up", NULL,
                                 "1 while the daemon's database session is up, else 0.");
     h->last_commit = ct_metrics_gauge(m, "citytally_last_commit_timestamp_seconds", NULL,
@@ -534,8 +540,8 @@ static int register_metrics(struct agg_http *h)
                             "Always 1; the labels tell the program and version.");
     ct_gauge_set(info, 1);
     if (h->committed == NULL || h->rejected == NULL || h->batches == NULL || h->commits == NULL ||
-        h->refused == NULL || h->commit_seconds == NULL || h->db_up == NULL ||
-        h->last_commit == NULL || info == NULL ||
+        h->refused == NULL || h->commit_seconds == NULL || h->conflicts == NULL ||
+        h->db_up == NULL || h->last_commit == NULL || info == NULL ||
         ct_metrics_gauge_fn(m, "citytally_agents_connected", NULL,
                             "Collector connections open on the ROUTER socket.", agents_connected,
                             h) == NULL)

@@ -2,6 +2,7 @@
 #include "auth.h"
 #include "curve_keys.h"
 #include "group.h"
+#include "presence.h"
 #include "text.h"
 #include "timefmt.h"
 #include "writer.h"
@@ -23,6 +24,11 @@
 #define HEARTBEAT_TIMEOUT_MS 30000
 #define HANDSHAKE_IVL_MS 10000 /* a peer that does not finish the handshake is dropped */
 #define LINGER_MS 1000         /* on shutdown, give the last acks time to leave */
+/* libzmq drops, without a word, a peer whose frame is over MAXMSGSIZE; a little above the
+ * protocol's 1 MiB, frames just over it still arrive, and get their `too_large` answer. */
+#define ROUTER_MAXMSGSIZE (CT_WIRE_MAX_MESSAGE + 64 * 1024)
+#define HELLO_QUERY_MS 3000 /* a hello's last_seq comes from the database within this */
+#define DRAIN_GRACE_MS 3000 /* on shutdown, how long a commit in progress may still take */
 
 /* libzmq 4.3 defines this only in its draft API: with it set, a CURVE socket whose ZAP
  * handler is missing refuses connections instead of admitting everyone. */
@@ -57,6 +63,7 @@ struct agg_ingest {
     int64_t group_max_wait_ms;
     struct ct_wire_encoder *enc;
     struct ct_msg *reply;
+    struct agg_presence *presence;
     struct agg_ingest_stats stats;
     struct ct_ratelimit bad_frame_rl;
     struct ct_ratelimit refused_rl;
@@ -72,7 +79,7 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
                                   const struct ct_log *log, char *err, size_t err_size)
 {
     struct agg_ingest *in = calloc(1, sizeof(*in));
-    int64_t max_message = CT_WIRE_MAX_MESSAGE;
+    int64_t max_message = ROUTER_MAXMSGSIZE;
 
     if (in == NULL) {
         snprintf(err, err_size, "out of memory");
@@ -88,9 +95,11 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
     in->incoming.msg = ct_msg_new();
     in->enc = ct_wire_encoder_new();
     in->reply = ct_msg_new();
+    in->presence = agg_presence_new(HEARTBEAT_TIMEOUT_MS);
     in->n_lanes = (size_t)settings->writers;
     in->lanes = calloc(in->n_lanes, sizeof(*in->lanes));
-    if (in->incoming.msg == NULL || in->enc == NULL || in->reply == NULL || in->lanes == NULL) {
+    if (in->incoming.msg == NULL || in->enc == NULL || in->reply == NULL || in->lanes == NULL ||
+        in->presence == NULL) {
         snprintf(err, err_size, "out of memory");
         goto fail;
     }
@@ -118,8 +127,8 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
         goto fail;
     }
     /* ROUTER_MANDATORY makes a reply to a vanished collector an error we see, not a
-     * silent drop; MAXMSGSIZE makes libzmq drop a peer that sends a frame over 1 MiB
-     * before any of it is buffered. */
+     * silent drop; MAXMSGSIZE makes libzmq drop a peer that sends a frame far over 1 MiB
+     * before any of it is buffered (ct_wire_decode refuses the ones just over it). */
     if (set_int(in->router, ZMQ_ROUTER_MANDATORY, 1) != 0 ||
         zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &max_message, sizeof(max_message)) != 0 ||
         set_int(in->router, ZMQ_RCVHWM, ROUTER_RCVHWM) != 0 ||
@@ -179,6 +188,7 @@ void agg_ingest_free(struct agg_ingest *in)
     ct_msg_free(in->incoming.msg);
     ct_wire_encoder_free(in->enc);
     ct_msg_free(in->reply);
+    agg_presence_free(in->presence);
     free(in);
 }
 
@@ -343,15 +353,56 @@ static enum ct_wire_error check_agent(const struct agg_directory *dir, const cha
     return CT_WERR_NONE;
 }
 
+/* The agent's last committed seq as the database has it now. Returns CT_WERR_NONE, or the
+ * error to answer with (its text in `why`). */
+static enum ct_wire_error committed_last_seq(struct agg_session *db, const char *agent_id,
+                                             uint64_t *last_seq, char *why, size_t why_size)
+{
+    const char *params[1] = {agent_id};
+    PGresult *res = agg_session_query(db, "reading the agent's last seq",
+                                      "SELECT last_seq, revoked_at IS NOT NULL FROM agents"
+                                      " WHERE agent_id = $1",
+                                      1, params, PGRES_TUPLES_OK, HELLO_QUERY_MS, why, why_size);
+    enum ct_wire_error error = CT_WERR_NONE;
+
+    if (res == NULL)
+        return CT_WERR_UNAVAILABLE;
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 1)[0] == 't') {
+        snprintf(why, why_size, "agent %s is not registered (it was removed)", agent_id);
+        error = CT_WERR_UNKNOWN_AGENT;
+    } else {
+        *last_seq = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    return error;
+}
+
+static void refuse_in_use(struct agg_ingest *in, const struct agg_batch *slot, const char *agent,
+                          const char *district, const char *holder, const char *what)
+{
+    char why[CT_WIRE_MAX_TEXT];
+
+    in->stats.agent_conflicts++;
+    snprintf(why, sizeof(why),
+             "agent %s (%s) is in use by another collector (instance %s) that spoke within "
+             "the last %d s; this %s came from another instance or connection",
+             agent, district, holder, HEARTBEAT_TIMEOUT_MS / 1000, what);
+    ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "%s refused: %s", what, why);
+    send_error(in, slot->route, slot->route_len, CT_WERR_AGENT_IN_USE, 0, why);
+}
+
 static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
-                         const struct agg_directory *dir, bool db_up)
+                         const struct agg_directory *dir, struct agg_session *db,
+                         int64_t now_mono_ms)
 {
     const struct ct_msg_hello *hello = &slot->msg->hello;
     const struct agg_agent *agent;
-    char why[CT_WIRE_MAX_TEXT];
+    char why[CT_WIRE_MAX_TEXT], holder[CT_ID_MAX + 1];
     enum ct_wire_error error;
+    uint64_t last_seq = 0;
+    int64_t idle_ms;
 
-    if (!db_up) {
+    if (!agg_session_up(db)) {
         send_error(in, slot->route, slot->route_len, CT_WERR_UNAVAILABLE, 0,
                    "the database is unavailable; retry later");
         return;
@@ -362,25 +413,37 @@ static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
         send_error(in, slot->route, slot->route_len, error, 0, why);
         return;
     }
+    if (!agg_presence_hello(in->presence, hello->agent, hello->instance, slot->route,
+                            slot->route_len, now_mono_ms, holder, &idle_ms)) {
+        refuse_in_use(in, slot, hello->agent, hello->district, holder, "hello");
+        return;
+    }
+    error = committed_last_seq(db, hello->agent, &last_seq, why, sizeof(why));
+    if (error != CT_WERR_NONE) {
+        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "hello refused: %s", why);
+        send_error(in, slot->route, slot->route_len, error, 0,
+                   error == CT_WERR_UNAVAILABLE ? "the database is unavailable; retry later" : why);
+        return;
+    }
     if (agg_directory_catalog(dir, in->reply) != 0) {
         ct_log_error(in->log, "ingest", "out of memory building a welcome for %s", hello->agent);
         return;
     }
     in->reply->type = CT_MSG_WELCOME;
-    in->reply->welcome.last_seq = agent->last_seq;
+    in->reply->welcome.last_seq = last_seq;
     ct_log_limited(in->log, &in->refused_rl, CT_LOG_INFO, "ingest",
                    "agent %s (%s) connected: next seq %" PRIu64 ", last committed %" PRIu64,
-                   hello->agent, hello->district, hello->next_seq, agent->last_seq);
+                   hello->agent, hello->district, hello->next_seq, last_seq);
     send_reply(in, slot->route, slot->route_len, in->reply);
 }
 
 /* Returns true when the batch joins the group. */
 static bool accept_batch(struct agg_ingest *in, struct agg_batch *slot,
-                         const struct agg_directory *dir, bool db_up)
+                         const struct agg_directory *dir, bool db_up, int64_t now_mono_ms)
 {
     const struct ct_msg_batch *batch = &slot->msg->batch;
     const struct agg_agent *agent;
-    char why[CT_WIRE_MAX_TEXT];
+    char why[CT_WIRE_MAX_TEXT], holder[CT_ID_MAX + 1];
     enum ct_wire_error error;
 
     error = check_agent(dir, batch->agent, batch->district, &agent, why, sizeof(why));
@@ -388,6 +451,13 @@ static bool accept_batch(struct agg_ingest *in, struct agg_batch *slot,
         ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "batch refused: %s", why);
         send_error(in, slot->route, slot->route_len, error,
                    error == CT_WERR_WRONG_DISTRICT ? agent->last_seq : 0, why);
+        return false;
+    }
+    /* A batch from a connection other than the agent's live one would be numbered over
+     * that one's updates, and its seqs taken for duplicates. */
+    if (!agg_presence_batch(in->presence, batch->agent, slot->route, slot->route_len, now_mono_ms,
+                            holder)) {
+        refuse_in_use(in, slot, batch->agent, batch->district, holder, "batch");
         return false;
     }
     if (!db_up) {
@@ -445,8 +515,8 @@ static struct agg_lane *lane_of(struct agg_ingest *in, const struct agg_director
     return &in->lanes[unit >= 0 ? (size_t)unit % in->n_lanes : 0];
 }
 
-void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, bool db_up,
-                        int64_t now_mono_ms)
+void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
+                        struct agg_session *db, int64_t now_mono_ms)
 {
     struct agg_batch *slot = &in->incoming;
 
@@ -504,10 +574,10 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, 
             continue;
         switch (slot->msg->type) {
         case CT_MSG_HELLO:
-            handle_hello(in, slot, dir, db_up);
+            handle_hello(in, slot, dir, db, now_mono_ms);
             break;
         case CT_MSG_BATCH:
-            if (accept_batch(in, slot, dir, db_up))
+            if (accept_batch(in, slot, dir, agg_session_up(db), now_mono_ms))
                 agg_group_add(lane_of(in, dir, slot->msg->batch.district)->filling, slot,
                               now_mono_ms);
             break;
@@ -555,11 +625,12 @@ static void answer_committed(struct agg_ingest *in, struct agg_group *g,
 {
     const struct agg_store_result *result = &done->result;
 
-    in->stats.commits++;
     in->stats.updates_committed += result->accepted;
     in->stats.updates_rejected += result->rejected;
     in->stats.last_commit_ms = ct_time_now_ms();
     in->stats.last_commit_us = done->commit_us;
+    in->stats.commit_us[in->stats.commits % AGG_INGEST_COMMIT_RING] = done->commit_us;
+    in->stats.commits++;
     for (size_t k = 0; k < result->n_seqs; k++) {
         struct agg_agent *cached = agg_directory_agent(dir, result->seqs[k].agent);
         if (cached != NULL)
@@ -632,14 +703,39 @@ void agg_ingest_refuse_pending(struct agg_ingest *in, const char *why)
 void agg_ingest_drain(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed,
                       bool db_up)
 {
+    int64_t give_up = ct_time_mono_ms() + DRAIN_GRACE_MS;
+    bool aborted = false;
+
     for (size_t i = 0; i < in->n_lanes; i++)
         agg_writer_hurry(in->lanes[i].writer);
     if (!db_up)
         agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
     while (agg_ingest_has_pending(in)) {
         struct pollfd done = {.fd = in->done_fd, .events = POLLIN};
-        agg_ingest_dispatch(in, dir, 0, true);
-        if (poll(&done, 1, 1000) < 0 && errno != EINTR)
+        int64_t left = give_up - ct_time_mono_ms();
+
+        if (left <= 0) {
+            /* A database that stopped answering would hold the stop for ever. Repeated
+             * every round: a writer may only now have reached its statement. */
+            size_t cut = 0;
+            for (size_t i = 0; i < in->n_lanes; i++)
+                cut += agg_writer_abort(in->lanes[i].writer) ? 1 : 0;
+            if (!aborted) {
+                ct_log_warn(in->log, "ingest",
+                            "the database did not finish %zu commits within %d s of the stop: "
+                            "cancelled; their batches are not acknowledged and will be resent",
+                            cut, DRAIN_GRACE_MS / 1000);
+                agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
+            }
+            aborted = true;
+        }
+        if (!aborted)
+            agg_ingest_dispatch(in, dir, 0, true);
+        if (poll(&done, 1,
+                 aborted       ? 200
+                 : left > 1000 ? 1000
+                               : (int)(left > 0 ? left : 0)) < 0 &&
+            errno != EINTR)
             ct_log_error(in->log, "ingest", "waiting for the writers: %s", strerror(errno));
         agg_ingest_collect(in, dir, feed);
     }

@@ -11,6 +11,11 @@
  * group to its idle writer; agg_ingest_collect() takes finished groups back and then, and
  * only then, sends their acks.
  *
+ * A welcome's last_seq is read from the database, never from the directory's copy, so any
+ * number of aggregators on one database agree (CONTRACT section 7); while an agent has a
+ * live connection from one collector instance, hellos and batches from others are refused
+ * `agent_in_use` (presence.h) and counted in agent_conflicts.
+ *
  * Every reply is sent with ZMQ_DONTWAIT, so a collector that stops reading cannot stall
  * the daemon: its reply is dropped, and its resend will be acked as a duplicate.
  *
@@ -23,11 +28,14 @@
 #include "directory.h"
 #include "feed.h"
 #include "log.h"
+#include "pgsession.h"
 #include "settings.h"
 #include "store.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#define AGG_INGEST_COMMIT_RING 256 /* > the most commits one loop turn can collect */
 
 struct agg_ingest_stats {
     uint64_t batches;           /* batches committed or acked as duplicates */
@@ -41,6 +49,11 @@ struct agg_ingest_stats {
     /* The last commit that failed or lost the database (wall clock), and why: /healthz. */
     int64_t last_failure_ms;
     char last_failure[512];
+    /* Each commit's own duration: commit number k (counting from 0) is at
+     * commit_us[k % AGG_INGEST_COMMIT_RING], so a reader that looks at least once per
+     * AGG_INGEST_COMMIT_RING commits sees every one. */
+    int64_t commit_us[AGG_INGEST_COMMIT_RING];
+    uint64_t agent_conflicts; /* hellos and batches refused as agent_in_use */
 };
 
 struct agg_ingest;
@@ -55,10 +68,12 @@ void *agg_ingest_socket(const struct agg_ingest *in);
 /* Readable when a writer has finished a group: then call agg_ingest_collect(). */
 int agg_ingest_done_fd(const struct agg_ingest *in);
 
-/* Reads waiting frames until there are none or a lane's group is full. With `db_up` false,
- * hello and batch are refused as `unavailable`. */
-void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir, bool db_up,
-                        int64_t now_mono_ms);
+/* Reads waiting frames until there are none or a lane's group is full. With the session
+ * `db` down, hello and batch are refused as `unavailable`. A hello's welcome carries the
+ * agent's last_seq as committed in the database (CONTRACT section 7: never a cache, so
+ * aggregators sharing the database agree), read on `db` (borrowed) with a short deadline. */
+void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
+                        struct agg_session *db, int64_t now_mono_ms);
 
 /* Batches waiting for a writer or with one. */
 bool agg_ingest_has_pending(const struct agg_ingest *in);

@@ -1,8 +1,16 @@
 #include "pgsession.h"
+#include "db.h"
 #include "text.h"
+#include "timefmt.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #define BACKOFF_FIRST_MS 100
 #define CONNECT_TIMEOUT_S "5"
@@ -133,4 +141,213 @@ int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms)
         PQfreemem(note);
     }
     return seen;
+}
+
+static void *cancel_main(void *arg)
+{
+    PGcancel *cancel = arg;
+    char why[256];
+
+    /* The outcome does not matter: the caller has given up on the connection already. */
+    (void)PQcancel(cancel, why, sizeof(why));
+    PQfreeCancel(cancel);
+    return NULL;
+}
+
+int agg_pg_cancel_async(PGconn *conn)
+{
+    PGcancel *cancel = PQgetCancel(conn);
+    pthread_attr_t attr;
+    pthread_t thread;
+    int rc;
+
+    if (cancel == NULL)
+        return -1;
+    rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (rc == 0)
+            rc = pthread_create(&thread, &attr, cancel_main, cancel);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        PQfreeCancel(cancel);
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits until `conn` has a whole result or `deadline` passes. Returns 0, 1 on timeout, -1
+ * when the connection broke. */
+static int wait_result(PGconn *conn, int64_t deadline_mono_ms)
+{
+    while (PQisBusy(conn)) {
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        int64_t left = deadline_mono_ms - ct_time_mono_ms();
+        int rc;
+
+        if (left <= 0)
+            return 1;
+        rc = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+        if (rc < 0 && errno != EINTR)
+            return -1;
+        if (rc > 0 && PQconsumeInput(conn) != 1)
+            return -1;
+    }
+    return 0;
+}
+
+PGresult *agg_session_query(struct agg_session *s, const char *what, const char *sql, int n_params,
+                            const char *const *params, ExecStatusType expect, int64_t timeout_ms,
+                            char *err, size_t err_size)
+{
+    int64_t now = ct_time_mono_ms();
+    PGresult *res = NULL, *next;
+    int waited;
+
+    if (s->conn == NULL) {
+        snprintf(err, err_size, "%s: the database is unavailable", what);
+        return NULL;
+    }
+    if (PQsendQueryParams(s->conn, sql, n_params, NULL, params, NULL, NULL, 0) != 1) {
+        agg_db_error(s->conn, NULL, what, err, err_size);
+        agg_session_lost(s, err, now);
+        return NULL;
+    }
+    for (;;) {
+        waited = wait_result(s->conn, now + timeout_ms);
+        if (waited != 0)
+            break;
+        next = PQgetResult(s->conn);
+        if (next == NULL)
+            break;
+        PQclear(res);
+        res = next;
+    }
+    if (waited != 0) {
+        PQclear(res);
+        if (waited > 0) {
+            snprintf(err, err_size, "%s: no answer from the database within %.1f s", what,
+                     (double)timeout_ms / 1000.0);
+            (void)agg_pg_cancel_async(s->conn);
+        } else {
+            agg_db_error(s->conn, NULL, what, err, err_size);
+        }
+        agg_session_lost(s, err, ct_time_mono_ms());
+        return NULL;
+    }
+    if (res == NULL || PQresultStatus(res) != expect) {
+        agg_db_error(s->conn, res, what, err, err_size);
+        PQclear(res);
+        if (PQstatus(s->conn) != CONNECTION_OK)
+            agg_session_lost(s, err, ct_time_mono_ms());
+        return NULL;
+    }
+    return res;
+}
+
+struct agg_guard {
+    struct agg_session *s;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;
+    int64_t deadline_mono_ms; /* 0: disarmed */
+    bool fired, quit;
+};
+
+static void *guard_main(void *arg)
+{
+    struct agg_guard *g = arg;
+
+    pthread_mutex_lock(&g->mu);
+    while (!g->quit) {
+        struct timespec until;
+        if (g->deadline_mono_ms == 0 || g->fired) {
+            pthread_cond_wait(&g->wake, &g->mu);
+            continue;
+        }
+        if (ct_time_mono_ms() < g->deadline_mono_ms) {
+            until.tv_sec = (time_t)(g->deadline_mono_ms / 1000);
+            until.tv_nsec = (long)(g->deadline_mono_ms % 1000) * 1000000;
+            pthread_cond_timedwait(&g->wake, &g->mu, &until);
+            continue;
+        }
+        /* Still armed at the deadline: the call blocks on a server that does not answer.
+         * The session's connection cannot change meanwhile: its owner is inside the call,
+         * and must disarm (taking the lock) before it can close it. */
+        g->fired = true;
+        if (g->s->conn != NULL) {
+            (void)agg_pg_cancel_async(g->s->conn);
+            (void)shutdown(PQsocket(g->s->conn), SHUT_RDWR);
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+struct agg_guard *agg_guard_new(struct agg_session *s, char *err, size_t err_size)
+{
+    struct agg_guard *g = calloc(1, sizeof(*g));
+    pthread_condattr_t attr;
+    int rc;
+
+    if (g == NULL) {
+        snprintf(err, err_size, "starting the database watchdog: out of memory");
+        return NULL;
+    }
+    g->s = s;
+    rc = pthread_condattr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        if (rc == 0)
+            rc = pthread_cond_init(&g->wake, &attr);
+        pthread_condattr_destroy(&attr);
+        if (rc == 0 && (rc = pthread_mutex_init(&g->mu, NULL)) != 0)
+            pthread_cond_destroy(&g->wake);
+    }
+    if (rc == 0 && (rc = pthread_create(&g->thread, NULL, guard_main, g)) != 0) {
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->wake);
+    }
+    if (rc != 0) {
+        snprintf(err, err_size, "starting the database watchdog: %s", strerror(rc));
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void agg_guard_free(struct agg_guard *g)
+{
+    if (g == NULL)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->quit = true;
+    pthread_cond_signal(&g->wake);
+    pthread_mutex_unlock(&g->mu);
+    pthread_join(g->thread, NULL);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->wake);
+    free(g);
+}
+
+void agg_guard_arm(struct agg_guard *g, int64_t timeout_ms)
+{
+    pthread_mutex_lock(&g->mu);
+    g->deadline_mono_ms = ct_time_mono_ms() + timeout_ms;
+    g->fired = false;
+    pthread_cond_signal(&g->wake);
+    pthread_mutex_unlock(&g->mu);
+}
+
+bool agg_guard_disarm(struct agg_guard *g)
+{
+    bool fired;
+
+    pthread_mutex_lock(&g->mu);
+    g->deadline_mono_ms = 0;
+    fired = g->fired;
+    g->fired = false;
+    pthread_mutex_unlock(&g->mu);
+    return fired;
 }

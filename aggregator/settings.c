@@ -3,11 +3,16 @@
 #include <stddef.h>
 #include <string.h>
 
-#define OPT(section, name, type, field, min, max, help)                                            \
+/* OPT: changes only with a restart; ROPT: SIGHUP applies it. */
+#define OPT_(section, name, type, field, min, max, help, reloadable)                               \
     {                                                                                              \
         section, name, type, offsetof(struct agg_settings, field),                                 \
-            sizeof(((struct agg_settings *)0)->field), min, max, help                              \
+            sizeof(((struct agg_settings *)0)->field), min, max, help, reloadable                  \
     }
+#define OPT(section, name, type, field, min, max, help)                                            \
+    OPT_(section, name, type, field, min, max, help, false)
+#define ROPT(section, name, type, field, min, max, help)                                           \
+    OPT_(section, name, type, field, min, max, help, true)
 
 const struct ct_config_option agg_settings_table[] = {
     OPT("aggregator", "db", CT_CONFIG_STRING, db, 0, 0,
@@ -21,12 +26,12 @@ const struct ct_config_option agg_settings_table[] = {
         "run without CURVE (loopback endpoints only)"),
     OPT("aggregator", "http", CT_CONFIG_HTTP_ADDR, http, 0, 0,
         "ADDR:PORT for /metrics, /healthz, /api/progress and the dashboard, or off"),
-    OPT("aggregator", "log_level", CT_CONFIG_LOG_LEVEL, log_level, 0, 0,
-        "error, warn, info or debug"),
-    OPT("ingest", "group_max_updates", CT_CONFIG_INT, group_max_updates, 1, 1000000,
-        "most updates committed in one transaction"),
-    OPT("ingest", "group_max_wait", CT_CONFIG_DURATION, group_max_wait_ms, 0, 1000,
-        "how long a transaction waits for more batches"),
+    ROPT("aggregator", "log_level", CT_CONFIG_LOG_LEVEL, log_level, 0, 0,
+         "error, warn, info or debug"),
+    ROPT("ingest", "group_max_updates", CT_CONFIG_INT, group_max_updates, 1, 1000000,
+         "most updates committed in one transaction"),
+    ROPT("ingest", "group_max_wait", CT_CONFIG_DURATION, group_max_wait_ms, 0, 1000,
+         "how long a transaction waits for more batches"),
     OPT("ingest", "writers", CT_CONFIG_INT, writers, 1, 16,
         "database connections committing side by side, each for its own districts"),
     OPT("ingest", "publish_interval", CT_CONFIG_DURATION, publish_interval_ms, 100, 3600000,

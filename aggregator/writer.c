@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,9 @@ struct agg_writer {
     struct agg_group *job;
     bool finished; /* the job has an outcome in `done` */
     bool hurry, quit;
+    PGconn *in_use;    /* the connection a job is using, for agg_writer_abort(); or NULL */
+    uint64_t in_use_n; /* counts connections put in use ... */
+    uint64_t cut_n;    /* ... and the last one agg_writer_abort() cut */
     enum ct_log_level log_level;
 };
 
@@ -44,6 +48,17 @@ static void wait_locked(struct agg_writer *w, int64_t until_mono_ms)
         if (rc == ETIMEDOUT)
             break;
     }
+}
+
+/* Publishes (or, with NULL, withdraws) the connection a job is using. Withdrawn before
+ * the connection is closed, so agg_writer_abort() never touches a closed descriptor. */
+static void set_in_use(struct agg_writer *w, PGconn *conn)
+{
+    pthread_mutex_lock(&w->mu);
+    if (conn != NULL && conn != w->in_use)
+        w->in_use_n++;
+    w->in_use = conn;
+    pthread_mutex_unlock(&w->mu);
 }
 
 static bool hurried(struct agg_writer *w)
@@ -67,8 +82,17 @@ static void run_job(struct agg_writer *w, struct agg_group *g)
         int64_t now = ct_time_mono_ms();
         bool fresh;
 
+        /* Hurried (stopping) and the database already lost: connecting again could wait a
+         * whole connect_timeout on a server that does not answer. */
+        if (lost_since != 0 && hurried(w)) {
+            snprintf(done->err, sizeof(done->err), "the database is unavailable");
+            done->outcome = AGG_WRITER_UNAVAILABLE;
+            return;
+        }
         if (agg_session_ensure(&w->db, now, &fresh)) {
-            enum agg_store_status status =
+            enum agg_store_status status;
+            set_in_use(w, agg_session_conn(&w->db));
+            status =
                 agg_store_commit(&w->store, agg_session_conn(&w->db), g, &w->catalog,
                                  ct_time_now_ms(), &done->result, done->err, sizeof(done->err));
             switch (status) {
@@ -90,6 +114,7 @@ static void run_job(struct agg_writer *w, struct agg_group *g)
                 done->outcome = AGG_WRITER_FAILED;
                 return;
             case AGG_STORE_CONNECTION_LOST:
+                set_in_use(w, NULL);
                 agg_session_lost(&w->db, done->err, now);
                 break;
             }
@@ -145,6 +170,7 @@ static void *writer_main(void *arg)
         signal_done(w);
     }
     pthread_mutex_unlock(&w->mu);
+    set_in_use(w, NULL);
     agg_session_close(&w->db);
     return NULL;
 }
@@ -248,6 +274,26 @@ void agg_writer_hurry(struct agg_writer *w)
     w->hurry = true;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->mu);
+}
+
+bool agg_writer_abort(struct agg_writer *w)
+{
+    bool aborted = false;
+
+    pthread_mutex_lock(&w->mu);
+    w->hurry = true;
+    pthread_cond_signal(&w->wake);
+    if (w->job != NULL && !w->finished && w->in_use != NULL && w->cut_n != w->in_use_n) {
+        /* Cancel first, so a server that is merely slow stops the statement and rolls the
+         * transaction back; then cut the socket, so libpq returns at once even when the
+         * server cannot answer at all (it rolls back when it sees the connection gone). */
+        (void)agg_pg_cancel_async(w->in_use);
+        if (shutdown(PQsocket(w->in_use), SHUT_RDWR) == 0)
+            aborted = true;
+        w->cut_n = w->in_use_n;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return aborted;
 }
 
 void agg_writer_set_log_level(struct agg_writer *w, enum ct_log_level level)

@@ -73,6 +73,12 @@ bool agg_writer_take(struct agg_writer *w, struct agg_writer_done *done);
 /* From now on a job that loses the database gives up at once instead of holding. */
 void agg_writer_hurry(struct agg_writer *w);
 
+/* For shutdown when a job does not finish (a database that stopped answering): cancels its
+ * statement and cuts its connection, so the job comes back at once as UNAVAILABLE. Nothing
+ * of it is acked, and the server rolls back what it had not committed. Returns true when
+ * a job's connection was cut. */
+bool agg_writer_abort(struct agg_writer *w);
+
 /* Applies a new log level from the next job on. */
 void agg_writer_set_log_level(struct agg_writer *w, enum ct_log_level level);
 

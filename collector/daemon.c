@@ -195,6 +195,8 @@ static int open_sender(struct daemon *d)
 static void reload(struct daemon *d)
 {
     struct col_settings next, *cur = &d->settings;
+    const struct ct_config_option *restart[32];
+    size_t n_restart;
     bool new_sender, new_spool;
 
     (void)sd_notify(0, "RELOADING=1");
@@ -204,25 +206,10 @@ static void reload(struct daemon *d)
                      "keeping the running one");
         goto out;
     }
-    if (strcmp(next.agent, cur->agent) != 0 || strcmp(next.district, cur->district) != 0 ||
-        strcmp(next.state_dir, cur->state_dir) != 0) {
-        ct_log_warn(&d->log, SUBJECT,
-                    "SIGHUP: agent, district and state_dir change only with a "
-                    "restart; keeping %s of %s in %s",
-                    cur->agent, cur->district, cur->state_dir);
-        ct_strlcpy(next.agent, cur->agent, sizeof(next.agent));
-        ct_strlcpy(next.district, cur->district, sizeof(next.district));
-        ct_strlcpy(next.state_dir, cur->state_dir, sizeof(next.state_dir));
-    }
     new_sender = strcmp(next.connect, cur->connect) != 0 || strcmp(next.key, cur->key) != 0 ||
                  strcmp(next.server_public_key, cur->server_public_key) != 0 ||
                  next.insecure != cur->insecure;
     new_spool = strcmp(next.spool, cur->spool) != 0 || next.settle_ms != cur->settle_ms;
-    if (strcmp(next.http, cur->http) != 0) {
-        ct_log_warn(&d->log, SUBJECT, "SIGHUP: http changes only with a restart; keeping %s",
-                    cur->http);
-        ct_strlcpy(next.http, cur->http, sizeof(next.http));
-    }
     if (new_sender) {
         col_sender_free(d->sender);
         d->sender = NULL;
@@ -231,7 +218,13 @@ static void reload(struct daemon *d)
         col_spool_free(d->spool);
         d->spool = NULL;
     }
-    *cur = next;
+    /* The table says what SIGHUP may change: those are applied, the rest named. */
+    (void)ct_config_reload(col_settings_table, col_settings_count, cur, &next, restart,
+                           sizeof(restart) / sizeof(restart[0]), &n_restart);
+    for (size_t i = 0; i < n_restart; i++)
+        ct_log_warn(&d->log, SUBJECT,
+                    "SIGHUP: [%s] %s changes only with a restart; keeping the running value",
+                    restart[i]->section, restart[i]->name);
     d->log.level = cur->log_level;
     if (new_sender)
         (void)open_sender(d); /* on failure the loop retries */

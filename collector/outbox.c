@@ -6,12 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "timefmt.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* The WAL is truncated back to this after a checkpoint, so a one-off big import does not
  * leave a big file behind (and RLIMIT_FSIZE tests see a fresh WAL). */
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
@@ -49,6 +50,14 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS catalog ("
     "  code TEXT PRIMARY KEY, name_zh TEXT NOT NULL, reported_by TEXT NOT NULL)"
     "  WITHOUT ROWID;";
+
+/* Version 2 (CONTRACT section 7): the outbox's instance id, and how far it has sent. An
+ * outbox of version 1 may have sent everything it numbered, so its sent_through starts at
+ * next_seq - 1 (for a new outbox that is 0). */
+static const char upgrade_v2_sql[] =
+    "ALTER TABLE state ADD COLUMN instance TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE state ADD COLUMN sent_through INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE state SET sent_through = next_seq - 1 WHERE id = 1;";
 
 const char *col_outbox_status_text(int status)
 {
@@ -107,6 +116,61 @@ static int make_dir(const char *dir, char *err, size_t err_size)
     return 0;
 }
 
+/* 32 hex digits from the kernel's CSPRNG: two outboxes never share one by chance. */
+static int make_instance_id(char out[33], char *err, size_t err_size)
+{
+    unsigned char raw[16];
+    size_t got = 0;
+
+    while (got < sizeof(raw)) {
+        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, err_size, "cannot make the outbox's instance id: %s", strerror(errno));
+            return COL_OUTBOX_ERROR;
+        }
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    return 0;
+}
+
+/* Creates the schema (version 0) or brings it up to SCHEMA_VERSION, in one transaction; the
+ * instance id is made in the same one, so every outbox has exactly one from its start.
+ * The version is read again under the write lock: another process may have just done it. */
+static int upgrade_schema(struct col_outbox *ob, char *err, size_t err_size)
+{
+    char instance[33], sql[sizeof(schema_sql) + sizeof(upgrade_v2_sql) + 256];
+    int64_t version = 0;
+    int status;
+
+    if ((status = make_instance_id(instance, err, err_size)) != 0)
+        return status;
+    if ((status = col_ob_begin(ob, "creating the schema", err, err_size)) != 0)
+        return status;
+    if ((status = col_ob_scalar(ob, "PRAGMA user_version", 0, &version, NULL, "reading the version",
+                                err, err_size)) != 0)
+        goto fail;
+    if (version >= SCHEMA_VERSION) {
+        col_ob_rollback(ob);
+        return 0;
+    }
+    /* `instance` is 32 hex digits: safe to put in the statement as it is. */
+    snprintf(sql, sizeof(sql),
+             "%s %s UPDATE state SET instance = '%s' WHERE id = 1 AND instance = ''; "
+             "PRAGMA user_version=%d;",
+             version < 1 ? schema_sql : "", version < 2 ? upgrade_v2_sql : "", instance,
+             SCHEMA_VERSION);
+    if ((status = col_ob_exec(ob, sql, "creating the schema", err, err_size)) != 0)
+        goto fail;
+    return col_ob_commit(ob, "creating the schema", err, err_size);
+fail:
+    col_ob_rollback(ob);
+    return status;
+}
+
 int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, size_t err_size)
 {
     struct col_outbox *ob = NULL;
@@ -158,13 +222,8 @@ int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, s
         goto out;
     }
     if (version < SCHEMA_VERSION) {
-        char sql[sizeof(schema_sql) + 64];
-        snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s PRAGMA user_version=%d; COMMIT;",
-                 schema_sql, SCHEMA_VERSION);
-        if ((status = col_ob_exec(ob, sql, "creating the schema", err, err_size)) != 0) {
-            col_ob_rollback(ob);
+        if ((status = upgrade_schema(ob, err, err_size)) != 0)
             goto out;
-        }
     }
     if ((status = col_ob_prepare(ob,
                                  "INSERT INTO pending (seq, ind, period, op, value, at_ms, note, "
@@ -545,10 +604,31 @@ int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rej
     return status;
 }
 
+int col_outbox_mark_sent(struct col_outbox *ob, uint64_t seq, char *err, size_t err_size)
+{
+    int64_t b[1] = {(int64_t)seq};
+    int status;
+
+    if (seq > (uint64_t)INT64_MAX) {
+        snprintf(err, err_size, "seq %llu is out of range", (unsigned long long)seq);
+        return COL_OUTBOX_ERROR;
+    }
+    if ((status = col_ob_begin(ob, "recording what is sent", err, err_size)) != 0)
+        return status;
+    if ((status =
+             col_ob_run(ob, "UPDATE state SET sent_through = max(sent_through, ?) WHERE id = 1", 1,
+                        b, "recording what is sent", err, err_size)) != 0) {
+        col_ob_rollback(ob);
+        return status;
+    }
+    return col_ob_commit(ob, "recording what is sent", err, err_size);
+}
+
 int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_sync_result *res,
                     char *err, size_t err_size)
 {
     int64_t first = 0, next = 1, count = 0, m = (int64_t)agg_last_seq, before = 0;
+    int64_t acked = 0, sent = 0, held;
     int status;
 
     memset(res, 0, sizeof(*res));
@@ -559,13 +639,27 @@ int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_syn
     }
     if ((status = col_ob_begin(ob, "resynchronising", err, err_size)) != 0)
         return status;
-    if ((status = col_ob_pending_range(ob, &first, &next, &before, err, err_size)) != 0)
+    if ((status = col_ob_pending_range(ob, &first, &next, &before, err, err_size)) != 0 ||
+        (status = col_ob_scalar(ob, "SELECT last_ack_seq FROM state WHERE id = 1", 0, &acked, NULL,
+                                "resynchronising", err, err_size)) != 0 ||
+        (status = col_ob_scalar(ob, "SELECT sent_through FROM state WHERE id = 1", 0, &sent, NULL,
+                                "resynchronising", err, err_size)) != 0)
         goto fail;
-    /* The aggregator only ever sees seqs we assigned, so if it has one we never assigned
-     * (M >= next_seq) our outbox was lost and recreated: what is pending is new, and merely
-     * numbered again from 1. Otherwise pending seqs <= M are ones whose ack was lost. */
-    if (m < next) {
-        int64_t b[1] = {m};
+    /* Everything below the first pending seq was acknowledged here (or found committed by
+     * an earlier sync): an aggregator that has less lost it, and moving our updates down
+     * into those seqs would reuse numbers that stood for other updates. */
+    held = before > 0 && first - 1 > acked ? first - 1 : acked;
+    if (m < held) {
+        col_ob_rollback(ob);
+        res->behind = true;
+        res->held_seq = (uint64_t)held;
+        res->next_seq = (uint64_t)next;
+        return 0;
+    }
+    /* Only what was sent can have been committed: the rest of seqs <= M are someone
+     * else's updates under our agent id. */
+    {
+        int64_t b[1] = {m < sent ? m : sent};
         if ((status = col_ob_run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b,
                                  "removing committed updates", err, err_size)) != 0)
             goto fail;
@@ -573,9 +667,10 @@ int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_syn
     if ((status = col_ob_pending_range(ob, &first, &next, &count, err, err_size)) != 0)
         goto fail;
     res->committed = before - count;
-    if (count > 0 && first != m + 1) {
-        /* Two passes through negative seqs, because SQLite checks the primary key row by
-         * row and a direct shift would collide with rows not yet moved. */
+    if (count > 0 && first <= m) {
+        /* first > sent here, so none of these was ever sent. Two passes through negative
+         * seqs, because SQLite checks the primary key row by row and a direct shift would
+         * collide with rows not yet moved. */
         int64_t b[1] = {m + 1 - first};
         if ((status = col_ob_run(ob, "UPDATE pending SET seq = -(seq + ?)", 1, b, "renumbering",
                                  err, err_size)) != 0 ||
@@ -583,13 +678,15 @@ int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_syn
                                  err_size)) != 0)
             goto fail;
         res->renumbered = count;
-        res->shift = m + 1 - first;
+        res->renumbered_from = (uint64_t)first;
+        sent = m;
     }
     {
-        int64_t b[2] = {m + 1 + count, m};
-        if ((status =
-                 col_ob_run(ob, "UPDATE state SET next_seq = ?1, last_ack_seq = ?2 WHERE id = 1", 2,
-                            b, "resynchronising", err, err_size)) != 0)
+        int64_t b[3] = {m + 1 + count, m, sent > m ? sent : m};
+        if ((status = col_ob_run(ob,
+                                 "UPDATE state SET next_seq = ?1, last_ack_seq = ?2, "
+                                 "sent_through = ?3 WHERE id = 1",
+                                 3, b, "resynchronising", err, err_size)) != 0)
             goto fail;
     }
     if ((status = col_ob_commit(ob, "resynchronising", err, err_size)) != 0)

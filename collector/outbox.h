@@ -10,7 +10,9 @@
  * each wait its turn).
  *
  * Owns: the tables
- *   state    one row: agent, district, next_seq, last ack seq and time, last error, when
+ *   state    one row: agent, district, the outbox's random instance id (made with it and
+ *            sent in `hello`, CONTRACT section 7), next_seq, the highest seq ever put on the
+ *            wire (sent_through), last ack seq and time, last error, when
  *            the catalog was cached, and what the running daemon last reported (pid,
  *            heartbeat, connection, batches in flight) for `status`;
  *   pending  updates not yet acknowledged, keyed by seq;
@@ -25,6 +27,10 @@
  *   transaction that records the ack. Nothing is ever evicted to make room: at
  *   `max_pending` new updates are refused.
  * - a failed write (disk full, lock timeout) changes nothing.
+ * - pending seqs <= sent_through are the ones that may have reached an aggregator; the
+ *   sender raises it (durably) before a batch leaves. Only those may ever be dropped as
+ *   "already committed", and no pending update is ever renumbered to a seq this collector
+ *   had acknowledged (CONTRACT section 7).
  */
 #ifndef COL_OUTBOX_H
 #define COL_OUTBOX_H
@@ -76,7 +82,9 @@ struct col_outbox_stats {
     uint64_t next_seq;
     int64_t oldest_queued_ms; /* wall clock; 0 when nothing is pending */
     uint64_t last_ack_seq;
-    int64_t last_ack_ms; /* 0 when never acknowledged */
+    int64_t last_ack_ms;          /* 0 when never acknowledged */
+    char instance[CT_ID_MAX + 1]; /* this outbox's random id, 32 hex digits */
+    uint64_t sent_through;        /* highest seq ever sent; pending seqs above it never were */
     char last_error[COL_OUTBOX_ERROR_MAX];
     int64_t last_error_ms; /* 0 when none */
     int64_t rejected;      /* rejections still kept */
@@ -144,22 +152,29 @@ int col_outbox_fetch(struct col_outbox *ob, uint64_t from_seq, size_t max, size_
 int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rejection *rejected,
                    size_t n_rejected, int64_t keep_ms, char *err, size_t err_size);
 
-/* What col_outbox_sync() did, so the sender can warn about it. */
+/* Records that every pending update up to `seq` is about to be sent: durably, before the
+ * batch leaves, since only a sent update may later be dropped as already committed. */
+int col_outbox_mark_sent(struct col_outbox *ob, uint64_t seq, char *err, size_t err_size);
+
+/* What col_outbox_sync() did, so the sender can log it. */
 struct col_sync_result {
-    int64_t committed; /* pending updates that the aggregator already had (acks lost) */
-    int64_t renumbered;
-    int64_t shift; /* added to each renumbered seq; > 0 when the aggregator was ahead */
+    int64_t committed;        /* sent updates that the aggregator already had (acks lost) */
+    int64_t renumbered;       /* never-sent updates moved to follow on after M */
+    uint64_t renumbered_from; /* the first seq they had before */
+    bool behind;              /* M < held_seq: nothing was changed (see below) */
+    uint64_t held_seq;        /* with `behind`: what this outbox had acknowledged */
     uint64_t next_seq;
 };
 
 /* Brings the outbox in line with the aggregator's last committed seq M (`welcome` or a
- * `seq_gap` error), so that pending seqs run from M + 1:
- * - M < next_seq (the usual case): pending updates up to M were committed and their ack
- *   lost, so they leave as acknowledged;
- * - M >= next_seq: our outbox was lost and recreated, so every pending update is new and
- *   is renumbered after M (CONTRACT section 3: "it moves on to M + 1").
- * If what remains still does not start at M + 1 (the aggregator lost updates it had
- * acknowledged), it is renumbered down to close the gap. next_seq follows. */
+ * `seq_gap` error), so that pending seqs run from M + 1 (CONTRACT section 7):
+ * - M below what this collector had itself seen acknowledged (the bureau's database was
+ *   restored): nothing changes and `behind` is set; the caller holds its updates;
+ * - pending updates up to M that were sent were committed and their ack lost: they leave;
+ * - pending updates up to M that were never sent are someone else's seqs (another
+ *   collector used this agent id, or this state was restored): all pending updates are
+ *   renumbered, in order, to follow on after M.
+ * last_ack_seq becomes M and next_seq follows. */
 int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_sync_result *res,
                     char *err, size_t err_size);
 

@@ -131,7 +131,8 @@ int col_outbox_stats(struct col_outbox *ob, struct col_outbox_stats *s, char *er
         goto out;
     if ((status = col_ob_prepare(ob,
                                  "SELECT agent, district, last_ack_seq, last_ack_ms, last_error, "
-                                 "last_error_ms, catalog_ms FROM state WHERE id = 1",
+                                 "last_error_ms, catalog_ms, instance, sent_through FROM state "
+                                 "WHERE id = 1",
                                  &st, "reading the outbox", err, err_size)) != 0)
         goto out;
     if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -145,6 +146,8 @@ int col_outbox_stats(struct col_outbox *ob, struct col_outbox_stats *s, char *er
     col_ob_copy_column(st, 4, s->last_error, sizeof(s->last_error));
     s->last_error_ms = sqlite3_column_int64(st, 5);
     s->catalog_ms = sqlite3_column_int64(st, 6);
+    col_ob_copy_column(st, 7, s->instance, sizeof(s->instance));
+    s->sent_through = (uint64_t)sqlite3_column_int64(st, 8);
 out:
     sqlite3_finalize(st);
     (void)sqlite3_exec(ob->db, "COMMIT", NULL, NULL, NULL); /* read-only: cannot lose data */

@@ -13,6 +13,7 @@
 #define SUBJECT "sender"
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS 60000
+#define AGENT_IN_USE_CAP_MS 10000
 #define HELLO_RETRY_MS 50     /* a hello that found no pipe yet (EAGAIN) is tried again */
 #define MAX_READS_PER_RUN 256 /* so acks cannot starve the rest of the loop */
 /* Room for the batch's own keys around its updates (agent, district, type...). */
@@ -45,8 +46,9 @@ struct col_sender {
     int64_t hello_due_mono; /* when to (re)send hello in PHASE_DOWN/HELLO; 0: not planned */
     int64_t backoff_until;
     int backoff_attempt;
-    uint64_t next_send; /* seq of the next update to put in a batch */
-    bool maybe_more;    /* the outbox may hold updates from next_send on: worth a look */
+    uint64_t next_send;    /* seq of the next update to put in a batch */
+    uint64_t sent_through; /* the outbox's record of what has been sent, as last read */
+    bool maybe_more;       /* the outbox may hold updates from next_send on: worth a look */
     struct flight flights[COL_SENDER_MAX_WINDOW];
     size_t n_flights;
     uint64_t gap_synced_to;  /* the last seq_gap's last_seq we resynchronised to ... */
@@ -309,6 +311,8 @@ static void send_hello(struct col_sender *s)
     ct_strlcpy(s->out->hello.agent, s->settings->agent, sizeof(s->out->hello.agent));
     ct_strlcpy(s->out->hello.district, s->settings->district, sizeof(s->out->hello.district));
     s->out->hello.next_seq = st.next_seq;
+    ct_strlcpy(s->out->hello.instance, st.instance, sizeof(s->out->hello.instance));
+    s->sent_through = st.sent_through;
     forget_flights(s);
     switch (send_frame(s, s->out)) {
     case 0:
@@ -361,6 +365,15 @@ static void fill_window(struct col_sender *s)
         ct_strlcpy(m->batch.agent, s->settings->agent, sizeof(m->batch.agent));
         ct_strlcpy(m->batch.district, s->settings->district, sizeof(m->batch.district));
         m->batch.n_updates = n;
+        /* On disk before it leaves: from now on these may be committed, so a later
+         * welcome may drop them as ours (CONTRACT section 7). */
+        if (m->batch.updates[n - 1].seq > s->sent_through) {
+            if (col_outbox_mark_sent(s->ob, m->batch.updates[n - 1].seq, err, sizeof(err)) != 0) {
+                outbox_failed(s, err);
+                return;
+            }
+            s->sent_through = m->batch.updates[n - 1].seq;
+        }
         if (send_frame(s, m) != 0)
             return;
         s->flights[s->n_flights++] = (struct flight){
@@ -374,12 +387,12 @@ static void fill_window(struct col_sender *s)
 
 /* Full jitter: a uniformly random wait in [0, min(cap, base * 2^attempt)], so that
  * seventeen collectors refused at once do not all come back at once. */
-static int64_t backoff_delay(struct col_sender *s)
+static int64_t backoff_delay(struct col_sender *s, int64_t cap_ms)
 {
     int attempt = s->backoff_attempt < 20 ? s->backoff_attempt : 20;
     int64_t ceiling = (int64_t)BACKOFF_BASE_MS << attempt;
-    if (ceiling > BACKOFF_CAP_MS)
-        ceiling = BACKOFF_CAP_MS;
+    if (ceiling > cap_ms)
+        ceiling = cap_ms;
     s->backoff_attempt++;
     return (int64_t)((double)ceiling * ((double)nrand48(s->rng) / 2147483648.0));
 }
@@ -389,7 +402,10 @@ static void back_off(struct col_sender *s, enum ct_log_level level, const char *
 {
     struct col_outbox_stats st;
     char err[COL_OUTBOX_ERROR_MAX];
-    int64_t delay = backoff_delay(s);
+    /* Another instance stops counting as live within the aggregator's heartbeat timeout,
+     * so that wait need not grow to the full cap. */
+    int64_t delay =
+        backoff_delay(s, e->error == CT_WERR_AGENT_IN_USE ? AGENT_IN_USE_CAP_MS : BACKOFF_CAP_MS);
     long long pending = col_outbox_stats(s->ob, &st, err, sizeof(err)) == 0 ? st.pending : -1;
 
     forget_flights(s);
@@ -401,17 +417,55 @@ static void back_off(struct col_sender *s, enum ct_log_level level, const char *
                 e->code, e->msg, advice, pending, (double)delay / 1000.0);
 }
 
+/* The aggregator's M is below what this collector saw acknowledged: sending now could only
+ * fill seqs that stood for other updates, so nothing is sent or renumbered, and a hello is
+ * tried again later (`agent skip` at the bureau, or a database brought back, resolves it). */
+static void hold_behind(struct col_sender *s, uint64_t m, const struct col_sync_result *r)
+{
+    int64_t delay = backoff_delay(s, BACKOFF_CAP_MS);
+
+    forget_flights(s);
+    s->phase = PHASE_BACKOFF;
+    s->backoff_until = ct_time_mono_ms() + delay;
+    ct_complain(s->log, &s->refused, CT_LOG_ERROR, SUBJECT,
+                "the aggregator's last seq %llu for agent %s is below %llu, which it had "
+                "acknowledged to this collector: the bureau's database may have been restored "
+                "from a backup. Holding every pending update (none is renumbered or dropped); "
+                "asking again in %.1f s",
+                (unsigned long long)m, s->settings->agent, (unsigned long long)r->held_seq,
+                (double)delay / 1000.0);
+}
+
+/* Says what col_outbox_sync() did. Returns false when it held (behind). */
+static bool report_sync(struct col_sender *s, uint64_t m, const struct col_sync_result *r)
+{
+    if (r->behind) {
+        hold_behind(s, m, r);
+        return false;
+    }
+    if (r->renumbered > 0)
+        ct_log_error(s->log, SUBJECT,
+                     "the aggregator already has seqs up to %llu from agent %s that this "
+                     "collector never sent: another collector used its agent id or its state "
+                     "was restored. Renumbered %lld pending updates (never sent, from seq %llu) "
+                     "to follow on at %llu",
+                     (unsigned long long)m, s->settings->agent, (long long)r->renumbered,
+                     (unsigned long long)r->renumbered_from, (unsigned long long)(m + 1));
+    else if (r->committed > 0)
+        ct_log_info(s->log, SUBJECT, "%lld updates were already committed (their ack was lost)",
+                    (long long)r->committed);
+    return true;
+}
+
 static void on_welcome(struct col_sender *s, const struct ct_msg_welcome *w)
 {
     struct col_sync_result r;
-    struct col_outbox_stats before;
     char err[COL_OUTBOX_ERROR_MAX];
 
     if (w->n_catalog > 0 &&
         col_outbox_set_catalog(s->ob, w->catalog, w->n_catalog, err, sizeof(err)) != 0)
         ct_log_warn(s->log, SUBJECT, "cannot cache the catalog: %s", err);
-    if (col_outbox_stats(s->ob, &before, err, sizeof(err)) != 0 ||
-        col_outbox_sync(s->ob, w->last_seq, &r, err, sizeof(err)) != 0) {
+    if (col_outbox_sync(s->ob, w->last_seq, &r, err, sizeof(err)) != 0) {
         /* Without the sync our seqs may be wrong: send nothing until a later hello. */
         outbox_failed(s, err);
         s->phase = PHASE_DOWN;
@@ -419,25 +473,10 @@ static void on_welcome(struct col_sender *s, const struct ct_msg_welcome *w)
         return;
     }
     outbox_ok(s);
-    if (r.renumbered > 0 && r.shift > 0)
-        ct_log_warn(s->log, SUBJECT,
-                    "the aggregator already has seqs up to %llu from agent %s, but this outbox "
-                    "had reached only %llu: the outbox was lost or replaced. Renumbered %lld "
-                    "pending updates to follow on at %llu",
-                    (unsigned long long)w->last_seq, s->settings->agent,
-                    (unsigned long long)(before.next_seq - 1), (long long)r.renumbered,
-                    (unsigned long long)(w->last_seq + 1));
-    else if (r.renumbered > 0)
-        ct_log_error(s->log, SUBJECT,
-                     "the aggregator's last seq %llu is behind what it acknowledged before "
-                     "(%llu): it lost acknowledged updates (restored from a backup?), which "
-                     "this collector no longer has. Renumbered %lld pending updates to follow "
-                     "on at %llu",
-                     (unsigned long long)w->last_seq, (unsigned long long)before.last_ack_seq,
-                     (long long)r.renumbered, (unsigned long long)(w->last_seq + 1));
-    else if (r.committed > 0)
-        ct_log_info(s->log, SUBJECT, "%lld updates were already committed (their ack was lost)",
-                    (long long)r.committed);
+    if (!report_sync(s, w->last_seq, &r))
+        return;
+    if (s->sent_through < w->last_seq)
+        s->sent_through = w->last_seq; /* as the sync recorded */
     forget_flights(s);
     s->next_send = w->last_seq + 1;
     s->maybe_more = true;
@@ -512,9 +551,10 @@ static void on_seq_gap(struct col_sender *s, const struct ct_msg_error *e)
         s->hello_due_mono = now + s->ack_timeout_ms;
         return;
     }
-    if (r.renumbered > 0)
-        ct_log_warn(s->log, SUBJECT, "renumbered %lld pending updates to follow on at %llu",
-                    (long long)r.renumbered, (unsigned long long)(e->last_seq + 1));
+    if (!report_sync(s, e->last_seq, &r))
+        return;
+    if (s->sent_through < e->last_seq)
+        s->sent_through = e->last_seq;
     forget_flights(s);
     s->next_send = e->last_seq + 1;
     s->maybe_more = true;
@@ -544,6 +584,14 @@ static void on_error(struct col_sender *s, const struct ct_msg_error *e)
                  "Ask the bureau to register this agent: citytally-aggregator agent add %s "
                  "--district %s (and --key with this agent's public key when CURVE is on).",
                  s->settings->agent, s->settings->district);
+        back_off(s, CT_LOG_ERROR, advice, e);
+        break;
+    case CT_WERR_AGENT_IN_USE:
+        snprintf(advice, sizeof(advice),
+                 "Another collector (another state directory) is connected as agent %s right "
+                 "now: two collectors must never share an agent id; stop one of them, or give "
+                 "it its own id with `agent add`.",
+                 s->settings->agent);
         back_off(s, CT_LOG_ERROR, advice, e);
         break;
     case CT_WERR_WRONG_DISTRICT:

@@ -11,8 +11,13 @@
  * - ack: the outbox deletes what it covers and keeps the rejected updates with reasons.
  * - no ack within ack_timeout, or a reconnection: in-flight batches are forgotten and a
  *   new `hello` resynchronises; resent seqs are skipped by the aggregator as duplicates.
- * - welcome / seq_gap: col_outbox_sync() to the aggregator's last_seq (renumbering when
- *   the aggregator is ahead because our outbox was lost), then sending resumes at M + 1.
+ * - before a batch leaves, the outbox records that its seqs were sent (col_outbox_mark_sent).
+ * - welcome / seq_gap: col_outbox_sync() to the aggregator's last_seq M: sent updates <= M
+ *   leave as committed, never-sent ones <= M are renumbered after M (another collector used
+ *   the agent id, or this state was restored), and when M is below what this collector saw
+ *   acknowledged nothing is renumbered and nothing is sent: it says hello again later.
+ * - hello carries the outbox's instance id; agent_in_use (another instance is live) backs
+ *   off like the refusals below, keeping every update.
  * - unavailable / unknown_agent / wrong_district (and protocol errors): exponential backoff
  *   with full jitter before the next hello, and one log line telling the operator what to
  *   do, repeated at growing intervals while the condition lasts.

@@ -4,44 +4,49 @@
 #include <stddef.h>
 #include <string.h>
 
-#define OPT(section, name, type, field, min, max, help)                                            \
+/* OPT: changes only with a restart; ROPT: SIGHUP applies it. */
+#define OPT_(section, name, type, field, min, max, help, reloadable)                               \
     {                                                                                              \
         section, name, type, offsetof(struct col_settings, field),                                 \
-            sizeof(((struct col_settings *)0)->field), min, max, help                              \
+            sizeof(((struct col_settings *)0)->field), min, max, help, reloadable                  \
     }
+#define OPT(section, name, type, field, min, max, help)                                            \
+    OPT_(section, name, type, field, min, max, help, false)
+#define ROPT(section, name, type, field, min, max, help)                                           \
+    OPT_(section, name, type, field, min, max, help, true)
 
 const struct ct_config_option col_settings_table[] = {
     OPT("collector", "agent", CT_CONFIG_STRING, agent, 0, 0, "this agent's id"),
     OPT("collector", "district", CT_CONFIG_STRING, district, 0, 0,
         "the reporting unit this agent speaks for"),
-    OPT("collector", "connect", CT_CONFIG_STRING, connect, 0, 0, "the aggregator's endpoint"),
+    ROPT("collector", "connect", CT_CONFIG_STRING, connect, 0, 0, "the aggregator's endpoint"),
     OPT("collector", "state_dir", CT_CONFIG_STRING, state_dir, 0, 0,
         "where the durable outbox lives"),
-    OPT("collector", "spool", CT_CONFIG_STRING, spool, 0, 0, "drop folder watched for CSV files"),
-    OPT("collector", "server_public_key", CT_CONFIG_STRING, server_public_key, 0, 0,
-        "the aggregator's CURVE public key: Z85 text or a .pub file"),
-    OPT("collector", "key", CT_CONFIG_STRING, key, 0, 0,
-        "this agent's CURVE secret key file written by keygen"),
-    OPT("collector", "insecure", CT_CONFIG_BOOL, insecure, 0, 0,
-        "send without CURVE (loopback endpoints only)"),
+    ROPT("collector", "spool", CT_CONFIG_STRING, spool, 0, 0, "drop folder watched for CSV files"),
+    ROPT("collector", "server_public_key", CT_CONFIG_STRING, server_public_key, 0, 0,
+         "the aggregator's CURVE public key: Z85 text or a .pub file"),
+    ROPT("collector", "key", CT_CONFIG_STRING, key, 0, 0,
+         "this agent's CURVE secret key file written by keygen"),
+    ROPT("collector", "insecure", CT_CONFIG_BOOL, insecure, 0, 0,
+         "send without CURVE (loopback endpoints only)"),
     OPT("collector", "http", CT_CONFIG_HTTP_ADDR, http, 0, 0,
         "ADDR:PORT for /metrics and /healthz, or off"),
-    OPT("collector", "log_level", CT_CONFIG_LOG_LEVEL, log_level, 0, 0,
-        "error, warn, info or debug"),
-    OPT("outbox", "outbox_max", CT_CONFIG_INT, outbox_max, 1, 1000000000,
-        "pending updates before new submits and imports are refused"),
-    OPT("outbox", "rejected_keep", CT_CONFIG_DURATION, rejected_keep_ms, 0, 3650LL * 86400000,
-        "how long rejected updates stay listed by status"),
-    OPT("delivery", "batch_max", CT_CONFIG_INT, batch_max, 1, 1000, "updates per batch"),
-    OPT("delivery", "window", CT_CONFIG_INT, window, 1, 64, "batches in flight"),
-    OPT("delivery", "ack_timeout", CT_CONFIG_DURATION, ack_timeout_ms, 100, 3600000,
-        "resend a batch when no ack came after this long"),
-    OPT("spool", "rescan", CT_CONFIG_DURATION, rescan_ms, 100, 3600000,
-        "drop-folder rescan interval, in case inotify misses a file"),
-    OPT("spool", "settle", CT_CONFIG_DURATION, settle_ms, 100, 3600000,
-        "how long a file not renamed in must stay unchanged before it is imported"),
-    OPT("health", "stale_after", CT_CONFIG_DURATION, stale_after_ms, 1000, 365LL * 86400000,
-        "/healthz fails while the oldest pending update is older than this"),
+    ROPT("collector", "log_level", CT_CONFIG_LOG_LEVEL, log_level, 0, 0,
+         "error, warn, info or debug"),
+    ROPT("outbox", "outbox_max", CT_CONFIG_INT, outbox_max, 1, 1000000000,
+         "pending updates before new submits and imports are refused"),
+    ROPT("outbox", "rejected_keep", CT_CONFIG_DURATION, rejected_keep_ms, 0, 3650LL * 86400000,
+         "how long rejected updates stay listed by status"),
+    ROPT("delivery", "batch_max", CT_CONFIG_INT, batch_max, 1, 1000, "updates per batch"),
+    ROPT("delivery", "window", CT_CONFIG_INT, window, 1, 64, "batches in flight"),
+    ROPT("delivery", "ack_timeout", CT_CONFIG_DURATION, ack_timeout_ms, 100, 3600000,
+         "resend a batch when no ack came after this long"),
+    ROPT("spool", "rescan", CT_CONFIG_DURATION, rescan_ms, 100, 3600000,
+         "drop-folder rescan interval, in case inotify misses a file"),
+    ROPT("spool", "settle", CT_CONFIG_DURATION, settle_ms, 100, 3600000,
+         "how long a file not renamed in must stay unchanged before it is imported"),
+    ROPT("health", "stale_after", CT_CONFIG_DURATION, stale_after_ms, 1000, 365LL * 86400000,
+         "/healthz fails while the oldest pending update is older than this"),
 };
 
 const size_t col_settings_count = sizeof(col_settings_table) / sizeof(col_settings_table[0]);

@@ -151,6 +151,55 @@ int ct_config_set(const struct ct_config_option *opts, size_t n_opts, void *sett
     return -1;
 }
 
+/* Bytes of the option's value in a settings struct. */
+static size_t value_size(const struct ct_config_option *o)
+{
+    switch (o->type) {
+    case CT_CONFIG_STRING:
+    case CT_CONFIG_HTTP_ADDR:
+        return o->size;
+    case CT_CONFIG_INT:
+    case CT_CONFIG_DURATION:
+        return sizeof(int64_t);
+    case CT_CONFIG_BOOL:
+        return sizeof(bool);
+    case CT_CONFIG_LOG_LEVEL:
+        return sizeof(enum ct_log_level);
+    }
+    return 0;
+}
+
+static bool value_differs(const struct ct_config_option *o, const char *a, const char *b)
+{
+    if (o->type == CT_CONFIG_STRING || o->type == CT_CONFIG_HTTP_ADDR)
+        return strncmp(a, b, o->size) != 0; /* bytes after the NUL do not count */
+    return memcmp(a, b, value_size(o)) != 0;
+}
+
+size_t ct_config_reload(const struct ct_config_option *opts, size_t n_opts, void *running,
+                        const void *fresh, const struct ct_config_option **restart,
+                        size_t max_restart, size_t *n_restart)
+{
+    size_t copied = 0;
+
+    *n_restart = 0;
+    for (size_t i = 0; i < n_opts; i++) {
+        const struct ct_config_option *o = &opts[i];
+        char *to = (char *)running + o->offset;
+        const char *from = (const char *)fresh + o->offset;
+
+        if (!value_differs(o, to, from))
+            continue;
+        if (o->reloadable) {
+            memcpy(to, from, value_size(o));
+            copied++;
+        } else if (*n_restart < max_restart) {
+            restart[(*n_restart)++] = o;
+        }
+    }
+    return copied;
+}
+
 /* fgets for inih that counts lines, so errors can name them. */
 static char *read_line(char *buf, int size, void *stream)
 {

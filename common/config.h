@@ -10,10 +10,14 @@
  * An unknown section or key, or a bad value, is an error that names the file, the line
  * and the key. Strings are copied into fixed-size arrays inside the settings struct, so
  * the caller owns everything and nothing needs freeing.
+ *
+ * Each option says whether SIGHUP may change it (`reloadable`); ct_config_reload() is what
+ * both daemons use, so what is reloaded and what is warned about come from the one table.
  */
 #ifndef CT_CONFIG_H
 #define CT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +40,7 @@ struct ct_config_option {
     size_t size;   /* for strings: sizeof the char array */
     int64_t min, max;
     const char *help; /* one line, for --help and the example configs */
+    bool reloadable;  /* SIGHUP applies it; otherwise it changes only with a restart */
 };
 
 #define CT_CONFIG_ERR_MAX 512
@@ -52,6 +57,14 @@ int ct_config_set(const struct ct_config_option *opts, size_t n_opts, void *sett
  * into a scratch copy when they must keep the old values (SIGHUP). */
 int ct_config_load_file(const char *path, const struct ct_config_option *opts, size_t n_opts,
                         void *settings, char *err, size_t err_size);
+
+/* For SIGHUP: copies into `running` the value of every reloadable option that differs in
+ * `fresh` (both settings structs of this table), and lists in `restart` (at most
+ * `max_restart`; the count in *n_restart) the options that differ but are not reloadable,
+ * so the caller can warn about each. Returns how many options were copied. */
+size_t ct_config_reload(const struct ct_config_option *opts, size_t n_opts, void *running,
+                        const void *fresh, const struct ct_config_option **restart,
+                        size_t max_restart, size_t *n_restart);
 
 /* Finds the option for a command-line flag name such as "state-dir" (dashes match the
  * underscores of the key) in any section. Returns NULL when there is none. */

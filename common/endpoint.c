@@ -45,7 +45,8 @@ bool ct_endpoint_is_loopback(const char *endpoint)
         return true;
     if (inet_pton(AF_INET, host, &v4) == 1)
         return (ntohl(v4.s_addr) >> 24) == 127;
+    /* ::ffff:127.x.y.z is IPv4's loopback seen through a dual-stack socket. */
     if (inet_pton(AF_INET6, host, &v6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&v6);
+        return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
     return false;
 }

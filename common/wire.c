@@ -37,6 +37,7 @@ static const char *const error_codes[] = {
     [CT_WERR_SEQ_GAP] = "seq_gap",
     [CT_WERR_TOO_LARGE] = "too_large",
     [CT_WERR_UNAVAILABLE] = "unavailable",
+    [CT_WERR_AGENT_IN_USE] = "agent_in_use",
     [CT_WERR_OTHER] = "other",
 };
 
@@ -393,6 +394,9 @@ static int decode_hello(struct field *f, struct ct_msg *out, struct ct_wire_faul
         get_id(&f[1], "hello", out->hello.district, fault) != 0 ||
         get_uint(&f[2], "hello", &out->hello.next_seq, fault) != 0)
         return -1;
+    out->hello.instance[0] = '\0';
+    if (f[11].value != NULL && get_id(&f[11], "hello", out->hello.instance, fault) != 0)
+        return -1;
     return 0;
 }
 
@@ -491,7 +495,7 @@ int ct_wire_decode(const void *frame, size_t len, struct ct_msg *out, struct ct_
     struct field f[] = {
         {"agent", NULL},    {"district", NULL}, {"next_seq", NULL}, {"updates", NULL},
         {"last_seq", NULL}, {"catalog", NULL},  {"rejected", NULL}, {"code", NULL},
-        {"msg", NULL},      {"v", NULL},        {"t", NULL},
+        {"msg", NULL},      {"v", NULL},        {"t", NULL},        {"instance", NULL},
     };
     msgpack_unpacked unpacked;
     size_t offset = 0;

@@ -85,7 +85,8 @@ enum ct_wire_error {
     CT_WERR_SEQ_GAP,
     CT_WERR_TOO_LARGE,
     CT_WERR_UNAVAILABLE,
-    CT_WERR_OTHER, /* a code this version does not know; its text is kept */
+    CT_WERR_AGENT_IN_USE, /* another instance of the agent is connected (CONTRACT 7) */
+    CT_WERR_OTHER,        /* a code this version does not know; its text is kept */
 };
 
 struct ct_update {
@@ -117,6 +118,7 @@ struct ct_msg_hello {
     char agent[CT_ID_MAX + 1];
     char district[CT_ID_MAX + 1];
     uint64_t next_seq;
+    char instance[CT_ID_MAX + 1]; /* optional: the collector's outbox id; "" when absent */
 };
 
 struct ct_msg_batch {

@@ -99,13 +99,17 @@ static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
 
     switch (msg->type) {
     case CT_MSG_HELLO:
-        rc = pack_header(pk, 5, CT_MSG_HELLO);
+        rc = pack_header(pk, msg->hello.instance[0] != '\0' ? 6 : 5, CT_MSG_HELLO);
         rc |= pack_key(pk, "agent");
         rc |= pack_str(pk, msg->hello.agent);
         rc |= pack_key(pk, "district");
         rc |= pack_str(pk, msg->hello.district);
         rc |= pack_key(pk, "next_seq");
         rc |= msgpack_pack_uint64(pk, msg->hello.next_seq);
+        if (msg->hello.instance[0] != '\0') {
+            rc |= pack_key(pk, "instance");
+            rc |= pack_str(pk, msg->hello.instance);
+        }
         return rc;
     case CT_MSG_BATCH:
         if (msg->batch.n_updates > CT_WIRE_MAX_BATCH)

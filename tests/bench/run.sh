@@ -268,7 +268,13 @@ start_aggregator "$db"
 rss_before=$(peak_rss_kib "$agg_pid")
 loadgen i --agents "$idle_agents" --per-agent 0 --idle-seconds 20 >"$work/idle.out" &
 idle_pid=$!
-until grep -q welcomed "$work/idle.out" 2>/dev/null; do sleep 0.2; done
+i=0
+until grep -q welcomed "$work/idle.out" 2>/dev/null; do
+    i=$((i + 1))
+    [ "$i" -lt 300 ] || { echo "run.sh: idle agents not welcomed within 60 s" >&2; exit 1; }
+    kill -0 "$idle_pid" || { cat "$work/idle.out" >&2; exit 1; }
+    sleep 0.2
+done
 cpu0=$(cpu_ticks "$agg_pid")
 sleep 10
 cpu1=$(cpu_ticks "$agg_pid")

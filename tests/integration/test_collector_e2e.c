@@ -73,15 +73,7 @@ static void fresh_db(const char *name)
                          "--db",
                          conninfo,
                          NULL};
-    int rc = ts_run(add, out, sizeof(out));
-    if (rc != 0 && (strstr(out, "arrives with issue") != NULL ||
-                    strstr(out, "unknown option '--district'") != NULL)) {
-        /* `agent add` has not landed yet (issue 3): register the way it will. */
-        pgtest_exec(db,
-                    "INSERT INTO agents (agent_id, district) VALUES ('" AGENT "', '" DISTRICT "')");
-        rc = 0;
-    }
-    cr_assert_eq(rc, 0, "agent add: %s", out);
+    cr_assert_eq(ts_run(add, out, sizeof(out)), 0, "agent add: %s", out);
 }
 
 static void start_aggregator(void)
@@ -244,7 +236,8 @@ Test(e2e, kill9_during_a_100k_row_import_queues_all_or_nothing_and_counts_once)
         if (at[round] > 0)
             ts_pause_ms((int)((double)import_ms * at[round])); /* a moment to strike */
         else
-            WAIT_FOR(!ts_exists("%s", file), 60000);
+            cr_assert(WAIT_FOR(!ts_exists("%s", file), 60000),
+                      "round %d: the import did not finish within 60 s", round);
         ts_kill9(collector);
         collector = -1;
         pending = outbox_pending();

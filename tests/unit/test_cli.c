@@ -25,13 +25,14 @@ struct settings {
 };
 
 static const struct ct_config_option config[] = {
-    {"aggregator", "db", CT_CONFIG_STRING, offsetof(struct settings, db), 64, 0, 0, "conninfo"},
+    {"aggregator", "db", CT_CONFIG_STRING, offsetof(struct settings, db), 64, 0, 0, "conninfo",
+     false},
     {"aggregator", "batch_size", CT_CONFIG_INT, offsetof(struct settings, batch_size), 0, 1, 1000,
-     "updates per batch"},
+     "updates per batch", false},
     {"aggregator", "insecure", CT_CONFIG_BOOL, offsetof(struct settings, insecure), 0, 0, 0,
-     "no CURVE"},
+     "no CURVE", false},
     {"collector", "stale_after", CT_CONFIG_DURATION, offsetof(struct settings, stale_after_ms), 0,
-     1, 86400000, "unhealthy after"},
+     1, 86400000, "unhealthy after", false},
 };
 
 struct seen {

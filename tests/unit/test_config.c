@@ -28,7 +28,8 @@ struct settings {
 #define OPT(section, name, type, field, min, max)                                                  \
     {                                                                                              \
         section, name, type, offsetof(struct settings, field),                                     \
-            sizeof(((struct settings *)0)->field), min, max, "help for " name                      \
+            sizeof(((struct settings *)0)->field), min, max, "help for " name,                     \
+            strcmp(name, "db") != 0 && strcmp(name, "state_dir") != 0                              \
     }
 
 static const struct ct_config_option opts[] = {
@@ -352,4 +353,52 @@ Test(config, flags_find_their_option_with_dashes_for_underscores)
     cr_assert_null(ct_config_find_flag(opts, N_OPTS, "state"));
     cr_assert_null(ct_config_find_flag(opts, N_OPTS, "state-dir-x"));
     cr_assert_null(ct_config_find_flag(opts, N_OPTS, ""));
+}
+
+Test(config, reload_applies_reloadable_options_and_names_the_others)
+{
+    struct settings fresh;
+    const struct ct_config_option *restart[8];
+    size_t n_restart = 99;
+
+    strcpy(s.db, "dbname=a");
+    strcpy(s.state_dir, "/var/a");
+    s.insecure = false;
+    s.stale_after_ms = 1000;
+    fresh = s;
+    /* Bytes after a string's NUL are not a change. */
+    memset(fresh.db, 'x', sizeof(fresh.db));
+    strcpy(fresh.db, "dbname=a");
+    cr_assert_eq(ct_config_reload(opts, N_OPTS, &s, &fresh, restart, 8, &n_restart), 0);
+    cr_assert_eq(n_restart, 0);
+
+    strcpy(fresh.db, "dbname=b");      /* not reloadable */
+    strcpy(fresh.state_dir, "/var/b"); /* not reloadable */
+    fresh.batch_size = 7;
+    fresh.insecure = true;
+    fresh.stale_after_ms = 2000;
+    fresh.log_level = CT_LOG_DEBUG;
+    cr_assert_eq(ct_config_reload(opts, N_OPTS, &s, &fresh, restart, 8, &n_restart), 4);
+    cr_assert_eq(n_restart, 2);
+    cr_assert_str_eq(restart[0]->name, "db");
+    cr_assert_str_eq(restart[1]->name, "state_dir");
+    cr_assert_str_eq(s.db, "dbname=a", "a restart-only option kept its running value");
+    cr_assert_str_eq(s.state_dir, "/var/a");
+    cr_assert_eq(s.batch_size, 7);
+    cr_assert(s.insecure);
+    cr_assert_eq(s.stale_after_ms, 2000);
+    cr_assert_eq(s.log_level, CT_LOG_DEBUG);
+}
+
+Test(config, reload_lists_no_more_restart_options_than_there_is_room_for)
+{
+    struct settings fresh = s;
+    const struct ct_config_option *restart[1];
+    size_t n_restart;
+
+    strcpy(fresh.db, "other");
+    strcpy(fresh.state_dir, "/other");
+    cr_assert_eq(ct_config_reload(opts, N_OPTS, &s, &fresh, restart, 1, &n_restart), 0);
+    cr_assert_eq(n_restart, 1);
+    cr_assert_str_eq(restart[0]->name, "db");
 }

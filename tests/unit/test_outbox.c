@@ -186,15 +186,78 @@ Test(outbox, ack_removes_updates_and_keeps_rejections_with_reasons)
     cr_assert_eq(count_rows("SELECT count(*) FROM rejected"), 0);
 }
 
-Test(outbox, sync_drops_what_the_aggregator_already_has)
+static void mark_sent(uint64_t seq)
+{
+    cr_assert_eq(col_outbox_mark_sent(ob, seq, err, sizeof(err)), 0, "%s", err);
+}
+
+static void assert_seqs(size_t n, uint64_t first_seq, int64_t first_value)
+{
+    struct ct_update out[32];
+    size_t got;
+    cr_assert_leq(n, 32);
+    cr_assert_eq(col_outbox_fetch(ob, 0, 32, CT_WIRE_MAX_MESSAGE, out, &got, err, sizeof(err)), 0);
+    cr_assert_eq(got, n);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(out[i].seq, first_seq + i);
+        cr_assert_eq(out[i].value.as.i, first_value + (int64_t)i, "seq %llu",
+                     (unsigned long long)out[i].seq);
+    }
+}
+
+Test(outbox, sync_drops_what_was_sent_and_the_aggregator_already_has)
 {
     struct col_sync_result r;
     append_n(10, 100, 0);
+    mark_sent(10);
     cr_assert_eq(col_outbox_sync(ob, 6, &r, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(r.committed, 6);
     cr_assert_eq(r.renumbered, 0);
+    cr_assert(!r.behind);
     cr_assert_eq(r.next_seq, 11);
     cr_assert_eq(pending(), 4);
+    assert_seqs(4, 7, 6);
+}
+
+Test(outbox, sync_never_drops_an_update_that_was_not_sent_but_renumbers_it_after_m)
+{
+    struct col_sync_result r;
+    struct col_outbox_stats st;
+    /* Another collector with our agent id delivered 1..6; ours were never sent. */
+    append_n(10, 100, 0);
+    cr_assert_eq(col_outbox_sync(ob, 6, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r.committed, 0);
+    cr_assert_eq(r.renumbered, 10);
+    cr_assert_eq(r.renumbered_from, 1);
+    cr_assert_eq(r.next_seq, 17);
+    assert_seqs(10, 7, 0);
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(st.sent_through, 6, "nothing pending counts as sent after a renumbering");
+    cr_assert_eq(st.last_ack_seq, 6);
+}
+
+Test(outbox, sync_drops_the_sent_part_and_renumbers_the_unsent_part)
+{
+    struct col_sync_result r;
+    append_n(10, 100, 0);
+    mark_sent(5);
+    /* 1..5 were ours and committed; 6 and 7 were taken by someone else. */
+    cr_assert_eq(col_outbox_sync(ob, 7, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r.committed, 5);
+    cr_assert_eq(r.renumbered, 5);
+    cr_assert_eq(r.renumbered_from, 6);
+    assert_seqs(5, 8, 5);
+}
+
+Test(outbox, sync_keeps_sent_updates_the_aggregator_does_not_have)
+{
+    struct col_sync_result r;
+    append_n(10, 100, 0);
+    mark_sent(10);
+    cr_assert_eq(col_outbox_sync(ob, 0, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r.committed, 0);
+    cr_assert_eq(r.renumbered, 0);
+    assert_seqs(10, 1, 0);
 }
 
 Test(outbox, sync_renumbers_after_the_aggregator_when_our_state_was_lost)
@@ -205,16 +268,9 @@ Test(outbox, sync_renumbers_after_the_aggregator_when_our_state_was_lost)
     cr_assert_eq(col_outbox_sync(ob, 500, &r, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(r.committed, 0);
     cr_assert_eq(r.renumbered, 3);
-    cr_assert_eq(r.shift, 500);
+    cr_assert_eq(r.renumbered_from, 1);
     cr_assert_eq(r.next_seq, 504);
-    struct ct_update out[4];
-    size_t n;
-    cr_assert_eq(col_outbox_fetch(ob, 0, 4, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
-    cr_assert_eq(n, 3);
-    cr_assert_eq(out[0].seq, 501);
-    cr_assert_eq(out[0].value.as.i, 0);
-    cr_assert_eq(out[2].seq, 503);
-    cr_assert_eq(out[2].value.as.i, 2);
+    assert_seqs(3, 501, 0);
     append_n(1, 100, 0);
     struct col_new_update u = upd("x", 9);
     cr_assert_eq(col_outbox_append(ob, &u, 1, NULL, 100, &first, err, sizeof(err)), 0);
@@ -222,23 +278,69 @@ Test(outbox, sync_renumbers_after_the_aggregator_when_our_state_was_lost)
     cr_assert_eq(pending(), 5);
 }
 
-Test(outbox, sync_closes_a_gap_when_the_aggregator_lost_acknowledged_updates)
+Test(outbox, sync_below_what_was_acknowledged_holds_and_renumbers_nothing)
 {
     struct col_sync_result r;
+    struct col_outbox_stats st;
     append_n(10, 100, 0);
+    mark_sent(10);
     cr_assert_eq(col_outbox_ack(ob, 8, NULL, 0, 1000, err, sizeof(err)), 0);
     /* The aggregator was restored from a backup that ends at seq 5. */
     cr_assert_eq(col_outbox_sync(ob, 5, &r, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(r.renumbered, 2);
-    cr_assert_eq(r.shift, -3);
-    cr_assert_eq(r.next_seq, 8);
-    struct ct_update out[4];
-    size_t n;
-    cr_assert_eq(col_outbox_fetch(ob, 0, 4, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
-    cr_assert_eq(n, 2);
-    cr_assert_eq(out[0].seq, 6);
-    cr_assert_eq(out[0].value.as.i, 8);
-    cr_assert_eq(out[1].seq, 7);
+    cr_assert(r.behind);
+    cr_assert_eq(r.held_seq, 8);
+    cr_assert_eq(r.renumbered, 0);
+    cr_assert_eq(r.committed, 0);
+    assert_seqs(2, 9, 8);
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(st.next_seq, 11);
+    cr_assert_eq(st.last_ack_seq, 8);
+}
+
+Test(outbox, each_outbox_has_its_own_lasting_instance_id)
+{
+    struct col_outbox_stats st, again, other_st;
+    struct col_outbox *other;
+    char other_dir[128];
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(strlen(st.instance), 32);
+    cr_assert_eq(strspn(st.instance, "0123456789abcdef"), 32);
+    col_outbox_free(ob);
+    cr_assert_eq(col_outbox_open(dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_stats(ob, &again, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(again.instance, st.instance);
+    snprintf(other_dir, sizeof(other_dir), "%s/other", dir);
+    cr_assert_eq(col_outbox_open(other_dir, &other, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_stats(other, &other_st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_neq(other_st.instance, st.instance);
+    col_outbox_free(other);
+}
+
+Test(outbox, a_version_1_outbox_is_upgraded_counting_what_it_numbered_as_sent)
+{
+    struct col_outbox_stats st;
+    struct col_sync_result r;
+    sqlite3 *db;
+    char path[128];
+    append_n(4, 100, 0);
+    col_outbox_free(ob);
+    ob = NULL;
+    /* Back to what version 1 had: no instance, no sent_through. */
+    snprintf(path, sizeof(path), "%s/outbox.db", dir);
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db,
+                              "ALTER TABLE state DROP COLUMN instance;"
+                              "ALTER TABLE state DROP COLUMN sent_through;"
+                              "PRAGMA user_version=1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    cr_assert_eq(col_outbox_open(dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(strlen(st.instance), 32);
+    cr_assert_eq(st.sent_through, 4);
+    cr_assert_eq(col_outbox_sync(ob, 4, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r.committed, 4, "a version-1 daemon may have sent them");
 }
 
 Test(outbox, fetch_stops_at_the_byte_budget)

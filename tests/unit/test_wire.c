@@ -335,6 +335,69 @@ Test(wire, hello_golden_bytes_decode)
     cr_assert_eq(back->hello.next_seq, 300);
 }
 
+/* {"v":1,"t":"hello","agent":"erqi-01","district":"erqi","next_seq":300,"instance":"3f9a"} */
+/* clang-format off */
+static const char golden_hello_instance[] =
+    "\x86"                               /* fixmap, 6 pairs */
+    "\xa1" "v" "\x01"
+    "\xa1" "t" "\xa5" "hello"
+    "\xa5" "agent" "\xa7" "erqi-01"
+    "\xa8" "district" "\xa4" "erqi"
+    "\xa8" "next_seq" "\xcd\x01\x2c"
+    "\xa8" "instance" "\xa4" "3f9a";     /* fixstr(8) "instance": fixstr(4) "3f9a" */
+/* clang-format on */
+
+Test(wire, hello_with_an_instance_encodes_to_golden_bytes_and_decodes)
+{
+    const void *bytes;
+    size_t len;
+
+    build_golden_hello(msg);
+    ct_strlcpy(msg->hello.instance, "3f9a", sizeof(msg->hello.instance));
+    encode_ok(msg, &bytes, &len);
+    assert_bytes(bytes, len, golden_hello_instance, GOLDEN_LEN(golden_hello_instance));
+    decode_ok(golden_hello_instance, GOLDEN_LEN(golden_hello_instance), back);
+    cr_assert_str_eq(back->hello.instance, "3f9a");
+    cr_assert_eq(back->hello.next_seq, 300);
+}
+
+Test(wire, hello_without_an_instance_decodes_with_an_empty_one)
+{
+    /* The message object is reused: an instance from the last hello must not linger. */
+    ct_strlcpy(back->hello.instance, "stale", sizeof(back->hello.instance));
+    decode_ok(golden_hello, GOLDEN_LEN(golden_hello), back);
+    cr_assert_str_eq(back->hello.instance, "");
+}
+
+Test(wire, hello_with_an_instance_that_is_not_an_id_is_malformed)
+{
+    /* clang-format off */
+    static const char frame[] =
+        "\x86"
+        "\xa1" "v" "\x01"
+        "\xa1" "t" "\xa5" "hello"
+        "\xa5" "agent" "\xa1" "a"
+        "\xa8" "district" "\xa4" "erqi"
+        "\xa8" "next_seq" "\x01"
+        "\xa8" "instance" "\xa3" "A B";
+    static const char number[] =
+        "\x86"
+        "\xa1" "v" "\x01"
+        "\xa1" "t" "\xa5" "hello"
+        "\xa5" "agent" "\xa1" "a"
+        "\xa8" "district" "\xa4" "erqi"
+        "\xa8" "next_seq" "\x01"
+        "\xa8" "instance" "\x07";
+    /* clang-format on */
+    struct ct_wire_fault fault;
+
+    cr_assert_eq(ct_wire_decode(frame, GOLDEN_LEN(frame), back, &fault), -1);
+    cr_assert_eq(fault.error, CT_WERR_MALFORMED);
+    cr_assert_str_eq(fault.msg, "hello.instance: not an id (1-64 bytes of a-z, 0-9, '_', '-')");
+    cr_assert_eq(ct_wire_decode(number, GOLDEN_LEN(number), back, &fault), -1);
+    cr_assert_str_eq(fault.msg, "hello.instance: not a string");
+}
+
 Test(wire, batch_encodes_to_golden_bytes)
 {
     const void *bytes;
@@ -768,6 +831,7 @@ Test(wire, error_with_each_code_round_trips)
         {CT_WERR_SEQ_GAP, "seq_gap"},
         {CT_WERR_TOO_LARGE, "too_large"},
         {CT_WERR_UNAVAILABLE, "unavailable"},
+        {CT_WERR_AGENT_IN_USE, "agent_in_use"},
     };
 
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
