@@ -1,4 +1,5 @@
 /* `citytally-aggregator report`: progress against one year's targets (CONTRACT section 4). */
+#include "assessment.h"
 #include "cli.h"
 #include "commands.h"
 #include "db.h"
@@ -20,6 +21,7 @@ struct report_args {
     int64_t as_of_ms;
     char district[CT_ID_MAX + 1]; /* "" for the city */
     enum agg_report_format format;
+    bool assessment; /* --assessment: the units' ranking instead (CONTRACT section 8) */
 };
 
 static const struct ct_cli_option report_options[] = {
@@ -27,6 +29,7 @@ static const struct ct_cli_option report_options[] = {
     {"as-of", 0, true, "TIME", "figures as of TIME, ISO 8601; a date means its end (default: now)"},
     {"district", 0, true, "ID", "one unit's own figures instead of the city's"},
     {"format", 0, true, "FORMAT", "table (default), csv or json"},
+    {"assessment", 0, false, NULL, "the units' assessment: scores on their own targets, ranked"},
 };
 
 static int report_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
@@ -54,6 +57,9 @@ static int report_flag(void *ctx, size_t index, const char *value, char *err, si
         }
         ct_strlcpy(a->district, value, sizeof(a->district));
         return 0;
+    case 4:
+        a->assessment = true;
+        return 0;
     default:
         if (agg_report_format_parse(value, &a->format) != 0) {
             snprintf(err, err_size, "'%s' is not one of table, csv, json", value);
@@ -80,13 +86,32 @@ static int latest_year(PGconn *conn, int *year, char *err, size_t err_size)
     return 0;
 }
 
+/* `report --assessment`: renders the ranking into `out`. */
+static int render_assessment(PGconn *conn, const struct report_args *args, struct ct_buf *out,
+                             char *err, size_t err_size)
+{
+    struct agg_assessment *a = NULL;
+    int rc = -1;
+
+    if (agg_assessment_load(conn, args->year, args->as_of_ms, &a, err, err_size) != 0)
+        goto out;
+    if (agg_assessment_render(a, args->format, out) != 0) {
+        snprintf(err, err_size, "out of memory rendering the assessment");
+        goto out;
+    }
+    rc = 0;
+out:
+    agg_assessment_free(a);
+    return rc;
+}
+
 int agg_cmd_report(int argc, char **argv)
 {
     struct agg_settings settings;
-    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE};
+    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE, false};
     struct ct_cli cli = {AGG_PROGRAM,
                          "report",
-                         "report [--year Y] [--as-of TIME] [--district ID] "
+                         "report [--year Y] [--as-of TIME] [--district ID | --assessment] "
                          "[--format table|csv|json]",
                          "Prints progress against a year's targets: the city's figures, or with "
                          "--district one unit's own. Colour only on a terminal without NO_COLOR.",
@@ -111,6 +136,11 @@ int agg_cmd_report(int argc, char **argv)
         fprintf(stderr, "%s report: unexpected argument '%s'\n", AGG_PROGRAM, argv[first]);
         return CT_EXIT_USAGE;
     }
+    if (args.assessment && args.district[0]) {
+        fprintf(stderr, "%s report: --assessment ranks every unit; it takes no --district\n",
+                AGG_PROGRAM);
+        return CT_EXIT_USAGE;
+    }
     if (!args.have_as_of)
         args.as_of_ms = ct_time_now_ms();
     if (args.year == 0 && args.have_as_of)
@@ -119,6 +149,11 @@ int agg_cmd_report(int argc, char **argv)
         goto fail;
     if (args.year == 0 && latest_year(conn, &args.year, err, sizeof(err)) != 0)
         goto fail;
+    if (args.assessment) {
+        if (render_assessment(conn, &args, &out, err, sizeof(err)) != 0)
+            goto fail;
+        goto write;
+    }
     if (agg_progress_load(conn, args.year, args.as_of_ms, args.district[0] ? args.district : NULL,
                           &progress, err, sizeof(err)) != 0)
         goto fail;
@@ -128,6 +163,7 @@ int agg_cmd_report(int argc, char **argv)
         snprintf(err, sizeof(err), "out of memory rendering the report");
         goto fail;
     }
+write:
     if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
         snprintf(err, sizeof(err), "cannot write the report to stdout");
         goto fail;

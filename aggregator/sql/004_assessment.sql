@@ -95,7 +95,8 @@ RETURNS TABLE (rank int, district text, score numeric, assigned int, met int, on
 LANGUAGE sql STABLE AS $$
     WITH per_unit AS (
         SELECT u.id AS district,
-               trim_scale(round(avg(least(coalesce(s.pct, 0), 100)), 2)) AS score,
+               trim_scale(round(avg(least(coalesce(s.pct, 0), 100))
+                                FILTER (WHERE s.target_code IS NOT NULL), 2)) AS score,
                count(s.target_code)::int AS assigned,
                count(*) FILTER (WHERE s.status = 'met')::int AS met,
                count(*) FILTER (WHERE s.status = 'on_track')::int AS on_track,
