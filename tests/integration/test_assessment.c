@@ -310,3 +310,28 @@ Test(assessment, pace_at_the_half_year_for_a_flow_sum_target)
                      "behind");
     PQfinish(c);
 }
+
+Test(assessment, shipped_sample_split_imports_whole)
+{
+    char ci[512], args[1024], out[1 << 16], err[4096];
+    const char *src = getenv("CT_SOURCE_DIR");
+    PGconn *c = store_db("ct_assess_sample", ci, sizeof(ci));
+
+    cr_assert(src != NULL);
+    snprintf(args, sizeof(args), "targets import %s/deploy/sample/targets-2015-units.csv --db '%s'",
+             src, ci);
+    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM targets WHERE year = 2015"), 35);
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM unit_targets WHERE year = 2015"), 288);
+    /* split by last year's share, counts by largest remainder: they add up to the city's */
+    cr_assert_eq(pgtest_scalar(c, "SELECT sum(target) FROM unit_targets"
+                                  " WHERE code = 'complexes_launched'"),
+                 20);
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM unit_targets u JOIN targets t"
+                                  " USING (year, code) WHERE t.kind <> 'sum'"),
+                 0);
+    snprintf(args, sizeof(args), "report --db '%s' --assessment --format csv", ci);
+    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+    cr_assert(strstr(out, ",gaoxin,") != NULL, "%s", out);
+    PQfinish(c);
+}
