@@ -266,13 +266,17 @@ static const char *comparator_symbol(const char *comparator)
     return comparator;
 }
 
-/* How far behind a `behind` target is (CONTRACT section 8's pace): amber while it is at
- * 90% of pace or more, red below that or when it has no pace; "" for any other status. */
+/* How far behind a `behind` target is: amber while it is at 90% of pace or more (CONTRACT
+ * section 8), red below. A target without a pro rata (a level, a ratio, a growth rate)
+ * should be at its target all year, so its pace is its pct; no value at all is red. ""
+ * for any other status. */
 static const char *lag_class(const struct agg_progress_target *t)
 {
+    const char *pace = t->expected_to_date != NULL ? t->pace_pct : t->pct;
+
     if (t->status == NULL || strcmp(t->status, "behind") != 0)
         return "";
-    return t->pace_pct != NULL && strtod(t->pace_pct, NULL) >= 90 ? " lag-amber" : " lag-red";
+    return pace != NULL && strtod(pace, NULL) >= 90 ? " lag-amber" : " lag-red";
 }
 
 /* The pro-rata mark: where the bar should have reached by now. */
@@ -304,10 +308,6 @@ static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v
     html(out, t->target);
     ct_buf_puts(out, "\" data-pct=\"");
     html(out, t->pct != NULL ? t->pct : "");
-    ct_buf_puts(out, "\" data-expected=\"");
-    html(out, t->expected_to_date != NULL ? t->expected_to_date : "");
-    ct_buf_puts(out, "\" data-pace-pct=\"");
-    html(out, t->pace_pct != NULL ? t->pace_pct : "");
     ct_buf_puts(out, "\"><summary class=\"row\"><span class=\"name\"><span class=\"zh\">");
     html(out, t->name_zh);
     ct_buf_puts(out, "</span><span class=\"en\">");

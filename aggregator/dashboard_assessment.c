@@ -83,6 +83,7 @@ static const char style[] =
     "table.scorecard th.t{writing-mode:vertical-rl;white-space:nowrap;font-weight:400;"
     "font-size:.8rem;vertical-align:bottom}\n"
     "table.scorecard td.cell{text-align:right;font-size:.85rem;white-space:nowrap}\n"
+    "table.scorecard tbody th{white-space:nowrap;font-weight:400}\n"
     ".st-met{background:#d3f1e6;color:#00573e}.st-on_track{background:#d6e9f7;color:#004f7c}\n"
     ".st-behind{background:#fbe0cf;color:#8f3b00}.st-no_data{background:#ececee;"
     "color:var(--muted)}\n"
