@@ -86,6 +86,8 @@ assessment() {
         "$(median_ms 'citytally_assessment(2015, now())') ms"
     echo "citytally_unit_scores(2015, now()): median" \
         "$(median_ms 'citytally_unit_scores(2015, now())') ms"
+    echo "agent list (whole command: a process, a session, one small query): median" \
+        "$(median_cmd_ms "$agg" agent list --db "dbname=bench10m") ms"
     echo "report --format json (whole command): median" \
         "$(median_cmd_ms "$agg" report --year 2015 --format json --db "dbname=bench10m") ms"
     echo "report --assessment --format json (whole command): median" \
