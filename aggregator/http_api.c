@@ -267,6 +267,46 @@ out:
     agg_progress_free(p);
 }
 
+/* Pages kept in files of their own (api_assessment.c): the query and the year as for
+ * /api/progress, then `page` on the connection; its -1 is a 503. */
+static void serve_year(struct agg_http *h, const struct ct_http_request *req,
+                       struct ct_http_response *resp, agg_api_year_page page)
+{
+    char err[AGG_DB_ERR_MAX];
+    int years[MAX_YEARS];
+    size_t n_years = 0;
+    struct query q = {0};
+    PGconn *conn;
+
+    if (parse_query(req, &q, err, sizeof(err)) != 0) {
+        error_text(resp, 400, err);
+        return;
+    }
+    pthread_mutex_lock(&h->db_lock);
+    conn = db_conn(h, err, sizeof(err));
+    if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0)
+        error_text(resp, 503, err);
+    else if (choose_year(&q, years, n_years, err, sizeof(err)) != 0)
+        error_text(resp, 404, err);
+    else if (page(conn, &(struct agg_api_year){q.year, q.as_of_ms, q.as_of, years, n_years}, resp,
+                  err, sizeof(err)) != 0)
+        error_text(resp, 503, err);
+    db_check(h);
+    pthread_mutex_unlock(&h->db_lock);
+}
+
+static void handle_assessment(void *ctx, const struct ct_http_request *req,
+                              struct ct_http_response *resp)
+{
+    serve_year(ctx, req, resp, agg_api_assessment);
+}
+
+static void handle_assessment_page(void *ctx, const struct ct_http_request *req,
+                                   struct ct_http_response *resp)
+{
+    serve_year(ctx, req, resp, agg_api_assessment_page);
+}
+
 static void handle_dashboard(void *ctx, const struct ct_http_request *req,
                              struct ct_http_response *resp)
 {
@@ -341,46 +381,6 @@ out:
     agg_progress_free(p);
     free(units);
     PQclear(unit_rows);
-}
-
-/* Pages kept in files of their own (api_assessment.c): the query and the year as for
- * /api/progress, then `page` on the connection; its -1 is a 503. */
-static void serve_year(struct agg_http *h, const struct ct_http_request *req,
-                       struct ct_http_response *resp, agg_api_year_page page)
-{
-    char err[AGG_DB_ERR_MAX];
-    int years[MAX_YEARS];
-    size_t n_years = 0;
-    struct query q = {0};
-    PGconn *conn;
-
-    if (parse_query(req, &q, err, sizeof(err)) != 0) {
-        error_text(resp, 400, err);
-        return;
-    }
-    pthread_mutex_lock(&h->db_lock);
-    conn = db_conn(h, err, sizeof(err));
-    if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0)
-        error_text(resp, 503, err);
-    else if (choose_year(&q, years, n_years, err, sizeof(err)) != 0)
-        error_text(resp, 404, err);
-    else if (page(conn, &(struct agg_api_year){q.year, q.as_of_ms, q.as_of, years, n_years}, resp,
-                  err, sizeof(err)) != 0)
-        error_text(resp, 503, err);
-    db_check(h);
-    pthread_mutex_unlock(&h->db_lock);
-}
-
-static void handle_assessment(void *ctx, const struct ct_http_request *req,
-                              struct ct_http_response *resp)
-{
-    serve_year(ctx, req, resp, agg_api_assessment);
-}
-
-static void handle_assessment_page(void *ctx, const struct ct_http_request *req,
-                                   struct ct_http_response *resp)
-{
-    serve_year(ctx, req, resp, agg_api_assessment_page);
 }
 
 /* ---- the collectors' connections ---------------------------------------------------- */

@@ -325,11 +325,11 @@ echo
 "$agg" report --year "$year" --db "$db"
 echo
 "$agg" report --assessment --year "$year" --db "$db"
+say "assessment: http://127.0.0.1:$http_port/assessment?year=$year   API: /api/assessment?year=$year"
 echo
 say "the report above is computed from SAMPLE data (synthetic figures)"
 say "dashboard: http://127.0.0.1:$http_port/   metrics: http://127.0.0.1:$http_port/metrics"
 say "progress API: http://127.0.0.1:$http_port/api/progress?year=$year"
-say "assessment: http://127.0.0.1:$http_port/assessment?year=$year   API: /api/assessment?year=$year"
 say "ready after $(elapsed)"
 
 if [ "$once" = true ]; then
