@@ -572,9 +572,9 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
     if (h->metrics == NULL || h->server == NULL || register_metrics(h) != 0 ||
         ct_http_route(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
         ct_http_route(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
-        ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/assessment", handle_assessment, h) != 0 ||
         ct_http_route(h->server, "GET", "/assessment", handle_assessment_page, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
         ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
         snprintf(err, err_size, "http: out of memory");
         goto fail;
