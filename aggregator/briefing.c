@@ -40,8 +40,12 @@ int agg_briefing_load(PGconn *conn, const struct agg_briefing_query *q, struct a
                                                          PQgetvalue(b->res_units, i, 2)};
     b->units = b->units_storage;
     b->n_units = (size_t)n;
-    /* The optional sections (pace, assessment, completeness, changes) are loaded here by
-     * the modules that compute them; until then they stay NULL and are left out. */
+    b->paced = true; /* progress.c always computes the pace of section 8 */
+    if (agg_assessment_load(conn, q->year, q->as_of_ms, &b->assessment_owned, err, err_size) != 0)
+        goto out;
+    b->assessment = b->assessment_owned;
+    /* The optional sections still to come (completeness, changes) are loaded here by the
+     * modules that compute them; until then they stay NULL and are left out. */
     *out = b;
     rc = 0;
 out:
@@ -55,6 +59,7 @@ void agg_briefing_free(struct agg_briefing *b)
     if (b == NULL)
         return;
     agg_progress_free(b->progress_owned);
+    agg_assessment_free(b->assessment_owned);
     PQclear(b->res_units);
     free(b->units_storage);
     free(b);

@@ -17,39 +17,16 @@
 #ifndef AGG_BRIEFING_H
 #define AGG_BRIEFING_H
 
+#include "assessment.h"
 #include "progress.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct agg_briefing_unit {
     const char *id, *name_zh, *name_en;
-};
-
-/* Section 8, one per progress target (same index): NULLs where the contract says null. */
-struct agg_briefing_pace {
-    const char *expected_to_date;
-    const char *pace_pct;
-};
-
-/* Section 8's /api/assessment document. */
-struct agg_briefing_assessment_item {
-    const char *code, *actual, *target, *pct, *status;
-};
-
-struct agg_briefing_assessment_unit {
-    int rank; /* 0: not ranked (no score) */
-    const char *district, *name_zh, *name_en;
-    const char *score; /* NULL: no target assigned */
-    int assigned, met, on_track, behind, no_data;
-    const struct agg_briefing_assessment_item *items;
-    size_t n_items;
-};
-
-struct agg_briefing_assessment {
-    const struct agg_briefing_assessment_unit *units; /* ranked order */
-    size_t n_units;
 };
 
 /* Section 9's /api/completeness, one round (the last one whose due day has passed). */
@@ -88,13 +65,14 @@ struct agg_briefing {
     const struct agg_progress *progress;   /* the city's figures; never NULL */
     const struct agg_briefing_unit *units; /* every reporting unit, districts.csv order */
     size_t n_units;
-    /* Optional sections: NULL leaves them out. */
-    const struct agg_briefing_pace *pace; /* progress->n_targets entries */
-    const struct agg_briefing_assessment *assessment;
+    /* Optional sections: NULL (false) leaves them out. */
+    bool paced; /* show each target's expected_to_date and pace_pct (in progress) */
+    const struct agg_assessment *assessment; /* section 8's ranking (assessment.h) */
     const struct agg_briefing_completeness *completeness;
     const struct agg_briefing_changes *changes;
     /* private: what the pointers above point into */
     struct agg_progress *progress_owned;
+    struct agg_assessment *assessment_owned;
     PGresult *res_units;
     struct agg_briefing_unit *units_storage;
 };

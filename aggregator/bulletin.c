@@ -264,12 +264,12 @@ static void target_row(struct ct_buf *out, const struct agg_briefing *b, size_t 
     ct_buf_puts(out, "</td><td class=\"num\">");
     percent(out, t->pct);
     ct_buf_printf(out, "<div class=\"bar\"><i style=\"width:%.1f%%\"></i></div></td>", bar);
-    if (b->pace != NULL) {
+    if (b->paced) {
         ct_buf_puts(out, "<td class=\"num\">");
-        percent(out, b->pace[i].pace_pct);
-        if (b->pace[i].expected_to_date != NULL) {
+        percent(out, t->pace_pct);
+        if (t->expected_to_date != NULL) {
             ct_buf_puts(out, "<span class=\"en\">序时 expected ");
-            figure(out, b->pace[i].expected_to_date);
+            figure(out, t->expected_to_date);
             ct_buf_puts(out, "</span>");
         }
         ct_buf_puts(out, "</td>");
@@ -287,7 +287,7 @@ static void section_targets(struct ct_buf *out, const struct agg_briefing *b, in
                      "<th class=\"num\">完成值<span class=\"en\">Actual</span></th>"
                      "<th class=\"num\">目标值<span class=\"en\">Target</span></th>"
                      "<th class=\"num\">完成率<span class=\"en\">Done</span></th>");
-    if (b->pace != NULL)
+    if (b->paced)
         ct_buf_puts(out, "<th class=\"num\">序时进度<span class=\"en\">Pace</span></th>");
     ct_buf_puts(out, "<th>状态<span class=\"en\">Status</span></th></tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < b->progress->n_targets; i++)
@@ -297,7 +297,7 @@ static void section_targets(struct ct_buf *out, const struct agg_briefing *b, in
 
 static void section_assessment(struct ct_buf *out, const struct agg_briefing *b, int *section)
 {
-    const struct agg_briefing_assessment *a = b->assessment;
+    const struct agg_assessment *a = b->assessment;
 
     heading(out, section, "考核排名", "Assessment ranking");
     ct_buf_puts(out, "<table class=\"assessment\"><thead><tr>"
@@ -311,12 +311,12 @@ static void section_assessment(struct ct_buf *out, const struct agg_briefing *b,
                      "<th class=\"num\">暂无数据<span class=\"en\">No data</span></th>"
                      "</tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < a->n_units; i++) {
-        const struct agg_briefing_assessment_unit *u = &a->units[i];
+        const struct agg_assessment_unit *u = &a->units[i];
         ct_buf_puts(out, "<tr data-district=\"");
         html(out, u->district);
         ct_buf_puts(out, "\"><td class=\"no\">");
-        if (u->rank > 0)
-            ct_buf_printf(out, "%d", u->rank);
+        if (u->rank != NULL)
+            html(out, u->rank);
         else
             ct_buf_puts(out, "—");
         ct_buf_puts(out, "</td><td>");

@@ -1,4 +1,5 @@
 /* `citytally-aggregator report`: progress against one year's targets (CONTRACT section 4). */
+#include "assessment.h"
 #include "briefing.h"
 #include "cli.h"
 #include "commands.h"
@@ -24,6 +25,7 @@ struct report_args {
     enum agg_report_format format;
     bool xlsx;          /* --format xlsx: a workbook written to --output */
     const char *output; /* --output FILE (argv's) */
+    bool assessment;    /* --assessment: the units' ranking instead (CONTRACT section 8) */
 };
 
 static const struct ct_cli_option report_options[] = {
@@ -32,6 +34,7 @@ static const struct ct_cli_option report_options[] = {
     {"district", 0, true, "ID", "one unit's own figures instead of the city's"},
     {"format", 0, true, "FORMAT", "table (default), csv, json, or xlsx (with --output)"},
     {"output", 0, true, "FILE", "where --format xlsx writes the workbook (replaced whole)"},
+    {"assessment", 0, false, NULL, "the units' assessment: scores on their own targets, ranked"},
 };
 
 static int report_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
@@ -62,7 +65,10 @@ static int report_flag(void *ctx, size_t index, const char *value, char *err, si
     case 4:
         a->output = value;
         return 0;
-    default:
+    case 5:
+        a->assessment = true;
+        return 0;
+    default: /* 3: --format */
         a->xlsx = strcmp(value, "xlsx") == 0;
         if (!a->xlsx && agg_report_format_parse(value, &a->format) != 0) {
             snprintf(err, err_size, "'%s' is not one of table, csv, json, xlsx", value);
@@ -119,13 +125,32 @@ static int check_xlsx_args(const struct report_args *a, char *err, size_t err_si
     return -1;
 }
 
+/* `report --assessment`: renders the ranking into `out`. */
+static int render_assessment(PGconn *conn, const struct report_args *args, struct ct_buf *out,
+                             char *err, size_t err_size)
+{
+    struct agg_assessment *a = NULL;
+    int rc = -1;
+
+    if (agg_assessment_load(conn, args->year, args->as_of_ms, &a, err, err_size) != 0)
+        goto out;
+    if (agg_assessment_render(a, args->format, out) != 0) {
+        snprintf(err, err_size, "out of memory rendering the assessment");
+        goto out;
+    }
+    rc = 0;
+out:
+    agg_assessment_free(a);
+    return rc;
+}
+
 int agg_cmd_report(int argc, char **argv)
 {
     struct agg_settings settings;
-    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE, false, NULL};
+    struct report_args args = {.format = AGG_REPORT_TABLE};
     struct ct_cli cli = {AGG_PROGRAM,
                          "report",
-                         "report [--year Y] [--as-of TIME] [--district ID] "
+                         "report [--year Y] [--as-of TIME] [--district ID | --assessment] "
                          "[--format table|csv|json] | [--format xlsx --output FILE]",
                          "Prints progress against a year's targets: the city's figures, or with "
                          "--district one unit's own. Colour only on a terminal without NO_COLOR.",
@@ -154,6 +179,11 @@ int agg_cmd_report(int argc, char **argv)
         fprintf(stderr, "%s report: %s\n", AGG_PROGRAM, err);
         return CT_EXIT_USAGE;
     }
+    if (args.assessment && args.district[0]) {
+        fprintf(stderr, "%s report: --assessment ranks every unit; it takes no --district\n",
+                AGG_PROGRAM);
+        return CT_EXIT_USAGE;
+    }
     if (!args.have_as_of)
         args.as_of_ms = ct_time_now_ms();
     if (args.year == 0 && args.have_as_of)
@@ -168,6 +198,11 @@ int agg_cmd_report(int argc, char **argv)
         rc = CT_EXIT_OK;
         goto out;
     }
+    if (args.assessment) {
+        if (render_assessment(conn, &args, &out, err, sizeof(err)) != 0)
+            goto fail;
+        goto write;
+    }
     if (agg_progress_load(conn, args.year, args.as_of_ms, args.district[0] ? args.district : NULL,
                           &progress, err, sizeof(err)) != 0)
         goto fail;
@@ -177,6 +212,7 @@ int agg_cmd_report(int argc, char **argv)
         snprintf(err, sizeof(err), "out of memory rendering the report");
         goto fail;
     }
+write:
     if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
         snprintf(err, sizeof(err), "cannot write the report to stdout");
         goto fail;

@@ -71,7 +71,9 @@ int agg_cmd_targets(int argc, char **argv)
                          "targets import FILE.csv [--year YEAR]",
                          "Checks a targets file (shaped like data/targets-2015.csv) whole, then "
                          "replaces that year's targets with it; on any error nothing changes and "
-                         "every problem is listed with its line.",
+                         "every problem is listed with its line. An optional last column "
+                         "`district` makes a row that unit's own target for the city-wide row "
+                         "of the same code (see deploy/sample/targets-2015-units.csv).",
                          agg_settings_table,
                          agg_settings_count,
                          &settings,

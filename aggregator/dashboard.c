@@ -280,14 +280,41 @@ static const char *comparator_symbol(const char *comparator)
     return comparator;
 }
 
+/* How far behind a `behind` target is: amber while it is at 90% of pace or more (CONTRACT
+ * section 8), red below. A target without a pro rata (a level, a ratio, a growth rate)
+ * should be at its target all year, so its pace is its pct; no value at all is red. ""
+ * for any other status. */
+static const char *lag_class(const struct agg_progress_target *t)
+{
+    const char *pace = t->expected_to_date != NULL ? t->pace_pct : t->pct;
+
+    if (t->status == NULL || strcmp(t->status, "behind") != 0)
+        return "";
+    return pace != NULL && strtod(pace, NULL) >= 90 ? " lag-amber" : " lag-red";
+}
+
+/* The pro-rata mark: where the bar should have reached by now. */
+static void render_pace_mark(struct ct_buf *out, const struct agg_progress_target *t)
+{
+    double e = t->expected_to_date != NULL ? strtod(t->expected_to_date, NULL) : NAN;
+    double target = t->target != NULL ? strtod(t->target, NULL) : NAN;
+
+    if (!isfinite(e) || !isfinite(target) || target <= 0)
+        return;
+    ct_buf_printf(out, "<span class=\"pace\" style=\"left: %.1f%%;\" title=\"按时间进度 pro rata ",
+                  fmin(100, fmax(0, e / target * 100)));
+    agg_dashboard_format_figure(t->expected_to_date, 2, out);
+    ct_buf_puts(out, "\"></span>");
+}
+
 static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v,
                           const struct agg_progress_target *t)
 {
     size_t st = status_index(t->status);
     double w = bar_width(t->pct);
 
-    ct_buf_printf(out, "<details class=\"target st-%s\" role=\"listitem\" data-code=\"",
-                  statuses[st].code);
+    ct_buf_printf(out, "<details class=\"target st-%s%s\" role=\"listitem\" data-code=\"",
+                  statuses[st].code, lag_class(t));
     html(out, t->code);
     ct_buf_printf(out, "\" data-status=\"%s\" data-actual=\"", statuses[st].code);
     html(out, t->actual != NULL ? t->actual : "");
@@ -310,8 +337,10 @@ static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v
     ct_buf_printf(out,
                   "</span></span><span class=\"bar\" role=\"progressbar\" aria-valuemin=\"0\" "
                   "aria-valuemax=\"100\" aria-valuenow=\"%.1f\"><span class=\"fill\" "
-                  "style=\"width: %.1f%%;\"></span></span><span class=\"pct\">",
+                  "style=\"width: %.1f%%;\"></span>",
                   w, w);
+    render_pace_mark(out, t);
+    ct_buf_puts(out, "</span><span class=\"pct\">");
     if (t->pct != NULL) {
         agg_dashboard_format_figure(t->pct, 1, out);
         ct_buf_puts(out, "%");

@@ -13,6 +13,11 @@
  * data-pct=... data-status=...> whose summary shows the name (Chinese, then English),
  * actual / target with unit, the bar, the percentage and the status as symbol and words,
  * and whose body is the units' bar chart. Everything taken from the database is escaped.
+ * A paced target's bar carries the pro-rata mark (<span class="pace" style="left: X%;">,
+ * X = expected_to_date / target); a `behind` target is also `lag-amber` at 90% of pace or
+ * more and `lag-red` below (a target without a pro rata: its pct stands for its pace). The
+ * assessment has its own page
+ * (dashboard_assessment.h).
  *
  * Nothing here touches the database or keeps state; the caller owns every input.
  */

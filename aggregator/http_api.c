@@ -1,6 +1,7 @@
 #include "http_api.h"
 #include "briefing.h"
 #include "bulletin.h"
+#include "api_assessment.h"
 #include "dashboard.h"
 #include "db.h"
 #include "health.h"
@@ -226,6 +227,44 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
 out:
     agg_http_page_done(h, conn);
     agg_progress_free(p);
+}
+
+/* Pages kept in files of their own (api_assessment.c): the query and the year as for
+ * /api/progress, then `page` on the connection; its -1 is a 503. */
+static void serve_year(struct agg_http *h, const struct ct_http_request *req,
+                       struct ct_http_response *resp, agg_api_year_page page)
+{
+    char err[AGG_DB_ERR_MAX];
+    int years[MAX_YEARS];
+    size_t n_years = 0;
+    struct query q = {0};
+    PGconn *conn;
+
+    if (parse_query(req, &q, err, sizeof(err)) != 0) {
+        error_text(resp, 400, err);
+        return;
+    }
+    conn = agg_http_page_conn(h, req, err, sizeof(err));
+    if (conn == NULL || load_years(conn, years, &n_years, err, sizeof(err)) != 0)
+        error_text(resp, 503, err);
+    else if (choose_year(&q, years, n_years, err, sizeof(err)) != 0)
+        error_text(resp, 404, err);
+    else if (page(conn, &(struct agg_api_year){q.year, q.as_of_ms, q.as_of, years, n_years}, resp,
+                  err, sizeof(err)) != 0)
+        error_text(resp, 503, err);
+    agg_http_page_done(h, conn);
+}
+
+static void handle_assessment(void *ctx, const struct ct_http_request *req,
+                              struct ct_http_response *resp)
+{
+    serve_year(ctx, req, resp, agg_api_assessment);
+}
+
+static void handle_assessment_page(void *ctx, const struct ct_http_request *req,
+                                   struct ct_http_response *resp)
+{
+    serve_year(ctx, req, resp, agg_api_assessment_page);
 }
 
 static void handle_dashboard(void *ctx, const struct ct_http_request *req,
@@ -572,6 +611,8 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         register_metrics(h) != 0 ||
         ct_http_route_fast(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
         ct_http_route_fast(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/assessment", handle_assessment, h) != 0 ||
+        ct_http_route(h->server, "GET", "/assessment", handle_assessment_page, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress.xlsx", handle_xlsx, h) != 0 ||
         ct_http_route(h->server, "GET", "/bulletin", handle_bulletin, h) != 0 ||

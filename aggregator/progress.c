@@ -23,25 +23,34 @@ enum {
     T_CMP,
     T_PCT,
     T_STATUS,
-    T_UNITS
+    T_UNITS,
+    T_EXPECTED,
+    T_PACE,
+    T_SCOPE
 };
 
 static const char *city_sql =
     "SELECT p.target_code, t.name_zh, t.name_en, t.unit, p.kind, p.actual, p.target,"
-    " p.comparator, p.pct, p.status, p.units_reporting"
-    " FROM citytally_progress($1, " AS_OF_SQL ") p"
+    " p.comparator, p.pct, p.status, p.units_reporting, p.expected_to_date, p.pace_pct, NULL::text"
+    " FROM citytally_progress_paced($1, " AS_OF_SQL ") p"
     " JOIN targets t ON t.year = $1 AND t.code = p.target_code ORDER BY t.position";
 
 static const char *unit_sql =
-    "SELECT p.target_code, t.name_zh, t.name_en, t.unit, p.kind, p.actual, p.target,"
-    " p.comparator, p.pct, p.status, p.units_reporting"
-    " FROM citytally_unit_progress($1, " AS_OF_SQL ", $3) p"
-    " JOIN targets t ON t.year = $1 AND t.code = p.target_code ORDER BY t.position";
+    "SELECT s.target_code, t.name_zh, t.name_en, t.unit, t.kind, s.value, s.target,"
+    " s.comparator, s.pct, s.status, s.reporting::int, s.expected_to_date, s.pace_pct,"
+    " s.target_scope"
+    " FROM citytally_unit_scores($1, " AS_OF_SQL ") s"
+    " JOIN targets t ON t.year = $1 AND t.code = s.target_code"
+    " WHERE s.district = $3 ORDER BY t.position";
 
 /* Ordered by target position, then unit position, like the rows above. */
-static const char *by_unit_sql = "SELECT target_code, district, value"
-                                 " FROM citytally_progress_by_unit($1, " AS_OF_SQL ")"
-                                 " WHERE $3::text IS NULL OR district = $3";
+static const char *by_unit_sql =
+    "SELECT s.target_code, s.district, s.value, s.expected_to_date, s.pace_pct"
+    " FROM citytally_unit_scores($1, " AS_OF_SQL ") s"
+    " JOIN targets t ON t.year = $1 AND t.code = s.target_code"
+    " JOIN units u ON u.id = s.district"
+    " WHERE s.reporting AND ($3::text IS NULL OR s.district = $3)"
+    " ORDER BY t.position, u.position";
 
 static const char *value_or_null(const PGresult *res, int row, int col)
 {
@@ -126,12 +135,17 @@ int agg_progress_load(PGconn *conn, int year, int64_t as_of_ms, const char *dist
         t->pct = value_or_null(r, i, T_PCT);
         t->status = PQgetvalue(r, i, T_STATUS);
         t->units_reporting = atoi(PQgetvalue(r, i, T_UNITS));
+        t->expected_to_date = value_or_null(r, i, T_EXPECTED);
+        t->pace_pct = value_or_null(r, i, T_PACE);
+        t->target_scope = value_or_null(r, i, T_SCOPE);
         /* Both results follow the targets' order, so each target's units are the run of
          * unit rows carrying its code. */
         t->units = &p->units_storage[u];
         while (u < n_units && strcmp(PQgetvalue(p->res_units, u, 0), t->code) == 0) {
             p->units_storage[u].district = PQgetvalue(p->res_units, u, 1);
             p->units_storage[u].value = value_or_null(p->res_units, u, 2);
+            p->units_storage[u].expected_to_date = value_or_null(p->res_units, u, 3);
+            p->units_storage[u].pace_pct = value_or_null(p->res_units, u, 4);
             t->n_units++;
             u++;
         }
@@ -214,18 +228,30 @@ int agg_progress_json(const struct agg_progress *p, struct ct_buf *out)
         json_number(out, t->actual);
         ct_buf_puts(out, ",\"target\":");
         json_number(out, t->target);
+        if (t->target_scope != NULL) {
+            ct_buf_puts(out, ",\"target_scope\":");
+            ct_buf_json_string(out, t->target_scope);
+        }
         ct_buf_puts(out, ",\"comparator\":");
         ct_buf_json_string(out, t->comparator);
         ct_buf_puts(out, ",\"pct\":");
         json_number(out, t->pct);
         ct_buf_puts(out, ",\"status\":");
         ct_buf_json_string(out, t->status);
+        ct_buf_puts(out, ",\"expected_to_date\":");
+        json_number(out, t->expected_to_date);
+        ct_buf_puts(out, ",\"pace_pct\":");
+        json_number(out, t->pace_pct);
         ct_buf_printf(out, ",\"units_reporting\":%d,\"by_district\":[", t->units_reporting);
         for (size_t k = 0; k < t->n_units; k++) {
             ct_buf_puts(out, k ? ",{\"district\":" : "{\"district\":");
             ct_buf_json_string(out, t->units[k].district);
             ct_buf_puts(out, ",\"value\":");
             json_number(out, t->units[k].value);
+            ct_buf_puts(out, ",\"expected_to_date\":");
+            json_number(out, t->units[k].expected_to_date);
+            ct_buf_puts(out, ",\"pace_pct\":");
+            json_number(out, t->units[k].pace_pct);
             ct_buf_puts(out, "}");
         }
         ct_buf_puts(out, "]}");

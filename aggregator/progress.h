@@ -2,7 +2,8 @@
  * progress.h - progress against one year's targets, read from the store.
  *
  * The figures themselves are computed in SQL (aggregator/sql/003_progress.sql:
- * citytally_progress and citytally_progress_by_unit, CONTRACT section 4); this module asks
+ * citytally_progress, CONTRACT section 4; 004_assessment.sql adds each figure's pace and
+ * each unit's figure against its own target, section 8); this module asks
  * for them, adds the targets' names and units, and builds the one document that
  * `report --format json`, the HTTP API and the dashboard all serve.
  *
@@ -23,6 +24,9 @@
 struct agg_progress_unit {
     const char *district; /* unit id */
     const char *value;    /* the unit's own figure for the target; NULL: none */
+    /* Pace (CONTRACT section 8) against the unit's own target where it has one, else the
+     * city's; NULL where the target is not paced or there is no value. */
+    const char *expected_to_date, *pace_pct;
 };
 
 struct agg_progress_target {
@@ -38,6 +42,10 @@ struct agg_progress_target {
     struct agg_progress_unit *units; /* the units with a figure behind this target, in
                                         districts.csv order */
     size_t n_units;
+    const char *expected_to_date; /* pro rata by now (CONTRACT section 8); NULL: not paced */
+    const char *pace_pct;         /* 100 x actual / expected_to_date; NULL: no value */
+    const char *target_scope;     /* with a district: "unit" (its own target) or "city";
+                                     NULL for the city's figures */
 };
 
 struct agg_progress {
@@ -54,7 +62,8 @@ struct agg_progress {
 
 /* Reads year `year`'s progress as of `as_of_ms` (ms since the epoch). With `district`
  * (borrowed), every figure is that unit's own: its value (sum, city), its ratio, its growth,
- * compared with the city target by the same rules, and units_reporting is 0 or 1.
+ * compared by the same rules with its own target where it has one, else with the city's
+ * (target_scope says which), and units_reporting is 0 or 1.
  * Returns 0 with `*out` set, or -1 with one line in `err` (no targets for the year, an
  * unknown district, a database error). The connection must not be inside a failed
  * transaction; nothing is written. */

@@ -166,6 +166,19 @@ static void bar(struct ct_buf *out, const char *pct)
     pad(out, BAR_CELLS - cells);
 }
 
+/* With --district, which target a figure is measured against (CONTRACT section 8). */
+static const char *scope_tag(const struct agg_progress_target *t)
+{
+    if (t->target_scope == NULL)
+        return "";
+    return strcmp(t->target_scope, "unit") == 0 ? " (unit)" : " (city)";
+}
+
+static size_t scope_width(const struct agg_progress_target *t)
+{
+    return strlen(scope_tag(t));
+}
+
 static int render_table(const struct agg_progress *p, bool colour, struct ct_buf *out)
 {
     char as_of[CT_TIME_TEXT_MAX], buf[96];
@@ -181,7 +194,7 @@ static int render_table(const struct agg_progress *p, bool colour, struct ct_buf
         if ((w = strlen(buf)) > w_actual)
             w_actual = w;
         grouped(t->target, buf, sizeof(buf));
-        if ((w = strlen(buf) + strlen(t->comparator) + 1) > w_target)
+        if ((w = strlen(buf) + strlen(t->comparator) + 1 + scope_width(t)) > w_target)
             w_target = w;
         if (t->pct != NULL && (w = strlen(t->pct)) > w_pct)
             w_pct = w;
@@ -197,7 +210,9 @@ static int render_table(const struct agg_progress *p, bool colour, struct ct_buf
     ct_buf_printf(out, "郑州市 %d 年科技工作目标进展 · Zhengzhou, progress on the %d S&T targets\n",
                   p->year, p->year);
     if (p->district != NULL)
-        ct_buf_printf(out, "Unit %s, its own figures against the city targets, as of %s\n\n",
+        ct_buf_printf(out,
+                      "Unit %s, its own figures against its own targets (unit) where it has "
+                      "them, else the city's (city), as of %s\n\n",
                       p->district, as_of);
     else
         ct_buf_printf(out, "City-wide (全市), as of %s\n\n", as_of);
@@ -230,7 +245,7 @@ static int render_table(const struct agg_progress *p, bool colour, struct ct_buf
         right(out, buf, w_actual);
         ct_buf_puts(out, "  ");
         grouped(t->target, buf, sizeof(buf));
-        snprintf(target, sizeof(target), "%s %s", t->comparator, buf);
+        snprintf(target, sizeof(target), "%s %s%s", t->comparator, buf, scope_tag(t));
         right(out, target, w_target);
         ct_buf_puts(out, "  ");
         right(out, t->pct != NULL ? t->pct : "-", w_pct);
@@ -294,7 +309,8 @@ static int render_csv(const struct agg_progress *p, struct ct_buf *out)
 
     ct_time_format(p->as_of_ms, as_of, sizeof(as_of));
     ct_buf_puts(out, "year,as_of,district,code,name_zh,name_en,unit,kind,actual,target,"
-                     "comparator,pct,status,units_reporting\n");
+                     "comparator,pct,status,units_reporting,expected_to_date,pace_pct,"
+                     "target_scope\n");
     for (size_t i = 0; i < p->n_targets; i++) {
         const struct agg_progress_target *t = &p->targets[i];
         const char *fields[] = {t->code,   t->name_zh, t->name_en,    t->unit, t->kind,
@@ -305,7 +321,13 @@ static int render_csv(const struct agg_progress *p, struct ct_buf *out)
             ct_buf_puts(out, ",");
             csv_field(out, fields[f]);
         }
-        ct_buf_printf(out, ",%d\n", t->units_reporting);
+        ct_buf_printf(out, ",%d,", t->units_reporting);
+        csv_field(out, t->expected_to_date);
+        ct_buf_puts(out, ",");
+        csv_field(out, t->pace_pct);
+        ct_buf_puts(out, ",");
+        csv_field(out, t->target_scope != NULL ? t->target_scope : "city");
+        ct_buf_puts(out, "\n");
     }
     return out->failed ? -1 : 0;
 }

@@ -23,6 +23,7 @@ enum column {
     COL_NAME_ZH,
     COL_NAME_EN,
     COL_CLAUSE,
+    COL_DISTRICT, /* empty: city-wide; else that unit's own target for `code` */
     COL_COUNT
 };
 
@@ -30,9 +31,10 @@ static const struct {
     const char *name;
     bool required;
 } columns[COL_COUNT] = {
-    {"code", true},   {"kind", true},       {"indicator", false}, {"denominator", false},
-    {"scale", false}, {"of_target", false}, {"comparator", true}, {"target", true},
-    {"unit", false},  {"name_zh", true},    {"name_en", true},    {"clause", false},
+    {"code", true},      {"kind", true},       {"indicator", false}, {"denominator", false},
+    {"scale", false},    {"of_target", false}, {"comparator", true}, {"target", true},
+    {"unit", false},     {"name_zh", true},    {"name_en", true},    {"clause", false},
+    {"district", false},
 };
 
 #define FIELD_MAX 1024
@@ -48,6 +50,7 @@ struct loader {
     struct ct_buf *problems;
     size_t n_problems;
     PGresult *indicators; /* code per row */
+    PGresult *units;      /* id per row */
     struct row *rows;
     size_t n_rows;
 };
@@ -106,10 +109,25 @@ static bool known_indicator(const struct loader *l, const char *code)
     return false;
 }
 
+static bool known_unit(const struct loader *l, const char *id)
+{
+    for (int i = 0; i < PQntuples(l->units); i++) {
+        if (strcmp(PQgetvalue(l->units, i, 0), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool is_unit_row(const struct row *r)
+{
+    return r->f[COL_DISTRICT][0] != '\0';
+}
+
+/* The city-wide row of `code`. */
 static const struct row *find_row(const struct loader *l, const char *code)
 {
     for (size_t i = 0; i < l->n_rows; i++) {
-        if (strcmp(l->rows[i].f[COL_CODE], code) == 0)
+        if (!is_unit_row(&l->rows[i]) && strcmp(l->rows[i].f[COL_CODE], code) == 0)
             return &l->rows[i];
     }
     return NULL;
@@ -132,7 +150,13 @@ static void check_row(struct loader *l, const struct row *r)
                 CT_ID_MAX);
     }
     for (const struct row *o = l->rows; o < r; o++) {
-        if (strcmp(o->f[COL_CODE], r->f[COL_CODE]) == 0)
+        if (strcmp(o->f[COL_CODE], r->f[COL_CODE]) != 0 ||
+            strcmp(o->f[COL_DISTRICT], r->f[COL_DISTRICT]) != 0)
+            continue;
+        if (is_unit_row(r))
+            problem(l, r->line, "code '%s' for district '%s' is already on line %zu",
+                    r->f[COL_CODE], r->f[COL_DISTRICT], o->line);
+        else
             problem(l, r->line, "code '%s' is already used on line %zu", r->f[COL_CODE], o->line);
     }
     bool is_sum = strcmp(kind, "sum") == 0, is_ratio = strcmp(kind, "ratio") == 0,
@@ -181,8 +205,49 @@ static void check_row(struct loader *l, const struct row *r)
         escaped(r->f[COL_TARGET], shown, sizeof(shown));
         problem(l, r->line, "target '%s' is not a number", shown);
     }
-    if (r->f[COL_NAME_ZH][0] == '\0' || r->f[COL_NAME_EN][0] == '\0')
+    /* A unit row's names are the city row's; it may leave them empty. */
+    if (!is_unit_row(r) && (r->f[COL_NAME_ZH][0] == '\0' || r->f[COL_NAME_EN][0] == '\0'))
         problem(l, r->line, "name_zh and name_en must not be empty");
+}
+
+/* A unit row is that unit's own number for the city row's figure, so everything that
+ * defines the figure must be the city row's. An empty scale means 1 on both. */
+static void check_unit_row(struct loader *l, const struct row *r)
+{
+    static const int same[] = {COL_KIND,      COL_INDICATOR,  COL_DENOMINATOR, COL_SCALE,
+                               COL_OF_TARGET, COL_COMPARATOR, COL_UNIT};
+    const struct row *city = find_row(l, r->f[COL_CODE]);
+    char shown[160], was[160];
+
+    if (!ct_id_valid(r->f[COL_DISTRICT], strlen(r->f[COL_DISTRICT])) ||
+        !known_unit(l, r->f[COL_DISTRICT])) {
+        escaped(r->f[COL_DISTRICT], shown, sizeof(shown));
+        problem(l, r->line, "unknown district '%s'", shown);
+        return;
+    }
+    escaped(r->f[COL_CODE], shown, sizeof(shown));
+    if (city == NULL) {
+        problem(l, r->line, "unit target '%s' has no city-wide row in this file", shown);
+        return;
+    }
+    if (strcmp(city->f[COL_KIND], "city") == 0) {
+        problem(l, r->line, "target '%s' is of kind city (line %zu): it has no unit targets", shown,
+                city->line);
+        return;
+    }
+    for (size_t k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
+        const char *mine = r->f[same[k]], *theirs = city->f[same[k]];
+        if (same[k] == COL_SCALE) {
+            mine = mine[0] ? mine : "1";
+            theirs = theirs[0] ? theirs : "1";
+        }
+        if (strcmp(mine, theirs) == 0)
+            continue;
+        escaped(mine, shown, sizeof(shown));
+        escaped(theirs, was, sizeof(was));
+        problem(l, r->line, "%s '%s' differs from the city-wide row on line %zu ('%s')",
+                columns[same[k]].name, shown, city->line, was);
+    }
 }
 
 static void check_references(struct loader *l)
@@ -191,6 +256,10 @@ static void check_references(struct loader *l)
 
     for (size_t i = 0; i < l->n_rows; i++) {
         const struct row *r = &l->rows[i];
+        if (is_unit_row(r)) {
+            check_unit_row(l, r);
+            continue;
+        }
         if (strcmp(r->f[COL_KIND], "growth") != 0 || r->f[COL_OF_TARGET][0] == '\0')
             continue;
         const struct row *base = find_row(l, r->f[COL_OF_TARGET]);
@@ -301,6 +370,7 @@ static int replace_year(PGconn *conn, struct loader *l, int year, char *err, siz
 {
     char year_text[16], position[24];
     const char *del[] = {year_text};
+    size_t n_city = 0;
 
     snprintf(year_text, sizeof(year_text), "%d", year);
     if (agg_db_exec(conn, "removing the year's targets", "DELETE FROM targets WHERE year = $1", 1,
@@ -309,7 +379,9 @@ static int replace_year(PGconn *conn, struct loader *l, int year, char *err, siz
     for (size_t i = 0; i < l->n_rows; i++) {
         const struct row *r = &l->rows[i];
         const char *p[14];
-        snprintf(position, sizeof(position), "%zu", i + 1);
+        if (is_unit_row(r))
+            continue;
+        snprintf(position, sizeof(position), "%zu", ++n_city);
         p[0] = year_text;
         p[1] = r->f[COL_CODE];
         p[2] = position;
@@ -331,6 +403,17 @@ static int replace_year(PGconn *conn, struct loader *l, int year, char *err, siz
                         14, p, err, err_size) != 0)
             return -1;
     }
+    /* After every city row, which each unit row references. The DELETE above took the
+     * year's old unit targets with it (ON DELETE CASCADE). */
+    for (size_t i = 0; i < l->n_rows; i++) {
+        const struct row *r = &l->rows[i];
+        const char *p[] = {year_text, r->f[COL_CODE], r->f[COL_DISTRICT], r->f[COL_TARGET]};
+        if (is_unit_row(r) && agg_db_exec(conn, "storing a unit target",
+                                          "INSERT INTO unit_targets (year, code, district, target)"
+                                          " VALUES ($1, $2, $3, $4)",
+                                          4, p, err, err_size) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -338,7 +421,7 @@ enum agg_targets_result agg_targets_load(PGconn *conn, int year, const char *nam
                                          size_t len, struct ct_buf *problems, char *err,
                                          size_t err_size)
 {
-    struct loader l = {name, problems, 0, NULL, NULL, 0};
+    struct loader l = {name, problems, 0, NULL, NULL, NULL, 0};
     enum agg_targets_result result = AGG_TARGETS_DB_ERROR;
 
     if (year < 1900 || year > 9999) {
@@ -352,6 +435,10 @@ enum agg_targets_result agg_targets_load(PGconn *conn, int year, const char *nam
     l.indicators = agg_db_query(conn, "reading indicators", "SELECT code FROM indicators", 0, NULL,
                                 PGRES_TUPLES_OK, err, err_size);
     if (l.indicators == NULL)
+        goto out;
+    l.units = agg_db_query(conn, "reading units", "SELECT id FROM units", 0, NULL, PGRES_TUPLES_OK,
+                           err, err_size);
+    if (l.units == NULL)
         goto out;
     l.rows = calloc(AGG_TARGETS_ROWS_MAX, sizeof(*l.rows));
     if (l.rows == NULL || read_rows(&l, data, len) != 0) {
@@ -371,6 +458,7 @@ out:
             free(l.rows[i].f[c]);
     }
     free(l.rows);
+    PQclear(l.units);
     PQclear(l.indicators);
     return result;
 }

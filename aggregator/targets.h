@@ -7,6 +7,12 @@
  * <=, <), numbers, names. Every problem is listed with its line; if there is any, nothing
  * changes. Otherwise the year's rows in `targets` are replaced by the file's, in its order.
  * `targets import` and the seed (seed.h) both come through here.
+ *
+ * An optional `district` column (CONTRACT section 8) makes a row that unit's own target
+ * for the city-wide row of the same code, which must be in the file, must not be of kind
+ * `city`, and whose kind, indicator, denominator, scale, of_target, comparator and unit the
+ * unit row repeats; one unit row per (code, district). They go to `unit_targets`
+ * (aggregator/sql/004_assessment.sql) and are replaced with the year.
  */
 #ifndef AGG_TARGETS_H
 #define AGG_TARGETS_H
@@ -17,7 +23,7 @@
 #include <stddef.h>
 
 #define AGG_TARGETS_FILE_MAX (1024 * 1024) /* bytes */
-#define AGG_TARGETS_ROWS_MAX 1000
+#define AGG_TARGETS_ROWS_MAX 2000          /* city rows and unit rows together */
 
 enum agg_targets_result {
     AGG_TARGETS_OK = 0,

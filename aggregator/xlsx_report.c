@@ -177,7 +177,7 @@ static lxw_error sheet_progress(lxw_workbook *wb, const struct agg_briefing *b,
         return sheet_close(&s, 0, print_header);
     for (size_t c = 0; c < n_base; c++)
         put_header(&s, (lxw_col_t)c, headers[c]);
-    for (size_t c = 0; b->pace != NULL && c < 2; c++)
+    for (size_t c = 0; b->paced && c < 2; c++)
         put_header(&s, (lxw_col_t)(n_base + c), pace_headers[c]);
     for (size_t i = 0; i < p->n_targets; i++) {
         const struct agg_progress_target *t = &p->targets[i];
@@ -192,12 +192,12 @@ static lxw_error sheet_progress(lxw_workbook *wb, const struct agg_briefing *b,
         put_decimal(&s, r, 7, t->pct);
         put_text(&s, r, 8, t->status, status_format(fm, t->status));
         put_int(&s, r, 9, t->units_reporting);
-        if (b->pace != NULL) {
-            put_decimal(&s, r, (lxw_col_t)n_base, b->pace[i].expected_to_date);
-            put_decimal(&s, r, (lxw_col_t)(n_base + 1), b->pace[i].pace_pct);
+        if (b->paced) {
+            put_decimal(&s, r, (lxw_col_t)n_base, t->expected_to_date);
+            put_decimal(&s, r, (lxw_col_t)(n_base + 1), t->pace_pct);
         }
     }
-    if (b->pace == NULL)
+    if (!b->paced)
         s.n_cols = n_base;
     return sheet_close(&s, 2, print_header);
 }
@@ -251,8 +251,8 @@ static lxw_error sheet_units(lxw_workbook *wb, const struct agg_briefing *b,
     return e;
 }
 
-static const struct agg_briefing_assessment_item *
-item_of(const struct agg_briefing_assessment_unit *u, const char *code)
+static const struct agg_assessment_item *item_of(const struct agg_assessment_unit *u,
+                                                 const char *code)
 {
     for (size_t k = 0; k < u->n_items; k++) {
         if (strcmp(u->items[k].code, code) == 0)
@@ -271,7 +271,7 @@ static lxw_error sheet_assessment(lxw_workbook *wb, const struct agg_briefing *b
         "得分 Score",  "考核目标数 Assigned", "已完成 Met",       "进度正常 On track",
         "滞后 Behind", "暂无数据 No data"};
     const size_t n_base = sizeof(headers) / sizeof(headers[0]);
-    const struct agg_briefing_assessment *a = b->assessment;
+    const struct agg_assessment *a = b->assessment;
     const struct agg_progress *p = b->progress;
     bool *assigned = calloc(p->n_targets + 1, sizeof(*assigned));
     struct ct_buf header = CT_BUF_INIT;
@@ -302,10 +302,10 @@ static lxw_error sheet_assessment(lxw_workbook *wb, const struct agg_briefing *b
         put_header(&s, (lxw_col_t)col++, header.data);
     }
     for (size_t i = 0; i < a->n_units; i++) {
-        const struct agg_briefing_assessment_unit *u = &a->units[i];
+        const struct agg_assessment_unit *u = &a->units[i];
         lxw_row_t r = (lxw_row_t)(i + 1);
-        if (u->rank > 0)
-            put_int(&s, r, 0, u->rank);
+        if (u->rank != NULL)
+            put_decimal(&s, r, 0, u->rank);
         put_text(&s, r, 1, u->district, fm->text);
         put_text(&s, r, 2, u->name_zh, fm->text);
         put_text(&s, r, 3, u->name_en, fm->text);
@@ -317,7 +317,7 @@ static lxw_error sheet_assessment(lxw_workbook *wb, const struct agg_briefing *b
         put_int(&s, r, 9, u->no_data);
         col = n_base;
         for (size_t t = 0; t < p->n_targets; t++) {
-            const struct agg_briefing_assessment_item *item;
+            const struct agg_assessment_item *item;
             if (!assigned[t])
                 continue;
             if ((item = item_of(u, p->targets[t].code)) != NULL)

@@ -196,6 +196,9 @@ if [ -z "$(psql_run -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 
 fi
 db="host=$sock port=5432 user=postgres dbname=citytally"
 say "$("$agg" migrate --db "$db")"
+# The bureau's split of the sum targets among the units (目标分解), so the report and the
+# dashboard show the assessment; re-importing replaces the year as a whole.
+say "$("$agg" targets import deploy/sample/targets-2015-units.csv --db "$db")"
 
 # ---- 3. keys and the aggregator -----------------------------------------------------------
 units=$(tail -n +2 data/districts.csv | cut -d, -f1)
@@ -355,6 +358,9 @@ rejected=$(psql_run -d citytally -tAc "SELECT count(*) FROM rejected_updates")
 say "every update acknowledged ($(elapsed))"
 echo
 "$agg" report --year "$year" --db "$db"
+echo
+"$agg" report --assessment --year "$year" --db "$db"
+say "assessment: http://127.0.0.1:$http_port/assessment?year=$year   API: /api/assessment?year=$year"
 echo
 say "the report above is computed from SAMPLE data (synthetic figures)"
 say "dashboard: http://127.0.0.1:$http_port/   metrics: http://127.0.0.1:$http_port/metrics"

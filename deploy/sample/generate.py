@@ -11,6 +11,9 @@ Each unit gets, in deploy/sample/UNIT/:
   UNIT-2015-h1.csv         year-to-date figures observed 2015-06-30 (op set)
   UNIT-2015-annual.csv     year-end figures observed 2015-12-31 (op set)
   UNIT-2015-corrections.csv  a few units: op=add corrections observed in January 2016
+and deploy/sample/targets-2015-units.csv: the 2015 targets (data/targets-2015.csv) with
+each sum target split among the units by their share of last year's figure (目标分解),
+as a bureau would (`targets import`; the quickstart loads it).
 Gongyi, Xinmi and Zhongmu save their files as Excel on Chinese Windows does: GB18030
 (GBK), CRLF, Chinese indicator names and dates like 2015/6/30. Dengfeng lags behind: its
 year-end report has not come in, so it has only 2014 and the first half of 2015.
@@ -204,5 +207,52 @@ def main():
                 f.write(data)
 
 
+def split_by_share(total, decimals, last_year):
+    """Divides a target by each unit's share of last year's figure: counts by largest
+    remainder (a unit whose share rounds to nothing gets no target), amounts rounded."""
+    norm = sum(last_year.values())
+    raw = {u: total * v / norm for u, v in last_year.items() if v > 0}
+    if decimals == 0:
+        out = {u: int(v) for u, v in raw.items()}
+        rest = int(round(total)) - sum(out.values())
+        for u in sorted(raw, key=lambda u: (raw[u] - int(raw[u]), u), reverse=True)[:rest]:
+            out[u] += 1
+        return {u: v for u, v in out.items() if v > 0}
+    return {u: round(v, decimals) for u, v in raw.items() if round(v, decimals) > 0}
+
+
+def write_unit_targets():
+    """targets-2015-units.csv: the city rows as shipped, then one row per unit and split
+    target. Last year's figure is the 2014 sample figure where there is one, else a 2014
+    made the way the 2015 figures are (about 0.9 of them, varied by unit)."""
+    path = os.path.join(DATA, "targets-2015.csv")
+    rows = list(csv.DictReader(open(path, encoding="utf-8")))
+    header = list(rows[0].keys()) + ["district"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow([r[k] for k in header[:-1]] + [""])
+    for r in rows:
+        ind = r["indicator"]
+        if r["kind"] != "sum" or ind not in ANNUAL:
+            continue
+        total, decimals, shares, _ = ANNUAL[ind]
+        if ind in BASE_2014:
+            last = split(BASE_2014[ind], decimals, shares, ind + "/2014")
+        else:
+            last = split(total * 0.9, decimals, shares, ind + "/2014")
+        amount = 0 if decimals == 0 or float(r["target"]) >= 100000 else 2
+        for unit in UNITS:
+            share = split_by_share(float(r["target"]), amount, last).get(unit)
+            if share is None:
+                continue
+            unit_row = dict(r, target=fmt(share, amount), name_zh="", name_en="", clause="")
+            w.writerow([unit_row[k] for k in header[:-1]] + [unit])
+    with open(os.path.join(HERE, "targets-2015-units.csv"), "w", encoding="utf-8") as f:
+        f.write(buf.getvalue())
+
+
 if __name__ == "__main__":
     main()
+    write_unit_targets()

@@ -109,6 +109,7 @@ static const char *const codes[] = {"rd_centers_municipal", "patents_per_10k", "
 static const char *const units_of_measure[] = {"家", "亿元", "%", "件/万人", "", "<b>"};
 static const char *const kinds[] = {"sum", "ratio", "growth", "city"};
 static const char *const comparators[] = {">=", ">", "<=", "<"};
+static const char *const scopes[] = {NULL, "unit", "city"};
 static const char *const statuses[] = {"met", "on_track", "behind", "no_data", "unknown"};
 static const char *const districts[] = {
     "city",     "erqi",    "jinshui",      "gaoxin",     "zhengdong", "xinzheng",  "dengfeng",
@@ -139,9 +140,13 @@ static void make_target(struct pgen *g, struct source *s, size_t i)
         .units_reporting = (int)take(s, 40) - 2,
         .units = g->units[i],
         .n_units = take(s, PGEN_MAX_UNITS + 1),
+        .expected_to_date = figure(g, s),
+        .pace_pct = figure(g, s),
+        .target_scope = PICK(s, scopes),
     };
     for (size_t k = 0; k < t->n_units; k++)
-        g->units[i][k] = (struct agg_progress_unit){PICK(s, districts), figure(g, s)};
+        g->units[i][k] = (struct agg_progress_unit){PICK(s, districts), figure(g, s), figure(g, s),
+                                                    figure(g, s)};
 }
 
 void pgen_from_bytes(struct pgen *g, const uint8_t *data, size_t size)

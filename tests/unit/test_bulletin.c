@@ -10,27 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct agg_progress_unit rd_units[] = {{"gaoxin", "40"}, {"jinshui", "47"}};
+static struct agg_progress_unit rd_units[] = {{"gaoxin", "40", NULL, NULL},
+                                              {"jinshui", "47", NULL, NULL}};
 static struct agg_progress_target targets[] = {
     {"rd_centers_municipal", "新建市级研发中心100家", "Build 100 municipal R&D centres", "家",
-     "sum", "87", "100", ">=", "87", "on_track", 2, rd_units, 2},
+     "sum", "87", "100", ">=", "87", "on_track", 2, rd_units, 2, "49.5890", "175.44", NULL},
     {"patents_per_10k", "每万人发明专利拥有量达到6.8件", "Patents <b>per</b> 10 000", "件/万人",
-     "ratio", "7.0312345", "6.8", ">=", "103.4", "met", 1, NULL, 0},
+     "ratio", "7.0312345", "6.8", ">=", "103.4", "met", 1, NULL, 0, NULL, NULL, NULL},
     {"st_contribution_rate", "科技进步对经济增长的贡献率达到60%", "S&T contributes 60%", "%",
-     "city", NULL, "60", ">=", NULL, "no_data", 0, NULL, 0},
+     "city", NULL, "60", ">=", NULL, "no_data", 0, NULL, 0, NULL, NULL, NULL},
 };
 static const struct agg_briefing_unit units[] = {
     {"jinshui", "金水区", "Jinshui District"},
     {"gaoxin", "郑州高新技术产业开发区", "High-tech zone"},
 };
-static const struct agg_briefing_pace pace[] = {{"49.5890", "175.44"}, {NULL, NULL}, {NULL, NULL}};
-static const struct agg_briefing_assessment_item items[] = {
+static struct agg_assessment_item items[] = {
     {"rd_centers_municipal", "47", "50", "94", "on_track"}};
-static const struct agg_briefing_assessment_unit ranked[] = {
-    {1, "jinshui", "金水区", "Jinshui District", "94", 1, 0, 1, 0, 0, items, 1},
-    {0, "gaoxin", "郑州高新技术产业开发区", "High-tech zone", NULL, 0, 0, 0, 0, 0, NULL, 0},
+static struct agg_assessment_unit ranked[] = {
+    {"1", "jinshui", "金水区", "Jinshui District", "94", 1, 0, 1, 0, 0, items, 1},
+    {NULL, "gaoxin", "郑州高新技术产业开发区", "High-tech zone", NULL, 0, 0, 0, 0, 0, NULL, 0},
 };
-static const struct agg_briefing_assessment assessment = {ranked, 2};
+static const struct agg_assessment assessment = {.year = 2015, .units = ranked, .n_units = 2};
 static const char *const missing[] = {"rd_center_new", "patents_granted"};
 static const struct agg_briefing_completeness_unit round_units[] = {
     {"jinshui", 20, 20, 19, NULL, 0},
@@ -141,7 +141,7 @@ Test(bulletin, every_section_is_numbered_in_order_when_the_briefing_has_it)
 
     changes.from_ms = at("2015-05-31");
     changes.to_ms = progress.as_of_ms;
-    b.pace = pace;
+    b.paced = true;
     b.assessment = &assessment;
     b.completeness = &completeness;
     b.changes = &changes;

@@ -44,15 +44,17 @@ Test(dashboard, figures_round_half_away_from_zero_and_group_thousands)
 }
 
 /* Three targets like the 2015 plan's, one with a hostile name to prove escaping. */
-static struct agg_progress_unit rd_units[] = {{"gaoxin", "40"}, {"jinshui", "47"}};
-static struct agg_progress_unit ratio_units[] = {{"zhengdong", "9.25"}};
+static struct agg_progress_unit rd_units[] = {{"gaoxin", "40", NULL, NULL},
+                                              {"jinshui", "47", NULL, NULL}};
+static struct agg_progress_unit ratio_units[] = {{"zhengdong", "9.25", NULL, NULL}};
 static struct agg_progress_target targets[] = {
     {"rd_centers_municipal", "新建市级研发中心100家", "Build 100 municipal R&D centres", "家",
-     "sum", "87", "100", ">=", "87", "on_track", 2, rd_units, 2},
+     "sum", "87", "100", ">=", "87", "on_track", 2, rd_units, 2, NULL, NULL, NULL},
     {"patents_per_10k", "每万人发明专利拥有量达到6.8件", "Patents <b>per</b> 10 000", "件/万人",
-     "ratio", "7.0312345", "6.8", ">=", "103.4005073529411765", "met", 1, ratio_units, 1},
+     "ratio", "7.0312345", "6.8", ">=", "103.4005073529411765", "met", 1, ratio_units, 1, NULL,
+     NULL, NULL},
     {"st_contribution_rate", "科技进步对经济增长的贡献率达到60%", "S&T contributes 60%", "%",
-     "city", NULL, "60", ">=", NULL, "no_data", 0, NULL, 0},
+     "city", NULL, "60", ">=", NULL, "no_data", 0, NULL, 0, NULL, NULL, NULL},
 };
 static const struct agg_dashboard_unit units[] = {
     {"jinshui", "金水区", "Jinshui District"},

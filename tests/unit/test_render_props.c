@@ -60,7 +60,8 @@ Test(render_props, every_format_renders_ten_thousand_documents_with_missing_and_
 }
 
 /* The document of issue 19: the municipal level's growth figure has no value. */
-static struct agg_progress_unit growth_units[] = {{"city", NULL}, {"erqi", "12.5"}};
+static struct agg_progress_unit growth_units[] = {{"city", NULL, NULL, NULL},
+                                                  {"erqi", "12.5", NULL, NULL}};
 static struct agg_progress_target growth_target = {.code = "hightech_growth",
                                                    .name_zh = "高新技术产业增加值增长",
                                                    .name_en = "High-tech growth",

@@ -12,12 +12,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct agg_progress_unit rd_units[] = {{"gaoxin", "40"}, {"jinshui", "47.25"}};
+static struct agg_progress_unit rd_units[] = {{"gaoxin", "40", NULL, NULL},
+                                              {"jinshui", "47.25", NULL, NULL}};
 static struct agg_progress_target targets[] = {
     {"rd_centers_municipal", "新建市级研发中心100家", "Build 100 municipal R&D centres", "家",
-     "sum", "87.25", "100", ">=", "87.25", "on_track", 2, rd_units, 2},
+     "sum", "87.25", "100", ">=", "87.25", "on_track", 2, rd_units, 2, "49.589", "175.95", NULL},
     {"st_contribution_rate", "科技进步对经济增长的贡献率达到60%", "S&T contributes 60%", "", "city",
-     NULL, "60", ">=", NULL, "no_data", 0, NULL, 0},
+     NULL, "60", ">=", NULL, "no_data", 0, NULL, 0, NULL, NULL, NULL},
 };
 static struct agg_progress progress = {2015, 1435679999999LL, NULL, targets, 2, NULL, NULL, NULL,
                                        NULL};
@@ -26,20 +27,19 @@ static const struct agg_briefing_unit units[] = {
     {"gaoxin", "郑州高新技术产业开发区", "High-tech zone"},
     {"city", "市本级", "City level"},
 };
-static const struct agg_briefing_pace pace[] = {{"49.589", "175.95"}, {NULL, NULL}};
-static const struct agg_briefing_assessment_item items[] = {
+static struct agg_assessment_item items[] = {
     {"rd_centers_municipal", "47.25", "50", "94.5", "on_track"}};
-static const struct agg_briefing_assessment_unit ranked[] = {
-    {1, "jinshui", "金水区", "Jinshui District", "94.5", 1, 0, 1, 0, 0, items, 1},
-    {0, "gaoxin", "郑州高新技术产业开发区", "High-tech zone", NULL, 0, 0, 0, 0, 0, NULL, 0},
+static struct agg_assessment_unit ranked[] = {
+    {"1", "jinshui", "金水区", "Jinshui District", "94.5", 1, 0, 1, 0, 0, items, 1},
+    {NULL, "gaoxin", "郑州高新技术产业开发区", "High-tech zone", NULL, 0, 0, 0, 0, 0, NULL, 0},
 };
-static const struct agg_briefing_assessment assessment = {ranked, 2};
+static const struct agg_assessment assessment = {.year = 2015, .units = ranked, .n_units = 2};
 
 static struct agg_briefing briefing(bool optional)
 {
     struct agg_briefing b = {.progress = &progress, .units = units, .n_units = 3};
     if (optional) {
-        b.pace = pace;
+        b.paced = true;
         b.assessment = &assessment;
     }
     return b;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/bench/progress/run.sh [copy-cost|load|query|all]
+# tests/bench/progress/run.sh [copy-cost|load|query|assessment|all]
 #
 # The store's benchmark (issue 3), on a throwaway PostgreSQL 15 cluster with fsync=on and
 # synchronous_commit=on (tests/support/pg_cluster.sh with CT_PG_OPTS):
@@ -8,7 +8,11 @@
 #              (fold trigger + index): what the store adds to every write.
 #   load       10M updates (2014-01-01 .. 2015-12-31, 80% set) into the full schema.
 #   query      citytally_progress(2015, now()) and as of 2015-06-30 (half a year before the
-#              data ends), 5 runs each, median, plus EXPLAIN ANALYZE.
+#              data ends), 5 runs each, median, plus EXPLAIN ANALYZE; then assessment.
+#   assessment the sample split of the targets (deploy/sample/targets-2015-units.csv)
+#              imported, then citytally_assessment(2015, now()) in SQL and the whole
+#              `report --assessment` command (and `report --format json` beside it), 5 runs
+#              each, median.
 # Needs a build (BUILD=build by default) for citytally-aggregator migrate. Not a test: it
 # takes 6-20 minutes on the 2-core machine (6 min 18 s in the last run). Results go to stdout; see RESULTS.md.
 set -eu
@@ -65,6 +69,38 @@ median_ms() { # median of 5 runs of a query, each in its own session, as `report
     done | sort -n | sed -n 3p
 }
 
+median_cmd_ms() { # median of 5 runs of a command, wall clock: what a user waits for
+    for _ in 1 2 3 4 5; do
+        t0=$(date +%s%N)
+        "$@" >/dev/null
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000))
+    done | sort -n | sed -n 3p | awk '{ printf "%.1f", $1 / 1000 }'
+}
+
+assessment() {
+    "$agg" targets import deploy/sample/targets-2015-units.csv --db "dbname=bench10m" >/dev/null
+    echo "unit targets: $(psql -d bench10m -Atc 'SELECT count(*) FROM unit_targets')"
+    echo "citytally_progress(2015, now()): median $(median_ms 'citytally_progress(2015, now())') ms"
+    echo "citytally_assessment(2015, now()): median" \
+        "$(median_ms 'citytally_assessment(2015, now())') ms"
+    echo "citytally_unit_scores(2015, now()): median" \
+        "$(median_ms 'citytally_unit_scores(2015, now())') ms"
+    echo "agent list (whole command: a process, a session, one small query): median" \
+        "$(median_cmd_ms "$agg" agent list --db "dbname=bench10m") ms"
+    echo "report --format json (whole command): median" \
+        "$(median_cmd_ms "$agg" report --year 2015 --format json --db "dbname=bench10m") ms"
+    echo "report --assessment --format json (whole command): median" \
+        "$(median_cmd_ms "$agg" report --assessment --year 2015 --format json \
+            --db "dbname=bench10m") ms"
+    echo "report --assessment --as-of 2015-06-30 (whole command): median" \
+        "$(median_cmd_ms "$agg" report --assessment --as-of 2015-06-30 --format json \
+            --db "dbname=bench10m") ms"
+    echo "--- EXPLAIN ANALYZE SELECT * FROM citytally_assessment(2015, now())"
+    psql -d bench10m -Atc "EXPLAIN (ANALYZE, COSTS OFF)
+        SELECT * FROM citytally_assessment(2015, now())"
+}
+
 query() {
     echo "citytally_progress(2015, now()): median $(median_ms 'citytally_progress(2015, now())') ms"
     echo "citytally_progress(2015, '2015-06-30 23:59:59.999+08'): median" \
@@ -76,6 +112,7 @@ query() {
         psql -d bench10m -Atc "EXPLAIN (ANALYZE, COSTS OFF)
             SELECT * FROM citytally_progress(2015, $as_of)"
     done
+    assessment
 }
 
 start
@@ -83,6 +120,7 @@ case "$step" in
 copy-cost) copy_cost ;;
 load) load ;;
 query) query ;;
+assessment) assessment ;;
 all) copy_cost; load; query ;;
-*) echo "usage: run.sh [copy-cost|load|query|all]" >&2; exit 2 ;;
+*) echo "usage: run.sh [copy-cost|load|query|assessment|all]" >&2; exit 2 ;;
 esac

@@ -118,6 +118,11 @@ class Deployment:
         wait_until("the aggregator",
                    lambda: "ready:" in open(agg_log, encoding="utf-8").read(), 60)
         self.base = f"http://127.0.0.1:{http_port}"
+        # The units' own targets, as the quickstart loads them: the assessment has content.
+        r = subprocess.run([AGGREGATOR, "targets", "import",
+                            os.path.join(SRC, "deploy/sample/targets-2015-units.csv"),
+                            "--db", self.conninfo], capture_output=True, text=True)
+        self.checks.check(r.returncode == 0, f"targets import of the units' split: {r.stderr}")
         ids = [u[0] for u in units()]
         for unit in ids:
             psql(self.db, f"INSERT INTO agents (agent_id, district) VALUES ('{unit}-1', '{unit}')")

@@ -4,9 +4,11 @@
 With the sample data delivered (harness.Deployment), for as-of 2015-06-30 and 2015-12-31:
 `report --format xlsx --output FILE` and GET /api/progress.xlsx are read back with openpyxl
 and compared with `report --format json`: sheet names, the header rows, one row per target
-in `进度 Progress` (every cell, numbers as numbers, null as an empty cell), one row per
-unit and one column per target in `各单位 Units`, the frozen header row and column widths
-that fit the Chinese names. The two workbooks hold the same cells.
+in `进度 Progress` (every cell, numbers as numbers, null as an empty cell, the pace of
+section 8 included), one row per unit and one column per target in `各单位 Units`, the
+ranking of `考核 Assessment` against GET /api/assessment (every count, score and each
+unit's pct of its own target), the frozen header row and column widths that fit the
+Chinese names. The two workbooks hold the same cells.
 
 Failure paths: --format xlsx without --output and --output without xlsx are usage errors
 (exit 2, one line); an unwritable path is a runtime error (exit 1, one line naming it) and
@@ -28,10 +30,15 @@ from harness import ARTIFACTS, Checks, Deployment, get, units
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PROGRESS_HEADER = ["代码 Code", "名称 Name (中文)", "Name (English)", "计量单位 Unit",
                    "完成值 Actual", "目标值 Target", "比较 Comparator", "完成率 % Pct",
-                   "状态 Status", "报送单位数 Units reporting"]
+                   "状态 Status", "报送单位数 Units reporting", "序时目标 Expected to date",
+                   "序时进度 % Pace"]
 PROGRESS_FIELDS = ["code", "name_zh", "name_en", "unit", "actual", "target", "comparator",
-                   "pct", "status", "units_reporting"]
-NUMBERS = {"actual", "target", "pct", "units_reporting"}
+                   "pct", "status", "units_reporting", "expected_to_date", "pace_pct"]
+NUMBERS = {"actual", "target", "pct", "units_reporting", "expected_to_date", "pace_pct"}
+ASSESSMENT_FIELDS = ["rank", "district", "name_zh", "name_en", "score", "assigned", "met",
+                     "on_track", "behind", "no_data"]
+ASSESSMENT_NUMBERS = {"rank", "score", "assigned", "met", "on_track", "behind", "no_data"}
+SHEETS = ["进度 Progress", "各单位 Units", "考核 Assessment"]
 
 checks = Checks("xlsx")
 check = checks.check
@@ -55,11 +62,10 @@ def rows(ws):
     return [list(r) for r in ws.iter_rows(values_only=True)]
 
 
-def compare(view, wb, doc):
-    check(wb.sheetnames == ["进度 Progress", "各单位 Units"],
-          f"{view}: sheets {wb.sheetnames}")
-    if wb.sheetnames[:2] != ["进度 Progress", "各单位 Units"]:
-        return
+def compare(view, wb, doc, assessment):
+    check(wb.sheetnames == SHEETS, f"{view}: sheets {wb.sheetnames}")
+    if wb.sheetnames != SHEETS:
+        return 0
     ws = wb["进度 Progress"]
     table = rows(ws)
     check(table[0] == PROGRESS_HEADER, f"{view}: Progress header {table[0]}")
@@ -98,6 +104,32 @@ def compare(view, wb, doc):
             check(cell_equal(got, want, True),
                   f"{view} Units {uid}/{t['code']}: cell {got!r}, JSON {want!r}")
             cells += 1
+    return cells + compare_assessment(view, wb["考核 Assessment"], doc, assessment)
+
+
+def compare_assessment(view, ws, doc, assessment):
+    """A row per unit in rank order, then each assigned target's pct of the unit's own."""
+    table = rows(ws)
+    assigned = [t["code"] for t in doc["targets"]
+                if any(i["code"] == t["code"] for u in assessment["units"] for i in u["items"])]
+    check(len(assigned) > 0, f"{view}: no unit has a target of its own")
+    check(len(table[0]) == len(ASSESSMENT_FIELDS) + len(assigned),
+          f"{view}: Assessment has {len(table[0])} columns for {len(assigned)} assigned targets")
+    check(len(table) == 1 + len(assessment["units"]),
+          f"{view}: Assessment has {len(table) - 1} rows, API {len(assessment['units'])} units")
+    cells = 0
+    for u, row in zip(assessment["units"], table[1:]):
+        for col, field in enumerate(ASSESSMENT_FIELDS):
+            ok = cell_equal(row[col], u[field], field in ASSESSMENT_NUMBERS)
+            check(ok, f"{view} Assessment {u['district']}.{field}: cell {row[col]!r}, "
+                      f"API {u[field]!r}")
+            cells += 1
+        for k, code in enumerate(assigned):
+            want = next((i["pct"] for i in u["items"] if i["code"] == code), None)
+            got = row[len(ASSESSMENT_FIELDS) + k]
+            check(cell_equal(got, want, True),
+                  f"{view} Assessment {u['district']}/{code}: cell {got!r}, API {want!r}")
+            cells += 1
     return cells
 
 
@@ -114,6 +146,9 @@ def main(dep):
         check(rc == 0, f"report json as of {as_of}: exit {rc} {err}")
         doc = json.loads(out)
         check(len(doc["targets"]) == 35, f"{as_of}: {len(doc['targets'])} targets")
+        status, headers, body = get(f"{dep.base}/api/assessment?year=2015&as_of={as_of}")
+        check(status == 200, f"/api/assessment as of {as_of}: HTTP {status}")
+        assessment = json.loads(body)
         statuses = sorted({t["status"] for t in doc["targets"]})
         nulls = sum(1 for t in doc["targets"] if t["actual"] is None)
 
@@ -124,7 +159,7 @@ def main(dep):
         check(oct(os.stat(path).st_mode & 0o777) == oct(0o666 & ~current_umask()),
               f"{path} mode {oct(os.stat(path).st_mode & 0o777)}")
         cli = openpyxl.load_workbook(path)
-        total += compare(f"report --as-of {as_of}", cli, doc)
+        total += compare(f"report --as-of {as_of}", cli, doc, assessment)
 
         status, headers, body = get(f"{dep.base}/api/progress.xlsx?year=2015&as_of={as_of}")
         check(status == 200, f"/api/progress.xlsx as of {as_of}: HTTP {status}")
@@ -132,7 +167,7 @@ def main(dep):
         check("attachment" in (headers.get("Content-Disposition") or ""),
               f"content disposition {headers.get('Content-Disposition')}")
         api = openpyxl.load_workbook(io.BytesIO(body))
-        total += compare(f"/api/progress.xlsx as_of={as_of}", api, doc)
+        total += compare(f"/api/progress.xlsx as_of={as_of}", api, doc, assessment)
         check(cell_values(api) == cell_values(cli), f"{as_of}: the API's workbook differs "
                                                     "from report's")
         with open(os.path.join(ARTIFACTS, f"progress-{as_of}.xlsx"), "wb") as f:
