@@ -28,6 +28,7 @@ void agg_store_init(struct agg_store *st)
 {
     memset(st, 0, sizeof(*st));
     agg_fold_init(&st->fold);
+    agg_plaus_init(&st->plaus);
 }
 
 void agg_store_release(struct agg_store *st)
@@ -36,6 +37,7 @@ void agg_store_release(struct agg_store *st)
     ct_buf_free(&st->copy_rejected);
     ct_buf_free(&st->params);
     agg_fold_release(&st->fold);
+    agg_plaus_release(&st->plaus);
 }
 
 /* Appends `s` escaped for COPY's text format. */
@@ -386,7 +388,8 @@ static void decide_batch(struct agg_store *st, struct agg_batch *b, struct locke
         check_update(u, dir, batch->district, now_ms);
         if (u->fault == CT_REJECT_NONE) {
             copy_accepted(&st->copy_updates, batch->agent, batch->district, u);
-            if (agg_fold_add(&st->fold, batch->agent, batch->district, u) != 0)
+            if (agg_fold_add(&st->fold, batch->agent, batch->district, u) != 0 ||
+                agg_plaus_add(&st->plaus, batch->agent, batch->district, u) != 0)
                 st->copy_updates.failed = true; /* reported with the COPY buffers */
             note_period(result, u->period);
             result->accepted++;
@@ -482,10 +485,10 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
                                     const struct locked_agent *agents, size_t n_agents, char *err,
                                     size_t err_size)
 {
-    const char *fold_params[1], *seq_params[2];
-    struct step steps[3];
+    const char *fold_params[1], *seq_params[2], *warn_params[AGG_PLAUS_PARAMS];
+    struct step steps[4];
     size_t n = 0;
-    int nothing_to_fold, seqs;
+    int nothing_to_fold, seqs, warn;
 
     fold_params[0] = agg_fold_groups(&st->fold, &nothing_to_fold, err, err_size);
     if (fold_params[0] == NULL && !nothing_to_fold)
@@ -494,6 +497,22 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
     if (seqs < 0) {
         snprintf(err, err_size, "out of memory");
         return AGG_STORE_FAILED;
+    }
+    warn = agg_plaus_params(&st->plaus, warn_params);
+    if (warn < 0) {
+        snprintf(err, err_size, "out of memory");
+        return AGG_STORE_FAILED;
+    }
+    /* Before the fold: the sets are compared with the values from before this commit. */
+    if (warn > 0) {
+        steps[n++] = (struct step){
+            .what = "checking plausibility",
+            .sql = AGG_PLAUS_SQL,
+            .n_params = AGG_PLAUS_PARAMS,
+            .params = warn_params,
+            .expect = PGRES_TUPLES_OK,
+            .keep = &st->plaus.result,
+        };
     }
     /* current_values and daily_values follow the COPY in the same transaction. */
     if (!nothing_to_fold) {
@@ -538,8 +557,11 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     ct_buf_reset(&st->copy_updates);
     ct_buf_reset(&st->copy_rejected);
     agg_fold_reset(&st->fold);
-    for (size_t i = 0; i < g->n_batches; i++)
+    agg_plaus_reset(&st->plaus, g->plausibility);
+    for (size_t i = 0; i < g->n_batches; i++) {
         g->batches[i].outcome = AGG_BATCH_PENDING;
+        g->batches[i].n_warnings = 0;
+    }
 
     status = lock_agents(st, conn, g, agents, &n_agents, err, err_size);
     if (status != AGG_STORE_COMMITTED)
@@ -558,6 +580,10 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
             status = recall_rejections(conn, b, err, err_size);
             if (status != AGG_STORE_COMMITTED)
                 goto rollback;
+            if (agg_plaus_recall(conn, b, err, err_size) != 0) {
+                status = statement_failed(conn, NULL, "recalling warnings", err, err_size);
+                goto rollback;
+            }
         }
     }
     if (st->copy_updates.failed || st->copy_rejected.failed) {
@@ -593,6 +619,7 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
         seq->last_seq = agents[k].last_seq;
         result->n_seqs++;
     }
+    agg_plaus_deliver(&st->plaus, g);
     for (size_t i = 0; i < g->n_batches; i++) {
         struct agg_batch *b = &g->batches[i];
         if (b->outcome != AGG_BATCH_ACKED)

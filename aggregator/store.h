@@ -8,7 +8,8 @@
  *   decide each batch in arrival order: unknown/revoked agent, wrong district, all
  *     duplicates, seq gap, or new updates (each accepted or rejected with a reason)
  *   COPY updates FROM STDIN; COPY rejected_updates FROM STDIN
- *   SELECT citytally_fold(..)       -- one round trip: current values, from per-key
+ *   SELECT citytally_warn(..)       -- one round trip: plausibility (plausibility.h),
+ *   SELECT citytally_fold(..)          current values, from per-key
  *   UPDATE agents SET last_seq = ..    summaries (fold.h)
  *   COMMIT                                                        -- checked: not ROLLBACK
  *
@@ -30,6 +31,7 @@
 #include "directory.h"
 #include "fold.h"
 #include "group.h"
+#include "plausibility.h"
 
 #include <libpq-fe.h>
 #include <stddef.h>
@@ -66,6 +68,7 @@ struct agg_store {
     struct ct_buf copy_rejected;
     struct ct_buf params;
     struct agg_fold fold;
+    struct agg_plaus plaus; /* the commit's sets, for citytally_warn() */
 };
 
 void agg_store_init(struct agg_store *st);
