@@ -78,6 +78,17 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
                                        const char *district, int64_t max_pending,
                                        struct col_import *imp, struct col_import_report *rep)
 {
+    return col_import_file_receipted(ob, path, name, NULL, catalog, n_catalog, district,
+                                     max_pending, imp, rep);
+}
+
+enum col_import_result col_import_file_receipted(struct col_outbox *ob, const char *path,
+                                                 const char *name, const char *receipt_dir,
+                                                 const struct ct_catalog_entry *catalog,
+                                                 size_t n_catalog, const char *district,
+                                                 int64_t max_pending, struct col_import *imp,
+                                                 struct col_import_report *rep)
+{
     unsigned char hash[COL_SHA256_SIZE];
     char key[128], seen_key[128] = "";
     char *data = NULL;
@@ -114,7 +125,7 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
     }
     rep->encoding = imp->encoding;
     {
-        struct col_origin origin = {name, hash, key};
+        struct col_origin origin = {name, hash, key, receipt_dir};
         status = col_outbox_append(ob, status == 0 ? imp->updates : NULL,
                                    status == 0 ? imp->n_updates : 0, &origin, max_pending,
                                    &rep->first_seq, rep->msg, sizeof(rep->msg));

@@ -46,6 +46,16 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
                                        const char *district, int64_t max_pending,
                                        struct col_import *imp, struct col_import_report *rep);
 
+/* col_import_file(), and once every update of the file is acknowledged the collector
+ * writes NAME.receipt.txt into `receipt_dir` (an absolute directory; NULL: no receipt),
+ * as receipt.h says. */
+enum col_import_result col_import_file_receipted(struct col_outbox *ob, const char *path,
+                                                 const char *name, const char *receipt_dir,
+                                                 const struct ct_catalog_entry *catalog,
+                                                 size_t n_catalog, const char *district,
+                                                 int64_t max_pending, struct col_import *imp,
+                                                 struct col_import_report *rep);
+
 /* SHA-256 of `len` bytes. */
 void col_sha256(const void *data, size_t len, unsigned char out[COL_SHA256_SIZE]);
 

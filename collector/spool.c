@@ -243,11 +243,16 @@ static bool import_one(struct col_spool *sp, struct col_outbox *ob, const char *
                        const char *district, int64_t max_pending)
 {
     struct col_import_report rep;
-    char path[PATH_MAX + NAME_MAX_BYTES + 2], moved[REL_MAX], why[1200];
+    char path[PATH_MAX + NAME_MAX_BYTES + 2], moved[REL_MAX], why[1200], done_dir[PATH_MAX + 8];
     enum col_import_result r;
 
     snprintf(path, sizeof(path), "%s/%s", sp->dir, name);
-    r = col_import_file(ob, path, name, catalog, n_catalog, district, max_pending, sp->imp, &rep);
+    /* The receipt is written later, maybe by a restarted daemon: an absolute path. */
+    if (realpath(sp->dir, done_dir) == NULL)
+        ct_strlcpy(done_dir, sp->dir, PATH_MAX);
+    strcat(done_dir, "/done");
+    r = col_import_file_receipted(ob, path, name, done_dir, catalog, n_catalog, district,
+                                  max_pending, sp->imp, &rep);
     switch (r) {
     case COL_IMPORT_DONE:
         sp->c.files_imported++;
@@ -255,7 +260,9 @@ static bool import_one(struct col_spool *sp, struct col_outbox *ob, const char *
         ct_log_info(sp->log, SUBJECT, "%s: queued %zu updates (%s), seqs %llu to %llu", name,
                     rep.rows, ct_encoding_name(rep.encoding), (unsigned long long)rep.first_seq,
                     (unsigned long long)(rep.first_seq + rep.rows - 1));
-        move_to(sp, name, "done", moved, sizeof(moved));
+        if (move_to(sp, name, "done", moved, sizeof(moved)) == 0)
+            col_outbox_receipt_rename(ob, rep.first_seq, moved + strlen("done/"), why,
+                                      sizeof(why)); /* a failure only keeps the first name */
         break;
     case COL_IMPORT_INVALID:
         snprintf(why, sizeof(why), "%zu bad line%s", sp->imp->n_errors,
