@@ -56,6 +56,16 @@ enum col_import_result col_import_file_receipted(struct col_outbox *ob, const ch
                                                  int64_t max_pending, struct col_import *imp,
                                                  struct col_import_report *rep);
 
+/* A dry run: every check col_import_file() makes (size, encoding, format, indicators in
+ * the catalog, reportable by `district`, not a duplicate, room in the outbox), and
+ * nothing written: `ob` may be NULL when there is no outbox yet. On COL_IMPORT_DONE the
+ * updates it would queue are in `imp`, rep->first_seq the seq the first would get. */
+enum col_import_result col_import_file_check(struct col_outbox *ob, const char *path,
+                                             const struct ct_catalog_entry *catalog,
+                                             size_t n_catalog, const char *district,
+                                             int64_t max_pending, struct col_import *imp,
+                                             struct col_import_report *rep);
+
 /* SHA-256 of `len` bytes. */
 void col_sha256(const void *data, size_t len, unsigned char out[COL_SHA256_SIZE]);
 
