@@ -4,6 +4,7 @@
  * kept in update_warnings, and the warned update is stored and counted all the same.
  */
 #include "aggtest.h"
+#include "httpget.h"
 #include "pgtest.h"
 #include "wireclient.h"
 #include "wireexpect.h"
@@ -229,4 +230,43 @@ Test(ingest_warnings, plausibility_off_checks_nothing, .fini = teardown)
     send_expect(c, 2, 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM update_warnings"), 0);
     cr_assert_eq(pgtest_scalar(agg.db, "SELECT count(*) FROM updates"), 2);
+}
+
+Test(ingest_warnings, the_dashboard_shows_a_warning_beside_the_figure_until_confirmed,
+     .fini = teardown)
+{
+    struct http_reply r = {0};
+    uint16_t port;
+
+    agg.extra_args[0] = "--http";
+    agg.extra_args[1] = "127.0.0.1:0";
+    agg.extra_args[2] = NULL;
+    struct wc_client *c = start("warn_dashboard");
+    port = http_port_from_log(agg.proc.log_path);
+    cr_assert_neq(port, 0);
+
+    add_set(c, 1, "hightech_output", 2014, DEC_31_2014, 50, NULL);
+    add_set(c, 2, "hightech_output", 2015, MAY_31_NOON, 800, NULL);
+    send_expect(c, 2, 1);
+    cr_assert_eq(http_get(port, "/?year=2015", &r), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "<span class=\"warn\" data-target=\"hightech_output\" "
+                             "data-district=\"erqi\" data-code=\"implausible_yoy\"") != NULL,
+              "no warning beside erqi's hightech_output figure");
+    cr_assert(strstr(r.body, "<small>800 is 16 times the final value for 2014 (50); send it "
+                             "again with a note to confirm it</small>") != NULL);
+    /* a past day's page does not guess which set its figure rests on */
+    http_reply_free(&r);
+    cr_assert_eq(http_get(port, "/?year=2015&as_of=2015-06-30", &r), 0);
+    cr_assert(strstr(r.body, "<span class=\"warn\"") == NULL);
+
+    /* confirmed with a note: the figure is the same, the warning gone */
+    add_set(c, 3, "hightech_output", 2015, JUNE_30_NOON, 800, "new park opened in May");
+    send_expect(c, 3, 0);
+    http_reply_free(&r);
+    cr_assert_eq(http_get(port, "/?year=2015", &r), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert(strstr(r.body, "<span class=\"warn\"") == NULL,
+              "the confirmed figure is still warned");
+    http_reply_free(&r);
 }
