@@ -1,18 +1,29 @@
 /*
  * plausibility.h - the plausibility warnings of a commit (CONTRACT section 10).
  *
- * The store notes each accepted `set` of a commit here; one statement,
- * citytally_warn() (aggregator/sql/006_warnings.sql), then compares them all with the
- * units' current values inside the commit's transaction, stores the warnings in
- * `update_warnings` and returns them. It runs in the commit's one pipelined round trip,
- * before the fold, and is not sent at all when the commit holds no set (or the checks
- * are off: `[ingest] plausibility = off`), so it costs the hot path one set-based
- * statement per commit, not one per update. A warning never refuses an update.
+ * The checks cost the hot path one small read per commit and arithmetic in C:
+ *  1. agg_plaus_prefetch() lists the (unit, indicator, period) keys that the group's sets
+ *     touch, and their previous periods; the store reads their current values in the
+ *     round trip that opens the transaction and locks the agents (AGG_PLAUS_PREFETCH_SQL),
+ *     one row per key, not per update;
+ *  2. the store notes each accepted set (agg_plaus_add) while it decides the batches;
+ *  3. agg_plaus_check() compares them in C, in the update key order, and puts each
+ *     warning in its batch's slot (group.h) for the ack;
+ *  4. only when there are warnings does the commit's last round trip carry one more
+ *     statement, the INSERT into update_warnings (AGG_PLAUS_INSERT_SQL).
+ * A warning never refuses an update. The rules (006_warnings.sql says them too):
+ *   implausible_yoy  V / L > 10 or < 1/10, V the set's value, L the unit's final value
+ *                    for the previous period (the newest set of it in this commit when
+ *                    that is newer than what is stored), both non-zero;
+ *   unit_slip        V / L within 5% of 10,000 or 1/10,000, reported instead;
+ *   flow_decrease    a flow's set below the value just before it: the previous set of
+ *                    the key in this commit, else the stored value if the set is not
+ *                    older than the key's newest stored observation;
+ *   a set with a note that repeats the value just before it confirms it: no warning.
+ * With `[ingest] plausibility = off` nothing is prefetched, noted or checked.
  *
- * Owns: eight growing text buffers (the statement's array literals) reused across
- * commits, and the statement's result until agg_plaus_deliver() or agg_plaus_reset().
- * The warnings it hands out are copied into each batch's slot (group.h), which the
- * ingest puts in the ack after the commit.
+ * Owns: its arrays and text buffers, reused across commits, and the prefetched rows
+ * until the next agg_plaus_reset(). Noted updates are borrowed from the group.
  */
 #ifndef AGG_PLAUSIBILITY_H
 #define AGG_PLAUSIBILITY_H
@@ -25,39 +36,66 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AGG_PLAUS_PARAMS 8
+struct agg_plaus_key;
+struct agg_plaus_set;
 
 struct agg_plaus {
-    bool enabled;                         /* set per commit from the group */
-    struct ct_buf cols[AGG_PLAUS_PARAMS]; /* "{a,b,...}" array literals */
-    size_t n;                             /* sets noted */
-    PGresult *result;                     /* the statement's rows, once it ran */
+    bool enabled; /* set per commit from the group */
+    struct agg_plaus_key *keys;
+    size_t n_keys, cap_keys;
+    struct agg_plaus_set *sets;
+    size_t n_sets, cap_sets;
+    struct ct_buf prefetch[3]; /* districts, indicators, periods: array literals */
+    struct ct_buf insert[9];   /* the INSERT's array literals */
+    size_t n_warnings;         /* rows in `insert` */
+    PGresult *current;         /* the prefetched rows, once read */
 };
 
 void agg_plaus_init(struct agg_plaus *p);
 void agg_plaus_release(struct agg_plaus *p);
 
-/* Forgets the noted sets and any result; keeps the buffers' memory. */
+/* Forgets everything of the last commit; keeps the memory. */
 void agg_plaus_reset(struct agg_plaus *p, bool enabled);
 
-/* Notes an accepted update (only sets are checked; other ops, or checks off: nothing).
- * `agent` and `district` are ids. Returns 0, or -1 when out of memory. */
-int agg_plaus_add(struct agg_plaus *p, const char *agent, const char *district,
+/* The keys of the group's sets, as parameters of AGG_PLAUS_PREFETCH_SQL. Returns 1 with
+ * `params` set, 0 when there is nothing to check, -1 when out of memory. */
+int agg_plaus_prefetch(struct agg_plaus *p, const struct agg_group *g, const char *params[3]);
+
+/* Each key's measure, current value and last observation, and the same of its previous
+ * period. */
+#define AGG_PLAUS_PREFETCH_SQL                                                                     \
+    "SELECT k.district, k.indicator, k.period, i.measure = 'flow',"                                \
+    " c.value, (extract(epoch FROM c.last_at) * 1000)::bigint,"                                    \
+    " py.value, (extract(epoch FROM py.last_at) * 1000)::bigint"                                   \
+    " FROM unnest($1::text[], $2::text[], $3::int[]) AS k(district, indicator, period)"            \
+    " LEFT JOIN indicators i ON i.code = k.indicator"                                              \
+    " LEFT JOIN current_values c ON c.district = k.district AND c.indicator = k.indicator"         \
+    "  AND c.period = k.period"                                                                    \
+    " LEFT JOIN current_values py ON py.district = k.district AND py.indicator = k.indicator"      \
+    "  AND py.period = k.period - 1"
+
+/* Takes the prefetch's result (owned from now on). */
+void agg_plaus_prefetched(struct agg_plaus *p, PGresult *res);
+
+/* Notes an accepted update of batch `b` (only sets are checked). `agent` and `district`
+ * are ids, borrowed like `u`. Returns 0, or -1 when out of memory. */
+int agg_plaus_add(struct agg_plaus *p, struct agg_batch *b, const char *agent, const char *district,
                   const struct ct_update *u);
 
-/* The statement, with AGG_PLAUS_PARAMS parameters; returns (agent_id, seq, code, message). */
-#define AGG_PLAUS_SQL                                                                              \
-    "SELECT agent_id, seq, code, message FROM citytally_warn($1::text[], $2::bigint[],"            \
-    " $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::numeric[], $8::bool[])"
+/* Runs the checks on the noted sets: each warning goes into its batch's slot and into the
+ * INSERT's parameters. Returns the number of warnings, or -1 when out of memory. */
+int agg_plaus_check(struct agg_plaus *p);
 
-/* Points `params` at the array literals. Returns 1 when there is something to check, 0
- * when not, -1 when out of memory. Valid until the next agg_plaus_reset(). */
-int agg_plaus_params(struct agg_plaus *p, const char *params[AGG_PLAUS_PARAMS]);
+#define AGG_PLAUS_INSERT_PARAMS 9
+#define AGG_PLAUS_INSERT_SQL                                                                       \
+    "INSERT INTO update_warnings (agent_id, seq, district, indicator, period, code, message,"      \
+    " value, compared) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[],"     \
+    " $5::int[], $6::text[], $7::text[], $8::numeric[], $9::numeric[])"                            \
+    " ON CONFLICT DO NOTHING"
 
-/* After COMMIT: copies each returned warning to the batch of `g` that holds its update,
- * and frees the result. A batch that cannot grow its array (out of memory) loses the
- * warnings from its ack; they stay in the database. */
-void agg_plaus_deliver(struct agg_plaus *p, struct agg_group *g);
+/* The INSERT's parameters: 1 when there are warnings to store, 0 when none, -1 when out
+ * of memory. Valid until the next agg_plaus_reset(). */
+int agg_plaus_insert_params(struct agg_plaus *p, const char *params[AGG_PLAUS_INSERT_PARAMS]);
 
 /* For a batch whose first `b->first_new` updates were already committed (a resend):
  * reads their stored warnings back into the batch, as the first ack would have carried

@@ -253,9 +253,10 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
                                          const struct agg_group *g, struct locked_agent *agents,
                                          size_t *n_agents, char *err, size_t err_size)
 {
-    const char *params[1];
-    PGresult *res = NULL;
+    const char *params[1], *plaus_params[3] = {NULL, NULL, NULL};
+    PGresult *res = NULL, *current = NULL;
     size_t n = 0;
+    int prefetch;
 
     for (size_t i = 0; i < g->n_batches; i++) {
         const char *id = g->batches[i].msg->batch.agent;
@@ -276,8 +277,15 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
         return AGG_STORE_FAILED;
     }
     params[0] = st->params.data;
+    prefetch = agg_plaus_prefetch(&st->plaus, g, plaus_params);
+    if (prefetch < 0) {
+        snprintf(err, err_size, "out of memory");
+        return AGG_STORE_FAILED;
+    }
     {
-        /* ORDER BY fixes the lock order, so this cannot deadlock with another locker. */
+        /* ORDER BY fixes the lock order, so this cannot deadlock with another locker. The
+         * plausibility checks read the current values of the keys the sets touch in the
+         * same round trip, after the locks (plausibility.h). */
         const struct step steps[] = {
             {.what = "BEGIN", .sql = "BEGIN", .expect = PGRES_COMMAND_OK},
             {
@@ -289,11 +297,21 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
                 .expect = PGRES_TUPLES_OK,
                 .keep = &res,
             },
+            {
+                .what = "reading current values for the plausibility checks",
+                .sql = AGG_PLAUS_PREFETCH_SQL,
+                .n_params = 3,
+                .params = plaus_params,
+                .expect = PGRES_TUPLES_OK,
+                .keep = &current,
+            },
         };
-        enum agg_store_status status = run_steps(conn, steps, 2, err, err_size);
+        enum agg_store_status status = run_steps(conn, steps, prefetch > 0 ? 3 : 2, err, err_size);
         if (status != AGG_STORE_COMMITTED)
             return status;
     }
+    if (prefetch > 0)
+        agg_plaus_prefetched(&st->plaus, current);
     for (int row = 0; row < PQntuples(res); row++) {
         for (size_t k = 0; k < n; k++) {
             if (strcmp(agents[k].id, PQgetvalue(res, row, 0)) != 0)
@@ -389,7 +407,7 @@ static void decide_batch(struct agg_store *st, struct agg_batch *b, struct locke
         if (u->fault == CT_REJECT_NONE) {
             copy_accepted(&st->copy_updates, batch->agent, batch->district, u);
             if (agg_fold_add(&st->fold, batch->agent, batch->district, u) != 0 ||
-                agg_plaus_add(&st->plaus, batch->agent, batch->district, u) != 0)
+                agg_plaus_add(&st->plaus, b, batch->agent, batch->district, u) != 0)
                 st->copy_updates.failed = true; /* reported with the COPY buffers */
             note_period(result, u->period);
             result->accepted++;
@@ -485,7 +503,7 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
                                     const struct locked_agent *agents, size_t n_agents, char *err,
                                     size_t err_size)
 {
-    const char *fold_params[1], *seq_params[2], *warn_params[AGG_PLAUS_PARAMS];
+    const char *fold_params[1], *seq_params[2], *warn_params[AGG_PLAUS_INSERT_PARAMS];
     struct step steps[4];
     size_t n = 0;
     int nothing_to_fold, seqs, warn;
@@ -498,20 +516,18 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
         snprintf(err, err_size, "out of memory");
         return AGG_STORE_FAILED;
     }
-    warn = agg_plaus_params(&st->plaus, warn_params);
+    warn = agg_plaus_insert_params(&st->plaus, warn_params);
     if (warn < 0) {
         snprintf(err, err_size, "out of memory");
         return AGG_STORE_FAILED;
     }
-    /* Before the fold: the sets are compared with the values from before this commit. */
-    if (warn > 0) {
+    if (warn > 0) { /* only when a set of this commit was warned about */
         steps[n++] = (struct step){
-            .what = "checking plausibility",
-            .sql = AGG_PLAUS_SQL,
-            .n_params = AGG_PLAUS_PARAMS,
+            .what = "storing warnings",
+            .sql = AGG_PLAUS_INSERT_SQL,
+            .n_params = AGG_PLAUS_INSERT_PARAMS,
             .params = warn_params,
-            .expect = PGRES_TUPLES_OK,
-            .keep = &st->plaus.result,
+            .expect = PGRES_COMMAND_OK,
         };
     }
     /* current_values and daily_values follow the COPY in the same transaction. */
@@ -586,6 +602,8 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
             }
         }
     }
+    if (agg_plaus_check(&st->plaus) < 0)
+        st->copy_updates.failed = true; /* out of memory, reported below */
     if (st->copy_updates.failed || st->copy_rejected.failed) {
         snprintf(err, err_size, "out of memory formatting COPY data");
         status = AGG_STORE_FAILED;
@@ -619,7 +637,6 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
         seq->last_seq = agents[k].last_seq;
         result->n_seqs++;
     }
-    agg_plaus_deliver(&st->plaus, g);
     for (size_t i = 0; i < g->n_batches; i++) {
         struct agg_batch *b = &g->batches[i];
         if (b->outcome != AGG_BATCH_ACKED)
