@@ -1,4 +1,5 @@
 #include "dashboard.h"
+#include "dashboard_warnings.h"
 #include "decimal.h"
 #include "embedded.h"
 #include "timefmt.h"
@@ -247,6 +248,7 @@ static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
                 figure_from_double(rows[i].value / actual * 100, 1, out);
                 ct_buf_puts(out, "%)");
             }
+            agg_dashboard_render_warnings(out, v, t->code, rows[i].unit->district);
             ct_buf_puts(out, "</td></tr>");
         }
         ct_buf_puts(out, "</tbody></table>");

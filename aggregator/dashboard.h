@@ -35,6 +35,14 @@ struct agg_dashboard_unit {
     const char *name_en;
 };
 
+/* A plausibility warning on a unit's current figure (dashboard_warnings.h). */
+struct agg_dashboard_warning {
+    const char *target; /* target code whose unit chart shows it */
+    const char *district;
+    const char *code;
+    const char *msg;
+};
+
 struct agg_dashboard_view {
     const struct agg_progress *progress; /* NULL when it could not be read */
     const char *problem;                 /* one line shown on the page, or NULL */
@@ -44,7 +52,9 @@ struct agg_dashboard_view {
     size_t n_years;
     const struct agg_dashboard_unit *units; /* all units, in districts.csv order */
     size_t n_units;
-    unsigned refresh_s; /* how often the script polls /api/progress */
+    unsigned refresh_s;                           /* how often the script polls /api/progress */
+    const struct agg_dashboard_warning *warnings; /* beside the units' figures; may be none */
+    size_t n_warnings;
 };
 
 /* Appends the whole page to `out`. Returns 0, or -1 when `out` could not grow. */

@@ -24,8 +24,10 @@ void agg_group_free(struct agg_group *g)
 {
     if (g == NULL)
         return;
-    for (size_t i = 0; i < AGG_GROUP_MAX_BATCHES; i++)
+    for (size_t i = 0; i < AGG_GROUP_MAX_BATCHES; i++) {
         ct_msg_free(g->batches[i].msg);
+        free(g->batches[i].warnings);
+    }
     free(g);
 }
 
@@ -49,6 +51,7 @@ void agg_group_add(struct agg_group *g, struct agg_batch *incoming, int64_t now_
     b->error = CT_WERR_NONE;
     b->error_msg[0] = '\0';
     b->error_seq = 0;
+    b->n_warnings = 0;
     if (g->n_batches == 0)
         g->opened_mono_ms = now_mono_ms;
     g->n_updates += b->msg->batch.n_updates;

@@ -41,6 +41,10 @@ struct agg_batch {
     enum ct_wire_error error; /* for REFUSED */
     char error_msg[CT_WIRE_MAX_TEXT + 1];
     uint64_t error_seq; /* for REFUSED: last_seq to put in the error */
+    /* for ACKED: plausibility warnings of its updates (plausibility.h), for the ack; the
+     * array belongs to the slot and is kept across uses */
+    struct ct_warning *warnings;
+    size_t n_warnings, cap_warnings;
 };
 
 struct agg_group {
@@ -49,6 +53,7 @@ struct agg_group {
     size_t n_updates;
     size_t max_updates;
     int64_t opened_mono_ms; /* when the first batch joined */
+    bool plausibility;      /* [ingest] plausibility: check its sets (plausibility.h) */
 };
 
 /* Allocates the slot messages. Returns NULL when out of memory. */

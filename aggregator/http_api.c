@@ -3,6 +3,7 @@
 #include "bulletin.h"
 #include "api_assessment.h"
 #include "dashboard.h"
+#include "dashboard_warnings.h"
 #include "db.h"
 #include "health.h"
 #include "http.h"
@@ -273,6 +274,7 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     struct agg_http *h = ctx;
     struct agg_dashboard_view view = {0};
     struct agg_dashboard_unit *units = NULL;
+    struct agg_dashboard_warnings warnings = {0};
     struct agg_progress *p = NULL;
     PGresult *unit_rows = NULL;
     char problem[AGG_DB_ERR_MAX] = "";
@@ -324,7 +326,12 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     }
     if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, problem, sizeof(problem)) != 0)
         resp->status = 503;
+    else if (q.as_of[0] == '\0' &&
+             agg_dashboard_warnings_load(conn, q.year, &warnings, problem, sizeof(problem)) != 0)
+        resp->status = 503;
 render:
+    view.warnings = warnings.rows;
+    view.n_warnings = warnings.n;
     view.progress = p;
     view.problem = problem[0] != '\0' ? problem : NULL;
     view.year = q.year != 0 ? q.year : ct_time_year_of(q.as_of_ms);
@@ -337,6 +344,7 @@ render:
 out:
     agg_http_page_done(h, conn);
     agg_progress_free(p);
+    agg_dashboard_warnings_free(&warnings);
     free(units);
     PQclear(unit_rows);
 }

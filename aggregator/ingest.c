@@ -116,6 +116,7 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
             snprintf(err, err_size, "out of memory");
             goto fail;
         }
+        l->filling->plausibility = l->spare->plausibility = settings->plausibility;
         l->writer = agg_writer_start((unsigned)i, settings->db, settings->db_retry_max_ms, log,
                                      in->done_fd, err, err_size);
         if (l->writer == NULL)
@@ -328,6 +329,11 @@ static void send_ack(struct agg_ingest *in, const struct agg_batch *b)
         n++;
     }
     r->ack.n_rejected = n;
+    r->ack.n_warnings = 0;
+    if (b->n_warnings > 0 && ct_msg_reserve_warnings(r, b->n_warnings) == 0) {
+        memcpy(r->ack.warnings, b->warnings, b->n_warnings * sizeof(*b->warnings));
+        r->ack.n_warnings = b->n_warnings;
+    }
     send_reply(in, b->route, b->route_len, r);
 }
 

@@ -38,6 +38,8 @@ const struct ct_config_option agg_settings_table[] = {
         "least time between two progress messages for one year"),
     OPT("ingest", "db_retry_max", CT_CONFIG_DURATION, db_retry_max_ms, 100, 3600000,
         "longest wait between database reconnect attempts"),
+    OPT("ingest", "plausibility", CT_CONFIG_BOOL, plausibility, 0, 0,
+        "warn on implausible figures in the ack (on by default; off only to measure its cost)"),
 };
 
 const size_t agg_settings_count = sizeof(agg_settings_table) / sizeof(agg_settings_table[0]);
@@ -54,4 +56,5 @@ void agg_settings_defaults(struct agg_settings *s)
     s->writers = 2;
     s->publish_interval_ms = 1000;
     s->db_retry_max_ms = 5000;
+    s->plausibility = true;
 }

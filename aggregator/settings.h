@@ -28,6 +28,7 @@ struct agg_settings {
     int64_t writers;           /* database connections committing side by side */
     int64_t publish_interval_ms;
     int64_t db_retry_max_ms; /* reconnect backoff cap */
+    bool plausibility;       /* warn on implausible sets (CONTRACT section 10) */
 };
 
 extern const struct ct_config_option agg_settings_table[];

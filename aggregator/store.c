@@ -28,6 +28,7 @@ void agg_store_init(struct agg_store *st)
 {
     memset(st, 0, sizeof(*st));
     agg_fold_init(&st->fold);
+    agg_plaus_init(&st->plaus);
 }
 
 void agg_store_release(struct agg_store *st)
@@ -36,6 +37,7 @@ void agg_store_release(struct agg_store *st)
     ct_buf_free(&st->copy_rejected);
     ct_buf_free(&st->params);
     agg_fold_release(&st->fold);
+    agg_plaus_release(&st->plaus);
 }
 
 /* Appends `s` escaped for COPY's text format. */
@@ -251,9 +253,10 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
                                          const struct agg_group *g, struct locked_agent *agents,
                                          size_t *n_agents, char *err, size_t err_size)
 {
-    const char *params[1];
-    PGresult *res = NULL;
+    const char *params[1], *plaus_params[3] = {NULL, NULL, NULL};
+    PGresult *res = NULL, *current = NULL;
     size_t n = 0;
+    int prefetch;
 
     for (size_t i = 0; i < g->n_batches; i++) {
         const char *id = g->batches[i].msg->batch.agent;
@@ -274,8 +277,15 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
         return AGG_STORE_FAILED;
     }
     params[0] = st->params.data;
+    prefetch = agg_plaus_prefetch(&st->plaus, g, plaus_params);
+    if (prefetch < 0) {
+        snprintf(err, err_size, "out of memory");
+        return AGG_STORE_FAILED;
+    }
     {
-        /* ORDER BY fixes the lock order, so this cannot deadlock with another locker. */
+        /* ORDER BY fixes the lock order, so this cannot deadlock with another locker. The
+         * plausibility checks read the current values of the keys the sets touch in the
+         * same round trip, after the locks (plausibility.h). */
         const struct step steps[] = {
             {.what = "BEGIN", .sql = "BEGIN", .expect = PGRES_COMMAND_OK},
             {
@@ -287,11 +297,21 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
                 .expect = PGRES_TUPLES_OK,
                 .keep = &res,
             },
+            {
+                .what = "reading current values for the plausibility checks",
+                .sql = AGG_PLAUS_PREFETCH_SQL,
+                .n_params = 3,
+                .params = plaus_params,
+                .expect = PGRES_TUPLES_OK,
+                .keep = &current,
+            },
         };
-        enum agg_store_status status = run_steps(conn, steps, 2, err, err_size);
+        enum agg_store_status status = run_steps(conn, steps, prefetch > 0 ? 3 : 2, err, err_size);
         if (status != AGG_STORE_COMMITTED)
             return status;
     }
+    if (prefetch > 0)
+        agg_plaus_prefetched(&st->plaus, current);
     for (int row = 0; row < PQntuples(res); row++) {
         for (size_t k = 0; k < n; k++) {
             if (strcmp(agents[k].id, PQgetvalue(res, row, 0)) != 0)
@@ -386,7 +406,8 @@ static void decide_batch(struct agg_store *st, struct agg_batch *b, struct locke
         check_update(u, dir, batch->district, now_ms);
         if (u->fault == CT_REJECT_NONE) {
             copy_accepted(&st->copy_updates, batch->agent, batch->district, u);
-            if (agg_fold_add(&st->fold, batch->agent, batch->district, u) != 0)
+            if (agg_fold_add(&st->fold, batch->agent, batch->district, u) != 0 ||
+                agg_plaus_add(&st->plaus, b, batch->agent, batch->district, u) != 0)
                 st->copy_updates.failed = true; /* reported with the COPY buffers */
             note_period(result, u->period);
             result->accepted++;
@@ -482,10 +503,10 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
                                     const struct locked_agent *agents, size_t n_agents, char *err,
                                     size_t err_size)
 {
-    const char *fold_params[1], *seq_params[2];
-    struct step steps[3];
+    const char *fold_params[1], *seq_params[2], *warn_params[AGG_PLAUS_INSERT_PARAMS];
+    struct step steps[4];
     size_t n = 0;
-    int nothing_to_fold, seqs;
+    int nothing_to_fold, seqs, warn;
 
     fold_params[0] = agg_fold_groups(&st->fold, &nothing_to_fold, err, err_size);
     if (fold_params[0] == NULL && !nothing_to_fold)
@@ -494,6 +515,20 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
     if (seqs < 0) {
         snprintf(err, err_size, "out of memory");
         return AGG_STORE_FAILED;
+    }
+    warn = agg_plaus_insert_params(&st->plaus, warn_params);
+    if (warn < 0) {
+        snprintf(err, err_size, "out of memory");
+        return AGG_STORE_FAILED;
+    }
+    if (warn > 0) { /* only when a set of this commit was warned about */
+        steps[n++] = (struct step){
+            .what = "storing warnings",
+            .sql = AGG_PLAUS_INSERT_SQL,
+            .n_params = AGG_PLAUS_INSERT_PARAMS,
+            .params = warn_params,
+            .expect = PGRES_COMMAND_OK,
+        };
     }
     /* current_values and daily_values follow the COPY in the same transaction. */
     if (!nothing_to_fold) {
@@ -538,8 +573,11 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     ct_buf_reset(&st->copy_updates);
     ct_buf_reset(&st->copy_rejected);
     agg_fold_reset(&st->fold);
-    for (size_t i = 0; i < g->n_batches; i++)
+    agg_plaus_reset(&st->plaus, g->plausibility);
+    for (size_t i = 0; i < g->n_batches; i++) {
         g->batches[i].outcome = AGG_BATCH_PENDING;
+        g->batches[i].n_warnings = 0;
+    }
 
     status = lock_agents(st, conn, g, agents, &n_agents, err, err_size);
     if (status != AGG_STORE_COMMITTED)
@@ -558,8 +596,14 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
             status = recall_rejections(conn, b, err, err_size);
             if (status != AGG_STORE_COMMITTED)
                 goto rollback;
+            if (agg_plaus_recall(conn, b, err, err_size) != 0) {
+                status = statement_failed(conn, NULL, "recalling warnings", err, err_size);
+                goto rollback;
+            }
         }
     }
+    if (agg_plaus_check(&st->plaus) < 0)
+        st->copy_updates.failed = true; /* out of memory, reported below */
     if (st->copy_updates.failed || st->copy_rejected.failed) {
         snprintf(err, err_size, "out of memory formatting COPY data");
         status = AGG_STORE_FAILED;

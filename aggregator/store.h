@@ -5,10 +5,12 @@
  *
  *   BEGIN                                                      -- one round trip
  *   SELECT ... FROM agents WHERE agent_id = ANY(..) FOR UPDATE   -- authoritative last_seq
+ *   SELECT .. FROM current_values ..  -- the keys the sets touch (plausibility.h)
  *   decide each batch in arrival order: unknown/revoked agent, wrong district, all
  *     duplicates, seq gap, or new updates (each accepted or rejected with a reason)
  *   COPY updates FROM STDIN; COPY rejected_updates FROM STDIN
- *   SELECT citytally_fold(..)       -- one round trip: current values, from per-key
+ *   INSERT INTO update_warnings ..  -- one round trip: warnings, only if any,
+ *   SELECT citytally_fold(..)          current values, from per-key
  *   UPDATE agents SET last_seq = ..    summaries (fold.h)
  *   COMMIT                                                        -- checked: not ROLLBACK
  *
@@ -30,6 +32,7 @@
 #include "directory.h"
 #include "fold.h"
 #include "group.h"
+#include "plausibility.h"
 
 #include <libpq-fe.h>
 #include <stddef.h>
@@ -66,6 +69,7 @@ struct agg_store {
     struct ct_buf copy_rejected;
     struct ct_buf params;
     struct agg_fold fold;
+    struct agg_plaus plaus; /* the plausibility checks of the commit */
 };
 
 void agg_store_init(struct agg_store *st);

@@ -19,6 +19,7 @@
 #include "http_status.h"
 #include "log.h"
 #include "outbox.h"
+#include "receipt.h"
 #include "sender.h"
 #include "settings.h"
 #include "spool.h"
@@ -335,6 +336,7 @@ static int run(struct daemon *d)
             return -1;
         if (now >= d->next_report_mono) {
             report(d, true);
+            col_receipt_write_due(d->ob, &d->log); /* failures are logged and retried */
             col_http_observe(d->http, &d->settings, d->ob, d->sender, d->spool);
             d->next_report_mono = now + REPORT_EVERY_MS;
         }

@@ -123,15 +123,45 @@ enum col_import_result col_import_file(struct col_outbox *ob, const char *path, 
                                        const char *district, int64_t max_pending,
                                        struct col_import *imp, struct col_import_report *rep)
 {
-    struct col_import_source src = {AT_FDCWD, path, name, NULL};
+    struct col_import_source src = {AT_FDCWD, path, name, NULL, NULL};
     return col_import_file_at(ob, &src, catalog, n_catalog, district, max_pending, imp, rep);
 }
 
-enum col_import_result col_import_file_at(struct col_outbox *ob,
-                                          const struct col_import_source *src,
-                                          const struct ct_catalog_entry *catalog, size_t n_catalog,
-                                          const char *district, int64_t max_pending,
-                                          struct col_import *imp, struct col_import_report *rep)
+/* What a dry run can say once the file parsed: refused as a duplicate, waiting for room
+ * in the outbox, or importable. Reads the outbox, never writes it. */
+static enum col_import_result check_only(struct col_outbox *ob, int seen, struct col_import *imp,
+                                         int64_t max_pending, struct col_import_report *rep)
+{
+    struct col_outbox_stats st;
+
+    if (seen == 1) {
+        snprintf(rep->msg, sizeof(rep->msg),
+                 "duplicate: a file with exactly these bytes was imported before");
+        return COL_IMPORT_DUPLICATE;
+    }
+    memset(&st, 0, sizeof(st));
+    st.next_seq = 1;
+    if (ob != NULL && col_outbox_stats(ob, &st, rep->msg, sizeof(rep->msg)) != 0)
+        return COL_IMPORT_OUTBOX_ERROR;
+    if (st.pending + (int64_t)imp->n_updates > max_pending) {
+        snprintf(rep->msg, sizeof(rep->msg),
+                 "the outbox is full: %lld updates are waiting and outbox_max is %lld, so these "
+                 "%zu would have to wait",
+                 (long long)st.pending, (long long)max_pending, imp->n_updates);
+        return COL_IMPORT_RETRY;
+    }
+    rep->rows = imp->n_updates;
+    rep->first_seq = st.next_seq;
+    return COL_IMPORT_DONE;
+}
+
+/* The one path of import and dry run: `dry` stops short of the outbox write. */
+static enum col_import_result import_or_check(struct col_outbox *ob,
+                                              const struct col_import_source *src,
+                                              const struct ct_catalog_entry *catalog,
+                                              size_t n_catalog, const char *district,
+                                              int64_t max_pending, bool dry, struct col_import *imp,
+                                              struct col_import_report *rep)
 {
     unsigned char hash[COL_SHA256_SIZE];
     char key[128], seen_key[128] = "";
@@ -148,8 +178,9 @@ enum col_import_result col_import_file_at(struct col_outbox *ob,
         return status == -2 ? COL_IMPORT_CHANGED : COL_IMPORT_UNREADABLE;
     col_sha256(data, len, hash);
     /* Refusing a duplicate before parsing keeps the message about what matters. */
-    status = col_outbox_file_seen(ob, hash, NULL, 0, seen_key, sizeof(seen_key), rep->msg,
-                                  sizeof(rep->msg));
+    status = ob == NULL ? 0 /* a dry run before any outbox exists */
+                        : col_outbox_file_seen(ob, hash, NULL, 0, seen_key, sizeof(seen_key),
+                                               rep->msg, sizeof(rep->msg));
     if (status < 0) {
         result = COL_IMPORT_OUTBOX_ERROR;
         goto out;
@@ -179,8 +210,12 @@ enum col_import_result col_import_file_at(struct col_outbox *ob,
         result = COL_IMPORT_TOO_BIG;
         goto out;
     }
+    if (dry) {
+        result = check_only(ob, status, imp, max_pending, rep);
+        goto out;
+    }
     {
-        struct col_origin origin = {src->name, hash, key};
+        struct col_origin origin = {src->name, hash, key, src->receipt_dir};
         status = col_outbox_append(ob, status == 0 ? imp->updates : NULL,
                                    status == 0 ? imp->n_updates : 0, &origin, max_pending,
                                    &rep->first_seq, rep->msg, sizeof(rep->msg));
@@ -205,4 +240,23 @@ enum col_import_result col_import_file_at(struct col_outbox *ob,
 out:
     free(data);
     return result;
+}
+
+enum col_import_result col_import_file_at(struct col_outbox *ob,
+                                          const struct col_import_source *src,
+                                          const struct ct_catalog_entry *catalog, size_t n_catalog,
+                                          const char *district, int64_t max_pending,
+                                          struct col_import *imp, struct col_import_report *rep)
+{
+    return import_or_check(ob, src, catalog, n_catalog, district, max_pending, false, imp, rep);
+}
+
+enum col_import_result col_import_file_check(struct col_outbox *ob, const char *path,
+                                             const struct ct_catalog_entry *catalog,
+                                             size_t n_catalog, const char *district,
+                                             int64_t max_pending, struct col_import *imp,
+                                             struct col_import_report *rep)
+{
+    struct col_import_source src = {AT_FDCWD, path, path, NULL, NULL};
+    return import_or_check(ob, &src, catalog, n_catalog, district, max_pending, true, imp, rep);
 }

@@ -70,9 +70,12 @@ struct col_import_source {
     const char *name;                 /* recorded in the outbox: the name operators know */
     const struct col_file_id *expect; /* NULL, or the version the caller judged complete:
                                          any other is refused with COL_IMPORT_CHANGED */
+    const char *receipt_dir;          /* NULL, or the absolute directory NAME.receipt.txt is
+                                         written into once every update of the file is
+                                         acknowledged (receipt.h) */
 };
 
-/* col_import_file(), reading `src`. */
+/* col_import_file(), reading `src`, with a receipt when src->receipt_dir is set. */
 enum col_import_result col_import_file_at(struct col_outbox *ob,
                                           const struct col_import_source *src,
                                           const struct ct_catalog_entry *catalog, size_t n_catalog,
@@ -81,6 +84,16 @@ enum col_import_result col_import_file_at(struct col_outbox *ob,
 
 void col_file_id_of(const struct stat *sb, struct col_file_id *id);
 bool col_file_id_equal(const struct col_file_id *a, const struct col_file_id *b);
+
+/* A dry run: every check col_import_file() makes (size, encoding, format, indicators in
+ * the catalog, reportable by `district`, not a duplicate, room in the outbox), and
+ * nothing written: `ob` may be NULL when there is no outbox yet. On COL_IMPORT_DONE the
+ * updates it would queue are in `imp`, rep->first_seq the seq the first would get. */
+enum col_import_result col_import_file_check(struct col_outbox *ob, const char *path,
+                                             const struct ct_catalog_entry *catalog,
+                                             size_t n_catalog, const char *district,
+                                             int64_t max_pending, struct col_import *imp,
+                                             struct col_import_report *rep);
 
 /* SHA-256 of `len` bytes. */
 void col_sha256(const void *data, size_t len, unsigned char out[COL_SHA256_SIZE]);

@@ -12,7 +12,7 @@
 
 #include "timefmt.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 2 /* 2: instance, sent_through; warned, receipts, receipt_marks */
 /* The WAL is truncated back to this after a checkpoint, so a one-off big import does not
  * leave a big file behind (and RLIMIT_FSIZE tests see a fresh WAL). */
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
@@ -49,7 +49,21 @@ static const char schema_sql[] =
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS catalog ("
     "  code TEXT PRIMARY KEY, name_zh TEXT NOT NULL, reported_by TEXT NOT NULL)"
-    "  WITHOUT ROWID;";
+    "  WITHOUT ROWID;"
+    /* Version 2 (outbox_receipt.c). IF NOT EXISTS: a version 1 outbox gains them. */
+    "CREATE TABLE IF NOT EXISTS warned ("
+    "  id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, ind TEXT NOT NULL,"
+    "  period INTEGER NOT NULL, value NOT NULL, origin TEXT NOT NULL, line INTEGER NOT NULL,"
+    "  code TEXT NOT NULL, msg TEXT NOT NULL, warned_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS warned_by_time ON warned (warned_ms);"
+    "CREATE TABLE IF NOT EXISTS receipts ("
+    "  id INTEGER PRIMARY KEY, dir TEXT NOT NULL, name TEXT NOT NULL,"
+    "  first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, rows TEXT NOT NULL,"
+    "  written_ms INTEGER NOT NULL DEFAULT 0, retry_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS receipts_waiting ON receipts (first_seq) WHERE written_ms = 0;"
+    "CREATE TABLE IF NOT EXISTS receipt_marks ("
+    "  receipt INTEGER NOT NULL, line INTEGER NOT NULL, outcome TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS receipt_marks_by_receipt ON receipt_marks (receipt, line);";
 
 /* Version 2 (CONTRACT section 7): the outbox's instance id, and how far it has sent. An
  * outbox of version 1 may have sent everything it numbered, so its sent_through starts at
@@ -438,7 +452,8 @@ int col_outbox_append(struct col_outbox *ob, const struct col_new_update *u, siz
         status = COL_OUTBOX_FULL;
         goto fail;
     }
-    if ((status = insert_rows(ob, u, n, (uint64_t)next, name, now, err, err_size)) != 0)
+    if ((status = insert_rows(ob, u, n, (uint64_t)next, name, now, err, err_size)) != 0 ||
+        (status = col_ob_receipt_add(ob, origin, u, n, (uint64_t)next, err, err_size)) != 0)
         goto fail;
     {
         int64_t binds[2] = {next + (int64_t)n};
@@ -528,6 +543,8 @@ static int reject_one(struct col_outbox *ob, const struct ct_rejection *r, int64
     sqlite3_stmt *st = NULL;
     int status, rc;
 
+    char outcome[CT_WIRE_MAX_CODE + CT_WIRE_MAX_TEXT + 16];
+
     if ((status =
              col_ob_prepare(ob,
                             "INSERT INTO rejected (seq, ind, period, op, value, at_ms, note, "
@@ -543,12 +560,17 @@ static int reject_one(struct col_outbox *ob, const struct ct_rejection *r, int64
         (rc = sqlite3_step(st)) != SQLITE_DONE)
         status = col_ob_fail(ob, rc, "recording a rejection", err, err_size);
     sqlite3_finalize(st);
-    return status;
+    if (status != 0)
+        return status;
+    snprintf(outcome, sizeof(outcome), "rejected %s: %s", r->code, r->msg);
+    return col_ob_receipt_mark(ob, r->seq, outcome, err, err_size);
 }
 
-/* Applies one ack: moves its rejections to `rejected`, forgets what it covers. */
+/* Applies one ack: moves its rejections to `rejected`, keeps its warnings in `warned`,
+ * forgets what it covers. */
 static int apply_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rejection *rejected,
-                     size_t n_rejected, int64_t keep_ms, int64_t now, char *err, size_t err_size)
+                     size_t n_rejected, const struct ct_warning *warnings, size_t n_warnings,
+                     int64_t keep_ms, int64_t now, char *err, size_t err_size)
 {
     int64_t b1[1] = {(int64_t)last_seq};
     int64_t b2[2] = {(int64_t)last_seq, now};
@@ -563,6 +585,11 @@ static int apply_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_r
         if ((status = reject_one(ob, &rejected[i], now, err, err_size)) != 0)
             goto fail;
     }
+    for (size_t i = 0; i < n_warnings; i++) {
+        if (warnings[i].seq <= last_seq &&
+            (status = col_ob_warn_one(ob, &warnings[i], now, err, err_size)) != 0)
+            goto fail;
+    }
     if ((status = col_ob_run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b1,
                              "removing acknowledged updates", err, err_size)) != 0 ||
         (status = col_ob_run(ob,
@@ -570,7 +597,9 @@ static int apply_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_r
                              "last_ack_ms = ?2 WHERE id = 1",
                              2, b2, "recording an ack", err, err_size)) != 0 ||
         (status = col_ob_run(ob, "DELETE FROM rejected WHERE rejected_ms < ?", 1, b3,
-                             "forgetting old rejections", err, err_size)) != 0)
+                             "forgetting old rejections", err, err_size)) != 0 ||
+        (n_warnings > 0 && (status = col_ob_run(ob, "DELETE FROM warned WHERE warned_ms < ?", 1, b3,
+                                                "forgetting old warnings", err, err_size)) != 0))
         goto fail;
     return col_ob_commit(ob, "recording an ack", err, err_size);
 fail:
@@ -581,6 +610,15 @@ fail:
 int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rejection *rejected,
                    size_t n_rejected, int64_t keep_ms, char *err, size_t err_size)
 {
+    return col_outbox_ack_warned(ob, last_seq, rejected, n_rejected, NULL, 0, keep_ms, err,
+                                 err_size);
+}
+
+int col_outbox_ack_warned(struct col_outbox *ob, uint64_t last_seq,
+                          const struct ct_rejection *rejected, size_t n_rejected,
+                          const struct ct_warning *warnings, size_t n_warnings, int64_t keep_ms,
+                          char *err, size_t err_size)
+{
     int64_t now = ct_time_now_ms();
     int status;
 
@@ -588,8 +626,9 @@ int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rej
         snprintf(err, err_size, "ack for seq %llu is out of range", (unsigned long long)last_seq);
         return COL_OUTBOX_ERROR;
     }
-    if (n_rejected > 0)
-        return apply_ack(ob, last_seq, rejected, n_rejected, keep_ms, now, err, err_size);
+    if (n_rejected > 0 || n_warnings > 0)
+        return apply_ack(ob, last_seq, rejected, n_rejected, warnings, n_warnings, keep_ms, now,
+                         err, err_size);
     /* Forgetting acked updates needs no fsync of its own: if a crash undoes it, the rows
      * are pending again, the next welcome says the aggregator has them, and they are
      * dropped then (col_outbox_sync). The next FULL commit syncs it anyway. Measured on
@@ -598,7 +637,7 @@ int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rej
     if ((status =
              col_ob_exec(ob, "PRAGMA synchronous=NORMAL", "recording an ack", err, err_size)) != 0)
         return status;
-    status = apply_ack(ob, last_seq, NULL, 0, keep_ms, now, err, err_size);
+    status = apply_ack(ob, last_seq, NULL, 0, NULL, 0, keep_ms, now, err, err_size);
     if (col_ob_exec(ob, "PRAGMA synchronous=FULL", "recording an ack", err, err_size) != 0)
         return COL_OUTBOX_ERROR;
     return status;
@@ -660,7 +699,8 @@ int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_syn
      * else's updates under our agent id. */
     {
         int64_t b[1] = {m < sent ? m : sent};
-        if ((status = col_ob_run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b,
+        if ((status = col_ob_receipt_unknown(ob, b[0], err, err_size)) != 0 ||
+            (status = col_ob_run(ob, "DELETE FROM pending WHERE seq <= ?", 1, b,
                                  "removing committed updates", err, err_size)) != 0)
             goto fail;
     }
@@ -675,7 +715,8 @@ int col_outbox_sync(struct col_outbox *ob, uint64_t agg_last_seq, struct col_syn
         if ((status = col_ob_run(ob, "UPDATE pending SET seq = -(seq + ?)", 1, b, "renumbering",
                                  err, err_size)) != 0 ||
             (status = col_ob_run(ob, "UPDATE pending SET seq = -seq", 0, NULL, "renumbering", err,
-                                 err_size)) != 0)
+                                 err_size)) != 0 ||
+            (status = col_ob_receipt_shift(ob, first, m + 1 - first, err, err_size)) != 0)
             goto fail;
         res->renumbered = count;
         res->renumbered_from = (uint64_t)first;

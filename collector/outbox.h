@@ -18,7 +18,12 @@
  *   pending  updates not yet acknowledged, keyed by seq;
  *   rejected updates the aggregator refused, with code and message, kept `rejected_keep`;
  *   imported SHA-256 of every imported file's bytes, to refuse duplicates;
- *   catalog  the indicator catalog of the last `welcome` (codes, Chinese names, who reports).
+ *   catalog  the indicator catalog of the last `welcome` (codes, Chinese names, who reports);
+ *   warned   plausibility warnings on acknowledged updates, kept `rejected_keep` like
+ *            rejections (outbox_receipt.c);
+ *   receipts one per imported file until its receipt is written: where it goes, its seqs,
+ *            its rows (line, indicator, value), and receipt_marks, what the acks said of
+ *            its lines (receipt.h writes the file).
  *
  * Invariants:
  * - seqs are assigned at queue time from state.next_seq in the same transaction, start at
@@ -72,6 +77,8 @@ struct col_origin {
     const unsigned char *sha256; /* the file's hash; NULL for `submit` (no duplicate check) */
     const char *file_key;        /* device, inode, size and mtime of the file, or NULL: tells
                                     a file whose move to done/ was interrupted from a copy */
+    const char *receipt_dir;     /* absolute directory for NAME.receipt.txt once every update
+                                    is acknowledged; NULL: no receipt */
 };
 
 struct col_outbox_stats {
@@ -116,6 +123,28 @@ struct col_rejection_row {
     int64_t rejected_ms;
 };
 
+/* One kept warning, as `status` lists them. */
+struct col_warning_row {
+    uint64_t seq;
+    char ind[CT_ID_MAX + 1];
+    int64_t period;
+    char value[CT_DECIMAL_MAX];
+    char origin[128];
+    int64_t line;
+    char code[CT_WIRE_MAX_CODE + 1];
+    char msg[CT_WIRE_MAX_TEXT + 1];
+    int64_t warned_ms;
+};
+
+/* A receipt whose file's updates are all acknowledged, ready to be written. */
+struct col_receipt {
+    int64_t id;
+    char dir[4096];
+    char name[256];
+    char *rows;  /* malloc'd: "LINE\tIND\tVALUE\n" per data row, in file order */
+    char *marks; /* malloc'd: "LINE\tOUTCOME\n" per rejection or warning, by line */
+};
+
 struct col_outbox;
 
 /* Opens STATE_DIR/outbox.db, creating the directory (0750) and the schema when missing.
@@ -155,6 +184,35 @@ int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rej
 /* Records that every pending update up to `seq` is about to be sent: durably, before the
  * batch leaves, since only a sent update may later be dropped as already committed. */
 int col_outbox_mark_sent(struct col_outbox *ob, uint64_t seq, char *err, size_t err_size);
+
+/* col_outbox_ack(), plus the plausibility warnings the ack carried: kept in `warned`
+ * (durably, like rejections) and marked on the receipt of the file they came from. */
+int col_outbox_ack_warned(struct col_outbox *ob, uint64_t last_seq,
+                          const struct ct_rejection *rejected, size_t n_rejected,
+                          const struct ct_warning *warnings, size_t n_warnings, int64_t keep_ms,
+                          char *err, size_t err_size);
+
+/* Up to `max` most recent warnings, newest first. */
+int col_outbox_warnings(struct col_outbox *ob, struct col_warning_row *rows, size_t max, size_t *n,
+                        char *err, size_t err_size);
+
+/* The next receipt due (every update of its file acknowledged, not yet written, not
+ * waiting for a retry at `now_ms`): 1 with `r` filled (free with col_receipt_clear()),
+ * 0 when none is due, or a negative status. */
+int col_outbox_receipt_due(struct col_outbox *ob, int64_t now_ms, struct col_receipt *r, char *err,
+                           size_t err_size);
+
+/* Records that receipt `id` was written (its rows are forgotten), or, with retry_ms > 0,
+ * that writing it failed and is tried again after retry_ms. */
+int col_outbox_receipt_done(struct col_outbox *ob, int64_t id, int64_t retry_ms, char *err,
+                            size_t err_size);
+
+/* The file queued from `first_seq` was moved to `name` in its directory (the spool may
+ * rename to keep an earlier file of the same name): its receipt follows that name. */
+int col_outbox_receipt_rename(struct col_outbox *ob, uint64_t first_seq, const char *name,
+                              char *err, size_t err_size);
+
+void col_receipt_clear(struct col_receipt *r);
 
 /* What col_outbox_sync() did, so the sender can log it. */
 struct col_sync_result {

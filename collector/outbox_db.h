@@ -68,4 +68,28 @@ void col_ob_read_value(sqlite3_stmt *st, int col, struct ct_value *v);
 int col_ob_pending_range(struct col_outbox *ob, int64_t *first, int64_t *next, int64_t *count,
                          char *err, size_t err_size);
 
+/* outbox_receipt.c, inside the caller's transaction: */
+
+/* Keeps what a file's receipt will need: where it goes and its rows. */
+int col_ob_receipt_add(struct col_outbox *ob, const struct col_origin *origin,
+                       const struct col_new_update *u, size_t n, uint64_t first_seq, char *err,
+                       size_t err_size);
+
+/* Marks the line of pending update `seq` on its file's receipt, if it has one. */
+int col_ob_receipt_mark(struct col_outbox *ob, uint64_t seq, const char *outcome, char *err,
+                        size_t err_size);
+
+/* Keeps a warning on pending update `seq` in `warned`, and marks it on its receipt. */
+int col_ob_warn_one(struct col_outbox *ob, const struct ct_warning *w, int64_t now, char *err,
+                    size_t err_size);
+
+/* Pending updates from `from_seq` on were renumbered by `shift`: so are the receipts'
+ * ranges that are still to be acknowledged. */
+int col_ob_receipt_shift(struct col_outbox *ob, int64_t from_seq, int64_t shift, char *err,
+                         size_t err_size);
+
+/* Pending updates up to `last_seq` leave as committed without their ack (it was lost):
+ * their outcome is not known here, and their receipt lines say so. */
+int col_ob_receipt_unknown(struct col_outbox *ob, int64_t last_seq, char *err, size_t err_size);
+
 #endif

@@ -493,8 +493,8 @@ static void on_ack(struct col_sender *s, const struct ct_msg_ack *a)
     char err[COL_OUTBOX_ERROR_MAX];
     size_t covered = 0, rejected = 0, k = 0;
 
-    if (col_outbox_ack(s->ob, a->last_seq, a->rejected, a->n_rejected, s->keep_ms, err,
-                       sizeof(err)) != 0) {
+    if (col_outbox_ack_warned(s->ob, a->last_seq, a->rejected, a->n_rejected, a->warnings,
+                              a->n_warnings, s->keep_ms, err, sizeof(err)) != 0) {
         /* The aggregator has them; a later ack (seq <= S deletes all before it) or the next
          * welcome will remove them. Until then they may be sent again, harmlessly. */
         outbox_failed(s, err);

@@ -460,8 +460,8 @@ struct subdirs {
 
 /* Moves a queued file to done/, unless its bytes changed after they were read: then the
  * rows read stay queued, and the file goes to failed/ saying that the rest was not. */
-static void finish_done(struct col_spool *sp, const struct subdirs *sd, const char *name,
-                        const struct col_import_report *rep)
+static void finish_done(struct col_spool *sp, const struct subdirs *sd, struct col_outbox *ob,
+                        const char *name, const struct col_import_report *rep)
 {
     struct col_file_id now;
     struct stat sb;
@@ -480,7 +480,10 @@ static void finish_done(struct col_spool *sp, const struct subdirs *sd, const ch
             return;
         }
     }
-    move_to(sp, name, sd->done, "done", moved, sizeof(moved));
+    /* The receipt follows the name the file got in done/ (an earlier file of the same name
+     * keeps its own); if recording that fails, it keeps the first name. */
+    if (move_to(sp, name, sd->done, "done", moved, sizeof(moved)) == 0)
+        col_outbox_receipt_rename(ob, rep->first_seq, moved, why, sizeof(why));
 }
 
 /* Imports one ready file, and moves it to done/ or failed/, or leaves it to be tried
@@ -490,13 +493,18 @@ static void import_one(struct col_spool *sp, const struct subdirs *sd, struct co
                        const struct ct_catalog_entry *catalog, size_t n_catalog,
                        const char *district, int64_t max_pending)
 {
-    struct col_import_source src = {sp->dir_fd, name, name, id};
+    struct col_import_source src = {sp->dir_fd, name, name, id, NULL};
     struct col_import_report rep;
     struct tracked *t;
     struct stat sb;
-    char moved[REL_MAX], why[1200];
+    char moved[REL_MAX], why[1200], done_dir[PATH_MAX + 8];
     enum col_import_result r;
 
+    /* The receipt is written later, maybe by a restarted daemon: an absolute path. */
+    if (realpath(sp->dir, done_dir) == NULL)
+        ct_strlcpy(done_dir, sp->dir, PATH_MAX);
+    strcat(done_dir, "/done");
+    src.receipt_dir = done_dir;
     r = col_import_file_at(ob, &src, catalog, n_catalog, district, max_pending, sp->imp, &rep);
     switch (r) {
     case COL_IMPORT_DONE:
@@ -505,7 +513,7 @@ static void import_one(struct col_spool *sp, const struct subdirs *sd, struct co
         ct_log_info(sp->log, SUBJECT, "%s: queued %zu updates (%s), seqs %llu to %llu", name,
                     rep.rows, ct_encoding_name(rep.encoding), (unsigned long long)rep.first_seq,
                     (unsigned long long)(rep.first_seq + rep.rows - 1));
-        finish_done(sp, sd, name, &rep);
+        finish_done(sp, sd, ob, name, &rep);
         break;
     case COL_IMPORT_INVALID:
         snprintf(why, sizeof(why), "%zu bad line%s", sp->imp->n_errors,

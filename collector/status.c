@@ -63,6 +63,38 @@ static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
     return kill((pid_t)d->pid, 0) == 0 || errno == EPERM;
 }
 
+/* The plausibility warnings kept from recent acks (CONTRACT section 10): the figures were
+ * stored and count; a clerk confirms one by sending it again with a note. */
+static int print_warnings(struct col_outbox *ob)
+{
+    struct col_warning_row rows[STATUS_REJECTIONS];
+    char err[COL_OUTBOX_ERROR_MAX];
+    size_t n = 0;
+
+    if (col_outbox_warnings(ob, rows, STATUS_REJECTIONS, &n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s status: %s\n", COL_PROGRAM, err);
+        return -1;
+    }
+    if (n == 0)
+        printf("warnings:    none kept\n");
+    else
+        printf("warnings:    %zu most recent (the figures were stored and count; send one again "
+               "with a note to confirm it):\n",
+               n);
+    for (size_t i = 0; i < n; i++) {
+        const struct col_warning_row *w = &rows[i];
+        char stamp[CT_TIME_TEXT_MAX], where[160];
+        ct_time_format(w->warned_ms, stamp, sizeof(stamp));
+        if (w->line > 0)
+            snprintf(where, sizeof(where), "%s line %lld", w->origin, (long long)w->line);
+        else
+            snprintf(where, sizeof(where), "%s", w->origin);
+        printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)w->seq, w->ind,
+               (long long)w->period, w->value, where, stamp, w->code, w->msg);
+    }
+    return 0;
+}
+
 int col_cmd_status(int argc, char **argv)
 {
     struct col_settings s;
@@ -71,7 +103,7 @@ int col_cmd_status(int argc, char **argv)
                          "status [options]",
                          "Shows the outbox of --state-dir: updates pending and the age of the "
                          "oldest, batches in flight, the last acknowledgement, the last error, "
-                         "and recent rejections with their reasons.",
+                         "recent rejections with their reasons, and recent plausibility warnings.",
                          col_settings_table,
                          col_settings_count,
                          &s,
@@ -173,6 +205,8 @@ int col_cmd_status(int argc, char **argv)
                shown(r->value, value, sizeof(value)), where, stamp,
                shown(r->code, code, sizeof(code)), shown(r->msg, safe, sizeof(safe)));
     }
+    if (print_warnings(ob) != 0)
+        goto out;
     rc = CT_EXIT_OK;
 out:
     col_outbox_free(ob);

@@ -100,6 +100,7 @@ void ct_msg_free(struct ct_msg *msg)
     free(msg->batch.updates);
     free(msg->welcome.catalog);
     free(msg->ack.rejected);
+    free(msg->ack.warnings);
     free(msg);
 }
 
@@ -131,6 +132,11 @@ int ct_msg_reserve(struct ct_msg *msg, enum ct_msg_type type, size_t n)
     default:
         return 0;
     }
+}
+
+int ct_msg_reserve_warnings(struct ct_msg *msg, size_t n)
+{
+    return grow((void **)&msg->ack.warnings, &msg->cap_warnings, n, sizeof(struct ct_warning));
 }
 
 /* ---------------------------------------------------------------- decoding helpers */
@@ -452,6 +458,35 @@ static int decode_welcome(struct field *f, struct ct_msg *out, struct ct_wire_fa
     return 0;
 }
 
+/* The optional "warnings" of an ack: absent means none; present, it is checked as strictly
+ * as "rejected". */
+static int decode_warnings(const struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    const msgpack_object *warnings = f->value;
+
+    out->ack.n_warnings = 0;
+    if (warnings == NULL)
+        return 0;
+    if (get_array(f, "ack", CT_WIRE_MAX_BATCH, CT_WERR_MALFORMED, fault) != 0)
+        return -1;
+    if (ct_msg_reserve_warnings(out, warnings->via.array.size) != 0)
+        return decode_fail(fault, CT_WERR_MALFORMED, "ack: out of memory");
+    for (uint32_t i = 0; i < warnings->via.array.size; i++) {
+        struct field e[] = {{"seq", NULL}, {"code", NULL}, {"msg", NULL}};
+        struct ct_warning *w = &out->ack.warnings[i];
+        char where[32];
+
+        snprintf(where, sizeof(where), "warnings[%u]", i);
+        if (collect(&warnings->via.array.ptr[i], e, 3, where, fault) != 0 ||
+            get_uint(&e[0], where, &w->seq, fault) != 0 ||
+            get_text(&e[1], where, w->code, CT_WIRE_MAX_CODE, false, fault) != 0 ||
+            get_text(&e[2], where, w->msg, CT_WIRE_MAX_TEXT, true, fault) != 0)
+            return -1;
+        out->ack.n_warnings++;
+    }
+    return 0;
+}
+
 static int decode_ack(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
 {
     const msgpack_object *rejected;
@@ -476,7 +511,7 @@ static int decode_ack(struct field *f, struct ct_msg *out, struct ct_wire_fault 
             return -1;
         out->ack.n_rejected++;
     }
-    return 0;
+    return decode_warnings(&f[12], out, fault);
 }
 
 static int decode_error(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
@@ -496,6 +531,7 @@ int ct_wire_decode(const void *frame, size_t len, struct ct_msg *out, struct ct_
         {"agent", NULL},    {"district", NULL}, {"next_seq", NULL}, {"updates", NULL},
         {"last_seq", NULL}, {"catalog", NULL},  {"rejected", NULL}, {"code", NULL},
         {"msg", NULL},      {"v", NULL},        {"t", NULL},        {"instance", NULL},
+        {"warnings", NULL},
     };
     msgpack_unpacked unpacked;
     size_t offset = 0;

@@ -114,6 +114,13 @@ struct ct_rejection {
     char msg[CT_WIRE_MAX_TEXT + 1];
 };
 
+/* A plausibility warning on a stored update (CONTRACT section 10): the update counts. */
+struct ct_warning {
+    uint64_t seq;
+    char code[CT_WIRE_MAX_CODE + 1]; /* implausible_yoy, unit_slip, flow_decrease, ... */
+    char msg[CT_WIRE_MAX_TEXT + 1];
+};
+
 struct ct_msg_hello {
     char agent[CT_ID_MAX + 1];
     char district[CT_ID_MAX + 1];
@@ -138,6 +145,8 @@ struct ct_msg_ack {
     uint64_t last_seq;
     size_t n_rejected;
     struct ct_rejection *rejected; /* owned by the ct_msg */
+    size_t n_warnings;             /* optional "warnings" key: absent when 0 */
+    struct ct_warning *warnings;   /* owned by the ct_msg; capacity in cap_warnings */
 };
 
 struct ct_msg_error {
@@ -155,6 +164,7 @@ struct ct_msg {
     struct ct_msg_ack ack;
     struct ct_msg_error error;
     size_t cap_updates, cap_catalog, cap_rejected;
+    size_t cap_warnings;
 };
 
 /* Why a frame could not be decoded. */
@@ -170,6 +180,9 @@ void ct_msg_free(struct ct_msg *msg);
 /* Makes room for `n` entries in the message's array for `type` (BATCH: updates, WELCOME:
  * catalog, ACK: rejected), keeping existing entries. Returns 0 or -1 (out of memory). */
 int ct_msg_reserve(struct ct_msg *msg, enum ct_msg_type type, size_t n);
+
+/* Makes room for `n` warnings in an ack, keeping existing ones. Returns 0 or -1. */
+int ct_msg_reserve_warnings(struct ct_msg *msg, size_t n);
 
 /* Decodes one frame into `out`, reusing its arrays. Returns 0, or -1 with `fault` set. */
 int ct_wire_decode(const void *frame, size_t len, struct ct_msg *out, struct ct_wire_fault *fault);

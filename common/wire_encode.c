@@ -93,6 +93,25 @@ static int pack_update(msgpack_packer *pk, const struct ct_update *u)
     return rc;
 }
 
+/* The optional "warnings" key of an ack; left out when there are none, so an ack without
+ * warnings is byte for byte what it was before the key existed. */
+static int pack_warnings(msgpack_packer *pk, const struct ct_warning *w, size_t n)
+{
+    int rc = pack_key(pk, "warnings");
+
+    rc |= msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        rc |= msgpack_pack_map(pk, 3);
+        rc |= pack_key(pk, "seq");
+        rc |= msgpack_pack_uint64(pk, w[i].seq);
+        rc |= pack_key(pk, "code");
+        rc |= pack_str(pk, w[i].code);
+        rc |= pack_key(pk, "msg");
+        rc |= pack_str(pk, w[i].msg);
+    }
+    return rc;
+}
+
 static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
 {
     int rc;
@@ -144,9 +163,9 @@ static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
         }
         return rc;
     case CT_MSG_ACK:
-        if (msg->ack.n_rejected > CT_WIRE_MAX_BATCH)
+        if (msg->ack.n_rejected > CT_WIRE_MAX_BATCH || msg->ack.n_warnings > CT_WIRE_MAX_BATCH)
             return -1;
-        rc = pack_header(pk, 4, CT_MSG_ACK);
+        rc = pack_header(pk, 4 + (msg->ack.n_warnings > 0), CT_MSG_ACK);
         rc |= pack_key(pk, "last_seq");
         rc |= msgpack_pack_uint64(pk, msg->ack.last_seq);
         rc |= pack_key(pk, "rejected");
@@ -161,6 +180,8 @@ static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
             rc |= pack_key(pk, "msg");
             rc |= pack_str(pk, r->msg);
         }
+        if (msg->ack.n_warnings > 0)
+            rc |= pack_warnings(pk, msg->ack.warnings, msg->ack.n_warnings);
         return rc;
     case CT_MSG_ERROR:
         rc = pack_header(pk, 5, CT_MSG_ERROR);

@@ -3,8 +3,10 @@
  *
  *   citytally-loadgen --endpoint E [--agents K] [--prefix P] [--per-agent N] [--batch B]
  *                     [--window W] [--rate R] [--districts a,b,c] [--server-key FILE
- *                     --client-keys DIR] [--timeout-ms T]
+ *                     --client-keys DIR] [--timeout-ms T] [--sets]
  *
+ * --sets sends each update as a `set` of the agent's running total instead of an `add`
+ * (the figures end the same), so the aggregator's plausibility checks run on every one.
  * --rate R offers R updates/s in all, each agent R/K of them on its own evenly spaced
  * schedule; without it every agent sends as fast as its window allows.
  * Agents P0..P(K-1) must be registered (the bench script does it). Prints one line:
@@ -47,6 +49,7 @@ int main(int argc, char **argv)
                                             {"timeout-ms", required_argument, NULL, 't'},
                                             {"deadline-s", required_argument, NULL, 'D'},
                                             {"idle-seconds", required_argument, NULL, 'I'},
+                                            {"sets", no_argument, NULL, 'S'},
                                             {NULL, 0, NULL, 0}};
     static char district_buf[1024] = "erqi";
     static const char *districts[MAX_DISTRICTS];
@@ -110,6 +113,9 @@ int main(int argc, char **argv)
             break;
         case 'I':
             idle_seconds = atol(optarg);
+            break;
+        case 'S':
+            cfg.sets = true;
             break;
         default:
             fprintf(stderr, "citytally-loadgen: see the comment at the top of loadgen_main.c\n");

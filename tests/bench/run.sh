@@ -17,7 +17,10 @@
 #      sessions (the aggregator's two writers), for the latency this host allows at that
 #      rate (`floor_p99_ms`): fsync and PostgreSQL alone, none of citytally;
 #   3. collector: file import into the durable outbox (rows/s), and one collector's
-#      delivery rate to a local aggregator (tests/bench/collector/).
+#      delivery rate to a local aggregator (tests/bench/collector/);
+#   4. plausibility: the saturation phase again with every update a `set` (loadgen --sets,
+#      so citytally_warn() checks each one), once with `[ingest] plausibility = on` and
+#      once with it off, in alternating order from run to run; e2e/copy for both.
 # Then M agents (default 1000) connect and stay idle: the aggregator's RSS and CPU.
 # CT_BENCH_PG_OPTS adds server settings (e.g. "-c log_min_duration_statement=50" to see
 # stalls); CT_KEEP_TEST_DIRS=1 keeps the scratch directory with PostgreSQL's log.
@@ -110,14 +113,35 @@ register_agents() { # register_agents DB PREFIX COUNT [KEYDIR]
         FROM generate_series(0, $3 - 1) i" >/dev/null
 }
 
-start_aggregator() { # start_aggregator DB
-    if [ "$curve" = 1 ]; then
-        set -- "$1" --server-key "$work/keys/server.key"
-    else
-        set -- "$1" --insecure
+# saturate_sets DB PREFIX on|off: the saturation phase with sets; its rate in plaus_rate
+saturate_sets() {
+    printf '[ingest]\nplausibility = %s\n' "$3" >"$work/plausibility.conf"
+    start_aggregator "$1" -c "$work/plausibility.conf"
+    out=$(loadgen "$2" --agents "$agents" --per-agent "$per_agent" --sets)
+    stored=$(psql "$1" -Atc "SELECT count(*) FROM updates")
+    actual=$(psql "$1" -Atc "SELECT actual FROM citytally_progress(2015, now())
+        WHERE target_code = 'st_enterprises'")
+    warned=$(psql "$1" -Atc "SELECT count(*) FROM update_warnings")
+    if [ "$(field acked "$out")" != "$total" ] || [ "$stored" != "$total" ] ||
+        [ "$actual" != "$((agents * expected_sum))" ] || [ "$warned" != 0 ]; then
+        echo "run.sh: EXACTNESS CHECK FAILED (sets, plausibility $3): acked=$(field acked "$out")" \
+            "stored=$stored (want $total), st_enterprises=$actual, warnings=$warned (want 0)" >&2
+        exit 1
     fi
-    "$bin/citytally-aggregator" --db "$1" --listen "$endpoint" \
-        --publish "tcp://127.0.0.1:$((port + 2))" --http off "$2" ${3:+"$3"} \
+    stop_aggregator
+    plaus_rate=$(field rate "$out")
+}
+
+start_aggregator() { # start_aggregator DB [FLAG...]
+    agg_db=$1
+    shift
+    if [ "$curve" = 1 ]; then
+        set -- --server-key "$work/keys/server.key" "$@"
+    else
+        set -- --insecure "$@"
+    fi
+    "$bin/citytally-aggregator" --db "$agg_db" --listen "$endpoint" \
+        --publish "tcp://127.0.0.1:$((port + 2))" --http off "$@" \
         2>>"$work/aggregator.log" &
     agg_pid=$!
     i=0
@@ -157,6 +181,7 @@ total=$((agents * per_agent))
 expected_sum=$(awk -v n="$per_agent" 'BEGIN { s = 0; for (i = 1; i <= n; i++) s += i % 7 + 1; print s }')
 all_e2e="" all_copy="" all_ratio="" all_p99="" all_rss="" all_import="" all_delivery=""
 all_p50="" all_max="" all_cpu="" all_copy2="" all_ratio2="" all_floor_p50="" all_floor_p99=""
+all_plaus_on="" all_plaus_off=""
 
 echo "run.sh: $runs runs; $agents agents x $per_agent updates, batch $batch, window $window;" \
     "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -243,6 +268,19 @@ while [ "$r" -le "$runs" ]; do
     delivery=$(tests/bench/collector/delivery.sh "$build" 100000 1 2>/dev/null |
         sed -n 's/.*median: \([0-9]*\).*/\1/p' || true)
 
+    # 4. plausibility on and off, same load, same run; the order alternates per run
+    for mode in $(if [ $((r % 2)) = 1 ]; then echo on off; else echo off on; fi); do
+        fresh_db "bench_plaus_${mode}_$r"
+        settle
+        register_agents "$db" "p$mode" "$agents"
+        saturate_sets "$db" "p$mode" "$mode"
+        drop_db "bench_plaus_${mode}_$r"
+        if [ "$mode" = on ]; then plaus_on=$plaus_rate; else plaus_off=$plaus_rate; fi
+    done
+    plaus_ratio_on=$(awk -v e="$plaus_on" -v c="$copy_rate" 'BEGIN { printf "%.2f", e / c }')
+    plaus_ratio_off=$(awk -v e="$plaus_off" -v c="$copy_rate" 'BEGIN { printf "%.2f", e / c }')
+    all_plaus_on="$all_plaus_on $plaus_on" all_plaus_off="$all_plaus_off $plaus_off"
+
     ratio=$(awk -v e="$e2e" -v c="$copy_rate" 'BEGIN { printf "%.2f", e / c }')
     ratio2=$(awk -v e="$e2e" -v c="$copy2_rate" 'BEGIN { printf "%.2f", e / c }')
     p99=$(field p99_ms "$half")
@@ -250,7 +288,9 @@ while [ "$r" -le "$runs" ]; do
         "agg_cpu=${cpu}% rss_kib=$rss" \
         "half_rate: p50_ms=$(field p50_ms "$half") p99_ms=$p99 max_ms=$(field max_ms "$half")" \
         "floor_p50_ms=$(field p50_ms "$floor") floor_p99_ms=$(field p99_ms "$floor")" \
-        "import=$import delivery=${delivery:-?}"
+        "import=$import delivery=${delivery:-?}" \
+        "sets: plausibility_on=$plaus_on ratio_on=$plaus_ratio_on" \
+        "plausibility_off=$plaus_off ratio_off=$plaus_ratio_off"
     all_e2e="$all_e2e $e2e" all_copy="$all_copy $copy_rate" all_ratio="$all_ratio $ratio"
     all_copy2="$all_copy2 $copy2_rate" all_ratio2="$all_ratio2 $ratio2"
     all_p99="$all_p99 $p99" all_rss="$all_rss $rss" all_import="$all_import $import"
@@ -292,7 +332,9 @@ echo "medians of $runs: copy=$copy copy2=$(echo "$all_copy2" | median) e2e=$e2e"
     "p99_ms=$(echo "$all_p99" | median) max_ms=$(echo "$all_max" | median)" \
     "floor_p50_ms=$(echo "$all_floor_p50" | median) floor_p99_ms=$(echo "$all_floor_p99" | median)" \
     "peak_rss_kib=$(echo "$all_rss" | median) import=$(echo "$all_import" | median)" \
-    "delivery=$(echo "$all_delivery" | median)"
+    "delivery=$(echo "$all_delivery" | median)" \
+    "sets: plausibility_on=$(echo "$all_plaus_on" | median)" \
+    "plausibility_off=$(echo "$all_plaus_off" | median)"
 echo "e2e=$e2e copy=$copy ratio=$(echo "$all_ratio" | median) p99_ms=$(echo "$all_p99" | median)" \
     "rss_mib=$(awk -v k="$(echo "$all_rss" | median)" 'BEGIN { printf "%.1f", k / 1024 }')" \
     "import=$(echo "$all_import" | median)"

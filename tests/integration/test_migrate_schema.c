@@ -2,7 +2,21 @@
  * twice at once; seeds the 2015 facts from the embedded data files. */
 #include "store_fixture.h"
 
+#include "embedded.h"
+
 #include <pthread.h>
+
+/* Every embedded migration is applied once; a build may lack numbers given to parallel
+ * work, so their count, not the latest number, is what schema_migrations must hold. */
+extern const struct ct_embedded_file agg_sql_files[];
+
+static long long embedded_migrations(void)
+{
+    long long n = 0;
+    for (const struct ct_embedded_file *f = agg_sql_files; f->name != NULL; f++)
+        n++;
+    return n;
+}
 
 Test(migrate_schema, fresh_database_gets_every_migration_and_the_2015_facts)
 {
@@ -11,7 +25,7 @@ Test(migrate_schema, fresh_database_gets_every_migration_and_the_2015_facts)
 
     cr_assert_eq(pgtest_scalar(c, "SELECT max(version) FROM schema_migrations"),
                  agg_migrate_latest());
-    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM schema_migrations"), agg_migrate_latest());
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM schema_migrations"), embedded_migrations());
     cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM units"), 17);
     cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM indicators"), 34);
     cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM targets WHERE year = 2015"), 35);
@@ -97,7 +111,7 @@ Test(migrate_schema, two_concurrent_runs_both_succeed)
         if (round == 0)
             cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM units"), 17);
     }
-    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM schema_migrations"), agg_migrate_latest());
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM schema_migrations"), embedded_migrations());
     cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM targets"), 35);
     PQfinish(c);
 }

@@ -29,6 +29,9 @@ struct loadgen_config {
     double rate;           /* total updates/s to offer; 0 = as fast as acks allow */
     int timeout_ms;        /* resend after this long without a reply */
     const char *indicator; /* a flow indicator every district may report */
+    bool sets; /* each update a `set` of the running total loadgen_total(seq) instead of an
+                  `add` of loadgen_value(seq): the figures end the same, and every set
+                  passes the plausibility checks */
     int period;
     int64_t at_ms;
     /* CURVE, when server_public_key is not NULL: one key pair per agent (Z85). */
@@ -50,7 +53,7 @@ struct loadgen_result {
 /* The value agent seq `seq` sends: 1..7, so sums stay exact and easy to predict. */
 int64_t loadgen_value(uint64_t seq);
 
-/* Sum of loadgen_value(1..n). */
+/* Sum of loadgen_value(1..n), in closed form. */
 int64_t loadgen_total(uint64_t n);
 
 struct loadgen;

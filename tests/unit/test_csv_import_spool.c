@@ -500,7 +500,7 @@ Test(spool, import_refuses_a_version_other_than_the_one_judged_complete)
     cr_assert_eq(stat(path, &sb), 0);
     col_file_id_of(&sb, &id);
     id.size -= 1; /* as if it grew after it was judged complete */
-    struct col_import_source src = {AT_FDCWD, path, "q2.csv", &id};
+    struct col_import_source src = {AT_FDCWD, path, "q2.csv", &id, NULL};
     cr_assert_eq(col_import_file_at(ob, &src, NULL, 0, "erqi", 1000, imp, &rep),
                  COL_IMPORT_CHANGED);
     cr_assert(strstr(rep.msg, "q2.csv changed after it was last looked at") != NULL, "%s", rep.msg);

