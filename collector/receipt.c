@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SUBJECT "receipt"
@@ -86,14 +87,26 @@ static int write_atomically(const char *dir, const char *name, const char *data,
     char tmp[512];
     int dfd = -1, fd = -1, rc = -1;
     size_t done = 0;
+    struct stat sb;
 
     snprintf(tmp, sizeof(tmp), ".%s.%ld.tmp", name, (long)getpid());
-    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* As the spool's done/ and failed/ (spool.h): never through a symbolic link, and only
+     * into a directory of this process's own, whoever else may write to the spool. */
+    dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
         snprintf(err, err_size, "cannot open %s: %s", dir, strerror(errno));
         goto out;
     }
-    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    if (fstat(dfd, &sb) != 0 || sb.st_uid != geteuid()) {
+        snprintf(err, err_size, "%s is not a directory of this collector's user; no receipt", dir);
+        goto out;
+    }
+    /* A fresh file, never one that was there (a leftover of a crash, or a link). */
+    if (unlinkat(dfd, tmp, 0) != 0 && errno != ENOENT) {
+        snprintf(err, err_size, "cannot remove %s/%s: %s", dir, tmp, strerror(errno));
+        goto out;
+    }
+    fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (fd < 0) {
         snprintf(err, err_size, "cannot create %s/%s: %s", dir, tmp, strerror(errno));
         goto out;
