@@ -1,6 +1,8 @@
 /* `citytally-aggregator report`: progress against one year's targets (CONTRACT section 4). */
 #include "cli.h"
 #include "commands.h"
+#include "calendar.h"
+#include "completeness_render.h"
 #include "db.h"
 #include "progress.h"
 #include "report.h"
@@ -20,6 +22,8 @@ struct report_args {
     int64_t as_of_ms;
     char district[CT_ID_MAX + 1]; /* "" for the city */
     enum agg_report_format format;
+    bool completeness;                      /* --completeness (CONTRACT section 9) */
+    char round[AGG_CALENDAR_ROUND_MAX + 1]; /* --round: "" for every round */
 };
 
 static const struct ct_cli_option report_options[] = {
@@ -27,6 +31,8 @@ static const struct ct_cli_option report_options[] = {
     {"as-of", 0, true, "TIME", "figures as of TIME, ISO 8601; a date means its end (default: now)"},
     {"district", 0, true, "ID", "one unit's own figures instead of the city's"},
     {"format", 0, true, "FORMAT", "table (default), csv or json"},
+    {"completeness", 0, false, NULL, "who reported each round of the year, and on time"},
+    {"round", 0, true, "ROUND", "with --completeness: only this round (Q1, H1 ...)"},
 };
 
 static int report_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
@@ -53,6 +59,16 @@ static int report_flag(void *ctx, size_t index, const char *value, char *err, si
             return -1;
         }
         ct_strlcpy(a->district, value, sizeof(a->district));
+        return 0;
+    case 4:
+        a->completeness = true;
+        return 0;
+    case 5:
+        if (strlen(value) == 0 || strlen(value) > AGG_CALENDAR_ROUND_MAX) {
+            snprintf(err, err_size, "'%s' is not a round name", value);
+            return -1;
+        }
+        ct_strlcpy(a->round, value, sizeof(a->round));
         return 0;
     default:
         if (agg_report_format_parse(value, &a->format) != 0) {
@@ -83,11 +99,12 @@ static int latest_year(PGconn *conn, int *year, char *err, size_t err_size)
 int agg_cmd_report(int argc, char **argv)
 {
     struct agg_settings settings;
-    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE};
+    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE, false, ""};
     struct ct_cli cli = {AGG_PROGRAM,
                          "report",
                          "report [--year Y] [--as-of TIME] [--district ID] "
-                         "[--format table|csv|json]",
+                         "[--format table|csv|json] | report --completeness [--year Y] "
+                         "[--round R] [--format table|csv|json]",
                          "Prints progress against a year's targets: the city's figures, or with "
                          "--district one unit's own. Colour only on a terminal without NO_COLOR.",
                          agg_settings_table,
@@ -110,6 +127,17 @@ int agg_cmd_report(int argc, char **argv)
     if (first < argc) {
         fprintf(stderr, "%s report: unexpected argument '%s'\n", AGG_PROGRAM, argv[first]);
         return CT_EXIT_USAGE;
+    }
+    if (args.completeness || args.round[0] != '\0') {
+        if (!args.completeness || args.have_as_of || args.district[0] != '\0') {
+            fprintf(stderr,
+                    "%s report: --round goes with --completeness, which takes no "
+                    "--as-of or --district\n",
+                    AGG_PROGRAM);
+            return CT_EXIT_USAGE;
+        }
+        return agg_completeness_report(&settings, args.year, args.round[0] ? args.round : NULL,
+                                       args.format);
     }
     if (!args.have_as_of)
         args.as_of_ms = ct_time_now_ms();
