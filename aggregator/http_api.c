@@ -1,5 +1,6 @@
 #include "http_api.h"
 #include "dashboard.h"
+#include "http_completeness.h"
 #include "db.h"
 #include "http.h"
 #include "metrics.h"
@@ -103,6 +104,18 @@ static int load_years(PGconn *conn, int *years, size_t *n_years, char *err, size
         years[(*n_years)++] = atoi(PQgetvalue(res, i, 0));
     PQclear(res);
     return 0;
+}
+
+PGconn *agg_http_db_acquire(struct agg_http *h, char *err, size_t err_size)
+{
+    pthread_mutex_lock(&h->db_lock);
+    return db_conn(h, err, err_size);
+}
+
+void agg_http_db_release(struct agg_http *h)
+{
+    db_check(h);
+    pthread_mutex_unlock(&h->db_lock);
 }
 
 /* ---- request parameters ----------------------------------------------------------- */
@@ -532,6 +545,8 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         ct_http_route(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
         ct_http_route(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/completeness", agg_http_completeness_api, h) != 0 ||
+        ct_http_route(h->server, "GET", "/completeness", agg_http_completeness_page, h) != 0 ||
         ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
         snprintf(err, err_size, "http: out of memory");
         goto fail;

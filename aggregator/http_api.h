@@ -21,6 +21,7 @@
 #include "log.h"
 #include "settings.h"
 
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +46,12 @@ int agg_http_watch(struct agg_http *h, void *zmq_ctx, void *router, char *err, s
 /* Copies the ingest's cumulative counters into the metrics, and whether the daemon's
  * database session is up. Cheap; call it once per loop turn. */
 void agg_http_observe(struct agg_http *h, const struct agg_ingest_stats *stats, bool db_up);
+
+/* For handlers in files of their own (http_*.c): takes the HTTP threads' lock and returns
+ * their database connection, or NULL with one line in `err`. Either way the handler calls
+ * agg_http_db_release() when done, which drops a connection that broke. */
+PGconn *agg_http_db_acquire(struct agg_http *h, char *err, size_t err_size);
+void agg_http_db_release(struct agg_http *h);
 
 /* The port served (0 when off); for tests that ask for port 0. */
 uint16_t agg_http_port(const struct agg_http *h);

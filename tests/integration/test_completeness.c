@@ -4,6 +4,7 @@
  * round's window. Then `report --completeness` in its three formats, and the wire's
  * `queued` through the real daemon into updates.queued_ms. */
 #include "aggtest.h"
+#include "httpget.h"
 #include "store_fixture.h"
 #include "wireexpect.h"
 
@@ -51,10 +52,8 @@ static void load_calendar(const char *ci)
 }
 
 /* The scenario of the file's comment; see the expected counts in each test. */
-static PGconn *scenario(const char *name, char *ci, size_t ci_size)
+static void populate(PGconn *c, const char *ci)
 {
-    PGconn *c = store_db(name, ci, ci_size);
-
     load_calendar(ci);
     /* erqi: on time */
     put_2016(c, "erqi", "hightech_output", "2016-03-31T17:00:00+08", "2016-04-05T09:00:00+08",
@@ -89,6 +88,13 @@ static PGconn *scenario(const char *name, char *ci, size_t ci_size)
     put_2016(c, "city", "st_contribution_rate", "2016-03-31T20:00:00+08", "2016-05-01",
              "2016-05-01");
     /* shangjie: nothing at all */
+}
+
+static PGconn *scenario(const char *name, char *ci, size_t ci_size)
+{
+    PGconn *c = store_db(name, ci, ci_size);
+
+    populate(c, ci);
     return c;
 }
 
@@ -280,5 +286,68 @@ Test(completeness, queued_travels_from_the_wire_into_the_log)
                                      " round = 'Q1' AND district = 'erqi' AND indicator ="
                                      " 'hightech_output' AND status = 'on_time'"),
                  1);
+    aggtest_stop(&t);
+}
+
+/* /api/completeness prints exactly what `report --completeness --format json` prints; the
+ * page shows every cell with its state in words and its missing codes on hover and in
+ * text; bad parameters are named. */
+Test(completeness, http_api_and_page_agree_with_the_report)
+{
+    struct aggtest t = {.extra_args = {"--http", "127.0.0.1:0", NULL}};
+    struct http_reply r = {0};
+    char args[1024], err[2048];
+    static char out[64 * 1024];
+    uint16_t port;
+
+    aggtest_start(&t, "ct_completeness_http");
+    port = http_port_from_log(t.proc.log_path);
+    cr_assert_neq(port, 0);
+    populate(t.db, t.conninfo);
+
+    snprintf(args, sizeof(args),
+             "report --completeness --year 2016 --round Q1 --format json"
+             " --db '%s'",
+             t.conninfo);
+    cr_assert_eq(run_aggregator(args, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(http_get(port, "/api/completeness?year=2016&round=Q1", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_str_eq(r.content_type, "application/json; charset=utf-8");
+    cr_assert_str_eq(r.body, out);
+    http_reply_free(&r);
+
+    cr_assert_eq(http_get(port, "/completeness?year=2016", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_null(strstr(r.body, "<script"), "readable with scripts off: there are none");
+    const char *expect[] = {
+        "<tr data-district=\"jinshui\"><th scope=\"row\">金水区",
+        "<td class=\"cell late\" data-state=\"late\" title=\"迟报 late: 高新技术产业产值 "
+        "(hightech_output)\"><span class=\"sym\">⏱</span>迟报 <span class=\"en\">late</span>"
+        "<br><small>已报 2/2 · 按时 1</small></td>",
+        "<td class=\"cell partial\" data-state=\"partial\" title=\"未报 missing: ",
+        "<td class=\"cell missing\" data-state=\"missing\" title=\"未报 missing: ",
+        "<td class=\"cell on_time\" data-state=\"on_time\"><span class=\"sym\">✓</span>按时",
+        "<li data-district=\"shangjie\"><b>上街区</b> 未报 missing (2): ",
+        "应报 expected 35<br>已报 reported 11<br>按时 on time 9",
+    };
+    for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++)
+        cr_assert_not_null(strstr(r.body, expect[i]), "missing %s in the page", expect[i]);
+    http_reply_free(&r);
+
+    cr_assert_eq(http_get(port, "/api/completeness?year=2016&round=Q2", &r), 0);
+    cr_assert_eq(r.status, 404);
+    cr_assert_str_eq(r.body, "no round 'Q2' in 2016 (rounds: Q1 H1)\n");
+    http_reply_free(&r);
+    cr_assert_eq(http_get(port, "/api/completeness?year=16", &r), 0);
+    cr_assert_eq(r.status, 400);
+    cr_assert_str_eq(r.body, "year: '16' is not a year (1900 to 9999)\n");
+    http_reply_free(&r);
+    cr_assert_eq(http_get(port, "/api/completeness?round=Q1;drop", &r), 0);
+    cr_assert_eq(r.status, 400);
+    http_reply_free(&r);
+    cr_assert_eq(http_get(port, "/completeness?year=2030", &r), 0);
+    cr_assert_eq(r.status, 404);
+    cr_assert_not_null(strstr(r.body, "no rounds for year 2030 (years with rounds: 2015 2016)"));
+    http_reply_free(&r);
     aggtest_stop(&t);
 }
