@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "due_view.h"
 #include "outbox.h"
 #include "settings.h"
 #include "timefmt.h"
@@ -14,6 +15,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -51,6 +53,77 @@ static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
     return kill((pid_t)d->pid, 0) == 0 || errno == EPERM;
 }
 
+static const char *name_zh(const struct ct_catalog_entry *catalog, size_t n, const char *code)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(catalog[i].code, code) == 0)
+            return catalog[i].name_zh;
+    }
+    return NULL;
+}
+
+/* "报送期限 due 2015-04-10, 还有 5 天 in 5 days" or "..., 逾期 3 天 3 days overdue". */
+static void due_when(const struct col_due_row *r, int64_t now, char *out, size_t size)
+{
+    int64_t end = col_due_end_ms(r), day = 24LL * 3600 * 1000;
+
+    if (end == 0)
+        snprintf(out, size, "报送期限 due %s", r->due);
+    else if (end >= now)
+        snprintf(out, size, "报送期限 due %s, 还有 %lld 天 in %lld days", r->due,
+                 (long long)((end - now) / day), (long long)((end - now) / day));
+    else
+        snprintf(out, size, "报送期限 due %s, 逾期 %lld 天 %lld days overdue", r->due,
+                 (long long)((now - end) / day + 1), (long long)((now - end) / day + 1));
+}
+
+/* The rounds the aggregator said are due (its last welcome or ack) and what this unit has
+ * not reported for them, with the Chinese names of the cached catalog. */
+static int print_due(struct col_outbox *ob, int64_t now, char *err, size_t err_size)
+{
+    struct ct_catalog_entry *catalog = NULL;
+    struct col_due_row *rows = NULL;
+    size_t n = 0, n_catalog = 0;
+    int64_t received = 0;
+    char text[256];
+    int status;
+
+    if ((status = col_outbox_due(ob, &rows, &n, &received, err, err_size)) != 0 ||
+        (status = col_outbox_load_catalog(ob, &catalog, &n_catalog, err, err_size)) != 0)
+        goto out;
+    if (received == 0 && n == 0) {
+        printf("due 应报:     尚未收到 not received yet (the aggregator sends it with welcome and "
+               "ack)\n");
+        goto out;
+    }
+    if (n == 0) {
+        printf("due 应报:     当前无待报轮次 no round is due\n");
+        goto out;
+    }
+    when(now, received, text, sizeof(text));
+    printf("due 应报:     %zu 个轮次 rounds, as the aggregator said at %s\n", n, text);
+    for (size_t i = 0; i < n; i++) {
+        struct col_due_row *r = &rows[i]; /* ours: strtok cuts its list */
+        char *save = NULL;
+        due_when(r, now, text, sizeof(text));
+        if (r->n_missing == 0) {
+            printf("  %lld %s  %s: 已报齐 nothing missing\n", (long long)r->year, r->round, text);
+            continue;
+        }
+        printf("  %lld %s  %s: 尚缺 %lld 项 %lld still missing\n", (long long)r->year, r->round,
+               text, (long long)r->n_missing, (long long)r->n_missing);
+        for (char *code = strtok_r(r->missing, " ", &save); code != NULL;
+             code = strtok_r(NULL, " ", &save)) {
+            const char *zh = name_zh(catalog, n_catalog, code);
+            printf("    %s%s%s\n", zh != NULL ? zh : "", zh != NULL ? " " : "", code);
+        }
+    }
+out:
+    free(rows);
+    free(catalog);
+    return status;
+}
+
 int col_cmd_status(int argc, char **argv)
 {
     struct col_settings s;
@@ -59,7 +132,8 @@ int col_cmd_status(int argc, char **argv)
                          "status [options]",
                          "Shows the outbox of --state-dir: updates pending and the age of the "
                          "oldest, batches in flight, the last acknowledgement, the last error, "
-                         "and recent rejections with their reasons.",
+                         "which reporting rounds are due and what is still missing, and recent "
+                         "rejections with their reasons.",
                          col_settings_table,
                          col_settings_count,
                          &s,
@@ -142,6 +216,10 @@ int col_cmd_status(int argc, char **argv)
         printf("catalog:     %lld indicators, received %s\n", (long long)st.catalog_size, text);
     } else {
         printf("catalog:     not received yet (Chinese indicator names cannot be resolved)\n");
+    }
+    if (print_due(ob, now, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s status: %s\n", COL_PROGRAM, err);
+        goto out;
     }
     printf("imported:    %lld files\n", (long long)st.imported_files);
     printf("rejected:    %lld kept", (long long)st.rejected);
