@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char *const symbols[] = {
-    [AGG_CELL_NOT_EXPECTED] = "·", [AGG_CELL_ON_TIME] = "✓", [AGG_CELL_LATE] = "⏱",
+    [AGG_CELL_NOT_EXPECTED] = "·", [AGG_CELL_ON_TIME] = "✓", [AGG_CELL_LATE] = "!",
     [AGG_CELL_PARTIAL] = "◐",      [AGG_CELL_MISSING] = "✗",
 };
 

@@ -9,7 +9,7 @@ build_pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev
  libmicrohttpd-dev libsystemd-dev libcriterion-dev dpkg-dev help2man"
 runtime_pkgs="libzmq5 libsodium23 libmsgpackc2 libpq5 libsqlite3-0 libinih1 libmicrohttpd12
  libsystemd0 postgresql-15 postgresql-client-15 sqlite3 util-linux"
-test_pkgs="python3 python3-prometheus-client chromium fonts-wqy-microhei procps psmisc systemd"
+test_pkgs="python3 python3-prometheus-client chromium fonts-wqy-microhei procps psmisc systemd faketime"
 
 case "${1:-}" in
     --runtime-only) wanted=$runtime_pkgs ;;

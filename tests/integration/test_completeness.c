@@ -322,7 +322,7 @@ Test(completeness, http_api_and_page_agree_with_the_report)
     const char *expect[] = {
         "<tr data-district=\"jinshui\"><th scope=\"row\">金水区",
         "<td class=\"cell late\" data-state=\"late\" title=\"迟报 late: 高新技术产业产值 "
-        "(hightech_output)\"><span class=\"sym\">⏱</span>迟报 <span class=\"en\">late</span>"
+        "(hightech_output)\"><span class=\"sym\">!</span>迟报 <span class=\"en\">late</span>"
         "<br><small>已报 2/2 · 按时 1</small></td>",
         "<td class=\"cell partial\" data-state=\"partial\" title=\"未报 missing: ",
         "<td class=\"cell missing\" data-state=\"missing\" title=\"未报 missing: ",
