@@ -374,9 +374,7 @@ static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
     in->reply->type = CT_MSG_WELCOME;
     in->reply->welcome.last_seq = agent->last_seq;
     if (agg_due_fill(dir->due, dir, hello->district, ct_time_now_ms(), in->reply) != 0)
-        ct_log_error(in->log, "ingest",
-                     "out of memory listing what %s owes; welcome sent "
-                     "without due",
+        ct_log_error(in->log, "ingest", "out of memory listing what %s owes; no due in its welcome",
                      hello->agent);
     ct_log_limited(in->log, &in->refused_rl, CT_LOG_INFO, "ingest",
                    "agent %s (%s) connected: next seq %" PRIu64 ", last committed %" PRIu64,
