@@ -211,7 +211,10 @@ static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
             return;
         }
         for (size_t i = 0; i < t->n_units; i++) {
-            rows[i] = (struct ranked){&t->units[i], i, strtod(t->units[i].value, NULL)};
+            /* A unit can stand behind a target without a figure of its own (a ratio whose
+             * denominator is 0): it ranks as 0 and shows "—". */
+            const char *value = t->units[i].value;
+            rows[i] = (struct ranked){&t->units[i], i, value != NULL ? strtod(value, NULL) : 0};
             max = fmax(max, fabs(rows[i].value));
         }
         qsort(rows, t->n_units, sizeof(*rows), by_value_desc);
