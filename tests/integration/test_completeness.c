@@ -15,6 +15,18 @@
     "2016,Q1,2016-03-31,2016-04-10,hightech_output;rd_centers_municipal;st_contribution_rate\n"    \
     "2016,H1,2016-06-30,2016-07-10,hightech_output;rd_centers_municipal;st_contribution_rate\n"
 
+/* The daemon of the tests that start one, stopped by the suite's teardown even when an
+ * assertion ended the test half way. */
+static struct aggtest t;
+
+static void teardown(void)
+{
+    if (t.dir[0] != '\0')
+        aggtest_stop(&t);
+}
+
+TestSuite(completeness, .fini = teardown, .timeout = 120);
+
 /* One accepted update for period 2016, with the collector's queue time (NULL: none sent)
  * and the commit time. */
 static void put_2016(PGconn *c, const char *district, const char *indicator,
@@ -250,7 +262,6 @@ Test(completeness, unknown_years_and_rounds_are_named)
 /* The daemon stores what the wire says: `queued` in queued_ms, NULL where it is absent. */
 Test(completeness, queued_travels_from_the_wire_into_the_log)
 {
-    struct aggtest t = {0};
     struct wc_client *cl;
     struct ct_update *u;
 
@@ -286,7 +297,6 @@ Test(completeness, queued_travels_from_the_wire_into_the_log)
                                      " round = 'Q1' AND district = 'erqi' AND indicator ="
                                      " 'hightech_output' AND status = 'on_time'"),
                  1);
-    aggtest_stop(&t);
 }
 
 /* /api/completeness prints exactly what `report --completeness --format json` prints; the
@@ -294,12 +304,13 @@ Test(completeness, queued_travels_from_the_wire_into_the_log)
  * text; bad parameters are named. */
 Test(completeness, http_api_and_page_agree_with_the_report)
 {
-    struct aggtest t = {.extra_args = {"--http", "127.0.0.1:0", NULL}};
     struct http_reply r = {0};
     char args[1024], err[2048];
     static char out[64 * 1024];
     uint16_t port;
 
+    t.extra_args[0] = "--http";
+    t.extra_args[1] = "127.0.0.1:0";
     aggtest_start(&t, "ct_completeness_http");
     port = http_port_from_log(t.proc.log_path);
     cr_assert_neq(port, 0);
@@ -349,5 +360,4 @@ Test(completeness, http_api_and_page_agree_with_the_report)
     cr_assert_eq(r.status, 404);
     cr_assert_not_null(strstr(r.body, "no rounds for year 2030 (years with rounds: 2015 2016)"));
     http_reply_free(&r);
-    aggtest_stop(&t);
 }

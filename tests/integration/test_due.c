@@ -15,6 +15,19 @@
 #define DAY_MS (24LL * 3600 * 1000)
 
 static int last_year;
+/* Stopped by the suite's teardown, also when an assertion ended the test half way. */
+static struct aggtest t;
+static struct proc col;
+
+static void teardown(void)
+{
+    if (col.pid != 0)
+        proc_stop(&col, SIGKILL, 5000);
+    if (t.dir[0] != '\0')
+        aggtest_stop(&t);
+}
+
+TestSuite(due, .fini = teardown, .timeout = 120);
 static char due_a[11], due_b[11], due_c[11];
 
 /* YYYY-MM-DD in UTC+8, `days` from now. */
@@ -29,7 +42,7 @@ static void date_from_now(int days, char out[11])
 /* Last year's rounds: A overdue by 40 days (not listed), B overdue by 10, C due in 5. */
 static void load_calendar(const char *ci, const char *dir)
 {
-    char path[512], args[1024], out[256], err[2048];
+    char path[512], args[2048], out[256], err[2048];
     FILE *f;
 
     last_year = ct_time_year_of(ct_time_now_ms()) - 1;
@@ -92,7 +105,6 @@ static void send_one(struct wc_client *cl, uint64_t seq, const char *ind, int64_
 
 Test(due, welcome_and_every_ack_carry_what_the_unit_still_owes)
 {
-    struct aggtest t = {0};
     struct wc_client *cl;
 
     aggtest_start(&t, "ct_due_wire");
@@ -125,12 +137,10 @@ Test(due, welcome_and_every_ack_carry_what_the_unit_still_owes)
     aggtest_restart(&t);
     wc_expect_welcome(cl, 3);
     expect_due(cl->reply, 1, 32);
-    aggtest_stop(&t);
 }
 
 Test(due, the_city_owes_its_own_indicators_too)
 {
-    struct aggtest t = {0};
     struct wc_client *cl;
 
     aggtest_start(&t, "ct_due_city");
@@ -140,7 +150,6 @@ Test(due, the_city_owes_its_own_indicators_too)
     wc_expect_welcome(cl, 0);
     expect_due(cl->reply, 3, 34);
     cr_assert(missing_has(cl->reply, 0, "st_contribution_rate"));
-    aggtest_stop(&t);
 }
 
 static double metric(const char *text, const char *name)
@@ -158,8 +167,6 @@ static double metric(const char *text, const char *name)
  * still due. */
 Test(due, collector_status_and_metrics_show_the_rounds_due)
 {
-    struct aggtest t = {0};
-    struct proc col = {0};
     struct http_reply r = {0};
     char state[512], log_path[512], at_text[40], period[16];
     static char out[16 * 1024];
@@ -245,5 +252,4 @@ Test(due, collector_status_and_metrics_show_the_rounds_due)
     cr_assert_eq(metric(r.body, "citytally_due_missing_indicators"), 33, "%s", r.body);
     http_reply_free(&r);
     cr_assert(proc_stop(&col, SIGTERM, 10000));
-    aggtest_stop(&t);
 }
