@@ -3,6 +3,8 @@
 #include "briefing.h"
 #include "cli.h"
 #include "commands.h"
+#include "calendar.h"
+#include "completeness_render.h"
 #include "db.h"
 #include "progress.h"
 #include "report.h"
@@ -23,9 +25,11 @@ struct report_args {
     int64_t as_of_ms;
     char district[CT_ID_MAX + 1]; /* "" for the city */
     enum agg_report_format format;
-    bool xlsx;          /* --format xlsx: a workbook written to --output */
-    const char *output; /* --output FILE (argv's) */
-    bool assessment;    /* --assessment: the units' ranking instead (CONTRACT section 8) */
+    bool xlsx;                              /* --format xlsx: a workbook written to --output */
+    const char *output;                     /* --output FILE (argv's) */
+    bool assessment;                        /* --assessment: the units' ranking (section 8) */
+    bool completeness;                      /* --completeness (CONTRACT section 9) */
+    char round[AGG_CALENDAR_ROUND_MAX + 1]; /* --round: "" for every round */
 };
 
 static const struct ct_cli_option report_options[] = {
@@ -35,6 +39,8 @@ static const struct ct_cli_option report_options[] = {
     {"format", 0, true, "FORMAT", "table (default), csv, json, or xlsx (with --output)"},
     {"output", 0, true, "FILE", "where --format xlsx writes the workbook (replaced whole)"},
     {"assessment", 0, false, NULL, "the units' assessment: scores on their own targets, ranked"},
+    {"completeness", 0, false, NULL, "who reported each round of the year, and on time"},
+    {"round", 0, true, "ROUND", "with --completeness: only this round (Q1, H1 ...)"},
 };
 
 static int report_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
@@ -67,6 +73,16 @@ static int report_flag(void *ctx, size_t index, const char *value, char *err, si
         return 0;
     case 5:
         a->assessment = true;
+        return 0;
+    case 6:
+        a->completeness = true;
+        return 0;
+    case 7:
+        if (strlen(value) == 0 || strlen(value) > AGG_CALENDAR_ROUND_MAX) {
+            snprintf(err, err_size, "'%s' is not a round name", value);
+            return -1;
+        }
+        ct_strlcpy(a->round, value, sizeof(a->round));
         return 0;
     default: /* 3: --format */
         a->xlsx = strcmp(value, "xlsx") == 0;
@@ -151,7 +167,8 @@ int agg_cmd_report(int argc, char **argv)
     struct ct_cli cli = {AGG_PROGRAM,
                          "report",
                          "report [--year Y] [--as-of TIME] [--district ID | --assessment] "
-                         "[--format table|csv|json] | [--format xlsx --output FILE]",
+                         "[--format table|csv|json] | [--format xlsx --output FILE] | "
+                         "report --completeness [--year Y] [--round R] [--format table|csv|json]",
                          "Prints progress against a year's targets: the city's figures, or with "
                          "--district one unit's own. Colour only on a terminal without NO_COLOR.",
                          agg_settings_table,
@@ -183,6 +200,18 @@ int agg_cmd_report(int argc, char **argv)
         fprintf(stderr, "%s report: --assessment ranks every unit; it takes no --district\n",
                 AGG_PROGRAM);
         return CT_EXIT_USAGE;
+    }
+    if (args.completeness || args.round[0] != '\0') {
+        if (!args.completeness || args.have_as_of || args.district[0] != '\0' || args.assessment ||
+            args.xlsx) {
+            fprintf(stderr,
+                    "%s report: --round goes with --completeness, which takes no "
+                    "--as-of, --district, --assessment or xlsx\n",
+                    AGG_PROGRAM);
+            return CT_EXIT_USAGE;
+        }
+        return agg_completeness_report(&settings, args.year, args.round[0] ? args.round : NULL,
+                                       args.format);
     }
     if (!args.have_as_of)
         args.as_of_ms = ct_time_now_ms();

@@ -15,5 +15,6 @@ int agg_cmd_migrate(int argc, char **argv);
 int agg_cmd_agent(int argc, char **argv);
 int agg_cmd_report(int argc, char **argv);
 int agg_cmd_targets(int argc, char **argv);
+int agg_cmd_calendar(int argc, char **argv);
 
 #endif

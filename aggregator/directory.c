@@ -1,5 +1,7 @@
 #include "directory.h"
 #include "db.h"
+#include "due.h"
+#include "timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +86,8 @@ int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_
     qsort(fresh.indicators, fresh.n_indicators, sizeof(*fresh.indicators), compare_indicators);
     qsort(fresh.units, fresh.n_units, sizeof(*fresh.units), compare_units);
 
+    if ((fresh.due = agg_due_load(conn, &fresh, ct_time_now_ms(), err, err_size)) == NULL)
+        goto out;
     fresh.generation = dir->generation + 1;
     agg_directory_clear(dir);
     *dir = fresh;
@@ -104,6 +108,7 @@ void agg_directory_clear(struct agg_directory *dir)
     free(dir->indicators);
     free(dir->target_years);
     free(dir->units);
+    agg_due_free(dir->due);
     memset(dir, 0, sizeof(*dir));
 }
 

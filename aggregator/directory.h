@@ -51,10 +51,13 @@ struct agg_directory {
     char (*units)[CT_ID_MAX + 1]; /* reporting units (districts and "city"), sorted */
     size_t n_units;
     uint64_t generation; /* counts loads, so a copy can tell that it is out of date */
+    struct agg_due *due; /* what each unit owes (due.h), loaded with the rest; owned */
 };
 
-/* Reads agents, indicators and target years. On success replaces `dir`'s contents; on
- * failure leaves them untouched and returns -1 with a reason in `err`. */
+struct agg_due;
+
+/* Reads agents, indicators and target years (and what is due, due.h). On success replaces `dir`'s
+ * contents; on failure leaves them untouched and returns -1 with a reason in `err`. */
 int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_t err_size);
 
 void agg_directory_clear(struct agg_directory *dir);

@@ -4,6 +4,7 @@
 #include "api_assessment.h"
 #include "dashboard.h"
 #include "dashboard_warnings.h"
+#include "http_completeness.h"
 #include "db.h"
 #include "health.h"
 #include "http.h"
@@ -624,6 +625,8 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress.xlsx", handle_xlsx, h) != 0 ||
         ct_http_route(h->server, "GET", "/bulletin", handle_bulletin, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/completeness", agg_http_completeness_api, h) != 0 ||
+        ct_http_route(h->server, "GET", "/completeness", agg_http_completeness_page, h) != 0 ||
         ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
         snprintf(err, err_size, "http: out of memory");
         goto fail;

@@ -1,6 +1,7 @@
 #include "ingest.h"
 #include "auth.h"
 #include "curve_keys.h"
+#include "due.h"
 #include "group.h"
 #include "presence.h"
 #include "text.h"
@@ -305,7 +306,8 @@ static void send_error(struct agg_ingest *in, const unsigned char *route, size_t
     send_reply(in, route, route_len, r);
 }
 
-static void send_ack(struct agg_ingest *in, const struct agg_batch *b)
+static void send_ack(struct agg_ingest *in, const struct agg_batch *b,
+                     const struct agg_directory *dir)
 {
     const struct ct_msg_batch *batch = &b->msg->batch;
     struct ct_msg *r = in->reply;
@@ -334,6 +336,9 @@ static void send_ack(struct agg_ingest *in, const struct agg_batch *b)
         memcpy(r->ack.warnings, b->warnings, b->n_warnings * sizeof(*b->warnings));
         r->ack.n_warnings = b->n_warnings;
     }
+    if (agg_due_fill(dir->due, dir, batch->district, ct_time_now_ms(), r) != 0)
+        ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, "ingest",
+                       "out of memory listing what %s owes; ack sent without due", batch->agent);
     send_reply(in, b->route, b->route_len, r);
 }
 
@@ -437,6 +442,9 @@ static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
     }
     in->reply->type = CT_MSG_WELCOME;
     in->reply->welcome.last_seq = last_seq;
+    if (agg_due_fill(dir->due, dir, hello->district, ct_time_now_ms(), in->reply) != 0)
+        ct_log_error(in->log, "ingest", "out of memory listing what %s owes; no due in its welcome",
+                     hello->agent);
     ct_log_limited(in->log, &in->refused_rl, CT_LOG_INFO, "ingest",
                    "agent %s (%s) connected: next seq %" PRIu64 ", last committed %" PRIu64,
                    hello->agent, hello->district, hello->next_seq, last_seq);
@@ -642,11 +650,22 @@ static void answer_committed(struct agg_ingest *in, struct agg_group *g,
         if (cached != NULL)
             cached->last_seq = result->seqs[k].last_seq;
     }
+    /* What is due changes with this commit, before its acks say so. */
+    for (size_t i = 0; i < g->n_batches; i++) {
+        const struct ct_msg_batch *batch = &g->batches[i].msg->batch;
+        long unit = agg_directory_unit_index(dir, batch->district);
+        if (g->batches[i].outcome != AGG_BATCH_ACKED)
+            continue;
+        for (size_t k = g->batches[i].first_new; k < batch->n_updates; k++) {
+            if (batch->updates[k].fault == CT_REJECT_NONE)
+                agg_due_note(dir->due, dir, unit, &batch->updates[k]);
+        }
+    }
     for (size_t i = 0; i < g->n_batches; i++) {
         struct agg_batch *b = &g->batches[i];
         if (b->outcome == AGG_BATCH_ACKED) {
             in->stats.batches++;
-            send_ack(in, b);
+            send_ack(in, b, dir);
         } else {
             ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest",
                            "batch from %s refused: %s: %s", b->msg->batch.agent,

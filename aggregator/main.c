@@ -24,7 +24,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } commands[] = {
     {"migrate", agg_cmd_migrate}, {"agent", agg_cmd_agent},     {"keygen", keygen},
-    {"report", agg_cmd_report},   {"targets", agg_cmd_targets},
+    {"report", agg_cmd_report},   {"targets", agg_cmd_targets}, {"calendar", agg_cmd_calendar},
 };
 
 int main(int argc, char **argv)
@@ -35,7 +35,8 @@ int main(int argc, char **argv)
                 return commands[i].run(argc - 1, argv + 1);
         }
         fprintf(stderr,
-                "%s: unknown command '%s' (commands: migrate, agent, keygen, report, targets; "
+                "%s: unknown command '%s' (commands: migrate, agent, keygen, report, targets, "
+                "calendar; "
                 "none runs the daemon)\n",
                 AGG_PROGRAM, argv[1]);
         return CT_EXIT_USAGE;

@@ -102,6 +102,8 @@ static int apply(PGconn *conn, const struct ct_embedded_file *f, int version, ch
     PQclear(res);
     if (version == 1 && agg_seed_load(conn, err, err_size) != 0)
         return -1;
+    if (version == AGG_SEED_CALENDAR_VERSION && agg_seed_calendar(conn, err, err_size) != 0)
+        return -1;
     snprintf(version_text, sizeof(version_text), "%d", version);
     return agg_db_exec(conn, what, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
                        2, params, err, err_size);

@@ -1,5 +1,6 @@
 #include "seed.h"
 
+#include "calendar.h"
 #include "csv.h"
 #include "db.h"
 #include "embedded.h"
@@ -126,6 +127,34 @@ int agg_seed_load(PGconn *conn, char *err, size_t err_size)
         break;
     }
 out:
+    ct_buf_free(&problems);
+    return rc;
+}
+
+int agg_seed_calendar(PGconn *conn, char *err, size_t err_size)
+{
+    const char *name = "calendar-2015.csv";
+    const struct ct_embedded_file *f = seed_file(name, err, err_size);
+    struct ct_buf problems = CT_BUF_INIT;
+    int rc = -1;
+
+    if (f == NULL)
+        return -1;
+    switch (agg_calendar_load(conn, name, (const char *)f->data, f->size, &problems, NULL, err,
+                              err_size)) {
+    case AGG_CALENDAR_OK:
+        rc = 0;
+        break;
+    case AGG_CALENDAR_INVALID: {
+        /* A bad built-in file is a build defect; its first problem is enough to fix it. */
+        const char *nl = problems.data ? strchr(problems.data, '\n') : NULL;
+        snprintf(err, err_size, "%.*s", nl ? (int)(nl - problems.data) : 0,
+                 problems.data ? problems.data : "");
+        break;
+    }
+    case AGG_CALENDAR_DB_ERROR:
+        break;
+    }
     ct_buf_free(&problems);
     return rc;
 }

@@ -83,7 +83,10 @@ static void copy_accepted(struct ct_buf *b, const char *agent, const char *distr
         copy_text(b, u->note);
     else
         ct_buf_puts(b, "\\N");
-    ct_buf_puts(b, "\n");
+    if (u->queued_ms != 0)
+        ct_buf_printf(b, "\t%" PRId64 "\n", u->queued_ms);
+    else
+        ct_buf_puts(b, "\t\\N\n");
 }
 
 static void copy_rejected(struct ct_buf *b, const char *agent, const char *district,
@@ -612,7 +615,7 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     if (st->copy_updates.len > 0) {
         status = copy_in(conn,
                          "COPY updates (agent_id, seq, district, indicator, period, op, value,"
-                         " observed_at, note) FROM STDIN",
+                         " observed_at, note, queued_ms) FROM STDIN",
                          &st->copy_updates, err, err_size);
         if (status != AGG_STORE_COMMITTED)
             goto rollback;

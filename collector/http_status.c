@@ -1,4 +1,5 @@
 #include "http_status.h"
+#include "due_view.h"
 #include "http.h"
 #include "metrics.h"
 #include "timefmt.h"
@@ -17,6 +18,7 @@ struct col_http {
     struct ct_metrics *metrics;
 
     struct ct_gauge *pending, *last_ack, *connected, *rejected_kept;
+    struct ct_gauge *due_missing; /* indicators missing for the next due round */
     struct ct_counter *batches_sent, *acked, *rejected, *resends;
     struct ct_counter *files_imported, *files_failed, *rows_imported;
     struct col_sender_counters seen_sender; /* the daemon thread's copies, for deltas */
@@ -93,6 +95,22 @@ static uint64_t delta(uint64_t now, uint64_t before)
     return now >= before ? now - before : now;
 }
 
+/* What the aggregator's last `due` said is missing for the next due round (0: none). */
+static void observe_due(struct col_http *h, struct col_outbox *ob)
+{
+    struct col_due_row *rows = NULL;
+    const struct col_due_row *next;
+    char err[COL_OUTBOX_ERROR_MAX];
+    int64_t received;
+    size_t n;
+
+    if (col_outbox_due(ob, &rows, &n, &received, err, sizeof(err)) != 0)
+        return; /* keeps the last value; the outbox error shows on /healthz */
+    next = col_due_next(rows, n, ct_time_now_ms());
+    ct_gauge_set(h->due_missing, next != NULL ? (double)next->n_missing : 0);
+    free(rows);
+}
+
 void col_http_observe(struct col_http *h, const struct col_settings *settings,
                       struct col_outbox *ob, const struct col_sender *sender,
                       const struct col_spool *spool)
@@ -116,6 +134,7 @@ void col_http_observe(struct col_http *h, const struct col_settings *settings,
         ct_gauge_set(h->pending, (double)st.pending);
         ct_gauge_set(h->last_ack, (double)st.last_ack_ms / 1000.0);
         ct_gauge_set(h->rejected_kept, (double)st.rejected);
+        observe_due(h, ob);
     }
     if (sender != NULL) {
         struct col_sender_counters c;
@@ -156,6 +175,9 @@ static int register_metrics(struct col_http *h)
                                     "1 while the aggregator has welcomed this agent, else 0.");
     h->rejected_kept = ct_metrics_gauge(m, "citytally_outbox_rejected", NULL,
                                         "Rejected updates kept for `status` (rejected_keep).");
+    h->due_missing = ct_metrics_gauge(m, "citytally_due_missing_indicators", NULL,
+                                      "Indicators this unit has not reported for the next due "
+                                      "round, as the aggregator last said (0: none due).");
     h->batches_sent = ct_metrics_counter(m, "citytally_batches_sent_total", NULL,
                                          "Batches sent, resends included.");
     h->acked = ct_metrics_counter(m, "citytally_updates_acked_total", NULL,
@@ -174,9 +196,10 @@ static int register_metrics(struct col_http *h)
                             "Always 1; the labels tell the program and version.");
     ct_gauge_set(info, 1);
     if (h->pending == NULL || h->last_ack == NULL || h->connected == NULL ||
-        h->rejected_kept == NULL || h->batches_sent == NULL || h->acked == NULL ||
-        h->rejected == NULL || h->resends == NULL || h->files_imported == NULL ||
-        h->files_failed == NULL || h->rows_imported == NULL || info == NULL ||
+        h->rejected_kept == NULL || h->due_missing == NULL || h->batches_sent == NULL ||
+        h->acked == NULL || h->rejected == NULL || h->resends == NULL ||
+        h->files_imported == NULL || h->files_failed == NULL || h->rows_imported == NULL ||
+        info == NULL ||
         ct_metrics_gauge_fn(m, "citytally_outbox_oldest_age_seconds", NULL,
                             "Age of the oldest unacknowledged update (0: none pending).",
                             oldest_age_seconds, h) == NULL)

@@ -245,7 +245,8 @@ int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, s
                                  &ob->insert, "preparing", err, err_size)) != 0)
         goto out;
     if ((status = col_ob_prepare(ob,
-                                 "SELECT seq, ind, period, op, value, at_ms, note FROM pending "
+                                 "SELECT seq, ind, period, op, value, at_ms, note, queued_ms "
+                                 "FROM pending "
                                  "WHERE seq >= ? ORDER BY seq LIMIT ?",
                                  &ob->fetch, "preparing", err, err_size)) != 0)
         goto out;
@@ -521,6 +522,7 @@ int col_outbox_fetch(struct col_outbox *ob, uint64_t from_seq, size_t max, size_
         u->note[0] = '\0';
         if (u->has_note)
             col_ob_copy_column(st, 6, u->note, sizeof(u->note));
+        u->queued_ms = sqlite3_column_int64(st, 7); /* sent as `queued`, for timeliness */
         u->fault = CT_REJECT_NONE;
         u->fault_msg = NULL;
         size = ct_wire_update_size_bound(u);

@@ -24,6 +24,8 @@
  *   receipts one per imported file until its receipt is written: where it goes, its seqs,
  *            its rows (line, indicator, value), and receipt_marks, what the acks said of
  *            its lines (receipt.h writes the file).
+ *   due      the `due` of the last welcome or ack that carried one: a row per round with
+ *            its missing codes (created on first use, so older outboxes need no upgrade).
  *
  * Invariants:
  * - seqs are assigned at queue time from state.next_seq in the same transaction, start at
@@ -243,6 +245,25 @@ int col_outbox_set_catalog(struct col_outbox *ob, const struct ct_catalog_entry 
 /* Reads the cached catalog into a malloc'd array (NULL and 0 when none is cached). */
 int col_outbox_load_catalog(struct col_outbox *ob, struct ct_catalog_entry **out, size_t *n,
                             char *err, size_t err_size);
+
+/* One round of the last `due` received (CONTRACT section 9). */
+#define COL_DUE_MISSING_MAX 4096
+struct col_due_row {
+    int64_t year;
+    char round[CT_WIRE_MAX_CODE + 1];
+    char due[CT_WIRE_DATE_LEN + 1]; /* YYYY-MM-DD */
+    int64_t n_missing;
+    char missing[COL_DUE_MISSING_MAX]; /* the codes, separated by single spaces */
+};
+
+/* Replaces the stored `due` with `due` (has_due must be true). Costs no write when it is
+ * the same as the last one this connection stored, so calling it on every ack is cheap. */
+int col_outbox_set_due(struct col_outbox *ob, const struct ct_due *due, char *err, size_t err_size);
+
+/* Reads the stored `due` into a malloc'd array of `*n` rows in due order (NULL and 0 when
+ * none was received), and when it was received (`*received_ms`, 0 when never). */
+int col_outbox_due(struct col_outbox *ob, struct col_due_row **rows, size_t *n,
+                   int64_t *received_ms, char *err, size_t err_size);
 
 /* Records the last delivery error for `status` (text "" clears it). */
 int col_outbox_set_error(struct col_outbox *ob, const char *text, char *err, size_t err_size);

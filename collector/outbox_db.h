@@ -26,6 +26,7 @@ struct col_outbox {
     sqlite3_stmt *insert; /* INSERT INTO pending */
     sqlite3_stmt *fetch;  /* SELECT ... FROM pending WHERE seq >= ? */
     int64_t data_version;
+    uint64_t due_hash; /* of the `due` stored last by this connection; 0: none yet */
 };
 
 /* Turns a failed SQLite call into a status and one line naming what was being done. A full

@@ -246,3 +246,133 @@ out:
     sqlite3_finalize(st);
     return status;
 }
+
+#define DUE_TABLE                                                                                  \
+    "CREATE TABLE IF NOT EXISTS due (position INTEGER PRIMARY KEY, year INTEGER NOT NULL,"         \
+    " round TEXT NOT NULL, due TEXT NOT NULL, n_missing INTEGER NOT NULL, missing TEXT NOT NULL,"  \
+    " received_ms INTEGER NOT NULL)"
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* FNV-1a over what a `due` says, to tell an unchanged one without touching the disk. */
+static uint64_t due_hash(const struct ct_due *due)
+{
+    uint64_t h = 14695981039346656037ULL;
+
+    for (size_t r = 0; r < due->n_rounds; r++) {
+        const struct ct_due_round *dr = &due->rounds[r];
+        h = fnv(h, &dr->year, sizeof(dr->year));
+        h = fnv(h, dr->round, strlen(dr->round) + 1);
+        h = fnv(h, dr->due, strlen(dr->due) + 1);
+        for (size_t k = 0; k < dr->n_missing; k++)
+            h = fnv(h, due->missing[dr->first_missing + k],
+                    strlen(due->missing[dr->first_missing + k]) + 1);
+        h = fnv(h, "", 1);
+    }
+    return h | 1; /* never 0, which means "none stored" */
+}
+
+int col_outbox_set_due(struct col_outbox *ob, const struct ct_due *due, char *err, size_t err_size)
+{
+    uint64_t h = due_hash(due);
+    sqlite3_stmt *st = NULL;
+    int status, rc;
+
+    if (h == ob->due_hash)
+        return 0;
+    if ((status = col_ob_begin(ob, "keeping what is due", err, err_size)) != 0)
+        return status;
+    if ((status = col_ob_exec(ob, DUE_TABLE "; DELETE FROM due", "keeping what is due", err,
+                              err_size)) != 0 ||
+        (status = col_ob_prepare(ob,
+                                 "INSERT INTO due (position, year, round, due, n_missing, missing,"
+                                 " received_ms) VALUES (?,?,?,?,?,?,?)",
+                                 &st, "keeping what is due", err, err_size)) != 0)
+        goto fail;
+    for (size_t r = 0; r < due->n_rounds; r++) {
+        const struct ct_due_round *dr = &due->rounds[r];
+        char missing[COL_DUE_MISSING_MAX];
+        size_t used = 0;
+        missing[0] = '\0';
+        for (size_t k = 0; k < dr->n_missing && used < sizeof(missing); k++)
+            used += (size_t)snprintf(missing + used, sizeof(missing) - used, "%s%s", k ? " " : "",
+                                     due->missing[dr->first_missing + k]);
+        if (used >= sizeof(missing)) /* cut at a whole code */
+            *strrchr(missing, ' ') = '\0';
+        sqlite3_reset(st);
+        if ((rc = sqlite3_bind_int64(st, 1, (int64_t)r)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 2, dr->year)) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 3, dr->round, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 4, dr->due, -1, SQLITE_STATIC)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 5, (int64_t)dr->n_missing)) != SQLITE_OK ||
+            (rc = sqlite3_bind_text(st, 6, missing, -1, SQLITE_TRANSIENT)) != SQLITE_OK ||
+            (rc = sqlite3_bind_int64(st, 7, ct_time_now_ms())) != SQLITE_OK ||
+            (rc = sqlite3_step(st)) != SQLITE_DONE) {
+            status = col_ob_fail(ob, rc, "keeping what is due", err, err_size);
+            goto fail;
+        }
+    }
+    sqlite3_finalize(st);
+    if ((status = col_ob_commit(ob, "keeping what is due", err, err_size)) != 0)
+        return status;
+    ob->due_hash = h;
+    return 0;
+fail:
+    sqlite3_finalize(st);
+    col_ob_rollback(ob);
+    return status;
+}
+
+int col_outbox_due(struct col_outbox *ob, struct col_due_row **rows, size_t *n,
+                   int64_t *received_ms, char *err, size_t err_size)
+{
+    sqlite3_stmt *st = NULL;
+    struct col_due_row *out = NULL;
+    int64_t exists = 0;
+    int status, rc = SQLITE_DONE;
+
+    *rows = NULL;
+    *n = 0;
+    *received_ms = 0;
+    if ((status = col_ob_scalar(ob,
+                                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                                "name = 'due'",
+                                0, &exists, NULL, "reading what is due", err, err_size)) != 0 ||
+        exists == 0)
+        return status;
+    if ((status = col_ob_prepare(ob,
+                                 "SELECT year, round, due, n_missing, missing, received_ms FROM due"
+                                 " ORDER BY position",
+                                 &st, "reading what is due", err, err_size)) != 0)
+        return status;
+    out = calloc(CT_WIRE_MAX_DUE, sizeof(*out));
+    if (out == NULL) {
+        snprintf(err, err_size, "reading what is due: out of memory");
+        status = COL_OUTBOX_ERROR;
+        goto out;
+    }
+    while (*n < CT_WIRE_MAX_DUE && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct col_due_row *r = &out[(*n)++];
+        r->year = sqlite3_column_int64(st, 0);
+        col_ob_copy_column(st, 1, r->round, sizeof(r->round));
+        col_ob_copy_column(st, 2, r->due, sizeof(r->due));
+        r->n_missing = sqlite3_column_int64(st, 3);
+        col_ob_copy_column(st, 4, r->missing, sizeof(r->missing));
+        *received_ms = sqlite3_column_int64(st, 5);
+    }
+    if (*n < CT_WIRE_MAX_DUE && rc != SQLITE_DONE) {
+        status = col_ob_fail(ob, rc, "reading what is due", err, err_size);
+        goto out;
+    }
+    *rows = out;
+    out = NULL;
+out:
+    free(out);
+    sqlite3_finalize(st);
+    return status;
+}

@@ -610,6 +610,15 @@ static void on_error(struct col_sender *s, const struct ct_msg_error *e)
     }
 }
 
+/* What is due, for `status` and /metrics; stored only when it changed. */
+static void keep_due(struct col_sender *s, const struct ct_due *due)
+{
+    char err[COL_OUTBOX_ERROR_MAX];
+
+    if (due->has_due && col_outbox_set_due(s->ob, due, err, sizeof(err)) != 0)
+        outbox_failed(s, err);
+}
+
 static void handle_frame(struct col_sender *s, const void *data, size_t len)
 {
     struct ct_wire_fault fault;
@@ -621,10 +630,12 @@ static void handle_frame(struct col_sender *s, const void *data, size_t len)
     switch (s->in->type) {
     case CT_MSG_WELCOME:
         on_welcome(s, &s->in->welcome);
+        keep_due(s, &s->in->due);
         break;
     case CT_MSG_ACK:
         if (s->phase == PHASE_READY || s->phase == PHASE_HELLO)
             on_ack(s, &s->in->ack);
+        keep_due(s, &s->in->due);
         break;
     case CT_MSG_ERROR:
         on_error(s, &s->in->error);

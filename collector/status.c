@@ -10,6 +10,7 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "due_view.h"
 #include "outbox.h"
 #include "settings.h"
 #include "text.h"
@@ -19,6 +20,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -56,6 +58,27 @@ static const char *shown(const char *s, char *buf, size_t size)
     return buf;
 }
 
+/* One kept rejection or warning: every text in it came from a file or the aggregator. */
+static void print_kept(uint64_t seq, const char *ind, int64_t period, const char *value,
+                       const char *origin, int64_t line, int64_t at_ms, const char *code,
+                       const char *msg)
+{
+    char stamp[CT_TIME_TEXT_MAX], where[4 * 128 + 32], safe_origin[4 * 128];
+    char safe_ind[4 * (CT_ID_MAX + 1)], safe_value[4 * CT_DECIMAL_MAX];
+    char safe_code[4 * (CT_WIRE_MAX_CODE + 1)], safe_msg[4 * (CT_WIRE_MAX_TEXT + 1)];
+
+    ct_time_format(at_ms, stamp, sizeof(stamp));
+    shown(origin, safe_origin, sizeof(safe_origin));
+    if (line > 0)
+        snprintf(where, sizeof(where), "%s line %lld", safe_origin, (long long)line);
+    else
+        snprintf(where, sizeof(where), "%s", safe_origin);
+    printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)seq,
+           shown(ind, safe_ind, sizeof(safe_ind)), (long long)period,
+           shown(value, safe_value, sizeof(safe_value)), where, stamp,
+           shown(code, safe_code, sizeof(safe_code)), shown(msg, safe_msg, sizeof(safe_msg)));
+}
+
 static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
 {
     if (d->pid <= 0 || now - d->heartbeat_ms > DAEMON_STALE_MS)
@@ -83,16 +106,81 @@ static int print_warnings(struct col_outbox *ob)
                n);
     for (size_t i = 0; i < n; i++) {
         const struct col_warning_row *w = &rows[i];
-        char stamp[CT_TIME_TEXT_MAX], where[160];
-        ct_time_format(w->warned_ms, stamp, sizeof(stamp));
-        if (w->line > 0)
-            snprintf(where, sizeof(where), "%s line %lld", w->origin, (long long)w->line);
-        else
-            snprintf(where, sizeof(where), "%s", w->origin);
-        printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)w->seq, w->ind,
-               (long long)w->period, w->value, where, stamp, w->code, w->msg);
+        print_kept(w->seq, w->ind, w->period, w->value, w->origin, w->line, w->warned_ms, w->code,
+                   w->msg);
     }
     return 0;
+}
+
+static const char *name_zh(const struct ct_catalog_entry *catalog, size_t n, const char *code)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(catalog[i].code, code) == 0)
+            return catalog[i].name_zh;
+    }
+    return NULL;
+}
+
+/* "报送期限 due 2015-04-10, 还有 5 天 in 5 days" or "..., 逾期 3 天 3 days overdue". */
+static void due_when(const struct col_due_row *r, int64_t now, char *out, size_t size)
+{
+    int64_t end = col_due_end_ms(r), day = 24LL * 3600 * 1000;
+
+    if (end == 0)
+        snprintf(out, size, "报送期限 due %s", r->due);
+    else if (end >= now)
+        snprintf(out, size, "报送期限 due %s, 还有 %lld 天 in %lld days", r->due,
+                 (long long)((end - now) / day), (long long)((end - now) / day));
+    else
+        snprintf(out, size, "报送期限 due %s, 逾期 %lld 天 %lld days overdue", r->due,
+                 (long long)((now - end) / day + 1), (long long)((now - end) / day + 1));
+}
+
+/* The rounds the aggregator said are due (its last welcome or ack) and what this unit has
+ * not reported for them, with the Chinese names of the cached catalog. */
+static int print_due(struct col_outbox *ob, int64_t now, char *err, size_t err_size)
+{
+    struct ct_catalog_entry *catalog = NULL;
+    struct col_due_row *rows = NULL;
+    size_t n = 0, n_catalog = 0;
+    int64_t received = 0;
+    char text[256];
+    int status;
+
+    if ((status = col_outbox_due(ob, &rows, &n, &received, err, err_size)) != 0 ||
+        (status = col_outbox_load_catalog(ob, &catalog, &n_catalog, err, err_size)) != 0)
+        goto out;
+    if (received == 0 && n == 0) {
+        printf("due 应报:     尚未收到 not received yet (the aggregator sends it with welcome and "
+               "ack)\n");
+        goto out;
+    }
+    if (n == 0) {
+        printf("due 应报:     当前无待报轮次 no round is due\n");
+        goto out;
+    }
+    when(now, received, text, sizeof(text));
+    printf("due 应报:     %zu 个轮次 rounds, as the aggregator said at %s\n", n, text);
+    for (size_t i = 0; i < n; i++) {
+        struct col_due_row *r = &rows[i]; /* ours: strtok cuts its list */
+        char *save = NULL;
+        due_when(r, now, text, sizeof(text));
+        if (r->n_missing == 0) {
+            printf("  %lld %s  %s: 已报齐 nothing missing\n", (long long)r->year, r->round, text);
+            continue;
+        }
+        printf("  %lld %s  %s: 尚缺 %lld 项 %lld still missing\n", (long long)r->year, r->round,
+               text, (long long)r->n_missing, (long long)r->n_missing);
+        for (char *code = strtok_r(r->missing, " ", &save); code != NULL;
+             code = strtok_r(NULL, " ", &save)) {
+            const char *zh = name_zh(catalog, n_catalog, code);
+            printf("    %s%s%s\n", zh != NULL ? zh : "", zh != NULL ? " " : "", code);
+        }
+    }
+out:
+    free(rows);
+    free(catalog);
+    return status;
 }
 
 int col_cmd_status(int argc, char **argv)
@@ -103,7 +191,8 @@ int col_cmd_status(int argc, char **argv)
                          "status [options]",
                          "Shows the outbox of --state-dir: updates pending and the age of the "
                          "oldest, batches in flight, the last acknowledgement, the last error, "
-                         "recent rejections with their reasons, and recent plausibility warnings.",
+                         "which reporting rounds are due and what is still missing, recent "
+                         "rejections with their reasons, and recent plausibility warnings.",
                          col_settings_table,
                          col_settings_count,
                          &s,
@@ -187,23 +276,17 @@ int col_cmd_status(int argc, char **argv)
     } else {
         printf("catalog:     not received yet (Chinese indicator names cannot be resolved)\n");
     }
+    if (print_due(ob, now, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s status: %s\n", COL_PROGRAM, err);
+        goto out;
+    }
     printf("imported:    %lld files\n", (long long)st.imported_files);
     printf("rejected:    %lld kept", (long long)st.rejected);
     printf(n_rows > 0 ? "; most recent first:\n" : "\n");
     for (size_t i = 0; i < n_rows; i++) {
         const struct col_rejection_row *r = &rows[i];
-        char stamp[CT_TIME_TEXT_MAX], origin[4 * sizeof(r->origin)], where[sizeof(origin) + 32];
-        char ind[4 * sizeof(r->ind)], value[4 * sizeof(r->value)], code[4 * sizeof(r->code)];
-        ct_time_format(r->rejected_ms, stamp, sizeof(stamp));
-        shown(r->origin, origin, sizeof(origin));
-        if (r->line > 0)
-            snprintf(where, sizeof(where), "%s line %lld", origin, (long long)r->line);
-        else
-            snprintf(where, sizeof(where), "%s", origin);
-        printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)r->seq,
-               shown(r->ind, ind, sizeof(ind)), (long long)r->period,
-               shown(r->value, value, sizeof(value)), where, stamp,
-               shown(r->code, code, sizeof(code)), shown(r->msg, safe, sizeof(safe)));
+        print_kept(r->seq, r->ind, r->period, r->value, r->origin, r->line, r->rejected_ms, r->code,
+                   r->msg);
     }
     if (print_warnings(ob) != 0)
         goto out;

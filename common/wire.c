@@ -101,6 +101,7 @@ void ct_msg_free(struct ct_msg *msg)
     free(msg->welcome.catalog);
     free(msg->ack.rejected);
     free(msg->ack.warnings);
+    free(msg->due.missing);
     free(msg);
 }
 
@@ -137,6 +138,11 @@ int ct_msg_reserve(struct ct_msg *msg, enum ct_msg_type type, size_t n)
 int ct_msg_reserve_warnings(struct ct_msg *msg, size_t n)
 {
     return grow((void **)&msg->ack.warnings, &msg->cap_warnings, n, sizeof(struct ct_warning));
+}
+
+int ct_msg_reserve_missing(struct ct_msg *msg, size_t n)
+{
+    return grow((void **)&msg->due.missing, &msg->cap_missing, n, sizeof(*msg->due.missing));
 }
 
 /* ---------------------------------------------------------------- decoding helpers */
@@ -306,7 +312,7 @@ static int decode_update(const msgpack_object *obj, size_t index, struct ct_upda
                          struct ct_wire_fault *fault)
 {
     struct field f[] = {{"seq", NULL},   {"ind", NULL}, {"period", NULL}, {"op", NULL},
-                        {"value", NULL}, {"at", NULL},  {"note", NULL}};
+                        {"value", NULL}, {"at", NULL},  {"note", NULL},   {"queued", NULL}};
     char where[32];
     const char *text;
     size_t len;
@@ -391,6 +397,15 @@ static int decode_update(const msgpack_object *obj, size_t index, struct ct_upda
             u->has_note = true;
         }
     }
+
+    /* Only timeliness reads it, so an implausible time is dropped, not the update. */
+    if (f[7].value != NULL && f[7].value->type != MSGPACK_OBJECT_NIL) {
+        int64_t queued;
+        if (get_int(&f[7], where, &queued, &in_range, fault) != 0)
+            return -1;
+        if (in_range && queued >= CT_WIRE_AT_MIN_MS && queued < CT_WIRE_AT_MAX_MS)
+            u->queued_ms = queued;
+    }
     return 0;
 }
 
@@ -431,6 +446,68 @@ static int decode_batch(struct field *f, struct ct_msg *out, struct ct_wire_faul
     return 0;
 }
 
+/* The optional `due` of a welcome or an ack: [{"round","due","missing":[codes]}, ...]. */
+static int decode_due(const struct field *f, const char *where, struct ct_msg *out,
+                      struct ct_wire_fault *fault)
+{
+    struct ct_due *due = &out->due;
+
+    due->has_due = false;
+    due->n_rounds = due->n_missing = 0;
+    if (f->value == NULL || f->value->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (get_array(f, where, CT_WIRE_MAX_DUE, CT_WERR_MALFORMED, fault) != 0)
+        return -1;
+    for (uint32_t i = 0; i < f->value->via.array.size; i++) {
+        struct field e[] = {{"round", NULL}, {"due", NULL}, {"missing", NULL}, {"year", NULL}};
+        struct ct_due_round *r = &due->rounds[i];
+        const msgpack_object *codes;
+        char w[32];
+        bool in_range;
+
+        snprintf(w, sizeof(w), "due[%u]", i);
+        memset(r, 0, sizeof(*r));
+        if (collect(&f->value->via.array.ptr[i], e, 4, w, fault) != 0 ||
+            get_text(&e[0], w, r->round, CT_WIRE_MAX_CODE, false, fault) != 0 ||
+            get_text(&e[1], w, r->due, CT_WIRE_DATE_LEN, false, fault) != 0 ||
+            get_array(&e[2], w, CT_WIRE_MAX_CATALOG, CT_WERR_MALFORMED, fault) != 0)
+            return -1;
+        if (e[3].value != NULL && get_int(&e[3], w, &r->year, &in_range, fault) != 0)
+            return -1;
+        codes = e[2].value;
+        if (ct_msg_reserve_missing(out, due->n_missing + codes->via.array.size) != 0)
+            return decode_fail(fault, CT_WERR_MALFORMED, "%s: out of memory", where);
+        r->first_missing = due->n_missing;
+        for (uint32_t k = 0; k < codes->via.array.size; k++) {
+            const msgpack_object *code = &codes->via.array.ptr[k];
+            if (code->type != MSGPACK_OBJECT_STR ||
+                !ct_id_valid(code->via.str.ptr, code->via.str.size))
+                return decode_fail(fault, CT_WERR_MALFORMED,
+                                   "%s.missing[%u]: not an indicator code", w, k);
+            memcpy(due->missing[due->n_missing], code->via.str.ptr, code->via.str.size);
+            due->missing[due->n_missing][code->via.str.size] = '\0';
+            due->n_missing++;
+        }
+        r->n_missing = codes->via.array.size;
+        due->n_rounds++;
+    }
+    due->has_due = true;
+    return 0;
+}
+
+/* `due` is advice for the clerk: a malformed one is dropped, never the ack that carries it
+ * (refusing an ack would only make the collector resend what is already committed). */
+static void keep_due(const struct field *f, const char *where, struct ct_msg *out,
+                     struct ct_wire_fault *fault)
+{
+    if (decode_due(f, where, out, fault) == 0)
+        return;
+    out->due.has_due = false;
+    out->due.n_rounds = out->due.n_missing = 0;
+    fault->error = CT_WERR_NONE;
+    fault->msg[0] = '\0';
+}
+
 static int decode_welcome(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
 {
     const msgpack_object *catalog;
@@ -455,6 +532,7 @@ static int decode_welcome(struct field *f, struct ct_msg *out, struct ct_wire_fa
             return -1;
         out->welcome.n_catalog++;
     }
+    keep_due(&f[13], "welcome", out, fault);
     return 0;
 }
 
@@ -511,6 +589,7 @@ static int decode_ack(struct field *f, struct ct_msg *out, struct ct_wire_fault 
             return -1;
         out->ack.n_rejected++;
     }
+    keep_due(&f[13], "ack", out, fault);
     return decode_warnings(&f[12], out, fault);
 }
 
@@ -531,7 +610,7 @@ int ct_wire_decode(const void *frame, size_t len, struct ct_msg *out, struct ct_
         {"agent", NULL},    {"district", NULL}, {"next_seq", NULL}, {"updates", NULL},
         {"last_seq", NULL}, {"catalog", NULL},  {"rejected", NULL}, {"code", NULL},
         {"msg", NULL},      {"v", NULL},        {"t", NULL},        {"instance", NULL},
-        {"warnings", NULL},
+        {"warnings", NULL}, {"due", NULL},
     };
     msgpack_unpacked unpacked;
     size_t offset = 0;

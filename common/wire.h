@@ -16,9 +16,12 @@
  * - A bad value inside a well-typed update (NaN value, unknown op, bad note, implausible
  *   period or time, indicator that is not an id) only sets that update's `fault`, so the
  *   aggregator can reject it alone and store the rest of the batch.
+ * - Optional keys of CONTRACT section 9: an update's `queued` (when the collector queued
+ *   it; an implausible time is dropped, as if absent) and the `due` of a welcome or an ack
+ *   (advice for the clerk: a malformed one is dropped, never the message carrying it).
  *
- * Ownership: a `struct ct_msg` owns its arrays (updates, catalog, rejected) and is reused
- * across decodes; ct_msg_free() releases them. Strings are copied out of the frame into
+ * Ownership: a `struct ct_msg` owns its arrays (updates, catalog, rejected, due.missing) and is
+ * reused across decodes; ct_msg_free() releases them. Strings are copied out of the frame into
  * fixed-size fields, so a decoded message never points into the frame. The encoder owns
  * one growing buffer that each ct_wire_encode() call reuses; the bytes it returns are valid
  * until the next call.
@@ -42,6 +45,8 @@
 #define CT_WIRE_MAX_CODE 32               /* bytes of an error or rejection code */
 #define CT_WIRE_MAX_TEXT 512              /* bytes of an error or rejection message */
 #define CT_WIRE_MAX_DEPTH 8               /* nesting; version 1 needs 4 */
+#define CT_WIRE_MAX_DUE 16                /* rounds in a welcome's or ack's `due` */
+#define CT_WIRE_DATE_LEN 10               /* "2015-04-10" */
 
 /* Plausible periods and observation times; outside them an update is rejected. */
 #define CT_WIRE_PERIOD_MIN 2000
@@ -91,8 +96,10 @@ enum ct_wire_error {
 
 struct ct_update {
     uint64_t seq;
-    int64_t at_ms;  /* observation time, Unix ms */
-    int64_t period; /* year */
+    int64_t at_ms;     /* observation time, Unix ms */
+    int64_t period;    /* year */
+    int64_t queued_ms; /* when the collector queued it, Unix ms (`queued`, optional: a value
+                          outside CT_WIRE_AT_MIN_MS..CT_WIRE_AT_MAX_MS decodes as 0, absent) */
     enum ct_op op;
     struct ct_value value;
     enum ct_reject fault;  /* CT_REJECT_NONE, or the first per-update fault found */
@@ -119,6 +126,24 @@ struct ct_warning {
     uint64_t seq;
     char code[CT_WIRE_MAX_CODE + 1]; /* implausible_yoy, unit_slip, flow_decrease, ... */
     char msg[CT_WIRE_MAX_TEXT + 1];
+};
+
+/* One round of `due` (CONTRACT section 9): its missing codes are
+ * due_missing[first_missing .. first_missing + n_missing) of the ct_msg. */
+struct ct_due_round {
+    int64_t year; /* also on the wire, as "year" (an extra key peers may ignore) */
+    char round[CT_WIRE_MAX_CODE + 1];
+    char due[CT_WIRE_DATE_LEN + 1]; /* YYYY-MM-DD, UTC+8 */
+    size_t first_missing, n_missing;
+};
+
+/* `due` of a welcome or an ack: present only when `has_due`. */
+struct ct_due {
+    bool has_due;
+    size_t n_rounds;
+    struct ct_due_round rounds[CT_WIRE_MAX_DUE];
+    size_t n_missing;
+    char (*missing)[CT_ID_MAX + 1]; /* owned by the ct_msg; capacity in ct_msg.cap_missing */
 };
 
 struct ct_msg_hello {
@@ -163,7 +188,8 @@ struct ct_msg {
     struct ct_msg_welcome welcome;
     struct ct_msg_ack ack;
     struct ct_msg_error error;
-    size_t cap_updates, cap_catalog, cap_rejected;
+    struct ct_due due; /* for WELCOME and ACK */
+    size_t cap_updates, cap_catalog, cap_rejected, cap_missing;
     size_t cap_warnings;
 };
 
@@ -183,6 +209,9 @@ int ct_msg_reserve(struct ct_msg *msg, enum ct_msg_type type, size_t n);
 
 /* Makes room for `n` warnings in an ack, keeping existing ones. Returns 0 or -1. */
 int ct_msg_reserve_warnings(struct ct_msg *msg, size_t n);
+
+/* Makes room for `n` codes in msg->due.missing, keeping existing ones. Returns 0 or -1. */
+int ct_msg_reserve_missing(struct ct_msg *msg, size_t n);
 
 /* Decodes one frame into `out`, reusing its arrays. Returns 0, or -1 with `fault` set. */
 int ct_wire_decode(const void *frame, size_t len, struct ct_msg *out, struct ct_wire_fault *fault);

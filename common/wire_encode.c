@@ -73,7 +73,7 @@ static int pack_update(msgpack_packer *pk, const struct ct_update *u)
 
     if (u->op != CT_OP_SET && u->op != CT_OP_ADD)
         return -1;
-    rc = msgpack_pack_map(pk, u->has_note ? 7 : 6);
+    rc = msgpack_pack_map(pk, 6 + (u->has_note ? 1 : 0) + (u->queued_ms != 0 ? 1 : 0));
     rc |= pack_key(pk, "seq");
     rc |= msgpack_pack_uint64(pk, u->seq);
     rc |= pack_key(pk, "ind");
@@ -89,6 +89,38 @@ static int pack_update(msgpack_packer *pk, const struct ct_update *u)
     if (u->has_note) {
         rc |= pack_key(pk, "note");
         rc |= pack_str(pk, u->note);
+    }
+    if (u->queued_ms != 0) {
+        rc |= pack_key(pk, "queued");
+        rc |= msgpack_pack_int64(pk, u->queued_ms);
+    }
+    return rc;
+}
+
+/* The value of "due": rounds, each with its missing codes. */
+static int pack_due(msgpack_packer *pk, const struct ct_due *due)
+{
+    int rc;
+
+    if (due->n_rounds > CT_WIRE_MAX_DUE)
+        return -1;
+    rc = pack_key(pk, "due");
+    rc |= msgpack_pack_array(pk, due->n_rounds);
+    for (size_t i = 0; i < due->n_rounds && rc == 0; i++) {
+        const struct ct_due_round *r = &due->rounds[i];
+        if (r->n_missing > CT_WIRE_MAX_CATALOG || r->first_missing + r->n_missing > due->n_missing)
+            return -1;
+        rc |= msgpack_pack_map(pk, 4);
+        rc |= pack_key(pk, "round");
+        rc |= pack_str(pk, r->round);
+        rc |= pack_key(pk, "year");
+        rc |= msgpack_pack_int64(pk, r->year);
+        rc |= pack_key(pk, "due");
+        rc |= pack_str(pk, r->due);
+        rc |= pack_key(pk, "missing");
+        rc |= msgpack_pack_array(pk, r->n_missing);
+        for (size_t k = 0; k < r->n_missing; k++)
+            rc |= pack_str(pk, due->missing[r->first_missing + k]);
     }
     return rc;
 }
@@ -146,7 +178,7 @@ static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
     case CT_MSG_WELCOME:
         if (msg->welcome.n_catalog > CT_WIRE_MAX_CATALOG)
             return -1;
-        rc = pack_header(pk, 4, CT_MSG_WELCOME);
+        rc = pack_header(pk, 4 + (msg->due.has_due ? 1 : 0), CT_MSG_WELCOME);
         rc |= pack_key(pk, "last_seq");
         rc |= msgpack_pack_uint64(pk, msg->welcome.last_seq);
         rc |= pack_key(pk, "catalog");
@@ -161,11 +193,14 @@ static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
             rc |= pack_key(pk, "reported_by");
             rc |= pack_str(pk, e->reported_by);
         }
+        if (msg->due.has_due)
+            rc |= pack_due(pk, &msg->due);
         return rc;
     case CT_MSG_ACK:
         if (msg->ack.n_rejected > CT_WIRE_MAX_BATCH || msg->ack.n_warnings > CT_WIRE_MAX_BATCH)
             return -1;
-        rc = pack_header(pk, 4 + (msg->ack.n_warnings > 0), CT_MSG_ACK);
+        rc =
+            pack_header(pk, 4 + (msg->ack.n_warnings > 0) + (msg->due.has_due ? 1 : 0), CT_MSG_ACK);
         rc |= pack_key(pk, "last_seq");
         rc |= msgpack_pack_uint64(pk, msg->ack.last_seq);
         rc |= pack_key(pk, "rejected");
@@ -182,6 +217,8 @@ static int pack_message(msgpack_packer *pk, const struct ct_msg *msg)
         }
         if (msg->ack.n_warnings > 0)
             rc |= pack_warnings(pk, msg->ack.warnings, msg->ack.n_warnings);
+        if (msg->due.has_due)
+            rc |= pack_due(pk, &msg->due);
         return rc;
     case CT_MSG_ERROR:
         rc = pack_header(pk, 5, CT_MSG_ERROR);
@@ -257,6 +294,7 @@ int ct_wire_encode_feed(struct ct_wire_encoder *enc, const struct ct_feed_msg *m
 size_t ct_wire_update_size_bound(const struct ct_update *u)
 {
     /* map header 1; keys 4+4+7+3+6+3+5; seq/period/value/at up to 9 each; op 4;
-     * str headers up to 5 each for ind and note. */
-    return 1 + 32 + 4 * 9 + 4 + 5 + strlen(u->ind) + (u->has_note ? 5 + strlen(u->note) : 0);
+     * str headers up to 5 each for ind and note; "queued" key 7 and value 9. */
+    return 1 + 32 + 4 * 9 + 4 + 5 + strlen(u->ind) + (u->has_note ? 5 + strlen(u->note) : 0) +
+           (u->queued_ms != 0 ? 7 + 9 : 0);
 }

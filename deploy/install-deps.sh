@@ -10,7 +10,7 @@ build_pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev
 runtime_pkgs="libzmq5 libsodium23 libmsgpackc2 libpq5 libsqlite3-0 libinih1 libmicrohttpd12
  libsystemd0 libxlsxwriter4 postgresql-15 postgresql-client-15 sqlite3 util-linux"
 test_pkgs="python3 python3-prometheus-client python3-openpyxl poppler-utils chromium
- fonts-wqy-microhei procps psmisc systemd"
+ fonts-wqy-microhei procps psmisc systemd faketime"
 # The replicated database tier in network namespaces (deploy/cluster/).
 cluster_pkgs="postgresql-15-auto-failover pg-auto-failover-cli iproute2"
 

@@ -7,7 +7,8 @@
 #   3. makes CURVE keys (var/keys, var/collectors/UNIT) and starts the aggregator with them;
 #   4. registers 17 agents, one per reporting unit, and starts 17 collectors;
 #   5. drops the bundled SAMPLE CSV files (deploy/sample/, synthetic figures) into their
-#      spools, once: some are GBK, some carry corrections, Dengfeng lags behind;
+#      spools, once: some are GBK, some carry corrections, Dengfeng lags behind; the 2015
+#      reporting rounds' files are queued at their 2015 times (libfaketime, see step 5);
 #   6. shows progress while the collectors deliver, waits until everything is
 #      acknowledged, prints the report and the addresses of the dashboard, the
 #      bulletin and the Excel workbook.
@@ -295,6 +296,24 @@ check_alive
 say "17 collectors connected ($(elapsed))"
 
 # ---- 5. the sample files ---------------------------------------------------------------------
+# The files of the 2015 reporting rounds are queued with `import` at the moment their
+# clerk queued them in 2015 (deploy/sample/queued.csv), under libfaketime: only that one
+# process sees the faked clock, so the outbox records and the wire carries a 2015 queue
+# time, and /completeness shows who was on time, late or missing as it would have then.
+# Returns 1 for a file that has no queue time (it goes through the spool, queued now).
+# A command-line import writes its receipt beside the file, so each is imported from a copy
+# in the unit's own imported/ (never from deploy/sample/, which stays as it is in git).
+import_at_queue_time() { # UNIT_DIR FILE
+    local when copy
+    when=$(awk -F, -v f="$(basename "$2")" '$2 == f { print $3 }' deploy/sample/queued.csv)
+    [ -n "$when" ] || return 1
+    mkdir -p "$1/imported"
+    copy=$1/imported/$(basename "$2")
+    cp "$2" "$copy"
+    TZ=UTC FAKETIME_DONT_FAKE_MONOTONIC=1 faketime "$(date -u -d "$when" '+%Y-%m-%d %H:%M:%S')" \
+        "$col" import "$copy" --state-dir "$1/state" >>"$var/log/sample-import.log" 2>&1 ||
+        die "could not queue $2 (var/log/sample-import.log)"
+}
 expected=0
 for f in deploy/sample/*/*.csv; do
     expected=$((expected + $(wc -l <"$f") - 1))
@@ -304,6 +323,10 @@ for unit in $units; do
     d=$var/collectors/$unit
     [ ! -e "$d/sample-dropped" ] || continue
     for f in deploy/sample/"$unit"/*.csv; do
+        if import_at_queue_time "$d" "$f"; then
+            dropped=$((dropped + 1))
+            continue
+        fi
         name=$(basename "$f")
         cp "$f" "$d/spool/.$name.part" # write elsewhere, then rename in
         mv "$d/spool/.$name.part" "$d/spool/$name"
@@ -312,7 +335,7 @@ for unit in $units; do
     touch "$d/sample-dropped"
 done
 if [ "$dropped" -gt 0 ]; then
-    say "dropped $dropped SAMPLE files (synthetic figures, deploy/sample/) into the spools"
+    say "queued $dropped SAMPLE files (synthetic figures, deploy/sample/; the 2015 rounds at their 2015 times)"
 else
     say "the sample files were delivered by an earlier run"
 fi
@@ -367,6 +390,7 @@ say "dashboard: http://127.0.0.1:$http_port/   metrics: http://127.0.0.1:$http_p
 say "progress API: http://127.0.0.1:$http_port/api/progress?year=$year"
 say "bulletin (通报, prints on A4): http://127.0.0.1:$http_port/bulletin?year=$year"
 say "Excel workbook: http://127.0.0.1:$http_port/api/progress.xlsx?year=$year"
+say "reporting rounds (on time, late, missing): http://127.0.0.1:$http_port/completeness?year=$year"
 say "ready after $(elapsed)"
 
 if [ "$once" = true ]; then

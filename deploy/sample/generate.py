@@ -14,9 +14,17 @@ Each unit gets, in deploy/sample/UNIT/:
 and deploy/sample/targets-2015-units.csv: the 2015 targets (data/targets-2015.csv) with
 each sum target split among the units by their share of last year's figure (目标分解),
 as a bureau would (`targets import`; the quickstart loads it).
+  UNIT-2015-q1.csv, UNIT-2015-q3.csv  the quarterly reports of the 2015 calendar's Q1 and Q3
+                           rounds (data/calendar-2015.csv), every indicator the unit may report
+  UNIT-2015-h1-nil.csv, UNIT-2015-annual-nil.csv  nil returns (零报告): 0 for each indicator
+                           the unit has none of, so its H1 and year-end reports are complete
+and deploy/sample/queued.csv says when each unit's clerk queued each round's files (the
+quickstart imports them at those times under libfaketime, so timeliness is measured as it
+would have been in 2015): most a few days before the due day, Shangjie's first half six
+days late.
 Gongyi, Xinmi and Zhongmu save their files as Excel on Chinese Windows does: GB18030
 (GBK), CRLF, Chinese indicator names and dates like 2015/6/30. Dengfeng lags behind: its
-year-end report has not come in, so it has only 2014 and the first half of 2015.
+year-end report has not come in, so it has only 2014 and the first three quarters of 2015.
 
 Run: /usr/bin/python3 deploy/sample/generate.py  (deterministic; rewrites the files).
 """
@@ -184,6 +192,9 @@ def main():
     add("city", "2015-h1", "st_contribution_rate", 58.7, 1, 2015, H1_AT)
     add("city", "2015-annual", "st_contribution_rate", 61.5, 1, 2015, ANNUAL_AT)
     add("city", "2014", "st_contribution_rate", 57.9, 1, 2014, BASE_AT)
+    reporters = {r["code"]: r["reported_by"] for r in csv.DictReader(open(os.path.join(DATA, "indicators.csv"), encoding="utf-8"))}
+    round_reports(files, add, annual,
+                  lambda unit: [i for i in reporters if unit == "city" or reporters[i] == "district"])
     for unit, ind, change, at, note in CORRECTIONS:
         decimals = 0 if float(change).is_integer() else 2
         add(unit, "2015-corrections", ind, change, decimals, 2015, at, op="add",
@@ -205,6 +216,61 @@ def main():
             data = buf.getvalue().encode("gb18030" if gbk else "utf-8")
             with open(os.path.join(folder, f"{unit}-{name}.csv"), "wb") as f:
                 f.write(data)
+    write_queue_times(files)
+
+
+# ---- reporting rounds (CONTRACT section 9) ---------------------------------------------
+Q1_AT = "2015-03-31T17:00:00+08:00"
+Q3_AT = "2015-09-30T17:00:00+08:00"
+LATE = "shangjie"  # queues its first-half report after the due day
+# When the clerks queue each round's files: a few days before the due day (Asia/Shanghai).
+QUEUED = {"q1": "2015-04-07", "h1": "2015-07-07", "q3": "2015-10-08", "annual": "2016-01-12"}
+LATE_QUEUED = {"h1": "2015-07-16"}
+CITY_RATE = {"q1": 58.2, "q3": 60.1}
+
+
+def floor_to(v, decimals):
+    q = 10 ** decimals
+    return int(v * q) / q if decimals else int(v)
+
+
+def round_reports(files, add, annual, reportable):
+    """Q1 and Q3 reports, and nil returns for H1 and the year end, so that every unit's
+    report of each round holds every indicator it may report. Year-to-date values grow
+    through the year: Q1 below H1, Q3 between H1 and the year end."""
+    for unit in UNITS:
+        h1 = {r[0]: float(r[1]) for r in files[unit].get("2015-h1", [])}
+        year_end = {r[0]: float(r[1]) for r in files[unit].get("2015-annual", [])}
+        for ind in reportable(unit):
+            if ind == "st_contribution_rate":
+                for rnd, at in (("q1", Q1_AT), ("q3", Q3_AT)):
+                    add(unit, f"2015-{rnd}", ind, CITY_RATE[rnd], 1, 2015, at)
+                continue
+            decimals = ANNUAL[ind][1]
+            mid = h1.get(ind, 0.0)
+            end = year_end.get(ind, annual[ind].get(unit, 0.0))
+            add(unit, "2015-q1", ind, floor_to(mid * .45, decimals), decimals, 2015, Q1_AT)
+            add(unit, "2015-q3", ind, floor_to(mid + (max(end, mid) - mid) * .55, decimals),
+                decimals, 2015, Q3_AT)
+            if ind not in h1:
+                add(unit, "2015-h1-nil", ind, 0, decimals, 2015, H1_AT, note=NOTE + "; 零报告 nil")
+            if unit != LAGGING and ind not in year_end:
+                add(unit, "2015-annual-nil", ind, 0, decimals, 2015, ANNUAL_AT,
+                    note=NOTE + "; 零报告 nil")
+
+
+def write_queue_times(files):
+    """deploy/sample/queued.csv: unit, file, the moment (UTC+8) its clerk queued it."""
+    with open(os.path.join(HERE, "queued.csv"), "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["unit", "file", "queued_at"])
+        for k, unit in enumerate(UNITS):
+            for name in sorted(files[unit]):
+                rnd = name[5:].removesuffix("-nil")
+                if not name.startswith("2015-") or rnd not in QUEUED:
+                    continue
+                day = (LATE_QUEUED if unit == LATE else {}).get(rnd, QUEUED[rnd])
+                w.writerow([unit, f"{unit}-{name}.csv", f"{day}T{9 + k % 8:02d}:{k * 7 % 60:02d}:00+08:00"])
 
 
 def split_by_share(total, decimals, last_year):

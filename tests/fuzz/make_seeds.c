@@ -107,6 +107,12 @@ static void wire_seeds(void)
     add(m, 4, "hightech_output", CT_OP_ADD, f, "ok");
     write_msg(enc, "batch_bad_period_time", m);
 
+    /* `queued` (CONTRACT section 9): one plausible, one before 2000 (dropped on decode) */
+    m->batch.n_updates = 0;
+    add(m, 10, "hightech_output", CT_OP_SET, f, NULL)->queued_ms = 1436428800123LL;
+    add(m, 11, "st_enterprises", CT_OP_ADD, i, NULL)->queued_ms = 1;
+    write_msg(enc, "batch_queued", m);
+
     m->type = CT_MSG_WELCOME;
     m->welcome.last_seq = 70000;
     m->welcome.n_catalog = 0;
@@ -134,6 +140,20 @@ static void wire_seeds(void)
     m->ack.rejected[1] = (struct ct_rejection){9, "unknown_indicator", "no indicator 'gdp'"};
     m->ack.n_rejected = 2;
     write_msg(enc, "ack", m);
+
+    /* `due` (CONTRACT section 9) on a welcome and an ack */
+    if (ct_msg_reserve_missing(m, 2) != 0)
+        exit(1);
+    m->due =
+        (struct ct_due){.has_due = true, .n_rounds = 2, .n_missing = 2, .missing = m->due.missing};
+    m->due.rounds[0] = (struct ct_due_round){2015, "Q1", "2015-04-10", 0, 2};
+    m->due.rounds[1] = (struct ct_due_round){2015, "H1", "2015-07-10", 2, 0};
+    ct_strlcpy(m->due.missing[0], "hightech_output", sizeof(m->due.missing[0]));
+    ct_strlcpy(m->due.missing[1], "incubation_area", sizeof(m->due.missing[1]));
+    write_msg(enc, "ack_due", m);
+    m->type = CT_MSG_WELCOME;
+    write_msg(enc, "welcome_due", m);
+    m->due.has_due = false;
 
     m->type = CT_MSG_ERROR;
     memset(&m->error, 0, sizeof(m->error));

@@ -211,3 +211,31 @@ Test(dashboard, script_state_cannot_close_its_script_element)
     expect_in(out.data, "<option value=\"2016\" selected>2016</option>");
     ct_buf_free(&out);
 }
+
+/* A unit can stand behind a ratio without a figure of its own (its denominator is 0, as
+ * after a nil return): the page shows it as "—" instead of crashing the server. */
+Test(dashboard, unit_without_a_figure_of_its_own_shows_a_dash)
+{
+    static struct agg_progress_unit some[] = {{"zhengdong", "9.25", NULL, NULL},
+                                              {"jinshui", NULL, NULL, NULL}};
+    static struct agg_progress_target ratio[] = {
+        {"patents_per_10k", "每万人发明专利拥有量", "Patents per 10 000", "件/万人", "ratio",
+         "9.25", "6.8", ">=", "136.03", "met", 2, some, 2, NULL, NULL, NULL},
+    };
+    struct agg_progress p = {
+        .year = 2015, .as_of_ms = 1435654800000LL, .targets = ratio, .n_targets = 1};
+    struct agg_dashboard_view v = {.progress = &p,
+                                   .year = 2015,
+                                   .as_of = "",
+                                   .years = years,
+                                   .n_years = 2,
+                                   .units = units,
+                                   .n_units = 4,
+                                   .refresh_s = 10};
+    struct ct_buf out = CT_BUF_INIT;
+
+    cr_assert_eq(agg_dashboard_render(&v, &out), 0);
+    expect_in(out.data, "<tr data-district=\"jinshui\" data-value=\"\"><th>金水区</th>");
+    expect_in(out.data, "<td class=\"v\">—</td></tr>");
+    ct_buf_free(&out);
+}

@@ -1,5 +1,6 @@
 /* test_outbox.c - collector/outbox.c: numbering, bounds, acks, resync and a full disk. */
 #include "outbox.h"
+#include "timefmt.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -121,6 +122,25 @@ Test(outbox, values_notes_and_times_read_back_exactly)
     cr_assert_eq(out[2].value.as.i, INT64_MAX);
     cr_assert_eq(out[2].period, 2016);
     cr_assert_eq(out[2].at_ms, 1451577600000LL);
+}
+
+/* The wire's `queued` (CONTRACT section 9) is the moment the update entered the outbox. */
+Test(outbox, fetched_updates_carry_the_time_they_were_queued)
+{
+    struct col_new_update u[2] = {upd("a", 1), upd("b", 2)};
+    int64_t before = ct_time_now_ms(), after;
+    cr_assert_eq(col_outbox_append(ob, u, 2, NULL, 100, NULL, err, sizeof(err)), 0);
+    after = ct_time_now_ms();
+    struct ct_update out[2];
+    size_t n;
+    cr_assert_eq(col_outbox_fetch(ob, 1, 2, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_geq(out[i].queued_ms, before);
+        cr_assert_leq(out[i].queued_ms, after);
+        cr_assert_neq(out[i].queued_ms, out[i].at_ms, "not the observation time");
+    }
+    cr_assert_eq(out[0].queued_ms, out[1].queued_ms, "one transaction, one queue time");
 }
 
 Test(outbox, full_outbox_refuses_whole_group_and_evicts_nothing)
@@ -348,7 +368,8 @@ Test(outbox, fetch_stops_at_the_byte_budget)
     struct col_new_update u[4] = {upd("a", 1), upd("b", 2), upd("c", 3), upd("d", 4)};
     cr_assert_eq(col_outbox_append(ob, u, 4, NULL, 100, NULL, err, sizeof(err)), 0);
     struct ct_update out[4];
-    size_t n, one = ct_wire_update_size_bound(&(struct ct_update){.ind = "a"});
+    /* fetched updates carry the time they were queued */
+    size_t n, one = ct_wire_update_size_bound(&(struct ct_update){.ind = "a", .queued_ms = 1});
     cr_assert_eq(col_outbox_fetch(ob, 2, 4, one * 2, out, &n, err, sizeof(err)), 0);
     cr_assert_eq(n, 2);
     cr_assert_eq(out[0].seq, 2);

@@ -221,7 +221,7 @@ def main():
     expected = 0
     for unit in units:
         folder = os.path.join(base.SRC, "deploy/sample", unit)
-        for name in sorted(os.listdir(folder)):
+        for name in sorted(n for n in os.listdir(folder) if n.endswith(".csv")):
             expected += sum(1 for _ in open(os.path.join(folder, name), "rb")) - 1
             tmp = os.path.join(work, unit, "spool", "." + name + ".part")
             shutil.copyfile(os.path.join(folder, name), tmp)
