@@ -50,7 +50,8 @@ copy_cost() {
 
 load() {
     fresh bench10m
-    "$loader" "dbname=bench10m" 10000000 10000 2014-01-01 2015-12-31
+    # received a minute after observed, so received_at rises with id (issue 18)
+    "$loader" "dbname=bench10m" 10000000 10000 2014-01-01 2015-12-31 80 0 88172645463325252 60000
     psql -q -d bench10m -c "VACUUM ANALYZE"
     psql -d bench10m -Atc "SELECT 'updates ' || count(*) FROM updates" \
         -c "SELECT 'current_values ' || count(*) FROM current_values" \
