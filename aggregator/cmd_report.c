@@ -2,6 +2,8 @@
 #include "cli.h"
 #include "commands.h"
 #include "db.h"
+#include "diff.h"
+#include "known_at.h"
 #include "progress.h"
 #include "report.h"
 #include "settings.h"
@@ -20,6 +22,8 @@ struct report_args {
     int64_t as_of_ms;
     char district[CT_ID_MAX + 1]; /* "" for the city */
     enum agg_report_format format;
+    int64_t known_at_ms;   /* AGG_KNOWN_AT_NOW unless --known-at */
+    const char *diff_from; /* --diff FROM TO: FROM as given, TO the one argument left */
 };
 
 static const struct ct_cli_option report_options[] = {
@@ -27,6 +31,8 @@ static const struct ct_cli_option report_options[] = {
     {"as-of", 0, true, "TIME", "figures as of TIME, ISO 8601; a date means its end (default: now)"},
     {"district", 0, true, "ID", "one unit's own figures instead of the city's"},
     {"format", 0, true, "FORMAT", "table (default), csv or json"},
+    {"known-at", 0, true, "TIME", "only updates committed by TIME (default: now)"},
+    {"diff", 0, true, "FROM", "--diff FROM TO: what changed between as of FROM and as of TO"},
 };
 
 static int report_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
@@ -54,13 +60,40 @@ static int report_flag(void *ctx, size_t index, const char *value, char *err, si
         }
         ct_strlcpy(a->district, value, sizeof(a->district));
         return 0;
-    default:
+    case 3:
         if (agg_report_format_parse(value, &a->format) != 0) {
             snprintf(err, err_size, "'%s' is not one of table, csv, json", value);
             return -1;
         }
         return 0;
+    case 4:
+        return ct_time_parse(value, &a->known_at_ms, err, err_size);
+    default:
+        a->diff_from = value;
+        return 0;
     }
+}
+
+/* `report --diff FROM TO [--year Y]`: table or json (CONTRACT section 11). */
+static int print_diff(PGconn *conn, const struct report_args *a, const char *to_text,
+                      struct ct_buf *out, char *err, size_t err_size)
+{
+    struct agg_diff *d = NULL;
+    int64_t from, to;
+    int rc = -1;
+
+    if (agg_known_at_parse("--diff FROM", a->diff_from, &from, err, err_size) != 0 ||
+        agg_known_at_parse("--diff TO", to_text, &to, err, err_size) != 0)
+        return -1;
+    if (agg_diff_load(conn, a->year, from, to, &d, err, err_size) != 0)
+        return -1;
+    if (a->format == AGG_REPORT_JSON ? agg_diff_json(d, out) != 0 || ct_buf_puts(out, "\n") != 0
+                                     : agg_diff_table(d, out) != 0)
+        snprintf(err, err_size, "out of memory rendering the diff");
+    else
+        rc = 0;
+    agg_diff_free(d);
+    return rc;
 }
 
 static int latest_year(PGconn *conn, int *year, char *err, size_t err_size)
@@ -83,11 +116,11 @@ static int latest_year(PGconn *conn, int *year, char *err, size_t err_size)
 int agg_cmd_report(int argc, char **argv)
 {
     struct agg_settings settings;
-    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE};
+    struct report_args args = {0, false, 0, "", AGG_REPORT_TABLE, AGG_KNOWN_AT_NOW, NULL};
     struct ct_cli cli = {AGG_PROGRAM,
                          "report",
-                         "report [--year Y] [--as-of TIME] [--district ID] "
-                         "[--format table|csv|json]",
+                         "report [--year Y] [--as-of TIME] [--known-at TIME] [--district ID] "
+                         "[--format table|csv|json] | report --diff FROM TO [--year Y]",
                          "Prints progress against a year's targets: the city's figures, or with "
                          "--district one unit's own. Colour only on a terminal without NO_COLOR.",
                          agg_settings_table,
@@ -107,7 +140,11 @@ int agg_cmd_report(int argc, char **argv)
     enum ct_cli_result parsed = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
     if (parsed != CT_CLI_RUN)
         return ct_cli_exit_status(parsed);
-    if (first < argc) {
+    if (args.diff_from != NULL && first != argc - 1) {
+        fprintf(stderr, "%s report: --diff FROM needs its TO after it\n", AGG_PROGRAM);
+        return CT_EXIT_USAGE;
+    }
+    if (args.diff_from == NULL && first < argc) {
         fprintf(stderr, "%s report: unexpected argument '%s'\n", AGG_PROGRAM, argv[first]);
         return CT_EXIT_USAGE;
     }
@@ -115,12 +152,24 @@ int agg_cmd_report(int argc, char **argv)
         args.as_of_ms = ct_time_now_ms();
     if (args.year == 0 && args.have_as_of)
         args.year = ct_time_year_of(args.as_of_ms);
+    if (args.year == 0 && args.diff_from != NULL) {
+        int64_t to;
+        if (agg_known_at_parse("--diff TO", argv[first], &to, err, sizeof(err)) != 0)
+            goto fail;
+        args.year = ct_time_year_of(to);
+    }
     if ((conn = agg_db_connect(settings.db, err, sizeof(err))) == NULL)
         goto fail;
     if (args.year == 0 && latest_year(conn, &args.year, err, sizeof(err)) != 0)
         goto fail;
-    if (agg_progress_load(conn, args.year, args.as_of_ms, args.district[0] ? args.district : NULL,
-                          &progress, err, sizeof(err)) != 0)
+    if (args.diff_from != NULL) {
+        if (print_diff(conn, &args, argv[first], &out, err, sizeof(err)) != 0)
+            goto fail;
+        goto write;
+    }
+    if (agg_progress_load_known(conn, args.year, args.as_of_ms, args.known_at_ms,
+                                args.district[0] ? args.district : NULL, &progress, err,
+                                sizeof(err)) != 0)
         goto fail;
     bool colour = args.format == AGG_REPORT_TABLE && isatty(STDOUT_FILENO) &&
                   (getenv("NO_COLOR") == NULL || getenv("NO_COLOR")[0] == '\0');
@@ -128,6 +177,7 @@ int agg_cmd_report(int argc, char **argv)
         snprintf(err, sizeof(err), "out of memory rendering the report");
         goto fail;
     }
+write:
     if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
         snprintf(err, sizeof(err), "cannot write the report to stdout");
         goto fail;

@@ -1,7 +1,9 @@
 #include "http_api.h"
+#include "api_briefings.h"
 #include "dashboard.h"
 #include "db.h"
 #include "http.h"
+#include "known_at.h"
 #include "metrics.h"
 #include "progress.h"
 #include "text.h"
@@ -111,7 +113,8 @@ struct query {
     int year; /* 0: not given */
     bool has_as_of;
     int64_t as_of_ms;
-    const char *as_of; /* as given; "" for now */
+    const char *as_of;   /* as given; "" for now */
+    int64_t known_at_ms; /* AGG_KNOWN_AT_NOW unless known_at= */
 };
 
 /* Reads ?year=Y&as_of=TIME. An empty value counts as not given (a form's empty date
@@ -119,11 +122,12 @@ struct query {
 static int parse_query(const struct ct_http_request *req, struct query *q, char *err,
                        size_t err_size)
 {
-    static const char *const known[] = {"year", "as_of", NULL};
+    static const char *const known[] = {"year", "as_of", "known_at", NULL};
     const char *year = ct_http_query(req, "year"), *as_of = ct_http_query(req, "as_of");
     char why[128];
 
-    if (ct_http_query_check(req, known, err, err_size) != 0)
+    if (ct_http_query_check(req, known, err, err_size) != 0 ||
+        agg_known_at_from_query(req, &q->known_at_ms, err, err_size) != 0)
         return -1;
     q->year = 0;
     q->as_of = as_of != NULL ? as_of : "";
@@ -253,7 +257,8 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
         error_text(resp, 404, err);
         goto out;
     }
-    if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, err, sizeof(err)) != 0) {
+    if (agg_progress_load_known(conn, q.year, q.as_of_ms, q.known_at_ms, NULL, &p, err,
+                                sizeof(err)) != 0) {
         error_text(resp, 503, err);
         goto out;
     }
@@ -340,6 +345,34 @@ out:
     agg_progress_free(p);
     free(units);
     PQclear(unit_rows);
+}
+
+/* Handlers kept in files of their own (api_briefings.c) get the connection, locked. */
+static void
+serve_with_db(struct agg_http *h, const struct ct_http_request *req, struct ct_http_response *resp,
+              void (*page)(PGconn *, const struct ct_http_request *, struct ct_http_response *))
+{
+    char err[AGG_DB_ERR_MAX];
+    PGconn *conn;
+
+    pthread_mutex_lock(&h->db_lock);
+    if ((conn = db_conn(h, err, sizeof(err))) == NULL)
+        error_text(resp, 503, err);
+    else
+        page(conn, req, resp);
+    db_check(h);
+    pthread_mutex_unlock(&h->db_lock);
+}
+
+static void handle_series(void *ctx, const struct ct_http_request *req,
+                          struct ct_http_response *resp)
+{
+    serve_with_db(ctx, req, resp, agg_api_series);
+}
+
+static void handle_diff(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp)
+{
+    serve_with_db(ctx, req, resp, agg_api_diff);
 }
 
 /* ---- the collectors' connections ---------------------------------------------------- */
@@ -532,6 +565,8 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         ct_http_route(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
         ct_http_route(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/series", handle_series, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/diff", handle_diff, h) != 0 ||
         ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
         snprintf(err, err_size, "http: out of memory");
         goto fail;
