@@ -9,6 +9,8 @@
 #   load       10M updates (2014-01-01 .. 2015-12-31, 80% set) into the full schema.
 #   query      citytally_progress(2015, now()) and as of 2015-06-30 (half a year before the
 #              data ends), 5 runs each, median, plus EXPLAIN ANALYZE.
+#   known      issue 18: progress as known at, a series, a month's diff; and the ways to
+#              find "received after K" (BRIN against an id range), 5 runs each, median.
 # Needs a build (BUILD=build by default) for citytally-aggregator migrate. Not a test: it
 # takes 6-20 minutes on the 2-core machine (6 min 18 s in the last run). Results go to stdout; see RESULTS.md.
 set -eu
@@ -79,11 +81,50 @@ query() {
     done
 }
 
+# Issue 18: as known at, series and diff, on the 10M log of `load` (received a minute after
+# observed) plus 200 back-dated corrections observed in H1 2015 and received in January 2016.
+known() {
+    "$agg" migrate --db "dbname=bench10m" >/dev/null
+    psql -q -d bench10m -c "INSERT INTO updates (agent_id, seq, district, indicator, period,
+        op, value, observed_at, received_at, note)
+        SELECT 'a-bench-fix', g, 'erqi', 'rd_centers_municipal', 2015,
+               CASE WHEN g % 3 = 0 THEN 'add' ELSE 'set' END, g,
+               timestamptz '2015-01-05+08' + g * interval '21 hours',
+               timestamptz '2016-01-10+08' + g * interval '1 minute', 'correction'
+          FROM generate_series(1, 200) g
+         WHERE NOT EXISTS (SELECT 1 FROM updates WHERE agent_id = 'a-bench-fix')" \
+        -c "VACUUM ANALYZE updates"
+    d="'2015-06-30 23:59:59.999+08'"
+    for q in "citytally_progress(2015, now())" \
+        "citytally_progress(2015, $d)" \
+        "citytally_progress(2015, $d, '2015-07-05+08')" \
+        "citytally_progress(2015, $d, $d)" \
+        "citytally_progress(2015, now(), $d)" \
+        "citytally_series(2015, 'rd_centers_municipal')" \
+        "citytally_series(2015, 'hightech_va_share', 'month', '2015-07-05+08')" \
+        "citytally_diff(2015, '2015-05-31 23:59:59.999+08', $d)" \
+        "citytally_diff_updates(2015, '2015-05-31 23:59:59.999+08', $d)"; do
+        echo "$q: median $(median_ms "$q") ms"
+    done
+    # how to find the updates observed by as-of but received after known_at
+    k="'2015-07-05+08'"
+    idk=$(psql -d bench10m -Atc "SELECT max(id) FROM updates WHERE received_at <= $k
+        AND id < 6000000")
+    echo "late rows, BRIN(received_at) AND BRIN(day): median $(median_ms "(SELECT 1 FROM
+        updates WHERE citytally_day(observed_at) <= citytally_day($d) AND observed_at <= $d
+        AND received_at > $k) x") ms"
+    echo "late rows, id range (id > $idk, from the primary key): median $(median_ms "(SELECT 1
+        FROM updates WHERE id > $idk AND observed_at <= $d) x") ms"
+    echo "id of known_at, max(id) over BRIN(received_at): median $(median_ms "(SELECT max(id)
+        FROM updates WHERE received_at <= $k) x") ms"
+}
+
 start
 case "$step" in
 copy-cost) copy_cost ;;
 load) load ;;
 query) query ;;
+known) known ;;
 all) copy_cost; load; query ;;
-*) echo "usage: run.sh [copy-cost|load|query|all]" >&2; exit 2 ;;
+*) echo "usage: run.sh [copy-cost|load|query|known|all]" >&2; exit 2 ;;
 esac
