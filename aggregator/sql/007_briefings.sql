@@ -141,16 +141,12 @@ BEGIN
     ),
     -- updates observed by P but received after K: the two BRIN indexes
     late AS MATERIALIZED (
-        SELECT u.district, u.indicator, u.period, citytally_day(u.observed_at) AS day, u.op,
-               u.value, u.observed_at AS at, u.agent_id COLLATE "C" AS agent, u.seq
+        SELECT DISTINCT u.district, u.indicator, u.period, citytally_day(u.observed_at) AS day
           FROM updates u
          WHERE citytally_day(u.observed_at) <= v_pday AND u.observed_at <= v_p
            AND u.received_at > v_k
            AND u.period IN (p_year, p_year - 1)
            AND (p_indicators IS NULL OR u.indicator = ANY (p_indicators))
-    ),
-    late_days AS MATERIALIZED (
-        SELECT DISTINCT l.district, l.indicator, l.period, l.day FROM late l
     ),
     -- updates observed in (P, as_of] but received by K (only when as_of > K)
     early AS MATERIALIZED (
@@ -167,7 +163,7 @@ BEGIN
     dirty AS MATERIALIZED (
         SELECT l.district, l.indicator, l.period, min(l.day) AS first_day,
                b.day AS base_day, b.value AS base_value
-          FROM late_days l
+          FROM late l
           LEFT JOIN LATERAL (
                SELECT dv.day, dv.value FROM daily_values dv
                 WHERE dv.district = l.district AND dv.indicator = l.indicator
@@ -182,14 +178,13 @@ BEGIN
     ),
     -- the key's days after its base and before P's day, with what each did
     later_days AS MATERIALIZED (
-        SELECT b.district, b.indicator, b.period, dv.day, dv.value, dv.has_set, dv.set_at,
-               dv.set_agent, dv.set_seq,
+        SELECT b.district, b.indicator, b.period, dv.day, dv.value, dv.has_set,
                dv.adds - lag(dv.adds) OVER (PARTITION BY b.district, b.indicator, b.period
                                             ORDER BY dv.day) AS day_adds,
                dv.day > coalesce(b.base_day, -2147483648) AS after_base
           FROM bases b
          CROSS JOIN LATERAL (
-               SELECT dv.day, dv.value, dv.adds, dv.set_at, dv.set_agent, dv.set_seq,
+               SELECT dv.day, dv.value, dv.adds,
                       dv.set_at >= citytally_day_start(dv.day) AS has_set
                  FROM daily_values dv
                 WHERE dv.district = b.district AND dv.indicator = b.indicator
@@ -197,40 +192,21 @@ BEGIN
                   AND dv.day < v_pday
                OFFSET 0) dv
     ),
-    -- A dirty day whose last set is known at K ended at that set plus the adds after it,
-    -- less the late ones; a dirty day without a set added its adds, less the late ones.
-    -- Only a day whose last set is itself late needs its log read ("hard").
-    day_class AS MATERIALIZED (
-        SELECT d.*, ld.day IS NOT NULL AS dirty,
-               ld.day IS NOT NULL AND d.has_set AND EXISTS (
-                   SELECT 1 FROM late l
-                    WHERE l.district = d.district AND l.indicator = d.indicator
-                      AND l.period = d.period AND l.at = d.set_at AND l.agent = d.set_agent
-                      AND l.seq = d.set_seq) AS hard,
-               CASE WHEN ld.day IS NULL THEN 0 ELSE coalesce((
-                   SELECT sum(l.value) FROM late l
-                    WHERE l.district = d.district AND l.indicator = d.indicator
-                      AND l.period = d.period AND l.day = d.day AND l.op = 'add'
-                      AND (NOT d.has_set OR (l.at, l.agent, l.seq)
-                                            > (d.set_at, d.set_agent, d.set_seq))), 0)
-               END AS late_adds
-          FROM later_days d
-          LEFT JOIN late_days ld ON ld.district = d.district AND ld.indicator = d.indicator
-                                AND ld.period = d.period AND ld.day = d.day
-         WHERE d.after_base
-    ),
     clean_items AS (
         SELECT d.district, d.indicator, d.period,
                CASE WHEN d.has_set THEN 'set' ELSE 'add' END AS op,
-               CASE WHEN d.has_set THEN d.value ELSE d.day_adds END - d.late_adds AS value,
+               CASE WHEN d.has_set THEN d.value ELSE d.day_adds END AS value,
                citytally_day_start(d.day + 1) - interval '1 microsecond' AS at,
                ''::text COLLATE "C" AS agent, 0::bigint AS seq
-          FROM day_class d
-         WHERE NOT d.hard
+          FROM later_days d
+         WHERE d.after_base
+           AND NOT EXISTS (SELECT 1 FROM late l
+                            WHERE l.district = d.district AND l.indicator = d.indicator
+                              AND l.period = d.period AND l.day = d.day)
     ),
-    -- the days whose log must be read: hard days, and P's day of every dirty key
+    -- the days whose log must be read: dirty days, and P's day of every dirty key
     log_days AS (
-        SELECT d.district, d.indicator, d.period, d.day FROM day_class d WHERE d.hard
+        SELECT l.district, l.indicator, l.period, l.day FROM late l
         UNION
         SELECT b.district, b.indicator, b.period, v_pday FROM bases b
     ),
