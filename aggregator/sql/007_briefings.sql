@@ -492,3 +492,57 @@ LANGUAGE sql STABLE AS $$
        AND (w.skind <> 'city' OR c.district = 'city')
      ORDER BY w.position, c.observed_at, c.agent_id COLLATE "C", c.seq
 $$;
+
+-- Every target's series at once, for the dashboard's charts (the same figures as
+-- citytally_series, as known now, up to the earlier of `until`, now and the year's end):
+-- one citytally_progress and one citytally_unit_figures per step end, whatever the number
+-- of targets, instead of a series call per target.
+CREATE FUNCTION citytally_series_all(p_year int, p_step text, p_until timestamptz)
+RETURNS TABLE (target_code text, year int, at timestamptz, actual numeric, expected numeric)
+LANGUAGE sql STABLE AS $$
+    WITH lim AS (
+        SELECT least(citytally_finite($3), now(),
+                     citytally_day_start(make_date($1 + 1, 1, 1) - date '1970-01-01')) AS u
+    ),
+    now_ends AS (SELECT e AS at FROM lim, citytally_step_ends($1, $2, lim.u) e),
+    prev_ends AS (SELECT e AS at FROM lim, citytally_step_ends($1 - 1, $2, lim.u) e),
+    cur AS (
+        SELECT p.target_code, e.at, p.actual FROM now_ends e
+         CROSS JOIN LATERAL citytally_progress($1, e.at) p
+    ),
+    prev AS (
+        SELECT e.at, f.target_code, sum(f.num) AS num, sum(f.den) AS den FROM prev_ends e
+         CROSS JOIN LATERAL citytally_unit_figures($1, e.at) f
+         WHERE f.period = $1 - 1
+         GROUP BY e.at, f.target_code
+    )
+    SELECT t.code, $1, c.at, c.actual,
+           CASE WHEN t.kind = 'sum' AND i.measure = 'flow' AND t.comparator IN ('>=', '>')
+                THEN trim_scale(round(t.target * citytally_year_elapsed($1, c.at), 4)) END
+      FROM cur c
+      JOIN targets t ON t.year = $1 AND t.code = c.target_code
+      LEFT JOIN indicators i ON i.code = t.indicator
+    UNION ALL
+    SELECT t.code, $1 - 1, e.at,
+           trim_scale(CASE t.kind
+                      WHEN 'ratio' THEN round(t.scale * p.num / nullif(p.den, 0), 4)
+                      WHEN 'growth' THEN NULL
+                      ELSE p.num END),
+           NULL::numeric
+      FROM prev_ends e
+     CROSS JOIN targets t
+      LEFT JOIN prev p ON p.at = e.at AND p.target_code = t.code
+     WHERE t.year = $1
+     ORDER BY 1, 2 DESC, 3
+$$;
+
+-- The targets whose figure as of `as_of` changed after `since`: an update received after
+-- `since` made it differ from the figure as known at `since`. `before` is that figure.
+CREATE FUNCTION citytally_revised(p_year int, p_as_of timestamptz, p_since timestamptz)
+RETURNS TABLE (target_code text, before numeric, actual numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT a.target_code, b.actual, a.actual
+      FROM citytally_progress($1, $2) a
+      JOIN citytally_progress($1, $2, $3) b USING (target_code)
+     WHERE a.actual IS DISTINCT FROM b.actual
+$$;

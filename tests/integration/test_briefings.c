@@ -1,5 +1,6 @@
 /* CONTRACT section 11 against real PostgreSQL: as known at, series and diff. */
 #include "store_fixture.h"
+#include "trends.h"
 
 #include <stdlib.h>
 
@@ -301,5 +302,114 @@ Test(briefings, diff_contributions_add_up_to_each_delta)
     snprintf(args, sizeof(args), "report --db '%s' --diff 2015-06-30 2015-05-31", ci);
     cr_assert_eq(run_aggregator(args, NULL, 0, err, sizeof(err)), 1);
     cr_assert_str_eq(err, "citytally-aggregator report: the diff's FROM must be before its TO\n");
+    PQfinish(c);
+}
+
+/* The dashboard's batched read: every target's points in one query, equal to each
+ * target's own citytally_series, and loaded into contiguous runs per target. */
+Test(briefings, all_series_at_once_equal_each_targets_series)
+{
+    char ci[512], err[256];
+    PGconn *c = store_db("ct_brief_series_all", ci, sizeof(ci));
+    struct agg_trends *t = NULL;
+    const struct agg_trend *rd;
+    long long targets;
+
+    put(c, "a1", 1, "erqi", "rd_centers_municipal", 2015, "set", "12", "2015-03-01T10:00:00+08");
+    put(c, "a2", 1, "jinshui", "rd_centers_municipal", 2015, "add", "5", "2015-07-31T23:59:59+08");
+    put(c, "a2", 2, "jinshui", "rd_centers_municipal", 2014, "set", "9", "2014-04-02T10:00:00+08");
+    put(c, "a2", 3, "jinshui", "hightech_value_added", 2015, "set", "20", "2015-06-10T10:00:00+08");
+    put(c, "a2", 4, "jinshui", "industrial_value_added", 2015, "set", "40",
+        "2015-06-10T10:00:00+08");
+    targets = pgtest_scalar(c, "SELECT count(*) FROM targets WHERE year = 2015");
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM citytally_series_all(2015, 'month',"
+                                  " 'infinity')"),
+                 targets * 24);
+    /* the same rows, value for value, as the per-target function */
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM ("
+                                  " (SELECT target_code, year, at, actual, expected"
+                                  "    FROM citytally_series_all(2015, 'month', 'infinity')"
+                                  "  EXCEPT ALL"
+                                  "  SELECT t.code, s.year, s.at, s.actual, s.expected"
+                                  "    FROM targets t, citytally_series(2015, t.code) s"
+                                  "   WHERE t.year = 2015)"
+                                  " UNION ALL"
+                                  " (SELECT t.code, s.year, s.at, s.actual, s.expected"
+                                  "    FROM targets t, citytally_series(2015, t.code) s"
+                                  "   WHERE t.year = 2015"
+                                  "  EXCEPT ALL"
+                                  "  SELECT target_code, year, at, actual, expected"
+                                  "    FROM citytally_series_all(2015, 'month', 'infinity'))) x"),
+                 0);
+    /* up to the dashboard's as_of: June's end is the last point of 2015 */
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM citytally_series_all(2015, 'month',"
+                                  " '2015-06-30 23:59:59.999+08') WHERE year = 2015"),
+                 targets * 6);
+
+    cr_assert_eq(agg_trends_load(c, 2015, 253402300799999LL /* 9999-12-31 */, &t, err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(t->n_targets, (size_t)targets);
+    rd = agg_trends_find(t, "rd_centers_municipal");
+    cr_assert_not_null(rd);
+    cr_assert_eq(rd->n_points, 12);
+    cr_assert_eq(rd->n_previous, 12);
+    cr_assert_null(rd->points[0].actual, "nothing in January");
+    cr_assert_str_eq(rd->points[2].actual, "12");
+    cr_assert_str_eq(rd->points[6].actual, "17");
+    cr_assert_not_null(rd->points[6].expected, "a sum of a flow has a pro-rata line");
+    cr_assert_str_eq(rd->previous[11].actual, "9");
+    cr_assert_null(agg_trends_find(t, "no_such_target"));
+    for (size_t i = 0; i < t->n_targets; i++)
+        cr_assert_eq(t->targets[i].n_points + t->targets[i].n_previous, 24, "%s",
+                     t->targets[i].code);
+    agg_trends_free(t);
+    PQfinish(c);
+}
+
+/* The dashboard's revised mark: the figures as of D that an update received after S
+ * changed, with what they were as known at S; nothing else. */
+Test(briefings, revised_lists_the_figures_a_later_update_changed)
+{
+    char ci[512], err[256];
+    PGconn *c = store_db("ct_brief_revised", ci, sizeof(ci));
+    struct agg_revisions *r = NULL;
+    long long s_ms, june_ms = 1435679999999LL; /* 2015-06-30T23:59:59.999+08:00 */
+
+    put(c, "a1", 1, "erqi", "rd_centers_municipal", 2015, "set", "12", "2015-03-01T10:00:00+08");
+    put(c, "a1", 2, "erqi", "industry_alliances", 2015, "set", "5", "2015-03-01T10:00:00+08");
+    s_ms = pgtest_scalar(c, "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint + 1");
+    for (int i = 0; i < 100000; i++) {
+        char sql[160];
+        snprintf(sql, sizeof(sql),
+                 "SELECT (clock_timestamp() > timestamptz 'epoch' + %lld * interval '1 ms' +"
+                 " interval '1 ms')::int",
+                 s_ms);
+        if (pgtest_scalar(c, sql) == 1)
+            break;
+    }
+    /* back-dated into June, and one observed in July (not part of "as of June") */
+    put(c, "a1", 3, "erqi", "rd_centers_municipal", 2015, "add", "1", "2015-06-30T21:00:00+08");
+    put(c, "a1", 4, "erqi", "industry_alliances", 2015, "add", "1", "2015-07-02T10:00:00+08");
+
+    cr_assert_eq(agg_revisions_load(c, 2015, june_ms, s_ms, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r->n, 1);
+    cr_assert_str_eq(r->items[0].code, "rd_centers_municipal");
+    cr_assert_str_eq(r->items[0].before, "12");
+    cr_assert_null(agg_revisions_find(r, "industry_alliances"));
+    agg_revisions_free(r);
+    /* as of the year's end, both were revised; since now, nothing was */
+    cr_assert_eq(
+        agg_revisions_load(c, 2015, 253402300799999LL /* 9999-12-31 */, s_ms, &r, err, sizeof(err)),
+        0);
+    cr_assert_eq(r->n, 2);
+    cr_assert_not_null(agg_revisions_find(r, "industry_alliances"));
+    agg_revisions_free(r);
+    cr_assert_eq(agg_revisions_load(c, 2015, june_ms,
+                                    pgtest_scalar(c, "SELECT (extract(epoch FROM"
+                                                     " clock_timestamp()) * 1000)::bigint"),
+                                    &r, err, sizeof(err)),
+                 0);
+    cr_assert_eq(r->n, 0);
+    agg_revisions_free(r);
     PQfinish(c);
 }
