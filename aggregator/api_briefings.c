@@ -17,10 +17,8 @@ static void answer(struct ct_http_response *resp, unsigned status, const char *m
     ct_buf_puts(&resp->body, "\n");
 }
 
-/* `year=` (empty or absent: the latest year with targets). Returns 0, 400 or 503 with
- * the text in `err`. */
-static unsigned year_param(PGconn *conn, const struct ct_http_request *req, int *year, char *err,
-                           size_t err_size)
+unsigned agg_api_year_param(PGconn *conn, const struct ct_http_request *req, int *year, char *err,
+                            size_t err_size)
 {
     const char *text = ct_http_query(req, "year");
     PGresult *res;
@@ -83,7 +81,7 @@ void agg_api_series(PGconn *conn, const struct ct_http_request *req, struct ct_h
         answer(resp, 400, "target: missing or not a target code");
         return;
     }
-    if ((status = year_param(conn, req, &year, err, sizeof(err))) != 0) {
+    if ((status = agg_api_year_param(conn, req, &year, err, sizeof(err))) != 0) {
         answer(resp, status, err);
         return;
     }
@@ -117,7 +115,7 @@ void agg_api_diff(PGconn *conn, const struct ct_http_request *req, struct ct_htt
         answer(resp, 400, "from: must be before to");
         return;
     }
-    if ((status = year_param(conn, req, &year, err, sizeof(err))) != 0) {
+    if ((status = agg_api_year_param(conn, req, &year, err, sizeof(err))) != 0) {
         answer(resp, status, err);
         return;
     }

@@ -14,6 +14,11 @@
 #include <libpq-fe.h>
 
 void agg_api_series(PGconn *conn, const struct ct_http_request *req, struct ct_http_response *resp);
+/* `year=` (empty or absent: the latest year with targets). Returns 0, 400 or 503 with
+ * the text in `err`. Shared with the pages (changes_page.c). */
+unsigned agg_api_year_param(PGconn *conn, const struct ct_http_request *req, int *year, char *err,
+                            size_t err_size);
+
 void agg_api_diff(PGconn *conn, const struct ct_http_request *req, struct ct_http_response *resp);
 
 #endif

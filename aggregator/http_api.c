@@ -1,5 +1,6 @@
 #include "http_api.h"
 #include "api_briefings.h"
+#include "changes_page.h"
 #include "dashboard.h"
 #include "db.h"
 #include "http.h"
@@ -122,11 +123,13 @@ struct query {
 static int parse_query(const struct ct_http_request *req, struct query *q, char *err,
                        size_t err_size)
 {
+    /* The dashboard's own revised_since= is read by handle_dashboard. */
     static const char *const known[] = {"year", "as_of", "known_at", NULL};
+    static const char *const known_page[] = {"year", "as_of", "known_at", "revised_since", NULL};
     const char *year = ct_http_query(req, "year"), *as_of = ct_http_query(req, "as_of");
     char why[128];
 
-    if (ct_http_query_check(req, known, err, err_size) != 0 ||
+    if (ct_http_query_check(req, req->path[1] == '\0' ? known_page : known, err, err_size) != 0 ||
         agg_known_at_from_query(req, &q->known_at_ms, err, err_size) != 0)
         return -1;
     q->year = 0;
@@ -278,6 +281,10 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     struct agg_dashboard_view view = {0};
     struct agg_dashboard_unit *units = NULL;
     struct agg_progress *p = NULL;
+    struct agg_trends *trends = NULL;
+    struct agg_revisions *revisions = NULL;
+    const char *since = ct_http_query(req, "revised_since");
+    int64_t since_ms = 0;
     PGresult *unit_rows = NULL;
     char problem[AGG_DB_ERR_MAX] = "";
     int years[MAX_YEARS];
@@ -295,7 +302,9 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     resp->headers[1].value = "no-referrer";
 
     pthread_mutex_lock(&h->db_lock);
-    if (parse_query(req, &q, problem, sizeof(problem)) != 0) {
+    if (parse_query(req, &q, problem, sizeof(problem)) != 0 ||
+        (since != NULL && since[0] != '\0' &&
+         agg_known_at_parse("revised_since", since, &since_ms, problem, sizeof(problem)) != 0)) {
         resp->status = 400;
         q.year = ct_time_year_of(ct_time_now_ms());
         q.as_of = "";
@@ -327,9 +336,16 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
         resp->status = 404;
         goto render;
     }
-    if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, problem, sizeof(problem)) != 0)
+    if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, problem, sizeof(problem)) != 0 ||
+        agg_trends_load(conn, q.year, q.as_of_ms, &trends, problem, sizeof(problem)) != 0 ||
+        (since != NULL && since[0] != '\0' &&
+         agg_revisions_load(conn, q.year, q.as_of_ms, since_ms, &revisions, problem,
+                            sizeof(problem)) != 0))
         resp->status = 503;
 render:
+    view.trends = trends;
+    view.revisions = revisions;
+    view.revised_since = since != NULL ? since : "";
     view.progress = p;
     view.problem = problem[0] != '\0' ? problem : NULL;
     view.year = q.year != 0 ? q.year : ct_time_year_of(q.as_of_ms);
@@ -343,6 +359,8 @@ out:
     db_check(h);
     pthread_mutex_unlock(&h->db_lock);
     agg_progress_free(p);
+    agg_trends_free(trends);
+    agg_revisions_free(revisions);
     free(units);
     PQclear(unit_rows);
 }
@@ -373,6 +391,12 @@ static void handle_series(void *ctx, const struct ct_http_request *req,
 static void handle_diff(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp)
 {
     serve_with_db(ctx, req, resp, agg_api_diff);
+}
+
+static void handle_changes(void *ctx, const struct ct_http_request *req,
+                           struct ct_http_response *resp)
+{
+    serve_with_db(ctx, req, resp, agg_changes_page);
 }
 
 /* ---- the collectors' connections ---------------------------------------------------- */
@@ -567,6 +591,7 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/series", handle_series, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/diff", handle_diff, h) != 0 ||
+        ct_http_route(h->server, "GET", "/changes", handle_changes, h) != 0 ||
         ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
         snprintf(err, err_size, "http: out of memory");
         goto fail;
