@@ -188,15 +188,16 @@ static size_t series_path(struct ct_buf *out, const struct agg_series_point *pts
     return drawn;
 }
 
+/* A dot per figure, so that a lone month (a run of one point) shows too. */
 static void dots(struct ct_buf *out, const struct agg_series_point *pts, size_t n, int year,
-                 const struct scale *s, double r)
+                 const struct scale *s, double r, const char *colour)
 {
     for (size_t i = 0; i < n; i++) {
         double v;
         if (agg_svg_figure(pts[i].actual, &v) == 0)
-            ct_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"" C_ACTUAL "\"/>",
+            ct_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\"/>",
                           LEFT + year_fraction(year, pts[i].at_ms) * PLOT_W,
-                          scale_y(s, v, TOP, PLOT_H), r);
+                          scale_y(s, v, TOP, PLOT_H), r, colour);
     }
 }
 
@@ -304,7 +305,8 @@ int agg_svg_chart_render(const struct agg_svg_chart *c, struct ct_buf *out)
                 "stroke-dasharray=\"6 4\"");
     series_path(out, c->points, c->n_points, c->year, false, &s, LEFT, TOP, PLOT_W, PLOT_H,
                 "class=\"actual\" stroke=\"" C_ACTUAL "\" stroke-width=\"2.5\"");
-    dots(out, c->points, c->n_points, c->year, &s, 3);
+    dots(out, c->previous, c->n_previous, c->year - 1, &s, 2.5, C_PREVIOUS);
+    dots(out, c->points, c->n_points, c->year, &s, 3, C_ACTUAL);
     if (n_actual == 0)
         ct_buf_printf(out,
                       "<text class=\"empty\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "

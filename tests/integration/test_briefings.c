@@ -413,3 +413,70 @@ Test(briefings, revised_lists_the_figures_a_later_update_changed)
     agg_revisions_free(r);
     PQfinish(c);
 }
+
+/* A series as known at K: each point is citytally_progress at that step end as known at
+ * K, for a target with a back-dated correction (received after K) and for one without. */
+Test(briefings, series_as_known_at_equals_progress_known_at_each_step_end)
+{
+    char ci[512], buf[64];
+    PGconn *c = store_db("ct_brief_series_known", ci, sizeof(ci));
+
+    pgtest_exec(c, "INSERT INTO updates (agent_id, seq, district, indicator, period, op, value,"
+                   " observed_at, received_at)"
+                   " SELECT 'a-' || d, g, d, i, CASE WHEN g % 5 = 0 THEN 2014 ELSE 2015 END,"
+                   "  CASE WHEN g % 3 = 0 THEN 'add' ELSE 'set' END, g,"
+                   "  timestamptz '2014-06-01+08' + g * interval '1 day',"
+                   "  timestamptz '2014-06-01+08' + g * interval '1 day' + interval '1 hour'"
+                   " FROM generate_series(1, 500) g,"
+                   "  LATERAL (SELECT (ARRAY['erqi','jinshui'])[1 + g % 2] AS d) dd,"
+                   "  LATERAL (SELECT (ARRAY['rd_centers_municipal','hightech_value_added',"
+                   "   'industrial_value_added'])[1 + (g / 2) % 3] AS i) ii");
+    /* back-dated, received in November: one into May 2015, one into last year */
+    pgtest_exec(c, "INSERT INTO updates (agent_id, seq, district, indicator, period, op, value,"
+                   " observed_at, received_at, note) VALUES"
+                   " ('a-fix', 1, 'erqi', 'rd_centers_municipal', 2015, 'add', 1000,"
+                   "  '2015-05-10 12:00+08', '2015-11-20+08', 'correction'),"
+                   " ('a-fix', 2, 'erqi', 'rd_centers_municipal', 2014, 'add', 100,"
+                   "  '2014-07-10 12:00+08', '2015-11-20+08', 'correction')");
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM targets t"
+                                  " CROSS JOIN LATERAL citytally_series(2015, t.code, 'month',"
+                                  "  '2015-09-01+08') s"
+                                  " JOIN LATERAL citytally_progress(2015, s.at, '2015-09-01+08') p"
+                                  "   ON p.target_code = t.code"
+                                  " WHERE t.year = 2015 AND s.year = 2015"
+                                  "   AND t.code IN ('rd_centers_municipal', 'hightech_va_share',"
+                                  "                  'hightech_output')"
+                                  "   AND p.actual IS DISTINCT FROM s.actual"),
+                 0);
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM citytally_series(2015,"
+                                  " 'rd_centers_municipal', 'month', '2015-09-01+08')"
+                                  " WHERE year = 2015"),
+                 8, "up to known_at: January to August");
+    /* the correction is in the series as known now, not as known at K */
+    cr_assert_str_eq(scalar_text(c,
+                                 "SELECT (n.actual - k.actual)::text"
+                                 " FROM citytally_series(2015, 'rd_centers_municipal') n"
+                                 " JOIN citytally_series(2015, 'rd_centers_municipal', 'month',"
+                                 "  '2015-09-01+08') k USING (year, at)"
+                                 " WHERE at = '2015-04-30 23:59:59.999+08'",
+                                 buf, sizeof(buf)),
+                     "0", "before the correction's day nothing differs");
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM citytally_series(2015,"
+                                  " 'rd_centers_municipal') n"
+                                  " JOIN citytally_series(2015, 'rd_centers_municipal', 'month',"
+                                  "  '2015-09-01+08') k USING (year, at)"
+                                  " WHERE n.actual IS DISTINCT FROM k.actual"),
+                 pgtest_scalar(c, "SELECT count(*) FROM citytally_series(2015,"
+                                  " 'rd_centers_municipal') n"
+                                  " JOIN citytally_series(2015, 'rd_centers_municipal', 'month',"
+                                  "  '2015-09-01+08') k USING (year, at)"
+                                  " WHERE n.actual - k.actual IN (1000, 100)"),
+                 "every difference is the correction");
+    cr_assert_gt(pgtest_scalar(c, "SELECT count(*) FROM citytally_series(2015,"
+                                  " 'rd_centers_municipal') n"
+                                  " JOIN citytally_series(2015, 'rd_centers_municipal', 'month',"
+                                  "  '2015-09-01+08') k USING (year, at)"
+                                  " WHERE n.actual IS DISTINCT FROM k.actual AND year = 2014"),
+                 0, "last year's curve as known at K lacks last year's correction");
+    PQfinish(c);
+}

@@ -89,6 +89,7 @@ Test(svg_chart, one_point_is_a_dot_on_its_month_end)
 
     cr_expect_eq(count(svg, "<circle"), 1);
     cr_expect_eq(count(svg, "class=\"actual\""), 1);
+    cr_expect_eq(count(svg, "Last year"), 0);
     cr_expect_eq(count(svg, "target-line"), 1);
     cr_expect_eq(count(svg, "No figure"), 0);
     /* 30 June ends 181 of 365 days: x = 78 + 546 * 181/365. */
@@ -191,5 +192,25 @@ Test(svg_chart, thousands_are_grouped_and_labels_escaped)
     cr_expect_eq(count(svg, "<b>"), 0);
     cr_expect_eq(count(svg, "&lt;b&gt;&amp;&quot;"), 2); /* aria-label and title */
     cr_expect_eq(count(svg, "(亿&lt;元&gt;)"), 1);
+    free(svg);
+}
+
+Test(svg_chart, last_years_lone_month_is_a_grey_dot)
+{
+    struct agg_series_point p[] = {{month_end(6), "3130.12", "3200"}};
+    struct agg_series_point prev[] = {{month_end(11) - 365 * DAY_MS, NULL, NULL},
+                                      {month_end(12) - 365 * DAY_MS, "5600", NULL}};
+    struct agg_svg_chart c = {.year = 2015,
+                              .points = p,
+                              .n_points = 1,
+                              .previous = prev,
+                              .n_previous = 2,
+                              .target = "6500"};
+    char *svg = chart(&c, false);
+
+    cr_expect_eq(count(svg, "2014 上年 Last year"), 1);
+    cr_expect_eq(count(svg, "fill=\"#8a8a8a\"/>"), 1, "%s", svg);
+    /* 31 December 2014 is the right edge, whatever the year's length */
+    cr_expect_eq(count(svg, "<circle cx=\"624.0\""), 1, "%s", svg);
     free(svg);
 }
