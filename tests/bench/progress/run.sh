@@ -103,7 +103,9 @@ known() {
         "citytally_series(2015, 'rd_centers_municipal')" \
         "citytally_series(2015, 'hightech_va_share', 'month', '2015-07-05+08')" \
         "citytally_diff(2015, '2015-05-31 23:59:59.999+08', $d)" \
-        "citytally_diff_updates(2015, '2015-05-31 23:59:59.999+08', $d)"; do
+        "citytally_diff_updates(2015, '2015-05-31 23:59:59.999+08', $d)" \
+        "citytally_series_all(2015, 'month', now())" \
+        "citytally_revised(2015, $d, '2015-07-05+08')"; do
         echo "$q: median $(median_ms "$q") ms"
     done
     # how to find the updates observed by as-of but received after known_at
@@ -117,6 +119,31 @@ known() {
         FROM updates WHERE id > $idk AND observed_at <= $d) x") ms"
     echo "id of known_at, max(id) over BRIN(received_at): median $(median_ms "(SELECT max(id)
         FROM updates WHERE received_at <= $k) x") ms"
+    # the id at K by binary search over the primary key (received_at rises with id)
+    psql -q -d bench10m -c "CREATE OR REPLACE FUNCTION bench_id_at(k timestamptz) RETURNS bigint
+        LANGUAGE plpgsql STABLE AS \$\$
+        DECLARE lo bigint; hi bigint; mid bigint; r timestamptz;
+        BEGIN
+            SELECT min(id), max(id) INTO lo, hi FROM updates;
+            WHILE lo < hi LOOP
+                mid := lo + (hi - lo + 1) / 2;
+                SELECT received_at INTO r FROM updates WHERE id >= mid ORDER BY id LIMIT 1;
+                IF r <= k THEN lo := mid; ELSE hi := mid - 1; END IF;
+            END LOOP;
+            RETURN lo;
+        END \$\$"
+    echo "id of known_at, binary search on the primary key: median $(median_ms "(SELECT
+        bench_id_at($k)) x") ms (id $(psql -d bench10m -Atc "SELECT bench_id_at($k)"))"
+    echo "late rows, id range from the binary search AND BRIN(day): median $(median_ms "(SELECT 1
+        FROM updates WHERE id > bench_id_at($k) AND citytally_day(observed_at) <=
+        citytally_day($d) AND observed_at <= $d) x") ms"
+    for q in "(SELECT 1 FROM updates WHERE citytally_day(observed_at) <= citytally_day($d)
+        AND observed_at <= $d AND received_at > $k) x" "(SELECT 1 FROM updates WHERE id >
+        bench_id_at($k) AND citytally_day(observed_at) <= citytally_day($d) AND observed_at
+        <= $d) x"; do
+        echo "--- EXPLAIN ANALYZE SELECT count(*) FROM $q"
+        psql -d bench10m -Atc "EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM $q"
+    done
 }
 
 start
