@@ -278,14 +278,56 @@ BEGIN
 END
 $$;
 
+-- True when no update is observed after `as_of` on as_of's own day (UTC+8): the state as
+-- of as_of is then the state at the end of that day, which daily_values keeps. So it is
+-- for a month end (the day's last millisecond) and for now; one probe of the observed_at
+-- index, which stops at the first row.
+CREATE FUNCTION citytally_day_closed(p_as_of timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT NOT EXISTS (
+        SELECT 1 FROM updates u
+         WHERE u.observed_at > citytally_finite(p_as_of)
+           AND u.observed_at < citytally_day_start(citytally_day(citytally_finite(p_as_of)) + 1))
+$$;
+
+-- citytally_unit_values_observed when as_of's day is closed: each key's value is its
+-- current value, or its daily_values row of as_of's day or the last before it; no log is
+-- read. The dashboard's series (a figure at each month end) is made of these.
+CREATE FUNCTION citytally_unit_values_closed(p_year int, p_as_of timestamptz)
+RETURNS TABLE (district text, indicator text, period int, value numeric)
+LANGUAGE sql STABLE AS $$
+    WITH keys AS MATERIALIZED (
+        SELECT c.district, c.indicator, c.period, c.value, c.last_at
+          FROM current_values c
+         WHERE c.period IN (p_year, p_year - 1)
+    )
+    SELECT k.district, k.indicator, k.period, k.value
+      FROM keys k
+     WHERE k.last_at <= citytally_finite(p_as_of)
+    UNION ALL
+    SELECT k.district, k.indicator, k.period, d.value
+      FROM keys k
+      JOIN LATERAL (
+           SELECT dv.value FROM daily_values dv
+            WHERE dv.district = k.district AND dv.indicator = k.indicator
+              AND dv.period = k.period AND dv.day <= citytally_day(citytally_finite(p_as_of))
+            ORDER BY dv.day DESC LIMIT 1) d ON true
+     WHERE k.last_at > citytally_finite(p_as_of)
+$$;
+
 -- 003's signature, now read through the scope settings. Unset (the usual case), this is
--- citytally_unit_values_observed itself: the gate is a one-time filter, so the other
--- branch is never run.
+-- citytally_unit_values_observed itself, or its closed-day form: the gates are one-time
+-- filters, so only one branch is run.
 CREATE FUNCTION citytally_unit_values(p_year int, p_as_of timestamptz)
 RETURNS TABLE (district text, indicator text, period int, value numeric)
 LANGUAGE sql STABLE AS $$
     SELECT * FROM citytally_unit_values_observed(p_year, p_as_of)
      WHERE citytally_scope_known_at() IS NULL AND citytally_scope_indicators() IS NULL
+       AND NOT citytally_day_closed(p_as_of)
+    UNION ALL
+    SELECT * FROM citytally_unit_values_closed(p_year, p_as_of)
+     WHERE citytally_scope_known_at() IS NULL AND citytally_scope_indicators() IS NULL
+       AND citytally_day_closed(p_as_of)
     UNION ALL
     SELECT * FROM citytally_unit_values_at(p_year, p_as_of, citytally_scope_known_at(),
                                            citytally_scope_indicators())
