@@ -408,6 +408,7 @@ DECLARE
     v_end timestamptz;
     v_last timestamptz;
     v_first_late timestamptz;
+    v_indicators text[];
 BEGIN
     SELECT tg.kind, tg.scale, tg.target, tg.comparator, i.measure INTO t
       FROM targets tg LEFT JOIN indicators i ON i.code = tg.indicator
@@ -418,26 +419,29 @@ BEGIN
     IF p_step NOT IN ('month', 'week') THEN
         RAISE EXCEPTION 'step % is not month or week', p_step USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    PERFORM set_config('citytally.indicators',
-                       citytally_target_indicators(p_year, p_code)::text, true);
+    v_indicators := citytally_target_indicators(p_year, p_code);
     v_end := citytally_day_start(make_date(p_year + 1, 1, 1) - date '1970-01-01');
     v_last := least(v_until, v_end);
     -- Every step end is at or before known_at, so a point differs from the same point as
     -- known now only if an update observed by it was received after known_at. One look
     -- (the two BRIN indexes) finds the first such update; the points before it take the
-    -- path as known now, and only the later ones the refold.
+    -- path as known now (all indicators: a month end's closed day reads no log), and only
+    -- the later ones the refold of this target's indicators.
     IF p_known_at IS NOT NULL THEN
         SELECT min(u.observed_at) INTO v_first_late
           FROM updates u
          WHERE citytally_day(u.observed_at) <= citytally_day(v_last) AND u.observed_at <= v_last
            AND u.received_at > p_known_at
            AND u.period IN (p_year, p_year - 1)
-           AND u.indicator = ANY (citytally_target_indicators(p_year, p_code));
+           AND u.indicator = ANY (v_indicators);
     END IF;
     FOR v_at IN SELECT * FROM citytally_step_ends(p_year, p_step, v_last) LOOP
         PERFORM set_config('citytally.known_at',
                            CASE WHEN v_at >= v_first_late THEN citytally_known_at_text(p_known_at)
                                 ELSE '' END, true);
+        PERFORM set_config('citytally.indicators',
+                           CASE WHEN v_at >= v_first_late THEN v_indicators::text ELSE '' END,
+                           true);
         RETURN QUERY
         SELECT p_year, v_at, p.actual,
                CASE WHEN t.kind = 'sum' AND t.measure = 'flow' AND t.comparator IN ('>=', '>')
@@ -450,6 +454,9 @@ BEGIN
         PERFORM set_config('citytally.known_at',
                            CASE WHEN v_at >= v_first_late THEN citytally_known_at_text(p_known_at)
                                 ELSE '' END, true);
+        PERFORM set_config('citytally.indicators',
+                           CASE WHEN v_at >= v_first_late THEN v_indicators::text ELSE '' END,
+                           true);
         RETURN QUERY
         SELECT p_year - 1, v_at,
                trim_scale(CASE t.kind

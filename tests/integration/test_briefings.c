@@ -168,6 +168,26 @@ Test(briefings, known_at_agrees_with_a_replay_of_the_log)
         cr_expect_eq(pgtest_scalar(c, sql), 0, "as of %s known at %s differs from the log",
                      pairs[i][0], pairs[i][1]);
     }
+    /* as of a closed day (a month end), daily_values alone says what the log says */
+    cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM generate_series(1, 12) m,"
+                                  " LATERAL (SELECT citytally_day_start(((make_date(2015, m, 1)"
+                                  "  + interval '1 month')::date - date '1970-01-01'))"
+                                  "  - interval '1 millisecond' AS e) e"
+                                  " WHERE citytally_day_closed(e.e)"),
+                 12);
+    cr_assert_eq(
+        pgtest_scalar(c, "SELECT count(*) FROM generate_series(1, 12) m,"
+                         " LATERAL (SELECT citytally_day_start(((make_date(2015, m, 1)"
+                         "  + interval '1 month')::date - date '1970-01-01'))"
+                         "  - interval '1 millisecond' AS e) e,"
+                         " LATERAL ((SELECT * FROM citytally_unit_values_closed(2015, e.e)"
+                         "  EXCEPT ALL SELECT * FROM citytally_unit_values_observed(2015, e.e))"
+                         "  UNION ALL"
+                         "  (SELECT * FROM citytally_unit_values_observed(2015, e.e)"
+                         "  EXCEPT ALL SELECT * FROM citytally_unit_values_closed(2015, e.e))) d"),
+        0);
+    cr_assert_eq(pgtest_scalar(c, "SELECT citytally_day_closed('2015-03-01 10:00+08')::int"), 0,
+                 "a day with updates after as_of is not closed");
     /* the two-argument form is the same as known now */
     cr_assert_eq(pgtest_scalar(c, "SELECT count(*) FROM ("
                                   " (SELECT * FROM citytally_progress(2015, '2015-08-01+08')"
