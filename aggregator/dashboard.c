@@ -459,7 +459,8 @@ static int render_marker(struct ct_buf *out, const struct agg_dashboard_view *v,
         html(out, v->revised_since);
     } else if (IS("revised_note")) {
         if (v->revisions != NULL)
-            ct_buf_printf(out, "%zu 项数字在此后修订 figures revised since then", v->revisions->n);
+            ct_buf_printf(out, "%zu 项数字在此后修订 figures revised since then · ",
+                          v->revisions->n);
     } else if (IS("changes_query")) {
         ct_buf_printf(out, "year=%d", v->year);
         if (v->as_of != NULL && v->as_of[0] != '\0') {

@@ -123,7 +123,7 @@ struct query {
 static int parse_query(const struct ct_http_request *req, struct query *q, char *err,
                        size_t err_size)
 {
-    /* The dashboard's own revised_since= is read by handle_dashboard. */
+    /* "/" (the dashboard) also takes revised_since=, which handle_dashboard reads. */
     static const char *const known[] = {"year", "as_of", "known_at", NULL};
     static const char *const known_page[] = {"year", "as_of", "known_at", "revised_since", NULL};
     const char *year = ct_http_query(req, "year"), *as_of = ct_http_query(req, "as_of");

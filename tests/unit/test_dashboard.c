@@ -247,7 +247,7 @@ Test(dashboard, rows_carry_sparklines_charts_and_revised_marks)
     expect_in(rd, "<span class=\"revised\" data-keep=\"revised\" title=\"2015-07-05&lt;x&gt; 时为 "
                   "was —\">修订 revised</span>");
     cr_expect_null(strstr(ratio, "修订 revised</span>"), "only the revised target is marked");
-    expect_in(page, "1 项数字在此后修订 figures revised since then");
+    expect_in(page, "1 项数字在此后修订 figures revised since then · <a href");
     expect_in(page, "<a href=\"changes?year=2015&amp;as_of=2015-06-30\">");
     size_t sparks = 0, charts = 0;
     for (const char *s = page; (s = strstr(s, "<svg class=\"spark\"")) != NULL; s++)
