@@ -6,6 +6,8 @@
 #include "calendar.h"
 #include "completeness_render.h"
 #include "db.h"
+#include "diff.h"
+#include "known_at.h"
 #include "progress.h"
 #include "report.h"
 #include "settings.h"
@@ -30,6 +32,8 @@ struct report_args {
     bool assessment;                        /* --assessment: the units' ranking (section 8) */
     bool completeness;                      /* --completeness (CONTRACT section 9) */
     char round[AGG_CALENDAR_ROUND_MAX + 1]; /* --round: "" for every round */
+    int64_t known_at_ms;                    /* AGG_KNOWN_AT_NOW unless --known-at */
+    const char *diff_from; /* --diff FROM TO: FROM as given, TO the one argument left */
 };
 
 static const struct ct_cli_option report_options[] = {
@@ -41,6 +45,8 @@ static const struct ct_cli_option report_options[] = {
     {"assessment", 0, false, NULL, "the units' assessment: scores on their own targets, ranked"},
     {"completeness", 0, false, NULL, "who reported each round of the year, and on time"},
     {"round", 0, true, "ROUND", "with --completeness: only this round (Q1, H1 ...)"},
+    {"known-at", 0, true, "TIME", "only updates committed by TIME (default: now)"},
+    {"diff", 0, true, "FROM", "--diff FROM TO: what changed between as of FROM and as of TO"},
 };
 
 static int report_flag(void *ctx, size_t index, const char *value, char *err, size_t err_size)
@@ -68,6 +74,13 @@ static int report_flag(void *ctx, size_t index, const char *value, char *err, si
         }
         ct_strlcpy(a->district, value, sizeof(a->district));
         return 0;
+    case 3:
+        a->xlsx = strcmp(value, "xlsx") == 0;
+        if (!a->xlsx && agg_report_format_parse(value, &a->format) != 0) {
+            snprintf(err, err_size, "'%s' is not one of table, csv, json, xlsx", value);
+            return -1;
+        }
+        return 0;
     case 4:
         a->output = value;
         return 0;
@@ -84,14 +97,34 @@ static int report_flag(void *ctx, size_t index, const char *value, char *err, si
         }
         ct_strlcpy(a->round, value, sizeof(a->round));
         return 0;
-    default: /* 3: --format */
-        a->xlsx = strcmp(value, "xlsx") == 0;
-        if (!a->xlsx && agg_report_format_parse(value, &a->format) != 0) {
-            snprintf(err, err_size, "'%s' is not one of table, csv, json, xlsx", value);
-            return -1;
-        }
+    case 8:
+        return ct_time_parse(value, &a->known_at_ms, err, err_size);
+    default: /* 9: --diff FROM */
+        a->diff_from = value;
         return 0;
     }
+}
+
+/* `report --diff FROM TO [--year Y]`: table or json (CONTRACT section 11). */
+static int print_diff(PGconn *conn, const struct report_args *a, const char *to_text,
+                      struct ct_buf *out, char *err, size_t err_size)
+{
+    struct agg_diff *d = NULL;
+    int64_t from, to;
+    int rc = -1;
+
+    if (agg_known_at_parse("--diff FROM", a->diff_from, &from, err, err_size) != 0 ||
+        agg_known_at_parse("--diff TO", to_text, &to, err, err_size) != 0)
+        return -1;
+    if (agg_diff_load(conn, a->year, from, to, &d, err, err_size) != 0)
+        return -1;
+    if (a->format == AGG_REPORT_JSON ? agg_diff_json(d, out) != 0 || ct_buf_puts(out, "\n") != 0
+                                     : agg_diff_table(d, out) != 0)
+        snprintf(err, err_size, "out of memory rendering the diff");
+    else
+        rc = 0;
+    agg_diff_free(d);
+    return rc;
 }
 
 static int latest_year(PGconn *conn, int *year, char *err, size_t err_size)
@@ -163,12 +196,13 @@ out:
 int agg_cmd_report(int argc, char **argv)
 {
     struct agg_settings settings;
-    struct report_args args = {.format = AGG_REPORT_TABLE};
+    struct report_args args = {.format = AGG_REPORT_TABLE, .known_at_ms = AGG_KNOWN_AT_NOW};
     struct ct_cli cli = {AGG_PROGRAM,
                          "report",
-                         "report [--year Y] [--as-of TIME] [--district ID | --assessment] "
-                         "[--format table|csv|json] | [--format xlsx --output FILE] | "
-                         "report --completeness [--year Y] [--round R] [--format table|csv|json]",
+                         "report [--year Y] [--as-of TIME] [--known-at TIME] "
+                         "[--district ID | --assessment] [--format table|csv|json] | "
+                         "[--format xlsx --output FILE] | report --completeness [--year Y] "
+                         "[--round R] [--format table|csv|json] | report --diff FROM TO [--year Y]",
                          "Prints progress against a year's targets: the city's figures, or with "
                          "--district one unit's own. Colour only on a terminal without NO_COLOR.",
                          agg_settings_table,
@@ -188,7 +222,11 @@ int agg_cmd_report(int argc, char **argv)
     enum ct_cli_result parsed = ct_cli_parse(&cli, argc, argv, &first, NULL, 0);
     if (parsed != CT_CLI_RUN)
         return ct_cli_exit_status(parsed);
-    if (first < argc) {
+    if (args.diff_from != NULL && first != argc - 1) {
+        fprintf(stderr, "%s report: --diff FROM needs its TO after it\n", AGG_PROGRAM);
+        return CT_EXIT_USAGE;
+    }
+    if (args.diff_from == NULL && first < argc) {
         fprintf(stderr, "%s report: unexpected argument '%s'\n", AGG_PROGRAM, argv[first]);
         return CT_EXIT_USAGE;
     }
@@ -217,6 +255,12 @@ int agg_cmd_report(int argc, char **argv)
         args.as_of_ms = ct_time_now_ms();
     if (args.year == 0 && args.have_as_of)
         args.year = ct_time_year_of(args.as_of_ms);
+    if (args.year == 0 && args.diff_from != NULL) {
+        int64_t to;
+        if (agg_known_at_parse("--diff TO", argv[first], &to, err, sizeof(err)) != 0)
+            goto fail;
+        args.year = ct_time_year_of(to);
+    }
     if ((conn = agg_db_connect(settings.db, err, sizeof(err))) == NULL)
         goto fail;
     if (args.year == 0 && latest_year(conn, &args.year, err, sizeof(err)) != 0)
@@ -232,8 +276,14 @@ int agg_cmd_report(int argc, char **argv)
             goto fail;
         goto write;
     }
-    if (agg_progress_load(conn, args.year, args.as_of_ms, args.district[0] ? args.district : NULL,
-                          &progress, err, sizeof(err)) != 0)
+    if (args.diff_from != NULL) {
+        if (print_diff(conn, &args, argv[first], &out, err, sizeof(err)) != 0)
+            goto fail;
+        goto write;
+    }
+    if (agg_progress_load_known(conn, args.year, args.as_of_ms, args.known_at_ms,
+                                args.district[0] ? args.district : NULL, &progress, err,
+                                sizeof(err)) != 0)
         goto fail;
     bool colour = args.format == AGG_REPORT_TABLE && isatty(STDOUT_FILENO) &&
                   (getenv("NO_COLOR") == NULL || getenv("NO_COLOR")[0] == '\0');

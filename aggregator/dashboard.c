@@ -2,6 +2,7 @@
 #include "dashboard_warnings.h"
 #include "decimal.h"
 #include "embedded.h"
+#include "svg_chart.h"
 #include "timefmt.h"
 
 #include <math.h>
@@ -57,6 +58,11 @@ static void html(struct ct_buf *out, const char *s)
             ct_buf_append(out, s, 1);
         }
     }
+}
+
+void agg_dashboard_escape(struct ct_buf *out, const char *s)
+{
+    html(out, s);
 }
 
 /* A JSON string that is also safe inside <script>: '<' never appears literally. */
@@ -309,11 +315,41 @@ static void render_pace_mark(struct ct_buf *out, const struct agg_progress_targe
     ct_buf_puts(out, "\"></span>");
 }
 
+/* Section 11's marks on a row: the sparkline (empty when there is no curve), the chart. */
+static struct agg_svg_chart chart_of(const struct agg_dashboard_view *v,
+                                     const struct agg_progress_target *t)
+{
+    const struct agg_trend *tr = agg_trends_find(v->trends, t->code);
+    return (struct agg_svg_chart){.year = v->year,
+                                  .label = t->name_zh,
+                                  .unit = t->unit,
+                                  .target = t->target,
+                                  .points = tr != NULL ? tr->points : NULL,
+                                  .n_points = tr != NULL ? tr->n_points : 0,
+                                  .previous = tr != NULL ? tr->previous : NULL,
+                                  .n_previous = tr != NULL ? tr->n_previous : 0};
+}
+
+static void render_revised(struct ct_buf *out, const struct agg_dashboard_view *v,
+                           const struct agg_progress_target *t)
+{
+    const struct agg_revision *r = agg_revisions_find(v->revisions, t->code);
+
+    if (r == NULL)
+        return;
+    ct_buf_puts(out, " <span class=\"revised\" data-keep=\"revised\" title=\"");
+    html(out, v->revised_since);
+    ct_buf_puts(out, " 时为 was ");
+    agg_dashboard_format_figure(r->before, 2, out);
+    ct_buf_puts(out, "\">修订 revised</span>");
+}
+
 static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v,
                           const struct agg_progress_target *t)
 {
     size_t st = status_index(t->status);
     double w = bar_width(t->pct);
+    struct agg_svg_chart chart = chart_of(v, t);
 
     ct_buf_printf(out, "<details class=\"target st-%s%s\" role=\"listitem\" data-code=\"",
                   statuses[st].code, lag_class(t));
@@ -336,8 +372,10 @@ static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v
     agg_dashboard_format_figure(t->target, 2, out);
     ct_buf_puts(out, "</span> <span class=\"unit\">");
     html(out, t->unit);
+    ct_buf_puts(out, "</span>");
+    render_revised(out, v, t);
     ct_buf_printf(out,
-                  "</span></span><span class=\"bar\" role=\"progressbar\" aria-valuemin=\"0\" "
+                  "</span><span class=\"bar\" role=\"progressbar\" aria-valuemin=\"0\" "
                   "aria-valuemax=\"100\" aria-valuenow=\"%.1f\"><span class=\"fill\" "
                   "style=\"width: %.1f%%;\"></span>",
                   w, w);
@@ -349,10 +387,15 @@ static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v
     } else {
         ct_buf_puts(out, "—");
     }
+    ct_buf_puts(out, "</span><span class=\"sparkline\" data-keep=\"spark\">");
+    agg_svg_sparkline_render(&chart, out);
     ct_buf_printf(out,
                   "</span><span class=\"status\"><span class=\"sym\">%s</span>%s<span "
                   "class=\"en\">%s · %d 单位 units</span></span></summary>",
                   statuses[st].symbol, statuses[st].zh, statuses[st].en, t->units_reporting);
+    ct_buf_puts(out, "<div class=\"trend\" data-keep=\"trend\">");
+    agg_svg_chart_render(&chart, out);
+    ct_buf_puts(out, "</div>");
     render_units(out, v, t);
     ct_buf_puts(out, "</details>");
 }
@@ -457,6 +500,23 @@ static int render_marker(struct ct_buf *out, const struct agg_dashboard_view *v,
     } else if (IS("targets")) {
         for (size_t i = 0; v->progress != NULL && i < v->progress->n_targets; i++)
             render_target(out, v, &v->progress->targets[i]);
+    } else if (IS("revised_since_value")) {
+        html(out, v->revised_since);
+    } else if (IS("revised_note")) {
+        if (v->revisions != NULL)
+            ct_buf_printf(out, "%zu 项数字在此后修订 figures revised since then · ",
+                          v->revisions->n);
+    } else if (IS("changes_query")) {
+        ct_buf_printf(out, "year=%d", v->year);
+        if (v->as_of != NULL && v->as_of[0] != '\0') {
+            ct_buf_puts(out, "&amp;as_of=");
+            for (const char *c = v->as_of; *c; c++) {
+                if (strchr("0123456789-:T", *c) != NULL)
+                    ct_buf_append(out, c, 1);
+                else
+                    ct_buf_printf(out, "%%%02X", (unsigned char)*c);
+            }
+        }
     } else if (IS("problem")) {
         html(out, v->problem);
     } else if (IS("state")) {

@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "progress.h"
+#include "trends.h"
 
 #include <stddef.h>
 
@@ -55,6 +56,12 @@ struct agg_dashboard_view {
     unsigned refresh_s;                           /* how often the script polls /api/progress */
     const struct agg_dashboard_warning *warnings; /* beside the units' figures; may be none */
     size_t n_warnings;
+    /* Section 11 (each may be NULL): the targets' curves (a sparkline in the row, the
+     * trend chart when it opens), the figures revised after `revised_since` (marked), and
+     * that parameter as given. */
+    const struct agg_trends *trends;
+    const struct agg_revisions *revisions;
+    const char *revised_since;
 };
 
 /* Appends the whole page to `out`. Returns 0, or -1 when `out` could not grow. */
@@ -65,5 +72,8 @@ int agg_dashboard_render(const struct agg_dashboard_view *view, struct ct_buf *o
  * trailing zeros dropped, thousands grouped with commas: "1,234,567.13". NULL prints "—".
  * Exposed for tests. */
 void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_buf *out);
+
+/* Appends `s` (NULL: nothing) escaped for HTML text and attribute values. */
+void agg_dashboard_escape(struct ct_buf *out, const char *s);
 
 #endif

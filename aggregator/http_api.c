@@ -2,12 +2,15 @@
 #include "briefing.h"
 #include "bulletin.h"
 #include "api_assessment.h"
+#include "api_briefings.h"
+#include "changes_page.h"
 #include "dashboard.h"
 #include "dashboard_warnings.h"
 #include "http_completeness.h"
 #include "db.h"
 #include "health.h"
 #include "http.h"
+#include "known_at.h"
 #include "metrics.h"
 #include "progress.h"
 #include "text.h"
@@ -100,7 +103,8 @@ struct query {
     int year; /* 0: not given */
     bool has_as_of;
     int64_t as_of_ms;
-    const char *as_of; /* as given; "" for now */
+    const char *as_of;   /* as given; "" for now */
+    int64_t known_at_ms; /* AGG_KNOWN_AT_NOW unless known_at= */
 };
 
 /* Reads ?year=Y&as_of=TIME. An empty value counts as not given (a form's empty date
@@ -108,10 +112,13 @@ struct query {
 static int parse_query(const struct ct_http_request *req, struct query *q, char *err,
                        size_t err_size)
 {
-    static const char *const known[] = {"year", "as_of", NULL};
+    /* "/" (the dashboard) also takes revised_since=, which handle_dashboard reads. */
+    static const char *const known[] = {"year", "as_of", "known_at", NULL};
+    static const char *const known_page[] = {"year", "as_of", "known_at", "revised_since", NULL};
     const char *year = ct_http_query(req, "year"), *as_of = ct_http_query(req, "as_of");
 
-    if (ct_http_query_check(req, known, err, err_size) != 0)
+    if (ct_http_query_check(req, req->path[1] == '\0' ? known_page : known, err, err_size) != 0 ||
+        agg_known_at_from_query(req, &q->known_at_ms, err, err_size) != 0)
         return -1;
     q->year = 0;
     q->as_of = as_of != NULL ? as_of : "";
@@ -219,7 +226,8 @@ static void handle_progress(void *ctx, const struct ct_http_request *req,
         error_text(resp, 404, err);
         goto out;
     }
-    if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, err, sizeof(err)) != 0) {
+    if (agg_progress_load_known(conn, q.year, q.as_of_ms, q.known_at_ms, NULL, &p, err,
+                                sizeof(err)) != 0) {
         error_text(resp, 503, err);
         goto out;
     }
@@ -277,6 +285,10 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     struct agg_dashboard_unit *units = NULL;
     struct agg_dashboard_warnings warnings = {0};
     struct agg_progress *p = NULL;
+    struct agg_trends *trends = NULL;
+    struct agg_revisions *revisions = NULL;
+    const char *since = ct_http_query(req, "revised_since");
+    int64_t since_ms = 0;
     PGresult *unit_rows = NULL;
     char problem[AGG_DB_ERR_MAX] = "";
     int years[MAX_YEARS];
@@ -293,7 +305,9 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
     resp->headers[1].name = "Referrer-Policy";
     resp->headers[1].value = "no-referrer";
 
-    if (parse_query(req, &q, problem, sizeof(problem)) != 0) {
+    if (parse_query(req, &q, problem, sizeof(problem)) != 0 ||
+        (since != NULL && since[0] != '\0' &&
+         agg_known_at_parse("revised_since", since, &since_ms, problem, sizeof(problem)) != 0)) {
         resp->status = 400;
         q.year = ct_time_year_of(ct_time_now_ms());
         q.as_of = "";
@@ -325,7 +339,11 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
         resp->status = 404;
         goto render;
     }
-    if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, problem, sizeof(problem)) != 0)
+    if (agg_progress_load(conn, q.year, q.as_of_ms, NULL, &p, problem, sizeof(problem)) != 0 ||
+        agg_trends_load(conn, q.year, q.as_of_ms, &trends, problem, sizeof(problem)) != 0 ||
+        (since != NULL && since[0] != '\0' &&
+         agg_revisions_load(conn, q.year, q.as_of_ms, since_ms, &revisions, problem,
+                            sizeof(problem)) != 0))
         resp->status = 503;
     else if (q.as_of[0] == '\0' &&
              agg_dashboard_warnings_load(conn, q.year, &warnings, problem, sizeof(problem)) != 0)
@@ -333,6 +351,9 @@ static void handle_dashboard(void *ctx, const struct ct_http_request *req,
 render:
     view.warnings = warnings.rows;
     view.n_warnings = warnings.n;
+    view.trends = trends;
+    view.revisions = revisions;
+    view.revised_since = since != NULL ? since : "";
     view.progress = p;
     view.problem = problem[0] != '\0' ? problem : NULL;
     view.year = q.year != 0 ? q.year : ct_time_year_of(q.as_of_ms);
@@ -346,6 +367,8 @@ out:
     agg_http_page_done(h, conn);
     agg_progress_free(p);
     agg_dashboard_warnings_free(&warnings);
+    agg_trends_free(trends);
+    agg_revisions_free(revisions);
     free(units);
     PQclear(unit_rows);
 }
@@ -422,6 +445,39 @@ static void handle_bulletin(void *ctx, const struct ct_http_request *req,
 static void handle_xlsx(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp)
 {
     handle_document(ctx, req, resp, serve_xlsx);
+}
+
+/* Handlers kept in files of their own (api_briefings.c, changes_page.c) get a pooled
+ * connection for the call. */
+static void
+serve_with_db(struct agg_http *h, const struct ct_http_request *req, struct ct_http_response *resp,
+              void (*page)(PGconn *, const struct ct_http_request *, struct ct_http_response *))
+{
+    char err[AGG_DB_ERR_MAX];
+    PGconn *conn = agg_http_page_conn(h, req, err, sizeof(err));
+
+    if (conn == NULL)
+        error_text(resp, 503, err);
+    else
+        page(conn, req, resp);
+    agg_http_page_done(h, conn);
+}
+
+static void handle_series(void *ctx, const struct ct_http_request *req,
+                          struct ct_http_response *resp)
+{
+    serve_with_db(ctx, req, resp, agg_api_series);
+}
+
+static void handle_diff(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp)
+{
+    serve_with_db(ctx, req, resp, agg_api_diff);
+}
+
+static void handle_changes(void *ctx, const struct ct_http_request *req,
+                           struct ct_http_response *resp)
+{
+    serve_with_db(ctx, req, resp, agg_changes_page);
 }
 
 /* ---- the collectors' connections ---------------------------------------------------- */
@@ -627,6 +683,9 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
         ct_http_route(h->server, "GET", "/bulletin", handle_bulletin, h) != 0 ||
         ct_http_route(h->server, "GET", "/api/completeness", agg_http_completeness_api, h) != 0 ||
         ct_http_route(h->server, "GET", "/completeness", agg_http_completeness_page, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/series", handle_series, h) != 0 ||
+        ct_http_route(h->server, "GET", "/api/diff", handle_diff, h) != 0 ||
+        ct_http_route(h->server, "GET", "/changes", handle_changes, h) != 0 ||
         ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
         snprintf(err, err_size, "http: out of memory");
         goto fail;

@@ -1,6 +1,7 @@
 #include "progress.h"
 
 #include "db.h"
+#include "known_at.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
@@ -155,6 +156,21 @@ int agg_progress_load(PGconn *conn, int year, int64_t as_of_ms, const char *dist
 out:
     if (rc != 0)
         agg_progress_free(p);
+    return rc;
+}
+
+int agg_progress_load_known(PGconn *conn, int year, int64_t as_of_ms, int64_t known_at_ms,
+                            const char *district, struct agg_progress **out, char *err,
+                            size_t err_size)
+{
+    bool opened;
+    int rc;
+
+    *out = NULL;
+    if (agg_known_at_begin(conn, known_at_ms, &opened, err, err_size) != 0)
+        return -1;
+    rc = agg_progress_load(conn, year, as_of_ms, district, out, err, err_size);
+    agg_known_at_end(conn, opened);
     return rc;
 }
 

@@ -70,6 +70,14 @@ struct agg_progress {
 int agg_progress_load(PGconn *conn, int year, int64_t as_of_ms, const char *district,
                       struct agg_progress **out, char *err, size_t err_size);
 
+/* agg_progress_load() as known at `known_at_ms` (CONTRACT section 11): only updates
+ * committed at or before it count; AGG_KNOWN_AT_NOW (known_at.h) is agg_progress_load().
+ * The document is the same shape, so a briefing made at K is reproduced byte for byte by
+ * as_of D, known_at K. */
+int agg_progress_load_known(PGconn *conn, int year, int64_t as_of_ms, int64_t known_at_ms,
+                            const char *district, struct agg_progress **out, char *err,
+                            size_t err_size);
+
 void agg_progress_free(struct agg_progress *p);
 
 /* Appends the `report --format json` document of CONTRACT section 4 to `out`: one line,

@@ -314,8 +314,12 @@ import_at_queue_time() { # UNIT_DIR FILE
         "$col" import "$copy" --state-dir "$1/state" >>"$var/log/sample-import.log" 2>&1 ||
         die "could not queue $2 (var/log/sample-import.log)"
 }
+# A back-dated correction (*-correction.csv) is held back until the rest is acknowledged,
+# so it arrives later, as one would: the dashboard's "revised" mark then has something to show.
 expected=0
+held=
 for f in deploy/sample/*/*.csv; do
+    case $f in *-correction.csv) continue ;; esac
     expected=$((expected + $(wc -l <"$f") - 1))
 done
 dropped=0
@@ -323,11 +327,12 @@ for unit in $units; do
     d=$var/collectors/$unit
     [ ! -e "$d/sample-dropped" ] || continue
     for f in deploy/sample/"$unit"/*.csv; do
+        name=$(basename "$f")
+        case $name in *-correction.csv) held="$held $f:$d" && continue ;; esac
         if import_at_queue_time "$d" "$f"; then
             dropped=$((dropped + 1))
             continue
         fi
-        name=$(basename "$f")
         cp "$f" "$d/spool/.$name.part" # write elsewhere, then rename in
         mv "$d/spool/.$name.part" "$d/spool/$name"
         dropped=$((dropped + 1))
@@ -379,6 +384,24 @@ echo
 rejected=$(psql_run -d citytally -tAc "SELECT count(*) FROM rejected_updates")
 [ "$rejected" -eq 0 ] || say "WARNING: $rejected updates were rejected (see: citytally-collector status)"
 say "every update acknowledged ($(elapsed))"
+revised_since=
+if [ -n "$held" ]; then
+    # The moment before the corrections, rounded up to the millisecond ct_time_parse reads.
+    revised_since=$(psql_run -d citytally -tAc "SELECT to_char((date_trunc('milliseconds',
+        clock_timestamp()) + interval '1 millisecond') AT TIME ZONE 'UTC',
+        'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+    for item in $held; do
+        f=${item%%:*} d=${item#*:} name=$(basename "${item%%:*}")
+        cp "$f" "$d/spool/.$name.part"
+        mv "$d/spool/.$name.part" "$d/spool/$name"
+        expected=$((expected + $(wc -l <"$f") - 1))
+    done
+    until [ "$(stored)" -ge "$expected" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || die "the held-back correction did not arrive"
+        sleep 0.5
+    done
+    say "then a back-dated correction, received after $revised_since"
+fi
 echo
 "$agg" report --year "$year" --db "$db"
 echo
@@ -391,6 +414,9 @@ say "progress API: http://127.0.0.1:$http_port/api/progress?year=$year"
 say "bulletin (通报, prints on A4): http://127.0.0.1:$http_port/bulletin?year=$year"
 say "Excel workbook: http://127.0.0.1:$http_port/api/progress.xlsx?year=$year"
 say "reporting rounds (on time, late, missing): http://127.0.0.1:$http_port/completeness?year=$year"
+[ -z "$revised_since" ] ||
+    say "revised since the correction: http://127.0.0.1:$http_port/?year=$year&as_of=$year-06-30&revised_since=$revised_since"
+say "changes in June: http://127.0.0.1:$http_port/changes?year=$year&as_of=$year-06-30"
 say "ready after $(elapsed)"
 
 if [ "$once" = true ]; then

@@ -161,6 +161,15 @@ def excel_time(iso):
     return f"{int(y)}/{int(m)}/{int(day)} {t}"
 
 
+def add_backdated_correction(add):
+    """A correction of the half-year figures, observed on 30 June after the H1 report but
+    sent in July (CONTRACT section 11): it changes what "as of 30 June" shows, so the
+    diff of June and the dashboard's revised marks have something to show."""
+    add("erqi", "2015-h1-correction", "rd_centers_municipal", 1, 0, 2015,
+        "2015-06-30T21:00:00+08:00", op="add",
+        note=NOTE + "; 补报：6月30日认定1家 backdated correction, sent 2015-07-06")
+
+
 def main():
     names = {r["code"]: r["name_zh"] for r in csv.DictReader(open(os.path.join(DATA, "indicators.csv"), encoding="utf-8"))}
     annual = {ind: split(*spec[:3], ind) for ind, spec in ANNUAL.items()}
@@ -199,6 +208,8 @@ def main():
         decimals = 0 if float(change).is_integer() else 2
         add(unit, "2015-corrections", ind, change, decimals, 2015, at, op="add",
             note=NOTE + "; " + note)
+
+    add_backdated_correction(add)
 
     for unit, by_name in files.items():
         folder = os.path.join(HERE, unit)

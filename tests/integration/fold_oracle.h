@@ -29,7 +29,8 @@
 /* daily_values rows whose value differs from the value as of the end of their day. */
 #define FOLD_ORACLE_DAILY_MISMATCHES                                                               \
     "SELECT count(*) FROM daily_values d WHERE d.value IS DISTINCT FROM ("                         \
-    " SELECT value FROM citytally_unit_values(d.period, citytally_day_start(d.day + 1)"            \
+    " SELECT value FROM citytally_unit_values_observed(d.period,"                                  \
+    "  citytally_day_start(d.day + 1)"                                                             \
     "   - interval '1 microsecond') v"                                                             \
     " WHERE (v.district, v.indicator, v.period) = (d.district, d.indicator, d.period))"
 

@@ -239,3 +239,53 @@ Test(dashboard, unit_without_a_figure_of_its_own_shows_a_dash)
     expect_in(out.data, "<td class=\"v\">—</td></tr>");
     ct_buf_free(&out);
 }
+
+/* Section 11 on the page: a sparkline in every row, a chart in every body (a target with
+ * no curve still gets both, saying there is no figure), and the revised mark only on the
+ * revised target, with the figure known then and the time it was given, escaped. */
+Test(dashboard, rows_carry_sparklines_charts_and_revised_marks)
+{
+    struct agg_progress p = {0};
+    struct agg_dashboard_view v = {0};
+    struct ct_buf out = CT_BUF_INIT;
+    struct agg_series_point pts[] = {{1422719999999LL, NULL, NULL}, {1425139199999LL, "40", "8"}};
+    struct agg_trend trend[] = {{"rd_centers_municipal", pts, NULL, 2, 0}};
+    struct agg_trends trends = {.targets = trend, .n_targets = 1};
+    struct agg_revision rev[] = {{"rd_centers_municipal", NULL}};
+    struct agg_revisions revisions = {.items = rev, .n = 1};
+    const char *page, *rd, *ratio;
+
+    p.year = 2015;
+    p.as_of_ms = 1435654800000LL;
+    p.targets = targets;
+    p.n_targets = 3;
+    v.progress = &p;
+    v.year = 2015;
+    v.as_of = "2015-06-30";
+    v.years = years;
+    v.n_years = 2;
+    v.units = units;
+    v.n_units = 4;
+    v.trends = &trends;
+    v.revisions = &revisions;
+    v.revised_since = "2015-07-05<x>";
+    cr_assert_eq(agg_dashboard_render(&v, &out), 0);
+    page = out.data;
+    rd = strstr(page, "data-code=\"rd_centers_municipal\"");
+    ratio = strstr(page, "data-code=\"patents_per_10k\"");
+    cr_assert(rd != NULL && ratio != NULL && rd < ratio);
+    expect_in(rd, "<span class=\"revised\" data-keep=\"revised\" title=\"2015-07-05&lt;x&gt; 时为 "
+                  "was —\">修订 revised</span>");
+    cr_expect_null(strstr(ratio, "修订 revised</span>"), "only the revised target is marked");
+    expect_in(page, "1 项数字在此后修订 figures revised since then · <a href");
+    expect_in(page, "<a href=\"changes?year=2015&amp;as_of=2015-06-30\">");
+    size_t sparks = 0, charts = 0;
+    for (const char *s = page; (s = strstr(s, "<svg class=\"spark\"")) != NULL; s++)
+        sparks++;
+    for (const char *s = page; (s = strstr(s, "<svg class=\"trend-chart\"")) != NULL; s++)
+        charts++;
+    cr_expect_eq(sparks, 3);
+    cr_expect_eq(charts, 3);
+    expect_in(ratio, "No figure this year yet");
+    free(out.data);
+}

@@ -4,6 +4,7 @@
  * measures the write cost of the schema (trigger, indexes) and builds the benchmark log.
  *
  *   load_updates CONNINFO ROWS [BATCH] [FIRST_DAY LAST_DAY] [SET_PERCENT] [JITTER_MS] [SEED]
+ *                [RECEIVED_LAG_MS]
  *
  * ROWS updates from the 17 units' agents (agent "a-<unit>", seq rising by one per agent,
  * continuing from agents.last_seq if the agent exists), indicator picked at random, period
@@ -11,7 +12,10 @@
  * observed_at rising evenly from FIRST_DAY to LAST_DAY (YYYY-MM-DD, UTC+8), SET_PERCENT of
  * them `set` (default 80), the rest `add`. JITTER_MS (default 0) moves each observed_at
  * back by up to that much at random, so some updates of a key arrive after later ones:
- * the out-of-order case the store must replay.
+ * the out-of-order case the store must replay. RECEIVED_LAG_MS (default: none, the
+ * database's now()) stamps received_at that long after each row's unjittered observed_at,
+ * as collectors that send at once would: received_at then rises with id, as it does in
+ * production, and "as known at" (issue 18) has a history to look back into.
  */
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -74,7 +78,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: load_updates CONNINFO ROWS [BATCH] [FIRST_DAY LAST_DAY] "
-                        "[SET_PERCENT] [JITTER_MS] [SEED]\n");
+                        "[SET_PERCENT] [JITTER_MS] [SEED] [RECEIVED_LAG_MS]\n");
         return 2;
     }
     long long rows = atoll(argv[2]);
@@ -85,6 +89,7 @@ int main(int argc, char **argv)
     long long jitter_ms = argc > 7 ? atoll(argv[7]) : 0;
     if (argc > 8)
         rng_state = strtoull(argv[8], NULL, 10) | 1;
+    long long received_lag_ms = argc > 9 ? atoll(argv[9]) : -1;
     PGconn *conn = PQconnectdb(argv[1]);
     if (PQstatus(conn) != CONNECTION_OK)
         die(conn, "connect");
@@ -124,8 +129,8 @@ int main(int argc, char **argv)
             do {
                 idx = (int)(rng() % (uint64_t)n_ind);
             } while ((strcmp(units[u], "city") != 0) != (PQgetvalue(ind, idx, 1)[0] == 'f'));
-            int64_t at = first + (int64_t)((double)(last - first) * (double)k / (double)rows) -
-                         (jitter_ms > 0 ? (int64_t)(rng() % (uint64_t)jitter_ms) : 0);
+            int64_t base = first + (int64_t)((double)(last - first) * (double)k / (double)rows);
+            int64_t at = base - (jitter_ms > 0 ? (int64_t)(rng() % (uint64_t)jitter_ms) : 0);
             time_t secs = (time_t)((at + 8 * 3600 * 1000LL) / 1000);
             struct tm tm;
             gmtime_r(&secs, &tm);
@@ -142,11 +147,23 @@ int main(int argc, char **argv)
                                    is_set ? "set" : "add", value, (int)(rng() % 100),
                                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                                    tm.tm_min, tm.tm_sec, (int)(at % 1000));
+            if (received_lag_ms >= 0) {
+                int64_t rcv = base + received_lag_ms;
+                time_t rsecs = (time_t)((rcv + 8 * 3600 * 1000LL) / 1000);
+                gmtime_r(&rsecs, &tm);
+                len--; /* the newline */
+                len += (size_t)sprintf(buf + len, "\t%04d-%02d-%02d %02d:%02d:%02d.%03d+08\n",
+                                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                       tm.tm_min, tm.tm_sec, (int)(rcv % 1000));
+            }
         }
         double t0 = now_s();
         exec_ok(conn, "BEGIN");
-        PGresult *r = PQexec(conn, "COPY updates (agent_id, seq, district, indicator, period, op,"
-                                   " value, observed_at, note) FROM STDIN");
+        PGresult *r = PQexec(conn, received_lag_ms >= 0
+                                       ? "COPY updates (agent_id, seq, district, indicator, period,"
+                                         " op, value, observed_at, note, received_at) FROM STDIN"
+                                       : "COPY updates (agent_id, seq, district, indicator, period,"
+                                         " op, value, observed_at, note) FROM STDIN");
         if (PQresultStatus(r) != PGRES_COPY_IN)
             die(conn, "COPY");
         PQclear(r);

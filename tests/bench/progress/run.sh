@@ -13,6 +13,8 @@
 #              imported, then citytally_assessment(2015, now()) in SQL and the whole
 #              `report --assessment` command (and `report --format json` beside it), 5 runs
 #              each, median.
+#   known      issue 18: progress as known at, a series, a month's diff; and the ways to
+#              find "received after K" (BRIN against an id range), 5 runs each, median.
 # Needs a build (BUILD=build by default) for citytally-aggregator migrate. Not a test: it
 # takes 6-20 minutes on the 2-core machine (6 min 18 s in the last run). Results go to stdout; see RESULTS.md.
 set -eu
@@ -54,7 +56,8 @@ copy_cost() {
 
 load() {
     fresh bench10m
-    "$loader" "dbname=bench10m" 10000000 10000 2014-01-01 2015-12-31
+    # received a minute after observed, so received_at rises with id (issue 18)
+    "$loader" "dbname=bench10m" 10000000 10000 2014-01-01 2015-12-31 80 0 88172645463325252 60000
     psql -q -d bench10m -c "VACUUM ANALYZE"
     psql -d bench10m -Atc "SELECT 'updates ' || count(*) FROM updates" \
         -c "SELECT 'current_values ' || count(*) FROM current_values" \
@@ -115,12 +118,78 @@ query() {
     assessment
 }
 
+# Issue 18: as known at, series and diff, on the 10M log of `load` (received a minute after
+# observed) plus 200 back-dated corrections observed in H1 2015 and received in January 2016.
+known() {
+    "$agg" migrate --db "dbname=bench10m" >/dev/null
+    psql -q -d bench10m -c "INSERT INTO updates (agent_id, seq, district, indicator, period,
+        op, value, observed_at, received_at, note)
+        SELECT 'a-bench-fix', g, 'erqi', 'rd_centers_municipal', 2015,
+               CASE WHEN g % 3 = 0 THEN 'add' ELSE 'set' END, g,
+               timestamptz '2015-01-05+08' + g * interval '21 hours',
+               timestamptz '2016-01-10+08' + g * interval '1 minute', 'correction'
+          FROM generate_series(1, 200) g
+         WHERE NOT EXISTS (SELECT 1 FROM updates WHERE agent_id = 'a-bench-fix')" \
+        -c "VACUUM ANALYZE updates"
+    d="'2015-06-30 23:59:59.999+08'"
+    for q in "citytally_progress(2015, now())" \
+        "citytally_progress(2015, $d)" \
+        "citytally_progress(2015, $d, '2015-07-05+08')" \
+        "citytally_progress(2015, $d, $d)" \
+        "citytally_progress(2015, now(), $d)" \
+        "citytally_series(2015, 'rd_centers_municipal')" \
+        "citytally_series(2015, 'hightech_va_share', 'month', '2015-07-05+08')" \
+        "citytally_diff(2015, '2015-05-31 23:59:59.999+08', $d)" \
+        "citytally_diff_updates(2015, '2015-05-31 23:59:59.999+08', $d)" \
+        "citytally_series_all(2015, 'month', now())" \
+        "citytally_revised(2015, $d, '2015-07-05+08')"; do
+        echo "$q: median $(median_ms "$q") ms"
+    done
+    # how to find the updates observed by as-of but received after known_at
+    k="'2015-07-05+08'"
+    idk=$(psql -d bench10m -Atc "SELECT max(id) FROM updates WHERE received_at <= $k
+        AND id < 6000000")
+    echo "late rows, BRIN(received_at) AND BRIN(day): median $(median_ms "(SELECT 1 FROM
+        updates WHERE citytally_day(observed_at) <= citytally_day($d) AND observed_at <= $d
+        AND received_at > $k) x") ms"
+    echo "late rows, id range (id > $idk, from the primary key): median $(median_ms "(SELECT 1
+        FROM updates WHERE id > $idk AND observed_at <= $d) x") ms"
+    echo "id of known_at, max(id) over BRIN(received_at): median $(median_ms "(SELECT max(id)
+        FROM updates WHERE received_at <= $k) x") ms"
+    # the id at K by binary search over the primary key (received_at rises with id)
+    psql -q -d bench10m -c "CREATE OR REPLACE FUNCTION bench_id_at(k timestamptz) RETURNS bigint
+        LANGUAGE plpgsql STABLE AS \$\$
+        DECLARE lo bigint; hi bigint; mid bigint; r timestamptz;
+        BEGIN
+            SELECT min(id), max(id) INTO lo, hi FROM updates;
+            WHILE lo < hi LOOP
+                mid := lo + (hi - lo + 1) / 2;
+                SELECT received_at INTO r FROM updates WHERE id >= mid ORDER BY id LIMIT 1;
+                IF r <= k THEN lo := mid; ELSE hi := mid - 1; END IF;
+            END LOOP;
+            RETURN lo;
+        END \$\$"
+    echo "id of known_at, binary search on the primary key: median $(median_ms "(SELECT
+        bench_id_at($k)) x") ms (id $(psql -d bench10m -Atc "SELECT bench_id_at($k)"))"
+    echo "late rows, id range from the binary search AND BRIN(day): median $(median_ms "(SELECT 1
+        FROM updates WHERE id > bench_id_at($k) AND citytally_day(observed_at) <=
+        citytally_day($d) AND observed_at <= $d) x") ms"
+    for q in "(SELECT 1 FROM updates WHERE citytally_day(observed_at) <= citytally_day($d)
+        AND observed_at <= $d AND received_at > $k) x" "(SELECT 1 FROM updates WHERE id >
+        bench_id_at($k) AND citytally_day(observed_at) <= citytally_day($d) AND observed_at
+        <= $d) x"; do
+        echo "--- EXPLAIN ANALYZE SELECT count(*) FROM $q"
+        psql -d bench10m -Atc "EXPLAIN (ANALYZE, COSTS OFF) SELECT count(*) FROM $q"
+    done
+}
+
 start
 case "$step" in
 copy-cost) copy_cost ;;
 load) load ;;
 query) query ;;
 assessment) assessment ;;
+known) known ;;
 all) copy_cost; load; query ;;
-*) echo "usage: run.sh [copy-cost|load|query|assessment|all]" >&2; exit 2 ;;
+*) echo "usage: run.sh [copy-cost|load|query|assessment|known|all]" >&2; exit 2 ;;
 esac

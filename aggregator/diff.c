@@ -1,0 +1,225 @@
+#include "diff.h"
+
+#include "db.h"
+#include "timefmt.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS_SQL(n) "(timestamptz 'epoch' + $" #n "::bigint * interval '1 millisecond')"
+#define TO_MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
+
+static const char *targets_sql =
+    "SELECT d.target_code, t.name_zh, t.name_en, t.unit, d.kind, trim_scale(d.before),"
+    " trim_scale(d.after), trim_scale(d.delta)"
+    " FROM citytally_diff($1, " MS_SQL(2) ", " MS_SQL(
+        3) ") d"
+           " JOIN targets t ON t.year = $1 AND t.code = d.target_code ORDER BY t.position";
+
+/* Ordered by target position like the rows above, then by section 2's key. */
+static const char *updates_sql =
+    "SELECT target_code, agent_id, district, seq, indicator, op, trim_scale(value), note,"
+    " " TO_MS("observed_at") ", " TO_MS("received_at") ", trim_scale(contribution)"
+                                                       " FROM citytally_diff_updates($1, " MS_SQL(
+                                                           2) ", " MS_SQL(3) ")";
+
+static const char *value_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+int agg_diff_load(PGconn *conn, int year, int64_t from_ms, int64_t to_ms, struct agg_diff **out,
+                  char *err, size_t err_size)
+{
+    char year_text[16], from_text[24], to_text[24];
+    const char *params[3] = {year_text, from_text, to_text};
+    struct agg_diff *d = NULL;
+    PGresult *check = NULL;
+    int rc = -1, n, n_updates;
+
+    *out = NULL;
+    if (from_ms >= to_ms) {
+        snprintf(err, err_size, "the diff's FROM must be before its TO");
+        return -1;
+    }
+    if ((d = calloc(1, sizeof(*d))) == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    snprintf(year_text, sizeof(year_text), "%d", year);
+    snprintf(from_text, sizeof(from_text), "%" PRId64, from_ms);
+    snprintf(to_text, sizeof(to_text), "%" PRId64, to_ms);
+    d->year = year;
+    d->from_ms = from_ms;
+    d->to_ms = to_ms;
+    check = agg_db_query(conn, "checking the year",
+                         "SELECT EXISTS (SELECT 1 FROM targets"
+                         " WHERE year = $1)",
+                         1, params, PGRES_TUPLES_OK, err, err_size);
+    if (check == NULL)
+        goto out;
+    if (strcmp(PQgetvalue(check, 0, 0), "t") != 0) {
+        snprintf(err, err_size, "no targets for year %d (load them with `targets import`)", year);
+        rc = 1;
+        goto out;
+    }
+    /* One snapshot for both reads, so the updates are the ones behind the figures. */
+    if (agg_db_exec(conn, "starting the diff", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+                    NULL, err, err_size) != 0)
+        goto out;
+    d->res_targets = agg_db_query(conn, "computing the diff", targets_sql, 3, params,
+                                  PGRES_TUPLES_OK, err, err_size);
+    if (d->res_targets != NULL)
+        d->res_updates = agg_db_query(conn, "listing the diff's updates", updates_sql, 3, params,
+                                      PGRES_TUPLES_OK, err, err_size);
+    agg_db_rollback(conn);
+    if (d->res_targets == NULL || d->res_updates == NULL)
+        goto out;
+
+    n = PQntuples(d->res_targets);
+    n_updates = PQntuples(d->res_updates);
+    d->targets = calloc((size_t)n + 1, sizeof(*d->targets));
+    d->updates_storage = calloc((size_t)n_updates + 1, sizeof(*d->updates_storage));
+    if (d->targets == NULL || d->updates_storage == NULL) {
+        snprintf(err, err_size, "out of memory");
+        goto out;
+    }
+    d->n_targets = (size_t)n;
+    for (int i = 0, u = 0; i < n; i++) {
+        struct agg_diff_target *t = &d->targets[i];
+        const PGresult *r = d->res_targets, *ur = d->res_updates;
+        t->code = PQgetvalue(r, i, 0);
+        t->name_zh = PQgetvalue(r, i, 1);
+        t->name_en = PQgetvalue(r, i, 2);
+        t->unit = PQgetvalue(r, i, 3);
+        t->kind = PQgetvalue(r, i, 4);
+        t->before = value_or_null(r, i, 5);
+        t->after = value_or_null(r, i, 6);
+        t->delta = value_or_null(r, i, 7);
+        /* Both results follow the targets' order: a target's updates are one run. */
+        t->updates = &d->updates_storage[u];
+        while (u < n_updates && strcmp(PQgetvalue(ur, u, 0), t->code) == 0) {
+            struct agg_diff_update *x = &d->updates_storage[u];
+            x->agent = PQgetvalue(ur, u, 1);
+            x->district = PQgetvalue(ur, u, 2);
+            x->seq = PQgetvalue(ur, u, 3);
+            x->indicator = PQgetvalue(ur, u, 4);
+            x->op = PQgetvalue(ur, u, 5);
+            x->value = PQgetvalue(ur, u, 6);
+            x->note = value_or_null(ur, u, 7);
+            x->observed_ms = strtoll(PQgetvalue(ur, u, 8), NULL, 10);
+            x->received_ms = strtoll(PQgetvalue(ur, u, 9), NULL, 10);
+            x->contribution = value_or_null(ur, u, 10);
+            t->n_updates++;
+            u++;
+        }
+    }
+    *out = d;
+    rc = 0;
+out:
+    PQclear(check);
+    if (rc != 0)
+        agg_diff_free(d);
+    return rc;
+}
+
+void agg_diff_free(struct agg_diff *d)
+{
+    if (d == NULL)
+        return;
+    PQclear(d->res_targets);
+    PQclear(d->res_updates);
+    free(d->targets);
+    free(d->updates_storage);
+    free(d);
+}
+
+static void json_number(struct ct_buf *out, const char *value)
+{
+    ct_buf_puts(out, value != NULL ? value : "null");
+}
+
+static void json_time(struct ct_buf *out, int64_t ms)
+{
+    char text[CT_TIME_TEXT_MAX];
+
+    ct_time_format(ms, text, sizeof(text));
+    ct_buf_json_string(out, text);
+}
+
+int agg_diff_json(const struct agg_diff *d, struct ct_buf *out)
+{
+    ct_buf_printf(out, "{\"year\":%d,\"from\":", d->year);
+    json_time(out, d->from_ms);
+    ct_buf_puts(out, ",\"to\":");
+    json_time(out, d->to_ms);
+    ct_buf_puts(out, ",\"targets\":[");
+    for (size_t i = 0; i < d->n_targets; i++) {
+        const struct agg_diff_target *t = &d->targets[i];
+        ct_buf_puts(out, i ? ",{\"code\":" : "{\"code\":");
+        ct_buf_json_string(out, t->code);
+        ct_buf_puts(out, ",\"before\":");
+        json_number(out, t->before);
+        ct_buf_puts(out, ",\"after\":");
+        json_number(out, t->after);
+        ct_buf_puts(out, ",\"delta\":");
+        json_number(out, t->delta);
+        ct_buf_puts(out, ",\"updates\":[");
+        for (size_t k = 0; k < t->n_updates; k++) {
+            const struct agg_diff_update *x = &t->updates[k];
+            ct_buf_puts(out, k ? ",{\"agent\":" : "{\"agent\":");
+            ct_buf_json_string(out, x->agent);
+            ct_buf_puts(out, ",\"district\":");
+            ct_buf_json_string(out, x->district);
+            ct_buf_printf(out, ",\"seq\":%s,\"indicator\":", x->seq);
+            ct_buf_json_string(out, x->indicator);
+            ct_buf_puts(out, ",\"op\":");
+            ct_buf_json_string(out, x->op);
+            ct_buf_printf(out, ",\"value\":%s,\"observed_at\":", x->value);
+            json_time(out, x->observed_ms);
+            ct_buf_puts(out, ",\"note\":");
+            if (x->note != NULL)
+                ct_buf_json_string(out, x->note);
+            else
+                ct_buf_puts(out, "null");
+            ct_buf_puts(out, ",\"received_at\":");
+            json_time(out, x->received_ms);
+            ct_buf_puts(out, ",\"contribution\":");
+            json_number(out, x->contribution);
+            ct_buf_puts(out, "}");
+        }
+        ct_buf_puts(out, "]}");
+    }
+    ct_buf_puts(out, "]}");
+    return out->failed ? -1 : 0;
+}
+
+int agg_diff_table(const struct agg_diff *d, struct ct_buf *out)
+{
+    char from[CT_TIME_TEXT_MAX], to[CT_TIME_TEXT_MAX], at[CT_TIME_TEXT_MAX];
+
+    ct_time_format(d->from_ms, from, sizeof(from));
+    ct_time_format(d->to_ms, to, sizeof(to));
+    ct_buf_printf(out, "变化 Changes %d: %s -> %s, %zu targets changed\n", d->year, from, to,
+                  d->n_targets);
+    for (size_t i = 0; i < d->n_targets; i++) {
+        const struct agg_diff_target *t = &d->targets[i];
+        ct_buf_printf(out, "\n%s %s (%s): %s -> %s %s, delta %s, %zu updates\n", t->name_zh,
+                      t->name_en, t->code, t->before ? t->before : "-", t->after ? t->after : "-",
+                      t->unit, t->delta ? t->delta : "-", t->n_updates);
+        for (size_t k = 0; k < t->n_updates; k++) {
+            const struct agg_diff_update *x = &t->updates[k];
+            ct_time_format(x->observed_ms, at, sizeof(at));
+            ct_buf_printf(out, "  %s  %-12s %s %s %s", at, x->district, x->indicator, x->op,
+                          x->value);
+            if (x->contribution != NULL)
+                ct_buf_printf(out, " (%s)", x->contribution);
+            if (x->note != NULL && x->note[0] != '\0')
+                ct_buf_printf(out, "  %s", x->note);
+            ct_buf_puts(out, "\n");
+        }
+    }
+    return out->failed ? -1 : 0;
+}
