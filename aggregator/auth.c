@@ -14,7 +14,13 @@ struct agg_auth {
     void *rep;
     const struct ct_log *log;
     struct ct_ratelimit denied_rl;
+    struct agg_directory_catch_up catch_up;
 };
+
+void agg_auth_set_catch_up(struct agg_auth *auth, struct agg_directory_catch_up catch_up)
+{
+    auth->catch_up = catch_up;
+}
 
 struct agg_auth *agg_auth_new(void *zmq_ctx, const struct ct_log *log, char *err, size_t err_size)
 {
@@ -109,6 +115,9 @@ void agg_auth_handle(struct agg_auth *auth, const struct agg_directory *dir)
             frame_is(&frames[2], AGG_ZAP_DOMAIN) && frame_is(&frames[5], "CURVE") &&
             zmq_msg_size(&frames[6]) == 32 &&
             zmq_z85_encode(public_key, zmq_msg_data(&frames[6]), 32) != NULL)
+            agent = agg_directory_agent_by_key(dir, public_key);
+        if (agent == NULL && public_key[0] != '\0' && auth->catch_up.fn != NULL &&
+            auth->catch_up.fn(auth->catch_up.ctx, NULL, public_key))
             agent = agg_directory_agent_by_key(dir, public_key);
 
         if (n >= 2 && n <= ZAP_FRAMES) {

@@ -32,6 +32,9 @@ void agg_auth_free(struct agg_auth *auth);
 
 void *agg_auth_socket(const struct agg_auth *auth);
 
+/* How a key the directory does not hold catches up (directory.h). */
+void agg_auth_set_catch_up(struct agg_auth *auth, struct agg_directory_catch_up catch_up);
+
 /* Answers every waiting ZAP request. */
 void agg_auth_handle(struct agg_auth *auth, const struct agg_directory *dir);
 

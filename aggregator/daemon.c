@@ -68,7 +68,14 @@ struct daemon {
     struct agg_http *http; /* /metrics, /healthz, /api/progress, the dashboard */
     int signal_fd;
     bool stopping;
+    /* catch_up(): lookups left in this second, and when the second began (monotonic) */
+    int catch_up_left;
+    int64_t catch_up_window_ms;
 };
+
+/* Lookups of agents the directory does not hold, at most this many a second: each is one
+ * indexed query, so names or keys from the network cannot load the database. */
+#define CATCH_UP_PER_S 100
 
 static const char daemon_summary[] =
     "Runs the aggregator in the foreground: receives batches from the district collectors,\n"
@@ -185,6 +192,42 @@ enum startup {
     STARTUP_STOPPED, /* a signal asked to stop while waiting: a clean exit */
     STARTUP_FAILED,  /* err says why */
 };
+
+/* agg_directory_catch_up for ingest.c and auth.c: a hello or a key for an agent the
+ * directory does not hold. If the database has it (just added; its NOTIFY not here yet),
+ * the directory is reloaded now, so the collector is welcomed on its first try. */
+static bool catch_up(void *ctx, const char *agent_id, const char *public_key)
+{
+    struct daemon *d = ctx;
+    const char *params[1] = {agent_id != NULL ? agent_id : public_key};
+    int64_t now = ct_time_mono_ms();
+    char why[512];
+    PGresult *res;
+    bool known;
+
+    if (!agg_session_up(&d->db))
+        return false;
+    if (now - d->catch_up_window_ms >= 1000) {
+        d->catch_up_window_ms = now;
+        d->catch_up_left = CATCH_UP_PER_S;
+    }
+    if (d->catch_up_left <= 0)
+        return false;
+    d->catch_up_left--;
+    res = agg_session_query(
+        &d->db, "looking up an agent the directory does not hold",
+        agent_id != NULL ? "SELECT 1 FROM agents WHERE agent_id = $1 AND revoked_at IS NULL"
+                         : "SELECT 1 FROM agents WHERE public_key = $1 AND revoked_at IS NULL",
+        1, params, PGRES_TUPLES_OK, MAIN_QUERY_MS, why, sizeof(why));
+    known = res != NULL && PQntuples(res) == 1;
+    PQclear(res);
+    if (!known)
+        return false;
+    ct_log_info(&d->log, "directory", "agent %s was added since the directory was read; reloading",
+                agent_id != NULL ? agent_id : "with that key");
+    reload_directory(d);
+    return agg_session_up(&d->db);
+}
 
 /* Waits for the database, migrates it and loads the directory. Between attempts it waits
  * on the signal fd, not in a sleep, so SIGTERM ends the wait at once. */
@@ -402,12 +445,14 @@ int agg_cmd_daemon(int argc, char **argv)
             ct_log_error(&d.log, "daemon", "%s", err);
             goto out;
         }
+        agg_auth_set_catch_up(d.auth, (struct agg_directory_catch_up){catch_up, &d});
     }
     d.ingest = agg_ingest_new(d.zmq_ctx, &d.settings, &d.log, err, sizeof(err));
     if (d.ingest == NULL) {
         ct_log_error(&d.log, "daemon", "%s", err);
         goto out;
     }
+    agg_ingest_set_catch_up(d.ingest, (struct agg_directory_catch_up){catch_up, &d});
     d.feed = agg_feed_new(d.zmq_ctx, d.settings.publish, d.settings.publish_interval_ms, &d.log,
                           err, sizeof(err));
     if (d.feed == NULL) {

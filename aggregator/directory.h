@@ -56,6 +56,17 @@ struct agg_directory {
 
 struct agg_due;
 
+/* A way to catch up with an agent the directory does not hold yet: `agent add` tells running
+ * daemons with a NOTIFY that travels apart from the new collector's hello, which can arrive
+ * first. `fn` (the daemon's) asks the database about the agent, by id or (agent_id NULL) by
+ * public key, and reloads the directory when it is there; it returns true when it did, so
+ * the caller looks again (entries it held before are stale then). It is rate-limited by its
+ * owner; fn NULL means "never". */
+struct agg_directory_catch_up {
+    bool (*fn)(void *ctx, const char *agent_id, const char *public_key);
+    void *ctx;
+};
+
 /* Reads agents, indicators and target years (and what is due, due.h). On success replaces `dir`'s
  * contents; on failure leaves them untouched and returns -1 with a reason in `err`. */
 int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_t err_size);

@@ -248,6 +248,7 @@ static void serve_year(struct agg_http *h, const struct ct_http_request *req,
     int years[MAX_YEARS];
     size_t n_years = 0;
     struct query q = {0};
+    bool opened = false;
     PGconn *conn;
 
     if (parse_query(req, &q, err, sizeof(err)) != 0) {
@@ -259,9 +260,12 @@ static void serve_year(struct agg_http *h, const struct ct_http_request *req,
         error_text(resp, 503, err);
     else if (choose_year(&q, years, n_years, err, sizeof(err)) != 0)
         error_text(resp, 404, err);
+    else if (agg_known_at_begin(conn, q.known_at_ms, &opened, err, sizeof(err)) != 0)
+        error_text(resp, 503, err);
     else if (page(conn, &(struct agg_api_year){q.year, q.as_of_ms, q.as_of, years, n_years}, resp,
                   err, sizeof(err)) != 0)
         error_text(resp, 503, err);
+    agg_known_at_end(conn, opened);
     agg_http_page_done(h, conn);
 }
 
@@ -412,6 +416,7 @@ static void handle_document(struct agg_http *h, const struct ct_http_request *re
     int years[MAX_YEARS];
     size_t n_years = 0;
     struct query q = {0};
+    bool opened = false;
     PGconn *conn;
     int rc = -1;
 
@@ -424,11 +429,14 @@ static void handle_document(struct agg_http *h, const struct ct_http_request *re
         error_text(resp, 503, err);
     else if (choose_year(&q, years, n_years, err, sizeof(err)) != 0)
         error_text(resp, 404, err);
+    else if (agg_known_at_begin(conn, q.known_at_ms, &opened, err, sizeof(err)) != 0)
+        error_text(resp, 503, err);
     else if (agg_briefing_load(conn, &(struct agg_briefing_query){q.year, q.as_of_ms}, &b, err,
                                sizeof(err)) != 0)
         error_text(resp, 503, err);
     else
         rc = 0;
+    agg_known_at_end(conn, opened);
     agg_http_page_done(h, conn);
     /* as the other handlers, the reason goes to the client, not the log */
     if (rc == 0 && serve(b, resp, err, sizeof(err)) != 0)

@@ -54,6 +54,7 @@ static bool lane_busy(const struct agg_lane *l)
 
 struct agg_ingest {
     void *router;
+    struct agg_directory_catch_up catch_up;
     bool curve; /* connections are authenticated; User-Id names the agent */
     const struct ct_log *log;
     struct agg_batch incoming; /* the frame being decoded; joins a lane's group if accepted */
@@ -74,6 +75,11 @@ struct agg_ingest {
 static int set_int(void *socket, int option, int value)
 {
     return zmq_setsockopt(socket, option, &value, sizeof(value));
+}
+
+void agg_ingest_set_catch_up(struct agg_ingest *in, struct agg_directory_catch_up catch_up)
+{
+    in->catch_up = catch_up;
 }
 
 struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *settings,
@@ -419,6 +425,9 @@ static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
         return;
     }
     error = check_agent(dir, hello->agent, hello->district, &agent, why, sizeof(why));
+    if (error == CT_WERR_UNKNOWN_AGENT && agent == NULL && in->catch_up.fn != NULL &&
+        in->catch_up.fn(in->catch_up.ctx, hello->agent, NULL))
+        error = check_agent(dir, hello->agent, hello->district, &agent, why, sizeof(why));
     if (error != CT_WERR_NONE) {
         ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "hello refused: %s", why);
         send_error(in, slot->route, slot->route_len, error, 0, why);

@@ -59,6 +59,9 @@ struct agg_ingest_stats {
 struct agg_ingest;
 
 /* Binds the ROUTER at settings->listen. Returns NULL with a reason in `err`. */
+/* How a hello for an agent the directory does not hold catches up (directory.h). */
+void agg_ingest_set_catch_up(struct agg_ingest *in, struct agg_directory_catch_up catch_up);
+
 struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *settings,
                                   const struct ct_log *log, char *err, size_t err_size);
 void agg_ingest_free(struct agg_ingest *in);
