@@ -104,31 +104,6 @@ static size_t status_index(const char *code)
     return N_STATUSES - 1;
 }
 
-static void html(struct ct_buf *out, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        switch (*s) {
-        case '&':
-            ct_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            ct_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            ct_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            ct_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            ct_buf_puts(out, "&#39;");
-            break;
-        default:
-            ct_buf_append(out, s, 1);
-        }
-    }
-}
-
 static void figure(struct ct_buf *out, const char *decimal)
 {
     agg_dashboard_format_figure(decimal, 2, out);
@@ -145,7 +120,7 @@ static void with_unit(struct ct_buf *out, const char *unit)
 {
     if (unit != NULL && unit[0] != '\0') {
         ct_buf_puts(out, " <span class=\"u\">");
-        html(out, unit);
+        ct_buf_html(out, unit);
         ct_buf_puts(out, "</span>");
     }
 }
@@ -205,7 +180,7 @@ static void masthead(struct ct_buf *out, const struct agg_briefing *b, int64_t i
     ct_buf_printf(out, "<div class=\"issue\">%d 年度 · 截至", p->year);
     cn_date(out, p->as_of_ms, true);
     ct_buf_puts(out, "</div>\n<div class=\"meta\"><span>数据截至 As of ");
-    html(out, as_of);
+    ct_buf_html(out, as_of);
     ct_buf_puts(out, "</span><span>印发日期 Issued ");
     cn_date(out, issued_ms, false);
     ct_buf_puts(out, "</span></div>\n<div class=\"rule\"></div>\n</header>\n");
@@ -246,13 +221,13 @@ static void target_row(struct ct_buf *out, const struct agg_briefing *b, size_t 
     if (bar > 100)
         bar = 100;
     ct_buf_printf(out, "<tr class=\"%s\" data-code=\"", statuses[s].code);
-    html(out, t->code);
+    ct_buf_html(out, t->code);
     ct_buf_printf(out, "\"><td class=\"no\">%zu</td><td class=\"name\"><span class=\"zh\">", i + 1);
-    html(out, t->name_zh);
+    ct_buf_html(out, t->name_zh);
     ct_buf_puts(out, "</span><span class=\"en\">");
-    html(out, t->name_en);
+    ct_buf_html(out, t->name_en);
     ct_buf_puts(out, "</span><span class=\"code\">");
-    html(out, t->code);
+    ct_buf_html(out, t->code);
     ct_buf_puts(out, "</span></td><td class=\"num\">");
     figure(out, t->actual);
     if (t->actual != NULL)
@@ -313,16 +288,16 @@ static void section_assessment(struct ct_buf *out, const struct agg_briefing *b,
     for (size_t i = 0; i < a->n_units; i++) {
         const struct agg_assessment_unit *u = &a->units[i];
         ct_buf_puts(out, "<tr data-district=\"");
-        html(out, u->district);
+        ct_buf_html(out, u->district);
         ct_buf_puts(out, "\"><td class=\"no\">");
         if (u->rank != NULL)
-            html(out, u->rank);
+            ct_buf_html(out, u->rank);
         else
             ct_buf_puts(out, "—");
         ct_buf_puts(out, "</td><td>");
-        html(out, u->name_zh);
+        ct_buf_html(out, u->name_zh);
         ct_buf_puts(out, "<span class=\"en\"> ");
-        html(out, u->name_en);
+        ct_buf_html(out, u->name_en);
         ct_buf_puts(out, "</span></td><td class=\"num\">");
         figure(out, u->score);
         ct_buf_printf(out,
@@ -340,16 +315,16 @@ static void section_completeness(struct ct_buf *out, const struct agg_briefing *
 
     heading(out, section, "报送完整性", "Completeness of the last due round");
     ct_buf_puts(out, "<p>");
-    html(out, c->round);
+    ct_buf_html(out, c->round);
     ct_buf_puts(out, "（期末 ");
-    html(out, c->period_end);
+    ct_buf_html(out, c->period_end);
     ct_buf_puts(out, "，报送截止 ");
-    html(out, c->due);
+    ct_buf_html(out, c->due);
     ct_buf_printf(out,
                   "）：应报 <b>%d</b> 项，已报 <b>%d</b> 项，其中按时 <b>%d</b> 项。"
                   "<span class=\"en\"> Round ",
                   c->expected, c->reported, c->on_time);
-    html(out, c->round);
+    ct_buf_html(out, c->round);
     ct_buf_printf(out, ": %d indicator reports expected, %d reported, %d on time.</span></p>\n",
                   c->expected, c->reported, c->on_time);
     ct_buf_puts(out, "<table class=\"completeness\"><thead><tr>"
@@ -361,9 +336,9 @@ static void section_completeness(struct ct_buf *out, const struct agg_briefing *
     for (size_t i = 0; i < c->n_units; i++) {
         const struct agg_briefing_completeness_unit *u = &c->units[i];
         ct_buf_puts(out, "<tr data-district=\"");
-        html(out, u->district);
+        ct_buf_html(out, u->district);
         ct_buf_puts(out, "\"><td>");
-        html(out, unit_name(b, u->district));
+        ct_buf_html(out, unit_name(b, u->district));
         ct_buf_printf(out,
                       "</td><td class=\"num\">%d</td><td class=\"num\">%d</td>"
                       "<td class=\"num\">%d</td><td>",
@@ -371,7 +346,7 @@ static void section_completeness(struct ct_buf *out, const struct agg_briefing *
         for (size_t k = 0; k < u->n_missing; k++) {
             if (k > 0)
                 ct_buf_puts(out, "、");
-            html(out, u->missing[k]);
+            ct_buf_html(out, u->missing[k]);
         }
         if (u->n_missing == 0)
             ct_buf_puts(out, "—");
@@ -409,9 +384,9 @@ static void section_changes(struct ct_buf *out, const struct agg_briefing *b, in
         const struct agg_briefing_change *c = &ch->targets[i];
         const struct agg_progress_target *t = target_of(b->progress, c->code);
         ct_buf_puts(out, "<tr data-code=\"");
-        html(out, c->code);
+        ct_buf_html(out, c->code);
         ct_buf_puts(out, "\"><td class=\"name\"><span class=\"zh\">");
-        html(out, t != NULL ? t->name_zh : c->code);
+        ct_buf_html(out, t != NULL ? t->name_zh : c->code);
         ct_buf_puts(out, "</span></td><td class=\"num\">");
         figure(out, c->before);
         ct_buf_puts(out, "</td><td class=\"num\">");
@@ -425,12 +400,12 @@ static void section_changes(struct ct_buf *out, const struct agg_briefing *b, in
             const struct agg_briefing_change_update *u = &c->updates[k];
             if (k > 0)
                 ct_buf_puts(out, "；");
-            html(out, unit_name(b, u->district));
+            ct_buf_html(out, unit_name(b, u->district));
             ct_buf_puts(out, strcmp(u->op, "add") == 0 ? " 增减 " : " 报 ");
             figure(out, u->value);
             if (u->note != NULL && u->note[0] != '\0') {
                 ct_buf_puts(out, "（");
-                html(out, u->note);
+                ct_buf_html(out, u->note);
                 ct_buf_puts(out, "）");
             }
         }

@@ -74,17 +74,17 @@ static const char *unit_name(PGresult *units, const char *id)
 static void render_target(struct ct_buf *out, const struct agg_diff_target *t, PGresult *units)
 {
     ct_buf_puts(out, "<section class=\"change\" data-code=\"");
-    agg_dashboard_escape(out, t->code);
+    ct_buf_html(out, t->code);
     ct_buf_puts(out, "\"><h2>");
-    agg_dashboard_escape(out, t->name_zh);
+    ct_buf_html(out, t->name_zh);
     ct_buf_puts(out, "<span class=\"en\">");
-    agg_dashboard_escape(out, t->name_en);
+    ct_buf_html(out, t->name_en);
     ct_buf_puts(out, "</span></h2><p class=\"delta\">");
     agg_dashboard_format_figure(t->before, 2, out);
     ct_buf_puts(out, " → <b>");
     agg_dashboard_format_figure(t->after, 2, out);
     ct_buf_puts(out, "</b> ");
-    agg_dashboard_escape(out, t->unit);
+    ct_buf_html(out, t->unit);
     ct_buf_puts(out, "（变化 change ");
     if (t->delta != NULL && t->delta[0] != '-')
         ct_buf_puts(out, "+");
@@ -102,13 +102,13 @@ static void render_target(struct ct_buf *out, const struct agg_diff_target *t, P
     for (size_t i = 0; i < t->n_updates; i++) {
         const struct agg_diff_update *u = &t->updates[i];
         ct_buf_puts(out, "<tr class=\"update\" data-district=\"");
-        agg_dashboard_escape(out, u->district);
+        ct_buf_html(out, u->district);
         ct_buf_puts(out, "\"><td>");
-        agg_dashboard_escape(out, unit_name(units, u->district));
+        ct_buf_html(out, unit_name(units, u->district));
         ct_buf_puts(out, "</td><td>");
-        agg_dashboard_escape(out, u->indicator);
+        ct_buf_html(out, u->indicator);
         ct_buf_puts(out, "</td><td>");
-        agg_dashboard_escape(out, u->op);
+        ct_buf_html(out, u->op);
         ct_buf_puts(out, "</td><td class=\"n\">");
         agg_dashboard_format_figure(u->value, 4, out);
         ct_buf_puts(out, "</td><td class=\"n\">");
@@ -118,7 +118,7 @@ static void render_target(struct ct_buf *out, const struct agg_diff_target *t, P
         ct_buf_puts(out, "</td><td class=\"t received\">");
         time_cell(out, u->received_ms);
         ct_buf_puts(out, "</td><td>");
-        agg_dashboard_escape(out, u->note);
+        ct_buf_html(out, u->note);
         ct_buf_puts(out, "</td></tr>");
     }
     ct_buf_puts(out, "</tbody></table></section>");

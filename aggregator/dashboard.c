@@ -35,36 +35,6 @@ static size_t status_index(const char *code)
     return N_STATUSES - 1; /* anything unknown reads as no data */
 }
 
-static void html(struct ct_buf *out, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        switch (*s) {
-        case '&':
-            ct_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            ct_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            ct_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            ct_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            ct_buf_puts(out, "&#39;");
-            break;
-        default:
-            ct_buf_append(out, s, 1);
-        }
-    }
-}
-
-void agg_dashboard_escape(struct ct_buf *out, const char *s)
-{
-    html(out, s);
-}
-
 /* A JSON string that is also safe inside <script>: '<' never appears literally. */
 static void json_in_script(struct ct_buf *out, const char *s)
 {
@@ -97,7 +67,7 @@ void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_bu
         return;
     }
     if (strspn(s, "0123456789.+-eE") != strlen(s)) {
-        html(out, decimal); /* not a number: show it as it is */
+        ct_buf_html(out, decimal); /* not a number: show it as it is */
         return;
     }
     if (strpbrk(s, "eE") != NULL) { /* only doubles print so; PostgreSQL never does */
@@ -111,7 +81,7 @@ void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_bu
     ip_len = dot != NULL ? (size_t)(dot - s) : strlen(s);
     fp_len = dot != NULL ? strlen(dot + 1) : 0;
     if (ip_len + (size_t)decimals >= FIGURE_MAX || strspn(s, "0123456789.") != strlen(s)) {
-        html(out, decimal); /* not a plain decimal: show it as it is */
+        ct_buf_html(out, decimal); /* not a plain decimal: show it as it is */
         return;
     }
     /* digits = integer part, then exactly `decimals` fraction digits, with a leading '0'
@@ -190,7 +160,7 @@ static const struct agg_dashboard_unit *find_unit(const struct agg_dashboard_vie
 static void unit_name(struct ct_buf *out, const struct agg_dashboard_view *v, const char *id)
 {
     const struct agg_dashboard_unit *u = find_unit(v, id);
-    html(out, u != NULL ? u->name_zh : id);
+    ct_buf_html(out, u != NULL ? u->name_zh : id);
 }
 
 struct ranked {
@@ -239,9 +209,9 @@ static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
         ct_buf_puts(out, "<table class=\"chart\"><tbody>");
         for (size_t i = 0; i < t->n_units; i++) {
             ct_buf_puts(out, "<tr data-district=\"");
-            html(out, rows[i].unit->district);
+            ct_buf_html(out, rows[i].unit->district);
             ct_buf_puts(out, "\" data-value=\"");
-            html(out, rows[i].unit->value);
+            ct_buf_html(out, rows[i].unit->value);
             ct_buf_puts(out, "\"><th>");
             unit_name(out, v, rows[i].unit->district);
             ct_buf_printf(out, "</th><td><span class=\"%s\" style=\"width: %.1f%%;\"></span></td>",
@@ -268,7 +238,7 @@ static void render_units(struct ct_buf *out, const struct agg_dashboard_view *v,
             if (have)
                 continue;
             ct_buf_puts(out, any ? "、" : "<p class=\"missing\">未报送 No figure yet: ");
-            html(out, v->units[i].name_zh);
+            ct_buf_html(out, v->units[i].name_zh);
             any = true;
         }
         if (any)
@@ -338,7 +308,7 @@ static void render_revised(struct ct_buf *out, const struct agg_dashboard_view *
     if (r == NULL)
         return;
     ct_buf_puts(out, " <span class=\"revised\" data-keep=\"revised\" title=\"");
-    html(out, v->revised_since);
+    ct_buf_html(out, v->revised_since);
     ct_buf_puts(out, " 时为 was ");
     agg_dashboard_format_figure(r->before, 2, out);
     ct_buf_puts(out, "\">修订 revised</span>");
@@ -353,25 +323,25 @@ static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v
 
     ct_buf_printf(out, "<details class=\"target st-%s%s\" role=\"listitem\" data-code=\"",
                   statuses[st].code, lag_class(t));
-    html(out, t->code);
+    ct_buf_html(out, t->code);
     ct_buf_printf(out, "\" data-status=\"%s\" data-actual=\"", statuses[st].code);
-    html(out, t->actual != NULL ? t->actual : "");
+    ct_buf_html(out, t->actual != NULL ? t->actual : "");
     ct_buf_puts(out, "\" data-target=\"");
-    html(out, t->target);
+    ct_buf_html(out, t->target);
     ct_buf_puts(out, "\" data-pct=\"");
-    html(out, t->pct != NULL ? t->pct : "");
+    ct_buf_html(out, t->pct != NULL ? t->pct : "");
     ct_buf_puts(out, "\"><summary class=\"row\"><span class=\"name\"><span class=\"zh\">");
-    html(out, t->name_zh);
+    ct_buf_html(out, t->name_zh);
     ct_buf_puts(out, "</span><span class=\"en\">");
-    html(out, t->name_en);
+    ct_buf_html(out, t->name_en);
     ct_buf_puts(out, "</span></span><span class=\"fig\"><span class=\"actual\">");
     agg_dashboard_format_figure(t->actual, 2, out);
     ct_buf_puts(out, "</span> / <span class=\"goal\">");
-    html(out, comparator_symbol(t->comparator));
+    ct_buf_html(out, comparator_symbol(t->comparator));
     ct_buf_puts(out, " ");
     agg_dashboard_format_figure(t->target, 2, out);
     ct_buf_puts(out, "</span> <span class=\"unit\">");
-    html(out, t->unit);
+    ct_buf_html(out, t->unit);
     ct_buf_puts(out, "</span>");
     render_revised(out, v, t);
     ct_buf_printf(out,
@@ -501,7 +471,7 @@ static int render_marker(struct ct_buf *out, const struct agg_dashboard_view *v,
         for (size_t i = 0; v->progress != NULL && i < v->progress->n_targets; i++)
             render_target(out, v, &v->progress->targets[i]);
     } else if (IS("revised_since_value")) {
-        html(out, v->revised_since);
+        ct_buf_html(out, v->revised_since);
     } else if (IS("revised_note")) {
         if (v->revisions != NULL)
             ct_buf_printf(out, "%zu 项数字在此后修订 figures revised since then · ",
@@ -518,7 +488,7 @@ static int render_marker(struct ct_buf *out, const struct agg_dashboard_view *v,
             }
         }
     } else if (IS("problem")) {
-        html(out, v->problem);
+        ct_buf_html(out, v->problem);
     } else if (IS("state")) {
         render_state(out, v);
     } else {

@@ -73,7 +73,4 @@ int agg_dashboard_render(const struct agg_dashboard_view *view, struct ct_buf *o
  * Exposed for tests. */
 void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_buf *out);
 
-/* Appends `s` (NULL: nothing) escaped for HTML text and attribute values. */
-void agg_dashboard_escape(struct ct_buf *out, const char *s);
-
 #endif

@@ -28,31 +28,6 @@ static size_t status_index(const char *code)
     return N_STATUSES - 1; /* anything unknown reads as no data */
 }
 
-static void html(struct ct_buf *out, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        switch (*s) {
-        case '&':
-            ct_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            ct_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            ct_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            ct_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            ct_buf_puts(out, "&#39;");
-            break;
-        default:
-            ct_buf_append(out, s, 1);
-        }
-    }
-}
-
 static const char style[] =
     ":root{--met:#009e73;--on-track:#0072b2;--behind:#d55e00;--no-data:#8a8a8a;--ink:#16181d;"
     "--muted:#5a5f69;--line:#d9dbe0;--paper:#fff;--ground:#f3f4f6}\n"
@@ -135,17 +110,17 @@ static void render_ranking(struct ct_buf *out, const struct agg_assessment *a)
 
         w = isfinite(w) ? fmin(100, fmax(0, w)) : 0;
         ct_buf_puts(out, "<tr data-district=\"");
-        html(out, u->district);
+        ct_buf_html(out, u->district);
         ct_buf_puts(out, "\" data-rank=\"");
-        html(out, u->rank);
+        ct_buf_html(out, u->rank);
         ct_buf_puts(out, "\" data-score=\"");
-        html(out, u->score);
+        ct_buf_html(out, u->score);
         ct_buf_puts(out, "\"><td class=\"n\">");
-        html(out, u->rank != NULL ? u->rank : "—");
+        ct_buf_html(out, u->rank != NULL ? u->rank : "—");
         ct_buf_puts(out, "</td><td>");
-        html(out, u->name_zh);
+        ct_buf_html(out, u->name_zh);
         ct_buf_puts(out, " <small>");
-        html(out, u->name_en);
+        ct_buf_html(out, u->name_en);
         ct_buf_printf(out,
                       "</small></td><td class=\"score\"><span class=\"sbar\" "
                       "style=\"width: %.1f%%;\"></span>",
@@ -168,25 +143,25 @@ static void render_cell(struct ct_buf *out, const struct agg_assessment_unit *u,
     ct_buf_puts(out, it != NULL ? "<td class=\"cell st-" : "<td class=\"cell na");
     if (it == NULL) {
         ct_buf_puts(out, "\" data-district=\"");
-        html(out, u->district);
+        ct_buf_html(out, u->district);
         ct_buf_puts(out, "\" data-code=\"");
-        html(out, c->code);
+        ct_buf_html(out, c->code);
         ct_buf_puts(out, "\" title=\"无分解目标 no target of its own\">·</td>");
         return;
     }
     st = status_index(it->status);
     ct_buf_printf(out, "%s\" data-district=\"", statuses[st].code);
-    html(out, u->district);
+    ct_buf_html(out, u->district);
     ct_buf_puts(out, "\" data-code=\"");
-    html(out, c->code);
+    ct_buf_html(out, c->code);
     ct_buf_puts(out, "\" data-pct=\"");
-    html(out, it->pct);
+    ct_buf_html(out, it->pct);
     ct_buf_printf(out, "\" data-status=\"%s\" title=\"", statuses[st].code);
     agg_dashboard_format_figure(it->actual, 2, out);
     ct_buf_puts(out, " / ");
     agg_dashboard_format_figure(it->target, 2, out);
     ct_buf_puts(out, " ");
-    html(out, c->unit);
+    ct_buf_html(out, c->unit);
     ct_buf_printf(out, " · %s %s\">", statuses[st].zh, statuses[st].en);
     if (it->pct != NULL) {
         agg_dashboard_format_figure(it->pct, 1, out);
@@ -214,20 +189,20 @@ static void render_scorecard(struct ct_buf *out, const struct agg_assessment *a)
                      "<th>单位 Unit</th>");
     for (size_t c = 0; c < a->n_columns; c++) {
         ct_buf_puts(out, "<th class=\"t\" data-code=\"");
-        html(out, a->columns[c].code);
+        ct_buf_html(out, a->columns[c].code);
         ct_buf_puts(out, "\" title=\"");
-        html(out, a->columns[c].name_en);
+        ct_buf_html(out, a->columns[c].name_en);
         ct_buf_puts(out, "\">");
-        html(out, a->columns[c].name_zh);
+        ct_buf_html(out, a->columns[c].name_zh);
         ct_buf_puts(out, "</th>");
     }
     ct_buf_puts(out, "</tr></thead><tbody>");
     for (size_t i = 0; i < a->n_units; i++) {
         const struct agg_assessment_unit *u = &a->units[i];
         ct_buf_puts(out, "<tr data-district=\"");
-        html(out, u->district);
+        ct_buf_html(out, u->district);
         ct_buf_puts(out, "\"><th>");
-        html(out, u->name_zh);
+        ct_buf_html(out, u->name_zh);
         ct_buf_puts(out, "</th>");
         for (size_t c = 0; c < a->n_columns; c++)
             render_cell(out, u, &a->columns[c]);

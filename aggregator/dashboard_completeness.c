@@ -26,44 +26,19 @@ static const char style[] =
     "margin-right:.4rem;border:1px solid #d9dbe0}ul{margin:.2rem 0 .8rem}"
     "@media print{body{background:#fff}header{border:0}form,nav{display:none}}";
 
-static void html(struct ct_buf *out, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        switch (*s) {
-        case '&':
-            ct_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            ct_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            ct_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            ct_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            ct_buf_puts(out, "&#39;");
-            break;
-        default:
-            ct_buf_append(out, s, 1);
-        }
-    }
-}
-
 /* "高新技术产业产值 (hightech_output)", or the code alone when it has no name. */
 static void indicator(struct ct_buf *out, const struct agg_completeness_page *p, const char *code)
 {
     for (int i = 0; p->names != NULL && i < PQntuples(p->names); i++) {
         if (strcmp(PQgetvalue(p->names, i, 0), code) == 0) {
-            html(out, PQgetvalue(p->names, i, 1));
+            ct_buf_html(out, PQgetvalue(p->names, i, 1));
             ct_buf_puts(out, " (");
-            html(out, code);
+            ct_buf_html(out, code);
             ct_buf_puts(out, ")");
             return;
         }
     }
-    html(out, code);
+    ct_buf_html(out, code);
 }
 
 static void code_list(struct ct_buf *out, const struct agg_completeness_page *p,
@@ -112,24 +87,24 @@ static void render_matrix(struct ct_buf *out, const struct agg_completeness_page
     for (size_t i = 0; i < c->n_rounds; i++) {
         const struct agg_completeness_round *r = &c->rounds[i];
         ct_buf_printf(out, "<th scope=\"col\" data-round=\"");
-        html(out, r->round);
+        ct_buf_html(out, r->round);
         ct_buf_puts(out, "\">");
-        html(out, r->round);
+        ct_buf_html(out, r->round);
         ct_buf_puts(out, "<br><small>截至 period end ");
-        html(out, r->period_end);
+        ct_buf_html(out, r->period_end);
         ct_buf_puts(out, "<br>期限 due ");
-        html(out, r->due);
+        ct_buf_html(out, r->due);
         ct_buf_puts(out, "</small></th>");
     }
     ct_buf_puts(out, "</tr></thead><tbody>");
     for (size_t k = 0; k < n_units; k++) {
         const struct agg_completeness_unit *first = &c->rounds[0].units[k];
         ct_buf_puts(out, "<tr data-district=\"");
-        html(out, first->district);
+        ct_buf_html(out, first->district);
         ct_buf_puts(out, "\"><th scope=\"row\">");
-        html(out, first->name_zh);
+        ct_buf_html(out, first->name_zh);
         ct_buf_puts(out, "<span class=\"en\">");
-        html(out, first->name_en);
+        ct_buf_html(out, first->name_en);
         ct_buf_puts(out, "</span></th>");
         for (size_t i = 0; i < c->n_rounds; i++)
             render_cell(out, p, &c->rounds[i].units[k]);
@@ -155,9 +130,9 @@ static void render_details(struct ct_buf *out, const struct agg_completeness_pag
         const struct agg_completeness_round *r = &c->rounds[i];
         bool any = false;
         ct_buf_puts(out, "<h3>");
-        html(out, r->round);
+        ct_buf_html(out, r->round);
         ct_buf_puts(out, " <small>期限 due ");
-        html(out, r->due);
+        ct_buf_html(out, r->due);
         ct_buf_puts(out, "</small></h3>");
         for (size_t k = 0; k < r->n_units; k++) {
             const struct agg_completeness_unit *u = &r->units[k];
@@ -166,9 +141,9 @@ static void render_details(struct ct_buf *out, const struct agg_completeness_pag
             ct_buf_puts(out, any ? "" : "<ul>");
             any = true;
             ct_buf_puts(out, "<li data-district=\"");
-            html(out, u->district);
+            ct_buf_html(out, u->district);
             ct_buf_puts(out, "\"><b>");
-            html(out, u->name_zh);
+            ct_buf_html(out, u->name_zh);
             ct_buf_puts(out, "</b> ");
             if (u->n_missing > 0) {
                 ct_buf_printf(out, "未报 missing (%zu): ", u->n_missing);
@@ -215,7 +190,7 @@ int agg_dashboard_completeness_render(const struct agg_completeness_page *p, str
                   p->year);
     if (p->problem != NULL) {
         ct_buf_puts(out, "<p class=\"problem\" role=\"alert\">");
-        html(out, p->problem);
+        ct_buf_html(out, p->problem);
         ct_buf_puts(out, "</p>");
     }
     if (p->completeness != NULL) {

@@ -53,31 +53,6 @@ void agg_dashboard_warnings_free(struct agg_dashboard_warnings *w)
     memset(w, 0, sizeof(*w));
 }
 
-static void escape(struct ct_buf *out, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        switch (*s) {
-        case '&':
-            ct_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            ct_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            ct_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            ct_buf_puts(out, "&quot;");
-            break;
-        case '\'':
-            ct_buf_puts(out, "&#39;");
-            break;
-        default:
-            ct_buf_append(out, s, 1);
-        }
-    }
-}
-
 void agg_dashboard_render_warnings(struct ct_buf *out, const struct agg_dashboard_view *v,
                                    const char *target, const char *district)
 {
@@ -87,17 +62,17 @@ void agg_dashboard_render_warnings(struct ct_buf *out, const struct agg_dashboar
             strcmp(w->target, target) != 0 || strcmp(w->district, district) != 0)
             continue;
         ct_buf_puts(out, "<span class=\"warn\" data-target=\"");
-        escape(out, target);
+        ct_buf_html(out, target);
         ct_buf_puts(out, "\" data-district=\"");
-        escape(out, district);
+        ct_buf_html(out, district);
         ct_buf_puts(out, "\" data-code=\"");
-        escape(out, w->code);
+        ct_buf_html(out, w->code);
         ct_buf_puts(out, "\" title=\"");
-        escape(out, w->msg);
+        ct_buf_html(out, w->msg);
         ct_buf_puts(out, "\">⚠ 待核实 check: ");
-        escape(out, w->code);
+        ct_buf_html(out, w->code);
         ct_buf_puts(out, " <small>");
-        escape(out, w->msg);
+        ct_buf_html(out, w->msg);
         ct_buf_puts(out, "</small></span>");
     }
 }

@@ -44,28 +44,6 @@ int agg_svg_figure(const char *text, double *v)
     return 0;
 }
 
-static void xml_text(struct ct_buf *out, const char *s)
-{
-    for (; s != NULL && *s; s++) {
-        switch (*s) {
-        case '&':
-            ct_buf_puts(out, "&amp;");
-            break;
-        case '<':
-            ct_buf_puts(out, "&lt;");
-            break;
-        case '>':
-            ct_buf_puts(out, "&gt;");
-            break;
-        case '"':
-            ct_buf_puts(out, "&quot;");
-            break;
-        default:
-            ct_buf_append(out, s, 1);
-        }
-    }
-}
-
 /* The value range shown, and its ticks. All arithmetic is on halves so that values near
  * DBL_MAX never overflow. */
 struct scale {
@@ -240,9 +218,9 @@ int agg_svg_chart_render(const struct agg_svg_chart *c, struct ct_buf *out)
                   "<svg class=\"trend-chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
                   "aria-label=\"",
                   W, H);
-    xml_text(out, c->label);
+    ct_buf_html(out, c->label);
     ct_buf_printf(out, " %d 趋势 trend\" font-size=\"11\" fill=\"#16181d\"><title>", c->year);
-    xml_text(out, c->label);
+    ct_buf_html(out, c->label);
     ct_buf_printf(out, " %d 年度趋势 trend through the year</title>", c->year);
 
     /* Grid and y ticks. */
@@ -277,7 +255,7 @@ int agg_svg_chart_render(const struct agg_svg_chart *c, struct ct_buf *out)
                   TOP + PLOT_H / 2);
     if (c->unit != NULL && c->unit[0] != '\0') {
         ct_buf_puts(out, " (");
-        xml_text(out, c->unit);
+        ct_buf_html(out, c->unit);
         ct_buf_puts(out, ")");
     }
     ct_buf_puts(out, "</text>");
@@ -336,7 +314,7 @@ int agg_svg_sparkline_render(const struct agg_svg_chart *c, struct ct_buf *out)
                   "<svg class=\"spark\" viewBox=\"0 0 %.0f %.0f\" "
                   "role=\"img\" aria-label=\"",
                   SPARK_W, SPARK_H);
-    xml_text(out, c->label);
+    ct_buf_html(out, c->label);
     ct_buf_printf(out, " %d 趋势 trend%s\">", c->year, have_last ? "" : "：暂无数据 no data");
     if (agg_svg_figure(c->target, &(double){0}) == 0) {
         double v = 0, y;

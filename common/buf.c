@@ -112,3 +112,20 @@ int ct_buf_json_string(struct ct_buf *b, const char *s)
     }
     return ct_buf_append(b, "\"", 1);
 }
+
+int ct_buf_html(struct ct_buf *b, const char *s)
+{
+    for (; s != NULL && *s; s++) {
+        const char *ref = *s == '&'    ? "&amp;"
+                          : *s == '<'  ? "&lt;"
+                          : *s == '>'  ? "&gt;"
+                          : *s == '"'  ? "&quot;"
+                          : *s == '\'' ? "&#39;"
+                                       : NULL;
+        if (ref != NULL)
+            ct_buf_puts(b, ref);
+        else
+            ct_buf_append(b, s, 1);
+    }
+    return b->failed ? -1 : 0;
+}

@@ -36,4 +36,9 @@ int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(
 /* Appends `s` as a JSON string literal, quotes included. `s` must be valid UTF-8. */
 int ct_buf_json_string(struct ct_buf *b, const char *s);
 
+/* Appends `s` (NULL appends nothing) with & < > " ' as character references: safe as HTML
+ * or SVG text and inside a quoted attribute. Returns 0, or -1 when the buffer could not
+ * grow. Every page the daemons serve escapes what it did not write itself through this. */
+int ct_buf_html(struct ct_buf *b, const char *s);
+
 #endif

@@ -157,3 +157,13 @@ Test(buf, json_strings_append_after_other_text)
     cr_assert_str_eq(b.data, "{\"code\":\"hightech_output\"}");
     ct_buf_free(&b);
 }
+
+Test(buf, html_escapes_the_five_characters_and_nothing_else)
+{
+    struct ct_buf b = CT_BUF_INIT;
+
+    cr_assert_eq(ct_buf_html(&b, "<a href=\"x\">R&D's 研发</a>"), 0);
+    cr_assert_eq(ct_buf_html(&b, NULL), 0);
+    cr_assert_str_eq(b.data, "&lt;a href=&quot;x&quot;&gt;R&amp;D&#39;s 研发&lt;/a&gt;");
+    ct_buf_free(&b);
+}
