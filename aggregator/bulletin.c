@@ -1,4 +1,5 @@
 #include "bulletin.h"
+#include "status_words.h"
 
 #include "dashboard.h"
 #include "timefmt.h"
@@ -10,16 +11,6 @@
 #include <time.h>
 
 #define MS_PER_DAY 86400000LL
-
-static const struct {
-    const char *code, *symbol, *zh, *en;
-} statuses[] = {
-    {"met", "✓", "已完成", "met"},
-    {"on_track", "→", "进度正常", "on track"},
-    {"behind", "!", "滞后", "behind"},
-    {"no_data", "–", "暂无数据", "no data"},
-};
-#define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
 static const char *const numerals[] = {"一", "二", "三", "四", "五", "六", "七", "八"};
 
@@ -93,15 +84,6 @@ static const char *comparator_symbol(const char *cmp)
     if (strcmp(cmp, "<") == 0)
         return "&lt;";
     return "";
-}
-
-static size_t status_index(const char *code)
-{
-    for (size_t i = 0; i < N_STATUSES; i++) {
-        if (code != NULL && strcmp(statuses[i].code, code) == 0)
-            return i;
-    }
-    return N_STATUSES - 1;
 }
 
 static void figure(struct ct_buf *out, const char *decimal)
@@ -203,24 +185,24 @@ static void section_overview(struct ct_buf *out, const struct agg_briefing *b, i
                   "<p class=\"en\">Of the city's %zu S&amp;T targets for %d: %zu met, %zu on "
                   "track, %zu behind, %zu with no data yet.</p>\n<div class=\"counts\">",
                   p->n_targets, p->year, counts[0], counts[1], counts[2], counts[3]);
-    for (size_t k = 0; k < N_STATUSES; k++)
+    for (size_t k = 0; k < AGG_N_STATUSES; k++)
         ct_buf_printf(out,
                       "<div class=\"count %s\"><b>%zu</b>%s<span class=\"en\"> %s</span></div>",
-                      statuses[k].code, counts[k], statuses[k].zh, statuses[k].en);
+                      agg_statuses[k].code, counts[k], agg_statuses[k].zh, agg_statuses[k].en);
     ct_buf_puts(out, "</div>\n");
 }
 
 static void target_row(struct ct_buf *out, const struct agg_briefing *b, size_t i)
 {
     const struct agg_progress_target *t = &b->progress->targets[i];
-    size_t s = status_index(t->status);
+    size_t s = agg_status_index(t->status);
     double bar = t->pct != NULL ? strtod(t->pct, NULL) : 0;
 
     if (!(bar > 0))
         bar = 0;
     if (bar > 100)
         bar = 100;
-    ct_buf_printf(out, "<tr class=\"%s\" data-code=\"", statuses[s].code);
+    ct_buf_printf(out, "<tr class=\"%s\" data-code=\"", agg_statuses[s].code);
     ct_buf_html(out, t->code);
     ct_buf_printf(out, "\"><td class=\"no\">%zu</td><td class=\"name\"><span class=\"zh\">", i + 1);
     ct_buf_html(out, t->name_zh);
@@ -250,7 +232,7 @@ static void target_row(struct ct_buf *out, const struct agg_briefing *b, size_t 
         ct_buf_puts(out, "</td>");
     }
     ct_buf_printf(out, "<td class=\"status\">%s %s<span class=\"en\">%s</span></td></tr>\n",
-                  statuses[s].symbol, statuses[s].zh, statuses[s].en);
+                  agg_statuses[s].symbol, agg_statuses[s].zh, agg_statuses[s].en);
 }
 
 static void section_targets(struct ct_buf *out, const struct agg_briefing *b, int *section)

@@ -1,4 +1,5 @@
 #include "dashboard.h"
+#include "status_words.h"
 #include "dashboard_warnings.h"
 #include "decimal.h"
 #include "embedded.h"
@@ -15,25 +16,6 @@
 extern const struct ct_embedded_file agg_dashboard_files[];
 
 #define FIGURE_MAX 64
-
-static const struct {
-    const char *code, *symbol, *zh, *en;
-} statuses[] = {
-    {"met", "✓", "已完成", "met"},
-    {"on_track", "→", "进度正常", "on track"},
-    {"behind", "!", "滞后", "behind"},
-    {"no_data", "–", "暂无数据", "no data"},
-};
-#define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
-
-static size_t status_index(const char *code)
-{
-    for (size_t i = 0; i < N_STATUSES; i++) {
-        if (code != NULL && strcmp(statuses[i].code, code) == 0)
-            return i;
-    }
-    return N_STATUSES - 1; /* anything unknown reads as no data */
-}
 
 /* A JSON string that is also safe inside <script>: '<' never appears literally. */
 static void json_in_script(struct ct_buf *out, const char *s)
@@ -317,14 +299,14 @@ static void render_revised(struct ct_buf *out, const struct agg_dashboard_view *
 static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v,
                           const struct agg_progress_target *t)
 {
-    size_t st = status_index(t->status);
+    size_t st = agg_status_index(t->status);
     double w = bar_width(t->pct);
     struct agg_svg_chart chart = chart_of(v, t);
 
     ct_buf_printf(out, "<details class=\"target st-%s%s\" role=\"listitem\" data-code=\"",
-                  statuses[st].code, lag_class(t));
+                  agg_statuses[st].code, lag_class(t));
     ct_buf_html(out, t->code);
-    ct_buf_printf(out, "\" data-status=\"%s\" data-actual=\"", statuses[st].code);
+    ct_buf_printf(out, "\" data-status=\"%s\" data-actual=\"", agg_statuses[st].code);
     ct_buf_html(out, t->actual != NULL ? t->actual : "");
     ct_buf_puts(out, "\" data-target=\"");
     ct_buf_html(out, t->target);
@@ -362,7 +344,8 @@ static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v
     ct_buf_printf(out,
                   "</span><span class=\"status\"><span class=\"sym\">%s</span>%s<span "
                   "class=\"en\">%s · %d 单位 units</span></span></summary>",
-                  statuses[st].symbol, statuses[st].zh, statuses[st].en, t->units_reporting);
+                  agg_statuses[st].symbol, agg_statuses[st].zh, agg_statuses[st].en,
+                  t->units_reporting);
     ct_buf_puts(out, "<div class=\"trend\" data-keep=\"trend\">");
     agg_svg_chart_render(&chart, out);
     ct_buf_puts(out, "</div>");
@@ -372,17 +355,17 @@ static void render_target(struct ct_buf *out, const struct agg_dashboard_view *v
 
 static void render_summary(struct ct_buf *out, const struct agg_progress *p)
 {
-    size_t counts[N_STATUSES] = {0};
+    size_t counts[AGG_N_STATUSES] = {0};
 
     for (size_t i = 0; i < p->n_targets; i++)
-        counts[status_index(p->targets[i].status)]++;
-    for (size_t i = 0; i < N_STATUSES; i++) {
+        counts[agg_status_index(p->targets[i].status)]++;
+    for (size_t i = 0; i < AGG_N_STATUSES; i++) {
         ct_buf_printf(out,
                       "<span class=\"chip st-%s\" data-status=\"%s\"><span class=\"swatch "
                       "bar\"><span class=\"fill\" style=\"width: 100%%;\"></span></span><b>%zu</b>"
                       "%s %s</span>",
-                      statuses[i].code, statuses[i].code, counts[i], statuses[i].zh,
-                      statuses[i].en);
+                      agg_statuses[i].code, agg_statuses[i].code, counts[i], agg_statuses[i].zh,
+                      agg_statuses[i].en);
     }
     ct_buf_printf(out, "<span class=\"legend-note\">共 %zu 项目标 targets</span>", p->n_targets);
 }

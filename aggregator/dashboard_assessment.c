@@ -1,4 +1,5 @@
 #include "dashboard_assessment.h"
+#include "status_words.h"
 
 #include "dashboard.h"
 #include "timefmt.h"
@@ -8,25 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const struct {
-    const char *code, *symbol, *zh, *en;
-} statuses[] = {
-    {"met", "✓", "已完成", "met"},
-    {"on_track", "→", "进度正常", "on track"},
-    {"behind", "!", "滞后", "behind"},
-    {"no_data", "–", "暂无数据", "no data"},
-};
-#define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
-
-static size_t status_index(const char *code)
-{
-    for (size_t i = 0; i < N_STATUSES; i++) {
-        if (code != NULL && strcmp(statuses[i].code, code) == 0)
-            return i;
-    }
-    return N_STATUSES - 1; /* anything unknown reads as no data */
-}
 
 static const char style[] =
     ":root{--met:#009e73;--on-track:#0072b2;--behind:#d55e00;--no-data:#8a8a8a;--ink:#16181d;"
@@ -149,36 +131,36 @@ static void render_cell(struct ct_buf *out, const struct agg_assessment_unit *u,
         ct_buf_puts(out, "\" title=\"无分解目标 no target of its own\">·</td>");
         return;
     }
-    st = status_index(it->status);
-    ct_buf_printf(out, "%s\" data-district=\"", statuses[st].code);
+    st = agg_status_index(it->status);
+    ct_buf_printf(out, "%s\" data-district=\"", agg_statuses[st].code);
     ct_buf_html(out, u->district);
     ct_buf_puts(out, "\" data-code=\"");
     ct_buf_html(out, c->code);
     ct_buf_puts(out, "\" data-pct=\"");
     ct_buf_html(out, it->pct);
-    ct_buf_printf(out, "\" data-status=\"%s\" title=\"", statuses[st].code);
+    ct_buf_printf(out, "\" data-status=\"%s\" title=\"", agg_statuses[st].code);
     agg_dashboard_format_figure(it->actual, 2, out);
     ct_buf_puts(out, " / ");
     agg_dashboard_format_figure(it->target, 2, out);
     ct_buf_puts(out, " ");
     ct_buf_html(out, c->unit);
-    ct_buf_printf(out, " · %s %s\">", statuses[st].zh, statuses[st].en);
+    ct_buf_printf(out, " · %s %s\">", agg_statuses[st].zh, agg_statuses[st].en);
     if (it->pct != NULL) {
         agg_dashboard_format_figure(it->pct, 1, out);
         ct_buf_puts(out, "%");
     } else {
         ct_buf_puts(out, "—");
     }
-    ct_buf_printf(out, " %s</td>", statuses[st].symbol);
+    ct_buf_printf(out, " %s</td>", agg_statuses[st].symbol);
 }
 
 static void render_scorecard(struct ct_buf *out, const struct agg_assessment *a)
 {
     ct_buf_puts(out, "<h2>考核计分卡 Scorecard<span class=\"en\">each unit's % of its own "
                      "target</span></h2><p class=\"legend\">");
-    for (size_t i = 0; i < N_STATUSES; i++)
-        ct_buf_printf(out, "<span class=\"st-%s\">%s %s %s</span>", statuses[i].code,
-                      statuses[i].symbol, statuses[i].zh, statuses[i].en);
+    for (size_t i = 0; i < AGG_N_STATUSES; i++)
+        ct_buf_printf(out, "<span class=\"st-%s\">%s %s %s</span>", agg_statuses[i].code,
+                      agg_statuses[i].symbol, agg_statuses[i].zh, agg_statuses[i].en);
     ct_buf_puts(out, "<span class=\"na\">· 无分解目标 no target of its own</span></p>");
     if (a->n_columns == 0) {
         ct_buf_puts(out, "<p>尚未分解目标 No target has been split among the units yet "
