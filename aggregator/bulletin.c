@@ -1,7 +1,7 @@
 #include "bulletin.h"
-#include "status_words.h"
 
 #include "dashboard.h"
+#include "status_words.h"
 #include "timefmt.h"
 
 #include <stdbool.h>

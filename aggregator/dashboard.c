@@ -1,11 +1,11 @@
 #include "dashboard.h"
-#include "status_words.h"
+
 #include "dashboard_warnings.h"
 #include "decimal.h"
 #include "embedded.h"
+#include "status_words.h"
 #include "svg_chart.h"
 #include "timefmt.h"
-
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>

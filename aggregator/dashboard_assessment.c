@@ -1,7 +1,7 @@
 #include "dashboard_assessment.h"
-#include "status_words.h"
 
 #include "dashboard.h"
+#include "status_words.h"
 #include "timefmt.h"
 
 #include <math.h>
