@@ -384,6 +384,9 @@ echo
 rejected=$(psql_run -d citytally -tAc "SELECT count(*) FROM rejected_updates")
 [ "$rejected" -eq 0 ] || say "WARNING: $rejected updates were rejected (see: citytally-collector status)"
 say "every update acknowledged ($(elapsed))"
+# The tables were filled a moment ago; autovacuum would gather their statistics within a
+# minute, but the pages printed below should be quick at once (the diff's plan needs them).
+psql_run -d citytally -c ANALYZE
 revised_since=
 if [ -n "$held" ]; then
     # The moment before the corrections, rounded up to the millisecond ct_time_parse reads.
