@@ -29,7 +29,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "migrate.h"
-#include "pgsession.h"
+#include "session.h"
 #include "settings.h"
 #include "timefmt.h"
 
@@ -477,7 +477,7 @@ out:
     if (d.zmq_ctx != NULL)
         zmq_ctx_term(d.zmq_ctx);
     agg_guard_free(d.db_guard);
-    agg_session_close(&d.db);
+    agg_session_release(&d.db);
     agg_directory_clear(&d.dir);
     if (d.signal_fd >= 0)
         close(d.signal_fd);

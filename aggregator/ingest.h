@@ -28,7 +28,7 @@
 #include "directory.h"
 #include "feed.h"
 #include "log.h"
-#include "pgsession.h"
+#include "session.h"
 #include "settings.h"
 #include "store.h"
 

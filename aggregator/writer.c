@@ -1,5 +1,5 @@
 #include "writer.h"
-#include "pgsession.h"
+#include "session.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -171,7 +171,7 @@ static void *writer_main(void *arg)
     }
     pthread_mutex_unlock(&w->mu);
     set_in_use(w, NULL);
-    agg_session_close(&w->db);
+    agg_session_release(&w->db);
     return NULL;
 }
 

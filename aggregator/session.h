@@ -1,5 +1,5 @@
 /*
- * pgsession.h - the daemon's database connection and its up/down state.
+ * session.h - the daemon's database connection and its up/down state.
  *
  * PostgreSQL restarts, networks drop. The session reconnects with exponential backoff
  * (capped by the db_retry_max setting), LISTENs for citytally_agents on every new
@@ -10,8 +10,8 @@
  *
  * The session owns its PGconn. Callers borrow it through agg_session_conn() while up.
  */
-#ifndef AGG_PGSESSION_H
-#define AGG_PGSESSION_H
+#ifndef AGG_SESSION_H
+#define AGG_SESSION_H
 
 #include "log.h"
 
@@ -30,9 +30,10 @@ struct agg_session {
     const struct ct_log *log; /* borrowed */
 };
 
+/* A caller-owned session starts down; agg_session_release closes its connection. */
 void agg_session_init(struct agg_session *s, const char *conninfo, int64_t backoff_max_ms,
                       bool listen, const struct ct_log *log);
-void agg_session_close(struct agg_session *s);
+void agg_session_release(struct agg_session *s);
 
 /* Connects if down and an attempt is due. Returns true when connected afterwards, and
  * sets *fresh when this call made a new connection (state must then be reloaded). */

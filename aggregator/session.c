@@ -1,4 +1,4 @@
-#include "pgsession.h"
+#include "session.h"
 #include "db.h"
 #include "text.h"
 #include "timefmt.h"
@@ -26,11 +26,17 @@ void agg_session_init(struct agg_session *s, const char *conninfo, int64_t backo
     s->log = log;
 }
 
-void agg_session_close(struct agg_session *s)
+/* Closes the connection, if any; the session stays usable and reconnects on demand. */
+static void drop_conn(struct agg_session *s)
 {
     if (s->conn != NULL)
         PQfinish(s->conn);
     s->conn = NULL;
+}
+
+void agg_session_release(struct agg_session *s)
+{
+    drop_conn(s);
 }
 
 bool agg_session_up(const struct agg_session *s)
@@ -87,7 +93,7 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
     if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
         ct_strlcpy(why, s->conn ? PQerrorMessage(s->conn) : "out of memory", sizeof(why));
         one_line(why);
-        agg_session_close(s);
+        drop_conn(s);
         ct_complain(s->log, &s->down, CT_LOG_ERROR, "database", "unreachable: %s", why);
         schedule_retry(s, now_mono_ms);
         return false;
@@ -101,7 +107,7 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
         ct_strlcpy(why, PQerrorMessage(s->conn), sizeof(why));
         one_line(why);
         PQclear(res);
-        agg_session_close(s);
+        drop_conn(s);
         ct_complain(s->log, &s->down, CT_LOG_ERROR, "database", "unusable: %s", why);
         schedule_retry(s, now_mono_ms);
         return false;
@@ -116,7 +122,7 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
 
 void agg_session_lost(struct agg_session *s, const char *why, int64_t now_mono_ms)
 {
-    agg_session_close(s);
+    drop_conn(s);
     ct_complain(s->log, &s->down, CT_LOG_ERROR, "database", "connection lost: %s", why);
     schedule_retry(s, now_mono_ms);
 }
