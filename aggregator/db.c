@@ -16,6 +16,8 @@ static struct deadline *deadline_of(const PGconn *conn);
 static PGresult *exec_within(PGconn *conn, struct deadline *d, const char *sql, int n_params,
                              const char *const *params, bool *timed_out);
 
+#define SQLSTATE_UNIQUE_VIOLATION "23505"
+
 /* Copies a libpq message as one line: newlines become "; ", the trailing one goes. */
 static void one_line(const char *msg, char *out, size_t out_size)
 {
@@ -40,21 +42,57 @@ static void one_line(const char *msg, char *out, size_t out_size)
     out[k] = '\0';
 }
 
+void agg_db_message(PGconn *conn, const PGresult *res, char *out, size_t out_size)
+{
+    char raw[2 * AGG_DB_ERR_MAX];
+    const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *text = NULL;
+
+    if (primary != NULL) {
+        /* From the fields, not PQresultErrorMessage: that adds CONTEXT (a PL/pgSQL stack,
+         * a COPY line) but not always the DETAIL in the order wanted here. The DETAIL is
+         * what names the key of a unique violation. */
+        const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY);
+        const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+        const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+
+        snprintf(raw, sizeof(raw), "%s%s%s%s%s%s%s", severity != NULL ? severity : "",
+                 severity != NULL ? ":  " : "", primary, detail != NULL ? "\nDETAIL:  " : "",
+                 detail != NULL ? detail : "", hint != NULL ? "\nHINT:  " : "",
+                 hint != NULL ? hint : "");
+        text = raw;
+    }
+    if (text == NULL && res != NULL && PQresultErrorMessage(res)[0] != '\0')
+        text = PQresultErrorMessage(res);
+    if (text == NULL && conn != NULL && PQerrorMessage(conn)[0] != '\0')
+        text = PQerrorMessage(conn);
+    if (text == NULL)
+        text = res != NULL ? PQresStatus(PQresultStatus(res)) : "no connection";
+    one_line(text, out, out_size);
+}
+
 void agg_db_error(PGconn *conn, const PGresult *res, const char *what, char *err, size_t err_size)
 {
     char msg[AGG_DB_ERR_MAX];
-    const char *text = NULL;
 
-    if (res != NULL)
-        text = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    if (text == NULL && res != NULL && PQresultErrorMessage(res)[0] != '\0')
-        text = PQresultErrorMessage(res);
-    if (text == NULL && conn != NULL)
-        text = PQerrorMessage(conn);
-    if (text == NULL || text[0] == '\0')
-        text = res != NULL ? PQresStatus(PQresultStatus(res)) : "no connection";
-    one_line(text, msg, sizeof(msg));
+    agg_db_message(conn, res, msg, sizeof(msg));
     snprintf(err, err_size, "%s: %s", what, msg);
+}
+
+enum agg_db_outcome agg_db_outcome_of(PGconn *conn, const PGresult *res)
+{
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+        return AGG_DB_LOST;
+    if (strcmp(agg_db_sqlstate(res), SQLSTATE_UNIQUE_VIOLATION) == 0)
+        return AGG_DB_UNIQUE;
+    return AGG_DB_REFUSED;
+}
+
+enum agg_db_outcome agg_db_failed(PGconn *conn, const PGresult *res, const char *what, char *err,
+                                  size_t err_size)
+{
+    agg_db_error(conn, res, what, err, err_size);
+    return agg_db_outcome_of(conn, res);
 }
 
 const char *agg_db_sqlstate(const PGresult *res)
@@ -149,12 +187,155 @@ out:
     return rc;
 }
 
-void agg_db_rollback(PGconn *conn)
+int agg_db_rollback(PGconn *conn)
 {
-    /* Best effort by design: after a failure the caller reports the first error, and a
-     * dead connection rolls back by itself. */
-    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-        PQclear(PQexec(conn, "ROLLBACK"));
+    PGresult *res;
+    int rc;
+
+    /* No message: after a failure the caller reports the first error, and a dead
+     * connection rolls back by itself. */
+    if (PQtransactionStatus(conn) == PQTRANS_IDLE)
+        return 0;
+    res = PQexec(conn, "ROLLBACK");
+    rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -1;
+    PQclear(res);
+    return rc;
+}
+
+/* ---- pipelines and COPY ------------------------------------------------------------ */
+
+enum agg_db_outcome agg_db_pipeline(PGconn *conn, const struct agg_db_step *steps, size_t n,
+                                    char *err, size_t err_size)
+{
+    enum agg_db_outcome outcome = AGG_DB_OK;
+    PGresult *res;
+
+    for (size_t i = 0; i < n; i++) {
+        if (steps[i].keep != NULL)
+            *steps[i].keep = NULL;
+    }
+    if (PQenterPipelineMode(conn) != 1)
+        return agg_db_failed(conn, NULL, "entering pipeline mode", err, err_size);
+    for (size_t i = 0; i < n; i++) {
+        if (PQsendQueryParams(conn, steps[i].sql, steps[i].n_params, NULL, steps[i].params, NULL,
+                              NULL, 0) != 1) {
+            outcome = agg_db_failed(conn, NULL, steps[i].what, err, err_size);
+            goto out;
+        }
+    }
+    if (PQpipelineSync(conn) != 1) {
+        outcome = agg_db_failed(conn, NULL, "sending the pipeline", err, err_size);
+        goto out;
+    }
+    for (size_t i = 0; i <= n; i++) {
+        const char *what = i < n ? steps[i].what : "ending the pipeline";
+        ExecStatusType expect = i < n ? steps[i].expect : PGRES_PIPELINE_SYNC;
+        bool ok;
+
+        res = PQgetResult(conn);
+        if (res == NULL) { /* only when the connection broke: every step has a result */
+            if (outcome == AGG_DB_OK)
+                outcome = agg_db_failed(conn, NULL, what, err, err_size);
+            goto out;
+        }
+        ok = PQresultStatus(res) == expect;
+        if (!ok && outcome == AGG_DB_OK)
+            outcome = agg_db_failed(conn, res, what, err, err_size);
+        if (ok && i < n && steps[i].tag != NULL && strcmp(PQcmdStatus(res), steps[i].tag) != 0) {
+            /* A COMMIT of a failed transaction answers ROLLBACK, with no error of its own. */
+            if (outcome == AGG_DB_OK) {
+                snprintf(err, err_size, "%s: the server answered %s", what, PQcmdStatus(res));
+                outcome = AGG_DB_REFUSED;
+            }
+            ok = false;
+        }
+        if (ok && outcome == AGG_DB_OK && i < n && steps[i].keep != NULL)
+            *steps[i].keep = res;
+        else
+            PQclear(res);
+        if (i < n) { /* a statement's results end with NULL; the sync's do not */
+            while ((res = PQgetResult(conn)) != NULL)
+                PQclear(res);
+        }
+    }
+out:
+    if (PQexitPipelineMode(conn) != 1) {
+        /* Results left unread (the connection broke mid-way): the caller drops it. */
+        agg_db_error(conn, NULL, "leaving pipeline mode", err, err_size);
+        outcome = AGG_DB_LOST;
+    }
+    if (outcome != AGG_DB_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (steps[i].keep != NULL) {
+                PQclear(*steps[i].keep);
+                *steps[i].keep = NULL;
+            }
+        }
+    }
+    return outcome;
+}
+
+enum agg_db_outcome agg_db_copy_in(PGconn *conn, const char *sql, const char *data, size_t len,
+                                   char *err, size_t err_size)
+{
+    PGresult *res;
+    enum agg_db_outcome outcome = AGG_DB_OK;
+
+    if (len > INT_MAX) {
+        snprintf(err, err_size, "COPY: %zu bytes are more than one call can send", len);
+        return AGG_DB_REFUSED;
+    }
+    res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        outcome = agg_db_failed(conn, res, sql, err, err_size);
+        PQclear(res);
+        return outcome;
+    }
+    PQclear(res);
+    if (PQputCopyData(conn, data, (int)len) != 1 || PQputCopyEnd(conn, NULL) != 1)
+        return agg_db_failed(conn, NULL, "COPY", err, err_size);
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && outcome == AGG_DB_OK)
+            outcome = agg_db_failed(conn, res, "COPY", err, err_size);
+        PQclear(res);
+    }
+    return outcome;
+}
+
+/* ---- cancelling without waiting -------------------------------------------------- */
+
+static void *cancel_main(void *arg)
+{
+    PGcancel *cancel = arg;
+    char why[256];
+
+    /* The outcome does not matter: the caller has given up on the connection already. */
+    (void)PQcancel(cancel, why, sizeof(why));
+    PQfreeCancel(cancel);
+    return NULL;
+}
+
+int agg_db_cancel_async(PGconn *conn)
+{
+    PGcancel *cancel = PQgetCancel(conn);
+    pthread_attr_t attr;
+    pthread_t thread;
+    int rc;
+
+    if (cancel == NULL)
+        return -1;
+    rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (rc == 0)
+            rc = pthread_create(&thread, &attr, cancel_main, cancel);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        PQfreeCancel(cancel);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- deadlines ------------------------------------------------------------------- */

@@ -1,14 +1,19 @@
 /*
- * db.h - the few libpq helpers every part of the aggregator uses.
+ * db.h - the aggregator's one libpq layer: every statement, COPY and pipeline it sends,
+ * and the one place where a libpq error becomes a line of text.
  *
- * They turn libpq's result states into the project's error convention: a function returns
- * 0 (or a result) on success, and -1 (or NULL) with one line in the caller's `err` buffer
- * otherwise. Error text comes from the server or libpq, trimmed to one line, prefixed with
- * what was being done; it never contains the conninfo, so never a password.
+ * Errors follow the project's convention: a function returns 0 (or a result, or
+ * AGG_DB_OK) on success, and -1 (or NULL, or what the failure means for the caller) with
+ * one line in the caller's `err` buffer otherwise. That line is "<what>: <message>", and
+ * every message comes from agg_db_message(): the server's severity, primary message,
+ * DETAIL and HINT (the DETAIL names, say, the key of a unique violation), or libpq's own
+ * text, joined on one line and bounded by the buffer. It never contains the conninfo, so
+ * never a password: libpq's connection messages name host, port and user only.
  *
- * Nothing here keeps state: a PGconn belongs to the caller, a returned PGresult too
- * (PQclear it). Statements are sent with PQexecParams (text parameters), so values never
- * need quoting.
+ * Nothing here keeps state of its own: a PGconn belongs to the caller, a returned PGresult
+ * too (PQclear it). Statements are sent with PQexecParams or PQsendQueryParams (text
+ * parameters), so values never need quoting. What a commit decides, and its SQL, stay in
+ * store.c; this module only carries them.
  *
  * Deadlines: a connection may carry one (agg_db_set_deadline, kept as libpq instance data
  * and freed with the connection). agg_db_query on it then sends, flushes and reads without
@@ -46,14 +51,65 @@ int agg_db_exec(PGconn *conn, const char *what, const char *sql, int n_params,
                 const char *const *params, char *err, size_t err_size);
 
 /* BEGIN; COMMIT, checked by PQcmdStatus (a COMMIT of a failed transaction answers
- * "ROLLBACK", which is an error here); ROLLBACK, which keeps any earlier error in `err`
- * untouched and is safe to call when no transaction is open. */
+ * "ROLLBACK", which is an error here); ROLLBACK, which writes no message (any earlier
+ * error in the caller's buffer stands) and returns 0 when no transaction is open. It
+ * returns -1 when the ROLLBACK failed: the connection is then in no state to reuse. */
 int agg_db_begin(PGconn *conn, char *err, size_t err_size);
 int agg_db_commit(PGconn *conn, char *err, size_t err_size);
-void agg_db_rollback(PGconn *conn);
+int agg_db_rollback(PGconn *conn);
 
-/* Writes "<what>: <message of `res`, or of `conn` when res is NULL>" as one line. */
+/* The message of `res`, or of `conn` when res is NULL or carries none, as one line in
+ * `out`: "ERROR:  <primary>; DETAIL:  <detail>; HINT:  <hint>" for a server error (the
+ * parts it has), libpq's text with its newlines joined by "; " otherwise. Never ends in a
+ * newline; cut at `out_size`. */
+void agg_db_message(PGconn *conn, const PGresult *res, char *out, size_t out_size);
+
+/* Writes "<what>: <agg_db_message>" in `err`. */
 void agg_db_error(PGconn *conn, const PGresult *res, const char *what, char *err, size_t err_size);
+
+/* What a failure means for the caller's next step. */
+enum agg_db_outcome {
+    AGG_DB_OK = 0,
+    AGG_DB_LOST,    /* the connection broke: drop it; whether a COMMIT took is unknown */
+    AGG_DB_UNIQUE,  /* a unique key fired (SQLSTATE 23505); the connection is usable */
+    AGG_DB_REFUSED, /* the server (or libpq) refused the statement; the connection is usable */
+};
+
+/* Classifies a failure of `res` (NULL: of the last call on `conn`) without a message. */
+enum agg_db_outcome agg_db_outcome_of(PGconn *conn, const PGresult *res);
+
+/* agg_db_error and agg_db_outcome_of in one call. */
+enum agg_db_outcome agg_db_failed(PGconn *conn, const PGresult *res, const char *what, char *err,
+                                  size_t err_size);
+
+/* One statement of a pipeline. Everything is borrowed for the call. */
+struct agg_db_step {
+    const char *what; /* names it in errors */
+    const char *sql;
+    int n_params;
+    const char *const *params;
+    ExecStatusType expect;
+    const char *tag; /* when not NULL, the command tag it must return ("COMMIT") */
+    PGresult **keep; /* when not NULL, receives its result on success; the caller clears it */
+};
+
+/* Runs the steps in order in one round trip (libpq pipeline mode) rather than one each:
+ * on two busy cores every round trip waits for the backend to be scheduled. Only for
+ * statements none of which needs the answer of the one before it. The server skips
+ * whatever follows a failed statement (PGRES_PIPELINE_ABORTED); the first failure is
+ * returned, with no result kept. An open transaction stays open, or aborted. */
+enum agg_db_outcome agg_db_pipeline(PGconn *conn, const struct agg_db_step *steps, size_t n,
+                                    char *err, size_t err_size);
+
+/* Runs `sql` (a COPY ... FROM STDIN) and sends `len` bytes of `data` (borrowed) as its
+ * input, in COPY's text format. */
+enum agg_db_outcome agg_db_copy_in(PGconn *conn, const char *sql, const char *data, size_t len,
+                                   char *err, size_t err_size);
+
+/* Asks the server to cancel what `conn` is running, from a detached thread: PQcancel
+ * blocks until the server answers, which a frozen server never does, and nobody may wait
+ * for that. Returns 0, or -1 when not even the request could be prepared. */
+int agg_db_cancel_async(PGconn *conn);
 
 /* The SQLSTATE of `res` ("" when there is none), e.g. "23505" for a unique violation. */
 const char *agg_db_sqlstate(const PGresult *res);

@@ -1,4 +1,5 @@
 #include "feed.h"
+#include "db.h"
 #include "timefmt.h"
 
 #include <math.h>
@@ -134,8 +135,10 @@ static int load_year(struct agg_feed *feed, PGconn *conn, int year, int64_t now_
                        " FROM citytally_progress($1::int, now())",
                        1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char why[AGG_DB_ERR_MAX];
+        agg_db_message(conn, res, why, sizeof(why));
         ct_log_limited(feed->log, &feed->send_rl, CT_LOG_WARN, "feed",
-                       "progress of %d unavailable: %s", year, PQerrorMessage(conn));
+                       "progress of %d unavailable: %s", year, why);
         PQclear(res);
         return -1;
     }

@@ -1,4 +1,5 @@
 #include "plausibility.h"
+#include "db.h"
 #include "decimal.h"
 #include "text.h"
 
@@ -443,8 +444,7 @@ int agg_plaus_recall(PGconn *conn, struct agg_batch *b, char *err, size_t err_si
                        " WHERE agent_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq, code",
                        3, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        snprintf(err, err_size, "reading earlier warnings: %s", PQerrorMessage(conn));
-        err[strcspn(err, "\n")] = '\0';
+        agg_db_error(conn, res, "reading earlier warnings", err, err_size);
         rc = -1;
         goto out;
     }

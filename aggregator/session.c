@@ -61,12 +61,6 @@ int64_t agg_session_wait_ms(const struct agg_session *s, int64_t now_mono_ms)
     return s->next_attempt_mono_ms - now_mono_ms;
 }
 
-/* libpq ends its messages with a newline; log lines must not. */
-static void one_line(char *text)
-{
-    text[strcspn(text, "\n")] = '\0';
-}
-
 static void schedule_retry(struct agg_session *s, int64_t now_mono_ms)
 {
     s->next_attempt_mono_ms = now_mono_ms + s->backoff_ms;
@@ -80,7 +74,7 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
     /* connect_timeout comes first so a value in the user's conninfo overrides it. */
     const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *values[] = {CONNECT_TIMEOUT_S, "citytally-aggregator", s->conninfo, NULL};
-    char why[512];
+    char why[AGG_DB_ERR_MAX];
     PGresult *res;
 
     *fresh = false;
@@ -91,8 +85,10 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
 
     s->conn = PQconnectdbParams(keys, values, 1);
     if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-        ct_strlcpy(why, s->conn ? PQerrorMessage(s->conn) : "out of memory", sizeof(why));
-        one_line(why);
+        if (s->conn != NULL)
+            agg_db_message(s->conn, NULL, why, sizeof(why));
+        else
+            ct_strlcpy(why, "out of memory", sizeof(why));
         drop_conn(s);
         ct_complain(s->log, &s->down, CT_LOG_ERROR, "database", "unreachable: %s", why);
         schedule_retry(s, now_mono_ms);
@@ -104,8 +100,7 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
     res = PQexec(s->conn, s->listen ? "LISTEN citytally_agents; SET citytally.fold = 'daemon'"
                                     : "SET citytally.fold = 'daemon'");
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        ct_strlcpy(why, PQerrorMessage(s->conn), sizeof(why));
-        one_line(why);
+        agg_db_message(s->conn, res, why, sizeof(why));
         PQclear(res);
         drop_conn(s);
         ct_complain(s->log, &s->down, CT_LOG_ERROR, "database", "unusable: %s", why);
@@ -135,9 +130,8 @@ int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms)
     if (s->conn == NULL)
         return 0;
     if (PQconsumeInput(s->conn) != 1) {
-        char why[512];
-        ct_strlcpy(why, PQerrorMessage(s->conn), sizeof(why));
-        one_line(why);
+        char why[AGG_DB_ERR_MAX];
+        agg_db_message(s->conn, NULL, why, sizeof(why));
         agg_session_lost(s, why, now_mono_ms);
         return -1;
     }
@@ -147,40 +141,6 @@ int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms)
         PQfreemem(note);
     }
     return seen;
-}
-
-static void *cancel_main(void *arg)
-{
-    PGcancel *cancel = arg;
-    char why[256];
-
-    /* The outcome does not matter: the caller has given up on the connection already. */
-    (void)PQcancel(cancel, why, sizeof(why));
-    PQfreeCancel(cancel);
-    return NULL;
-}
-
-int agg_pg_cancel_async(PGconn *conn)
-{
-    PGcancel *cancel = PQgetCancel(conn);
-    pthread_attr_t attr;
-    pthread_t thread;
-    int rc;
-
-    if (cancel == NULL)
-        return -1;
-    rc = pthread_attr_init(&attr);
-    if (rc == 0) {
-        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        if (rc == 0)
-            rc = pthread_create(&thread, &attr, cancel_main, cancel);
-        pthread_attr_destroy(&attr);
-    }
-    if (rc != 0) {
-        PQfreeCancel(cancel);
-        return -1;
-    }
-    return 0;
 }
 
 /* Waits until `conn` has a whole result or `deadline` passes. Returns 0, 1 on timeout, -1
@@ -235,7 +195,7 @@ PGresult *agg_session_query(struct agg_session *s, const char *what, const char 
         if (waited > 0) {
             snprintf(err, err_size, "%s: no answer from the database within %.1f s", what,
                      (double)timeout_ms / 1000.0);
-            (void)agg_pg_cancel_async(s->conn);
+            (void)agg_db_cancel_async(s->conn);
         } else {
             agg_db_error(s->conn, NULL, what, err, err_size);
         }
@@ -283,7 +243,7 @@ static void *guard_main(void *arg)
          * and must disarm (taking the lock) before it can close it. */
         g->fired = true;
         if (g->s->conn != NULL) {
-            (void)agg_pg_cancel_async(g->s->conn);
+            (void)agg_db_cancel_async(g->s->conn);
             (void)shutdown(PQsocket(g->s->conn), SHUT_RDWR);
         }
     }

@@ -54,17 +54,12 @@ int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms);
 
 /* Runs one statement as agg_db_query() does, but waits for the answer at most
  * `timeout_ms`: a database that stopped answering (a frozen or partitioned server) must
- * not hold the daemon's loop. On timeout the query is cancelled (agg_pg_cancel_async) and
+ * not hold the daemon's loop. On timeout the query is cancelled (agg_db_cancel_async) and
  * the session dropped, so the next attempt follows the backoff. Returns the result, which
  * the caller PQclears, or NULL with "<what>: ..." in `err`. */
 PGresult *agg_session_query(struct agg_session *s, const char *what, const char *sql, int n_params,
                             const char *const *params, ExecStatusType expect, int64_t timeout_ms,
                             char *err, size_t err_size);
-
-/* Asks the server to cancel what `conn` is running, from a detached thread: PQcancel
- * blocks until the server answers, which a frozen server never does, and nobody may wait
- * for that. Returns 0, or -1 when not even the request could be prepared. */
-int agg_pg_cancel_async(PGconn *conn);
 
 /* A watchdog for blocking libpq calls that code outside this module makes on a session
  * (the feed's query, the directory's load): armed around such a call, it cancels the

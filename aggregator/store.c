@@ -1,4 +1,5 @@
 #include "store.h"
+#include "db.h"
 #include "decimal.h"
 #include "text.h"
 #include "timefmt.h"
@@ -12,8 +13,6 @@
 /* Observations more than this far ahead of the aggregator's clock are refused: they would
  * stay invisible in "as of now" figures and are almost always a typo in the year. */
 #define FUTURE_TOLERANCE_MS (24LL * 3600 * 1000)
-
-#define SQLSTATE_UNIQUE_VIOLATION "23505"
 
 /* One locked row of `agents`, as the transaction sees it. */
 struct locked_agent {
@@ -116,138 +115,26 @@ static void copy_rejected(struct ct_buf *b, const char *agent, const char *distr
     ct_buf_puts(b, "\n");
 }
 
-static enum agg_store_status statement_failed(PGconn *conn, PGresult *res, const char *what,
-                                              char *err, size_t err_size)
+/* What a libpq failure means for the group: see enum agg_store_status. */
+static enum agg_store_status status_of(enum agg_db_outcome outcome)
 {
-    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    enum agg_store_status status;
-
-    if (PQstatus(conn) != CONNECTION_OK)
-        status = AGG_STORE_CONNECTION_LOST;
-    else if (state != NULL && strcmp(state, SQLSTATE_UNIQUE_VIOLATION) == 0)
-        status = AGG_STORE_CONFLICT;
-    else
-        status = AGG_STORE_FAILED;
-    snprintf(err, err_size, "%s: %s", what, PQerrorMessage(conn));
-    /* libpq's messages end with a newline; a log line must not. */
-    err[strcspn(err, "\n")] = '\0';
-    return status;
-}
-
-static enum agg_store_status exec_command(PGconn *conn, const char *sql, char *err, size_t err_size)
-{
-    PGresult *res = PQexec(conn, sql);
-    enum agg_store_status status = AGG_STORE_COMMITTED;
-
-    if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        status = statement_failed(conn, res, sql, err, err_size);
-    PQclear(res);
-    return status;
-}
-
-/* One statement of a pipeline. */
-struct step {
-    const char *what; /* names it in errors */
-    const char *sql;
-    int n_params;
-    const char *const *params;
-    ExecStatusType expect;
-    const char *tag; /* when not NULL, the command tag it must return ("COMMIT") */
-    PGresult **keep; /* when not NULL, receives its result on success; the caller clears it */
-};
-
-/* Runs the steps in order in one round trip (libpq pipeline mode) rather than one each:
- * on two busy cores every round trip waits for the backend to be scheduled, and none of
- * these statements needs the answer of the one before it. The server skips whatever
- * follows a failed statement (PGRES_PIPELINE_ABORTED); the first failure is returned, with
- * no result kept. An open transaction stays open, or aborted. */
-static enum agg_store_status run_steps(PGconn *conn, const struct step *steps, size_t n, char *err,
-                                       size_t err_size)
-{
-    enum agg_store_status status = AGG_STORE_COMMITTED;
-    PGresult *res;
-
-    for (size_t i = 0; i < n; i++) {
-        if (steps[i].keep != NULL)
-            *steps[i].keep = NULL;
+    switch (outcome) {
+    case AGG_DB_OK:
+        return AGG_STORE_COMMITTED;
+    case AGG_DB_LOST:
+        return AGG_STORE_CONNECTION_LOST;
+    case AGG_DB_UNIQUE:
+        return AGG_STORE_CONFLICT;
+    case AGG_DB_REFUSED:
+        break;
     }
-    if (PQenterPipelineMode(conn) != 1)
-        return statement_failed(conn, NULL, "entering pipeline mode", err, err_size);
-    for (size_t i = 0; i < n; i++) {
-        if (PQsendQueryParams(conn, steps[i].sql, steps[i].n_params, NULL, steps[i].params, NULL,
-                              NULL, 0) != 1) {
-            status = statement_failed(conn, NULL, steps[i].what, err, err_size);
-            goto out;
-        }
-    }
-    if (PQpipelineSync(conn) != 1) {
-        status = statement_failed(conn, NULL, "sending the pipeline", err, err_size);
-        goto out;
-    }
-    for (size_t i = 0; i <= n; i++) {
-        const char *what = i < n ? steps[i].what : "ending the pipeline";
-        ExecStatusType expect = i < n ? steps[i].expect : PGRES_PIPELINE_SYNC;
-        bool ok;
-
-        res = PQgetResult(conn);
-        if (res == NULL) { /* only when the connection broke: every step has a result */
-            if (status == AGG_STORE_COMMITTED)
-                status = statement_failed(conn, NULL, what, err, err_size);
-            goto out;
-        }
-        ok = PQresultStatus(res) == expect &&
-             (i == n || steps[i].tag == NULL || strcmp(PQcmdStatus(res), steps[i].tag) == 0);
-        if (!ok && status == AGG_STORE_COMMITTED)
-            status = statement_failed(conn, res, what, err, err_size);
-        if (ok && status == AGG_STORE_COMMITTED && i < n && steps[i].keep != NULL)
-            *steps[i].keep = res;
-        else
-            PQclear(res);
-        if (i < n) { /* a statement's results end with NULL; the sync's do not */
-            while ((res = PQgetResult(conn)) != NULL)
-                PQclear(res);
-        }
-    }
-out:
-    if (PQexitPipelineMode(conn) != 1) {
-        /* Results left unread (the connection broke mid-way): the session is rebuilt. */
-        snprintf(err, err_size, "leaving pipeline mode: %s", PQerrorMessage(conn));
-        err[strcspn(err, "\n")] = '\0';
-        status = AGG_STORE_CONNECTION_LOST;
-    }
-    if (status != AGG_STORE_COMMITTED) {
-        for (size_t i = 0; i < n; i++) {
-            if (steps[i].keep != NULL) {
-                PQclear(*steps[i].keep);
-                *steps[i].keep = NULL;
-            }
-        }
-    }
-    return status;
+    return AGG_STORE_FAILED;
 }
 
 static enum agg_store_status copy_in(PGconn *conn, const char *sql, const struct ct_buf *data,
                                      char *err, size_t err_size)
 {
-    PGresult *res = PQexec(conn, sql);
-    enum agg_store_status status = AGG_STORE_COMMITTED;
-
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        status = statement_failed(conn, res, sql, err, err_size);
-        PQclear(res);
-        return status;
-    }
-    PQclear(res);
-    if (PQputCopyData(conn, data->data, (int)data->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
-        snprintf(err, err_size, "COPY: %s", PQerrorMessage(conn));
-        return PQstatus(conn) != CONNECTION_OK ? AGG_STORE_CONNECTION_LOST : AGG_STORE_FAILED;
-    }
-    while ((res = PQgetResult(conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && status == AGG_STORE_COMMITTED)
-            status = statement_failed(conn, res, "COPY", err, err_size);
-        PQclear(res);
-    }
-    return status;
+    return status_of(agg_db_copy_in(conn, sql, data->data, data->len, err, err_size));
 }
 
 /* Opens the transaction, locks the agents of the group's batches and reads their rows. On
@@ -289,7 +176,7 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
         /* ORDER BY fixes the lock order, so this cannot deadlock with another locker. The
          * plausibility checks read the current values of the keys the sets touch in the
          * same round trip, after the locks (plausibility.h). */
-        const struct step steps[] = {
+        const struct agg_db_step steps[] = {
             {.what = "BEGIN", .sql = "BEGIN", .expect = PGRES_COMMAND_OK},
             {
                 .what = "locking agents",
@@ -309,7 +196,8 @@ static enum agg_store_status lock_agents(struct agg_store *st, PGconn *conn,
                 .keep = &current,
             },
         };
-        enum agg_store_status status = run_steps(conn, steps, prefetch > 0 ? 3 : 2, err, err_size);
+        enum agg_store_status status =
+            status_of(agg_db_pipeline(conn, steps, prefetch > 0 ? 3 : 2, err, err_size));
         if (status != AGG_STORE_COMMITTED)
             return status;
     }
@@ -441,19 +329,22 @@ static enum agg_store_status recall_rejections(PGconn *conn, struct agg_batch *b
     char first[24], last[24];
     const char *params[3] = {batch->agent, first, last};
     PGresult *res;
+    const struct agg_db_step read = {
+        .what = "reading earlier rejections",
+        .sql = "SELECT seq, reason FROM rejected_updates"
+               " WHERE agent_id = $1 AND seq BETWEEN $2 AND $3",
+        .n_params = 3,
+        .params = params,
+        .expect = PGRES_TUPLES_OK,
+        .keep = &res,
+    };
+    enum agg_store_status status;
 
     snprintf(first, sizeof(first), "%" PRIu64, batch->updates[0].seq);
     snprintf(last, sizeof(last), "%" PRIu64, batch->updates[b->first_new - 1].seq);
-    res = PQexecParams(conn,
-                       "SELECT seq, reason FROM rejected_updates"
-                       " WHERE agent_id = $1 AND seq BETWEEN $2 AND $3",
-                       3, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        enum agg_store_status status =
-            statement_failed(conn, res, "reading earlier rejections", err, err_size);
-        PQclear(res);
+    status = status_of(agg_db_pipeline(conn, &read, 1, err, err_size));
+    if (status != AGG_STORE_COMMITTED)
         return status;
-    }
     for (size_t i = 0; i < b->first_new; i++)
         batch->updates[i].fault = CT_REJECT_NONE;
     for (int row = 0; row < PQntuples(res); row++) {
@@ -507,7 +398,7 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
                                     size_t err_size)
 {
     const char *fold_params[1], *seq_params[2], *warn_params[AGG_PLAUS_INSERT_PARAMS];
-    struct step steps[4];
+    struct agg_db_step steps[4];
     size_t n = 0;
     int nothing_to_fold, seqs, warn;
 
@@ -525,7 +416,7 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
         return AGG_STORE_FAILED;
     }
     if (warn > 0) { /* only when a set of this commit was warned about */
-        steps[n++] = (struct step){
+        steps[n++] = (struct agg_db_step){
             .what = "storing warnings",
             .sql = AGG_PLAUS_INSERT_SQL,
             .n_params = AGG_PLAUS_INSERT_PARAMS,
@@ -535,7 +426,7 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
     }
     /* current_values and daily_values follow the COPY in the same transaction. */
     if (!nothing_to_fold) {
-        steps[n++] = (struct step){
+        steps[n++] = (struct agg_db_step){
             .what = "folding current values",
             .sql = AGG_FOLD_SQL,
             .n_params = 1,
@@ -544,7 +435,7 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
         };
     }
     if (seqs > 0) {
-        steps[n++] = (struct step){
+        steps[n++] = (struct agg_db_step){
             .what = "saving last_seq",
             .sql = "UPDATE agents SET last_seq = x.seq"
                    " FROM unnest($1::text[], $2::bigint[]) AS x(agent_id, seq)"
@@ -555,13 +446,13 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
         };
     }
     /* A COMMIT in a failed transaction "succeeds" with the tag ROLLBACK. */
-    steps[n++] = (struct step){
+    steps[n++] = (struct agg_db_step){
         .what = "COMMIT",
         .sql = "COMMIT",
         .expect = PGRES_COMMAND_OK,
         .tag = "COMMIT",
     };
-    return run_steps(conn, steps, n, err, err_size);
+    return status_of(agg_db_pipeline(conn, steps, n, err, err_size));
 }
 
 enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struct agg_group *g,
@@ -600,7 +491,8 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
             if (status != AGG_STORE_COMMITTED)
                 goto rollback;
             if (agg_plaus_recall(conn, b, err, err_size) != 0) {
-                status = statement_failed(conn, NULL, "recalling warnings", err, err_size);
+                /* err holds plausibility.c's message; this only says what it means. */
+                status = status_of(agg_db_outcome_of(conn, NULL));
                 goto rollback;
             }
         }
@@ -652,13 +544,9 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
     return AGG_STORE_COMMITTED;
 
 rollback:
-    /* libpq knows whether a transaction is still open: not after a failed COMMIT, and a
-     * ROLLBACK then would only draw a warning. */
-    if (status != AGG_STORE_CONNECTION_LOST && PQtransactionStatus(conn) != PQTRANS_IDLE) {
-        char why[256];
-        /* A connection that cannot even roll back is in no state to reuse. */
-        if (exec_command(conn, "ROLLBACK", why, sizeof(why)) != AGG_STORE_COMMITTED)
-            return AGG_STORE_CONNECTION_LOST;
-    }
+    /* No ROLLBACK after a failed COMMIT (agg_db_rollback sees no transaction open); a
+     * connection that cannot even roll back is in no state to reuse. */
+    if (status != AGG_STORE_CONNECTION_LOST && agg_db_rollback(conn) != 0)
+        return AGG_STORE_CONNECTION_LOST;
     return status;
 }

@@ -1,4 +1,5 @@
 #include "writer.h"
+#include "db.h"
 #include "session.h"
 #include "timefmt.h"
 
@@ -287,7 +288,7 @@ bool agg_writer_abort(struct agg_writer *w)
         /* Cancel first, so a server that is merely slow stops the statement and rolls the
          * transaction back; then cut the socket, so libpq returns at once even when the
          * server cannot answer at all (it rolls back when it sees the connection gone). */
-        (void)agg_pg_cancel_async(w->in_use);
+        (void)agg_db_cancel_async(w->in_use);
         if (shutdown(PQsocket(w->in_use), SHUT_RDWR) == 0)
             aborted = true;
         w->cut_n = w->in_use_n;
