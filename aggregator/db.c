@@ -13,6 +13,8 @@
 
 struct deadline;
 static struct deadline *deadline_of(const PGconn *conn);
+static void watch_reset(PGconn *conn);
+static bool watch_fired(PGconn *conn, const char *what, char *err, size_t err_size);
 static PGresult *exec_within(PGconn *conn, struct deadline *d, const char *sql, int n_params,
                              const char *const *params, bool *timed_out);
 
@@ -169,8 +171,11 @@ int agg_db_begin(PGconn *conn, char *err, size_t err_size)
 
 int agg_db_commit(PGconn *conn, char *err, size_t err_size)
 {
-    PGresult *res = PQexec(conn, "COMMIT");
+    PGresult *res;
     int rc = -1;
+
+    watch_reset(conn);
+    res = PQexec(conn, "COMMIT");
 
     if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
         agg_db_error(conn, res, "COMMIT", err, err_size);
@@ -181,6 +186,8 @@ int agg_db_commit(PGconn *conn, char *err, size_t err_size)
                  PQcmdStatus(res));
         goto out;
     }
+    if (watch_fired(conn, "COMMIT", err, err_size))
+        goto out;
     rc = 0;
 out:
     PQclear(res);
@@ -202,6 +209,84 @@ int agg_db_rollback(PGconn *conn)
     return rc;
 }
 
+/* ---- commits whose replication was not confirmed ------------------------------ */
+
+/* What a watched connection carries: libpq's instance data, freed with the connection. */
+struct watch {
+    PQnoticeReceiver chained; /* libpq's default: prints the notice as before */
+    bool unreplicated;        /* a syncrep warning arrived since the last watch_reset */
+    char msg[AGG_DB_ERR_MAX]; /* its text, by agg_db_message */
+};
+
+static int watch_event(PGEventId id, void *info, void *pass_through)
+{
+    (void)pass_through;
+    if (id == PGEVT_CONNDESTROY) {
+        PGEventConnDestroy *e = info;
+        free(PQinstanceData(e->conn, watch_event));
+    }
+    return 1;
+}
+
+/* A cancelled (or, before a FATAL, terminated) wait for synchronous replication is a
+ * WARNING raised in syncrep.c, after the commit is already durable locally. Its SQLSTATE
+ * is the generic 01000 and its text is translated, so the source file is what tells it
+ * apart from any other warning. */
+static void watch_notice(void *arg, const PGresult *res)
+{
+    struct watch *w = arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *file = PQresultErrorField(res, PG_DIAG_SOURCE_FILE);
+
+    if (severity != NULL && strcmp(severity, "WARNING") == 0 && file != NULL &&
+        strcmp(file, "syncrep.c") == 0 && !w->unreplicated) {
+        w->unreplicated = true;
+        agg_db_message(NULL, res, w->msg, sizeof(w->msg));
+    }
+    if (w->chained != NULL)
+        w->chained(NULL, res);
+}
+
+int agg_db_watch_replication(PGconn *conn)
+{
+    struct watch *w;
+
+    if (PQinstanceData(conn, watch_event) != NULL)
+        return 0;
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return -1;
+    if (PQregisterEventProc(conn, watch_event, "citytally replication watch", NULL) != 1 ||
+        PQsetInstanceData(conn, watch_event, w) != 1) {
+        free(w);
+        return -1;
+    }
+    /* With a NULL receiver libpq only reports the current one: the default, whose
+     * argument is unused. */
+    w->chained = PQsetNoticeReceiver(conn, NULL, NULL);
+    PQsetNoticeReceiver(conn, watch_notice, w);
+    return 0;
+}
+
+static void watch_reset(PGconn *conn)
+{
+    struct watch *w = PQinstanceData(conn, watch_event);
+    if (w != NULL)
+        w->unreplicated = false;
+}
+
+/* After a statement that succeeded: true, with "<what>: <the warning>" in `err`, when a
+ * syncrep warning arrived meanwhile. */
+static bool watch_fired(PGconn *conn, const char *what, char *err, size_t err_size)
+{
+    struct watch *w = PQinstanceData(conn, watch_event);
+
+    if (w == NULL || !w->unreplicated)
+        return false;
+    snprintf(err, err_size, "%s: %s", what, w->msg);
+    return true;
+}
+
 /* ---- pipelines and COPY ------------------------------------------------------------ */
 
 enum agg_db_outcome agg_db_pipeline(PGconn *conn, const struct agg_db_step *steps, size_t n,
@@ -214,6 +299,7 @@ enum agg_db_outcome agg_db_pipeline(PGconn *conn, const struct agg_db_step *step
         if (steps[i].keep != NULL)
             *steps[i].keep = NULL;
     }
+    watch_reset(conn);
     if (PQenterPipelineMode(conn) != 1)
         return agg_db_failed(conn, NULL, "entering pipeline mode", err, err_size);
     for (size_t i = 0; i < n; i++) {
@@ -249,6 +335,8 @@ enum agg_db_outcome agg_db_pipeline(PGconn *conn, const struct agg_db_step *step
             }
             ok = false;
         }
+        if (ok && outcome == AGG_DB_OK && i < n && watch_fired(conn, what, err, err_size))
+            outcome = AGG_DB_LOST; /* committed here, perhaps nowhere else */
         if (ok && outcome == AGG_DB_OK && i < n && steps[i].keep != NULL)
             *steps[i].keep = res;
         else

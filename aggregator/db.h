@@ -20,6 +20,10 @@
  * blocking, and gives up at the deadline, so a frozen server cannot hold the caller; the
  * connection is then "expired" (mid-statement) and only good for PQfinish.
  *
+ * A connection may also be watched for commits that synchronous replication did not
+ * confirm (agg_db_watch_replication, instance data too): the writers' are, since an
+ * update is acknowledged only once it is safe.
+ *
  * A pool (struct agg_db_pool) lends such connections to threads that serve requests: at
  * most `size` exist, each used by one thread at a time, connected lazily with a deadline,
  * and dropped when returned broken, expired or inside a transaction. The pool owns its
@@ -81,6 +85,16 @@ enum agg_db_outcome agg_db_outcome_of(PGconn *conn, const PGresult *res);
 /* agg_db_error and agg_db_outcome_of in one call. */
 enum agg_db_outcome agg_db_failed(PGconn *conn, const PGresult *res, const char *what, char *err,
                                   size_t err_size);
+
+/* Makes `conn` notice a COMMIT whose wait for synchronous replication was cancelled: the
+ * server then answers COMMIT, with only a WARNING to say the transaction may exist on
+ * this server alone, and nothing acknowledged may rest on that. On a watched connection,
+ * agg_db_pipeline and agg_db_commit report such a COMMIT as failed (AGG_DB_LOST, -1)
+ * with the warning as the message; the caller drops the connection and retries, which
+ * must be idempotent (a COMMIT that waits again confirms the earlier one too). Installs
+ * a notice receiver that passes every notice on to libpq's default one. Idempotent;
+ * returns 0, or -1 when out of memory. */
+int agg_db_watch_replication(PGconn *conn);
 
 /* One statement of a pipeline. Everything is borrowed for the call. */
 struct agg_db_step {

@@ -473,6 +473,12 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
         g->batches[i].n_warnings = 0;
     }
 
+    /* A collector deletes what was acked: never ack a commit that a cancelled wait for
+     * synchronous replication left on this server alone (db.h). */
+    if (agg_db_watch_replication(conn) != 0) {
+        snprintf(err, err_size, "out of memory");
+        return AGG_STORE_FAILED;
+    }
     status = lock_agents(st, conn, g, agents, &n_agents, err, err_size);
     if (status != AGG_STORE_COMMITTED)
         goto rollback;

@@ -15,7 +15,14 @@
  *   COMMIT                                                        -- checked: not ROLLBACK
  *
  * The statements marked as one round trip go in libpq's pipeline mode, as none needs the
- * answer of the one before it.
+ * answer of the one before it. db.c carries them (agg_db_pipeline, agg_db_copy_in) and
+ * words their errors; this module decides, and holds the SQL.
+ *
+ * A COMMIT whose wait for synchronous replication was cancelled answers COMMIT with a
+ * WARNING: it may exist on this server alone. The connection is watched for that
+ * (agg_db_watch_replication) and such a commit returns AGG_STORE_CONNECTION_LOST, so
+ * nothing of it is acked; the retry finds it in the locked last_seq, and its own COMMIT,
+ * which waits again, confirms both.
  *
  * Duplicates are dropped here, against the locked last_seq, so accepted rows go straight
  * into `updates` with COPY; the unique (agent_id, seq) key remains as a safety net. Only
