@@ -21,7 +21,7 @@
 #include "outbox.h"
 #include "receipt.h"
 #include "sender.h"
-#include "settings.h"
+#include "col_settings.h"
 #include "spool.h"
 #include "text.h"
 #include "timefmt.h"

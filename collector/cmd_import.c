@@ -1,5 +1,5 @@
 /*
- * import_cmd.c - `citytally-collector import FILE.csv`: the drop folder's rules, from the
+ * cmd_import.c - `citytally-collector import FILE.csv`: the drop folder's rules, from the
  * command line. The file is validated whole and queued in one transaction, or nothing of
  * it is; every bad line is printed. The file itself is left where it is, and its receipt
  * (receipt.h) is written beside it once the aggregator has acknowledged every row.
@@ -9,9 +9,9 @@
  * created, and one that does is only read.
  */
 #include "cli.h"
+#include "col_settings.h"
 #include "commands.h"
 #include "import_file.h"
-#include "settings.h"
 #include "timefmt.h"
 
 #include <errno.h>

@@ -1,14 +1,14 @@
 /*
- * submit.c - `citytally-collector submit INDICATOR VALUE`: one figure typed by a person,
+ * cmd_submit.c - `citytally-collector submit INDICATOR VALUE`: one figure typed by a person,
  * queued in the outbox of --state-dir. It writes the outbox directly (one transaction), so
  * it works whether or not the daemon runs; the daemon notices the new row and sends it.
  */
 #include "cli.h"
+#include "col_settings.h"
 #include "commands.h"
 #include "csv_import.h"
 #include "decimal.h"
 #include "outbox.h"
-#include "settings.h"
 #include "timefmt.h"
 
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * status.c - `citytally-collector status`: what the outbox holds and how delivery goes,
+ * cmd_status.c - `citytally-collector status`: what the outbox holds and how delivery goes,
  * read from the outbox of --state-dir (WAL lets it read while the daemon writes). What
  * only the running daemon knows (batches in flight, whether it is connected) comes from
  * the report the daemon writes into the outbox every few seconds.
@@ -9,10 +9,10 @@
  * so a name like "q2\x1b]0;...\x07.csv" cannot drive the operator's terminal.
  */
 #include "cli.h"
+#include "col_settings.h"
 #include "commands.h"
 #include "due_view.h"
 #include "outbox.h"
-#include "settings.h"
 #include "text.h"
 #include "timefmt.h"
 
