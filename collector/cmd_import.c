@@ -81,20 +81,22 @@ int col_cmd_import(int argc, char **argv)
 {
     struct col_settings s;
     bool dry_run = false;
-    struct ct_cli cli = {COL_PROGRAM,
-                         "import",
-                         "import [--dry-run] FILE.csv [options]",
-                         "Validates a CSV file (CONTRACT section 5: indicator, value, and "
-                         "optionally period, op, observed_at, note; UTF-8 or GBK) and queues all "
-                         "of its rows in the outbox of --state-dir in one transaction, or none "
-                         "of them. Works whether or not the agent runs.",
-                         col_settings_table,
-                         col_settings_count,
-                         &s,
-                         import_options,
-                         sizeof(import_options) / sizeof(import_options[0]),
-                         on_flag,
-                         &dry_run};
+    struct ct_cli cli = {
+        .program = COL_PROGRAM,
+        .command = "import",
+        .usage = "import [--dry-run] FILE.csv [options]",
+        .summary = "Validates a CSV file (CONTRACT section 5: indicator, value, and "
+                   "optionally period, op, observed_at, note; UTF-8 or GBK) and queues all "
+                   "of its rows in the outbox of --state-dir in one transaction, or none "
+                   "of them. Works whether or not the agent runs.",
+        .config = col_settings_table,
+        .n_config = col_settings_count,
+        .settings = &s,
+        .options = import_options,
+        .n_options = sizeof(import_options) / sizeof(import_options[0]),
+        .handler = on_flag,
+        .handler_ctx = &dry_run,
+    };
     struct col_outbox *ob = NULL;
     struct col_import *imp = NULL;
     struct ct_catalog_entry *catalog = NULL;

@@ -186,20 +186,18 @@ out:
 int col_cmd_status(int argc, char **argv)
 {
     struct col_settings s;
-    struct ct_cli cli = {COL_PROGRAM,
-                         "status",
-                         "status [options]",
-                         "Shows the outbox of --state-dir: updates pending and the age of the "
-                         "oldest, batches in flight, the last acknowledgement, the last error, "
-                         "which reporting rounds are due and what is still missing, recent "
-                         "rejections with their reasons, and recent plausibility warnings.",
-                         col_settings_table,
-                         col_settings_count,
-                         &s,
-                         NULL,
-                         0,
-                         NULL,
-                         NULL};
+    struct ct_cli cli = {
+        .program = COL_PROGRAM,
+        .command = "status",
+        .usage = "status [options]",
+        .summary = "Shows the outbox of --state-dir: updates pending and the age of the "
+                   "oldest, batches in flight, the last acknowledgement, the last error, "
+                   "which reporting rounds are due and what is still missing, recent "
+                   "rejections with their reasons, and recent plausibility warnings.",
+        .config = col_settings_table,
+        .n_config = col_settings_count,
+        .settings = &s,
+    };
     struct col_outbox *ob = NULL;
     struct col_outbox_stats st;
     struct col_daemon_report d;

@@ -104,20 +104,22 @@ int col_cmd_submit(int argc, char **argv)
 {
     struct col_settings s;
     struct submit_flags f = {0};
-    struct ct_cli cli = {COL_PROGRAM,
-                         "submit",
-                         "submit INDICATOR VALUE [--op set|add] [--period YEAR] [--at TIME] "
-                         "[--note TEXT] [options]",
-                         "Queues one figure in the outbox of --state-dir, whether or not the "
-                         "agent runs. INDICATOR is a code or its Chinese name; VALUE a number "
-                         "(negative ones too: submit rd_centers_municipal -2 --op add).",
-                         col_settings_table,
-                         col_settings_count,
-                         &s,
-                         submit_options,
-                         sizeof(submit_options) / sizeof(submit_options[0]),
-                         on_flag,
-                         &f};
+    struct ct_cli cli = {
+        .program = COL_PROGRAM,
+        .command = "submit",
+        .usage = "submit INDICATOR VALUE [--op set|add] [--period YEAR] [--at TIME] "
+                 "[--note TEXT] [options]",
+        .summary = "Queues one figure in the outbox of --state-dir, whether or not the "
+                   "agent runs. INDICATOR is a code or its Chinese name; VALUE a number "
+                   "(negative ones too: submit rd_centers_municipal -2 --op add).",
+        .config = col_settings_table,
+        .n_config = col_settings_count,
+        .settings = &s,
+        .options = submit_options,
+        .n_options = sizeof(submit_options) / sizeof(submit_options[0]),
+        .handler = on_flag,
+        .handler_ctx = &f,
+    };
     struct col_outbox *ob = NULL;
     struct ct_catalog_entry *catalog = NULL;
     struct col_outbox_stats st;
