@@ -64,8 +64,6 @@ struct col_sender {
     int64_t window, batch_max, ack_timeout_ms, keep_ms;
 };
 
-/* Every socket option in one place. Issue 6 (CURVE) adds its options here: the
- * settings carry --key and --server-public-key. */
 /* With keys, the DEALER is a CURVE client: it proves its own key and accepts only the
  * aggregator's. The daemon has already refused plain text to anything but loopback. */
 static int configure_curve(void *sock, const struct col_settings *settings, char *err,
@@ -93,6 +91,9 @@ out:
     return rc;
 }
 
+/* Every option of the DEALER in one place, set before it connects, so that one function
+ * says how the socket behaves on every (re)connection; the CURVE keys come last because
+ * they depend on the settings (--key, --server-public-key). */
 static int configure_dealer(void *sock, const struct col_settings *settings, char *err,
                             size_t err_size)
 {
