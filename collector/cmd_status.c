@@ -59,24 +59,22 @@ static const char *shown(const char *s, char *buf, size_t size)
 }
 
 /* One kept rejection or warning: every text in it came from a file or the aggregator. */
-static void print_kept(uint64_t seq, const char *ind, int64_t period, const char *value,
-                       const char *origin, int64_t line, int64_t at_ms, const char *code,
-                       const char *msg)
+static void print_kept(const struct col_kept_row *k)
 {
     char stamp[CT_TIME_TEXT_MAX], where[4 * 128 + 32], safe_origin[4 * 128];
     char safe_ind[4 * (CT_ID_MAX + 1)], safe_value[4 * CT_DECIMAL_MAX];
     char safe_code[4 * (CT_WIRE_MAX_CODE + 1)], safe_msg[4 * (CT_WIRE_MAX_TEXT + 1)];
 
-    ct_time_format(at_ms, stamp, sizeof(stamp));
-    shown(origin, safe_origin, sizeof(safe_origin));
-    if (line > 0)
-        snprintf(where, sizeof(where), "%s line %lld", safe_origin, (long long)line);
+    ct_time_format(k->at_ms, stamp, sizeof(stamp));
+    shown(k->origin, safe_origin, sizeof(safe_origin));
+    if (k->line > 0)
+        snprintf(where, sizeof(where), "%s line %lld", safe_origin, (long long)k->line);
     else
         snprintf(where, sizeof(where), "%s", safe_origin);
-    printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)seq,
-           shown(ind, safe_ind, sizeof(safe_ind)), (long long)period,
-           shown(value, safe_value, sizeof(safe_value)), where, stamp,
-           shown(code, safe_code, sizeof(safe_code)), shown(msg, safe_msg, sizeof(safe_msg)));
+    printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)k->seq,
+           shown(k->ind, safe_ind, sizeof(safe_ind)), (long long)k->period,
+           shown(k->value, safe_value, sizeof(safe_value)), where, stamp,
+           shown(k->code, safe_code, sizeof(safe_code)), shown(k->msg, safe_msg, sizeof(safe_msg)));
 }
 
 static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
@@ -90,7 +88,7 @@ static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
  * stored and count; a clerk confirms one by sending it again with a note. */
 static int print_warnings(struct col_outbox *ob)
 {
-    struct col_warning_row rows[STATUS_REJECTIONS];
+    struct col_kept_row rows[STATUS_REJECTIONS];
     char err[COL_OUTBOX_ERROR_MAX];
     size_t n = 0;
 
@@ -104,11 +102,8 @@ static int print_warnings(struct col_outbox *ob)
         printf("warnings:    %zu most recent (the figures were stored and count; send one again "
                "with a note to confirm it):\n",
                n);
-    for (size_t i = 0; i < n; i++) {
-        const struct col_warning_row *w = &rows[i];
-        print_kept(w->seq, w->ind, w->period, w->value, w->origin, w->line, w->warned_ms, w->code,
-                   w->msg);
-    }
+    for (size_t i = 0; i < n; i++)
+        print_kept(&rows[i]);
     return 0;
 }
 
@@ -201,7 +196,7 @@ int col_cmd_status(int argc, char **argv)
     struct col_outbox *ob = NULL;
     struct col_outbox_stats st;
     struct col_daemon_report d;
-    struct col_rejection_row rows[STATUS_REJECTIONS];
+    struct col_kept_row rows[STATUS_REJECTIONS];
     char err[COL_OUTBOX_ERROR_MAX], text[PATH_MAX + 64], safe[4 * COL_OUTBOX_ERROR_MAX];
     size_t n_rows = 0;
     int64_t now = ct_time_now_ms();
@@ -281,11 +276,8 @@ int col_cmd_status(int argc, char **argv)
     printf("imported:    %lld files\n", (long long)st.imported_files);
     printf("rejected:    %lld kept", (long long)st.rejected);
     printf(n_rows > 0 ? "; most recent first:\n" : "\n");
-    for (size_t i = 0; i < n_rows; i++) {
-        const struct col_rejection_row *r = &rows[i];
-        print_kept(r->seq, r->ind, r->period, r->value, r->origin, r->line, r->rejected_ms, r->code,
-                   r->msg);
-    }
+    for (size_t i = 0; i < n_rows; i++)
+        print_kept(&rows[i]);
     if (print_warnings(ob) != 0)
         goto out;
     rc = CT_EXIT_OK;

@@ -112,8 +112,8 @@ struct col_daemon_report {
     int64_t in_flight_updates;
 };
 
-/* One kept rejection, as `status` lists them. */
-struct col_rejection_row {
+/* One kept rejection or warning, as `status` lists them. */
+struct col_kept_row {
     uint64_t seq;
     char ind[CT_ID_MAX + 1];
     int64_t period;
@@ -122,20 +122,7 @@ struct col_rejection_row {
     int64_t line;
     char code[CT_WIRE_MAX_CODE + 1];
     char msg[CT_WIRE_MAX_TEXT + 1];
-    int64_t rejected_ms;
-};
-
-/* One kept warning, as `status` lists them. */
-struct col_warning_row {
-    uint64_t seq;
-    char ind[CT_ID_MAX + 1];
-    int64_t period;
-    char value[CT_DECIMAL_MAX];
-    char origin[128];
-    int64_t line;
-    char code[CT_WIRE_MAX_CODE + 1];
-    char msg[CT_WIRE_MAX_TEXT + 1];
-    int64_t warned_ms;
+    int64_t at_ms; /* when it was rejected, or warned about */
 };
 
 /* A receipt whose file's updates are all acknowledged, ready to be written. */
@@ -195,7 +182,7 @@ int col_outbox_ack_warned(struct col_outbox *ob, uint64_t last_seq,
                           char *err, size_t err_size);
 
 /* Up to `max` most recent warnings, newest first. */
-int col_outbox_warnings(struct col_outbox *ob, struct col_warning_row *rows, size_t max, size_t *n,
+int col_outbox_warnings(struct col_outbox *ob, struct col_kept_row *rows, size_t max, size_t *n,
                         char *err, size_t err_size);
 
 /* The next receipt due (every update of its file acknowledged, not yet written, not
@@ -278,8 +265,8 @@ int col_outbox_daemon_report(struct col_outbox *ob, struct col_daemon_report *r,
                              size_t err_size);
 
 /* Up to `max` most recent rejections, newest first. */
-int col_outbox_rejections(struct col_outbox *ob, struct col_rejection_row *rows, size_t max,
-                          size_t *n, char *err, size_t err_size);
+int col_outbox_rejections(struct col_outbox *ob, struct col_kept_row *rows, size_t max, size_t *n,
+                          char *err, size_t err_size);
 
 /* True (1) when another connection committed since the last call; cheap (no disk I/O),
  * so the daemon can poll for rows queued by `submit` and `import`. */

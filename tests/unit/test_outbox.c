@@ -192,7 +192,7 @@ Test(outbox, ack_removes_updates_and_keeps_rejections_with_reasons)
     cr_assert_eq(st.last_ack_seq, 3);
     cr_assert_gt(st.last_ack_ms, 0);
     cr_assert_eq(st.rejected, 1);
-    struct col_rejection_row rows[4];
+    struct col_kept_row rows[4];
     size_t n;
     cr_assert_eq(col_outbox_rejections(ob, rows, 4, &n, err, sizeof(err)), 0);
     cr_assert_eq(n, 1);

@@ -103,7 +103,7 @@ Test(receipt, due_once_the_last_row_is_acknowledged_with_what_the_acks_said)
     col_receipt_clear(&r);
 
     /* status lists the warning with where it came from */
-    struct col_warning_row rows[4];
+    struct col_kept_row rows[4];
     size_t n = 0;
     cr_assert_eq(col_outbox_warnings(ob, rows, 4, &n, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(n, 1);
