@@ -134,7 +134,7 @@ int col_cmd_import(int argc, char **argv)
             imp, &rep);
         goto out;
     }
-    if (col_outbox_open(s.state_dir, &ob, err, sizeof(err)) != 0 ||
+    if (col_outbox_new(s.state_dir, &ob, err, sizeof(err)) != 0 ||
         col_outbox_stats(ob, &st, err, sizeof(err)) != 0 ||
         col_outbox_load_catalog(ob, &catalog, &n_catalog, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s import: %s\n", COL_PROGRAM, err);

@@ -218,7 +218,7 @@ int col_cmd_status(int argc, char **argv)
                 s.state_dir, strerror(errno));
         goto out;
     }
-    if (col_outbox_open(s.state_dir, &ob, err, sizeof(err)) != 0 ||
+    if (col_outbox_new(s.state_dir, &ob, err, sizeof(err)) != 0 ||
         col_outbox_stats(ob, &st, err, sizeof(err)) != 0 ||
         col_outbox_daemon_report(ob, &d, err, sizeof(err)) != 0 ||
         col_outbox_rejections(ob, rows, STATUS_REJECTIONS, &n_rows, err, sizeof(err)) != 0) {

@@ -177,7 +177,7 @@ int col_cmd_submit(int argc, char **argv)
     }
 
     rc = CT_EXIT_FAILURE;
-    if (col_outbox_open(s.state_dir, &ob, err, sizeof(err)) != 0)
+    if (col_outbox_new(s.state_dir, &ob, err, sizeof(err)) != 0)
         FAIL("%s", err);
     if (col_outbox_stats(ob, &st, err, sizeof(err)) != 0 ||
         col_outbox_load_catalog(ob, &catalog, &n_catalog, err, sizeof(err)) != 0)

@@ -136,9 +136,10 @@ struct col_receipt {
 
 struct col_outbox;
 
-/* Opens STATE_DIR/outbox.db, creating the directory (0750) and the schema when missing.
- * Returns 0, or a negative col_outbox_status with one line in `err`. */
-int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, size_t err_size);
+/* A new handle on STATE_DIR/outbox.db in `*out` (free with col_outbox_free(), which takes
+ * NULL), creating the directory (0750) and the schema when missing. Returns 0, or a
+ * negative col_outbox_status with one line in `err`. */
+int col_outbox_new(const char *state_dir, struct col_outbox **out, char *err, size_t err_size);
 void col_outbox_free(struct col_outbox *ob);
 
 /* Ties the outbox to one agent and district on first use; later a different pair is an
@@ -186,7 +187,7 @@ int col_outbox_warnings(struct col_outbox *ob, struct col_kept_row *rows, size_t
                         char *err, size_t err_size);
 
 /* The next receipt due (every update of its file acknowledged, not yet written, not
- * waiting for a retry at `now_ms`): 1 with `r` filled (free with col_receipt_clear()),
+ * waiting for a retry at `now_ms`): 1 with `r` filled (free with col_receipt_release()),
  * 0 when none is due, or a negative status. */
 int col_outbox_receipt_due(struct col_outbox *ob, int64_t now_ms, struct col_receipt *r, char *err,
                            size_t err_size);
@@ -201,7 +202,8 @@ int col_outbox_receipt_done(struct col_outbox *ob, int64_t id, int64_t retry_ms,
 int col_outbox_receipt_rename(struct col_outbox *ob, uint64_t first_seq, const char *name,
                               char *err, size_t err_size);
 
-void col_receipt_clear(struct col_receipt *r);
+/* Frees what col_outbox_receipt_due() put in `r` (caller-owned) and zeroes it. */
+void col_receipt_release(struct col_receipt *r);
 
 /* What col_outbox_sync() did, so the sender can log it. */
 struct col_sync_result {

@@ -131,7 +131,7 @@ int col_ob_receipt_unknown(struct col_outbox *ob, int64_t last_seq, char *err, s
                       1, b, "marking receipt lines whose ack was lost", err, err_size);
 }
 
-void col_receipt_clear(struct col_receipt *r)
+void col_receipt_release(struct col_receipt *r)
 {
     free(r->rows);
     free(r->marks);
@@ -231,7 +231,7 @@ int col_outbox_receipt_due(struct col_outbox *ob, int64_t now_ms, struct col_rec
 out:
     sqlite3_finalize(st);
     if (status != 0)
-        col_receipt_clear(r);
+        col_receipt_release(r);
     return status;
 }
 
