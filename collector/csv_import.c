@@ -252,164 +252,252 @@ static bool parse_period(const char *s, size_t len, int64_t *out)
     return true;
 }
 
-/* Validates one data record. Returns 0 (appended), 1 (blank, skipped) or -1 (reported). */
-static int read_row(struct parse *p, const struct ct_csv_field *f, size_t n, size_t line)
+/* `s` as a C string in `out`; false when it does not fit. */
+static bool copy_text(const char *s, size_t len, char *out, size_t out_size)
 {
-    struct col_import *imp = p->imp;
-    struct col_new_update u = {0};
-    const char *s;
-    size_t len, ind_off, note_off = SIZE_MAX;
-    char show[SHOWN_TEXT + 4], why[512], code[CT_ID_MAX + 1];
-    bool blank = true, bad = false;
+    if (len >= out_size)
+        return false;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return true;
+}
 
-    for (size_t i = 0; i < n && blank; i++) {
-        s = f[i].ptr;
-        len = f[i].len;
-        trim(&s, &len);
-        blank = len == 0;
+/* One data record while it is read: the update, and the text it will point to once it is
+ * appended (the note borrows the record's field). */
+struct row {
+    struct col_new_update u;
+    char code[CT_ID_MAX + 1];
+    const char *note;
+    size_t note_len;
+};
+
+/* A column reader checks one trimmed field ("" when absent) into `r`. It returns true, or
+ * false after reporting the line, so that every bad field of a line is reported. */
+typedef bool column_reader(struct parse *p, const char *s, size_t len, size_t line, struct row *r);
+
+static bool read_indicator(struct parse *p, const char *s, size_t len, size_t line, struct row *r)
+{
+    char text[CT_WIRE_MAX_NAME + 1], show[SHOWN_TEXT + 4], why[512];
+    int rc;
+
+    if (len == 0) {
+        bad_line(p->imp, line, "no indicator");
+        return false;
     }
-    if (blank)
-        return 1; /* Excel writes ",,,," for rows that only ever held formatting */
+    if (len <= CT_WIRE_MAX_NAME && strlen(p->last_text) == len &&
+        memcmp(p->last_text, s, len) == 0) {
+        ct_strlcpy(r->code, p->last_code, sizeof(r->code));
+        return true;
+    }
+    if (!copy_text(s, len, text, sizeof(text))) {
+        shown(s, len, show, sizeof(show));
+        bad_line(p->imp, line, "unknown indicator '%s' (too long)", show);
+        return false;
+    }
+    rc = col_resolve_indicator(text, p->catalog, p->n_catalog, p->district, r->code,
+                               sizeof(r->code), why, sizeof(why));
+    if (rc != 0) {
+        if (rc == -2)
+            p->imp->needs_catalog = true;
+        bad_line(p->imp, line, "%s", why);
+        return false;
+    }
+    memcpy(p->last_text, text, len + 1);
+    ct_strlcpy(p->last_code, r->code, sizeof(p->last_code));
+    return true;
+}
+
+static bool read_value(struct parse *p, const char *s, size_t len, size_t line, struct row *r)
+{
+    char text[128], show[SHOWN_TEXT + 4], why[512];
+
+    if (len == 0) {
+        bad_line(p->imp, line, "no value");
+        return false;
+    }
+    shown(s, len, show, sizeof(show));
+    if (!copy_text(s, len, text, sizeof(text))) {
+        bad_line(p->imp, line, "value '%s': too long for a number", show);
+        return false;
+    }
+    if (ct_value_parse(text, &r->u.value, why, sizeof(why)) != 0) {
+        bad_line(p->imp, line, "value '%s': %s", show, why);
+        return false;
+    }
+    return true;
+}
+
+static bool read_op(struct parse *p, const char *s, size_t len, size_t line, struct row *r)
+{
+    char text[8] = "", show[SHOWN_TEXT + 4];
+
+    if (len == 0) {
+        r->u.op = CT_OP_SET;
+        return true;
+    }
+    if (len < sizeof(text)) {
+        for (size_t i = 0; i < len; i++)
+            text[i] = (char)tolower((unsigned char)s[i]);
+        text[len] = '\0';
+    }
+    r->u.op = ct_op_parse(text);
+    if (r->u.op == CT_OP_INVALID) {
+        shown(s, len, show, sizeof(show));
+        bad_line(p->imp, line, "op '%s': must be set or add", show);
+        return false;
+    }
+    return true;
+}
+
+static bool read_observed_at(struct parse *p, const char *s, size_t len, size_t line, struct row *r)
+{
+    char text[CT_TIME_TEXT_MAX * 2], show[SHOWN_TEXT + 4], why[512];
+
+    if (len == 0) {
+        r->u.at_ms = p->default_at_ms;
+        return true;
+    }
+    shown(s, len, show, sizeof(show));
+    if (!copy_text(s, len, text, sizeof(text))) {
+        bad_line(p->imp, line, "observed_at '%s': not a time", show);
+        return false;
+    }
+    if (ct_time_parse(text, &r->u.at_ms, why, sizeof(why)) != 0) {
+        bad_line(p->imp, line, "observed_at '%s': %s", show, why);
+        return false;
+    }
+    if (r->u.at_ms < CT_WIRE_AT_MIN_MS || r->u.at_ms >= CT_WIRE_AT_MAX_MS) {
+        bad_line(p->imp, line, "observed_at '%s': outside the years 2000 to 2099", show);
+        return false;
+    }
+    return true;
+}
+
+/* Runs after read_observed_at: a row without a period belongs to the year it was observed. */
+static bool read_period(struct parse *p, const char *s, size_t len, size_t line, struct row *r)
+{
+    char show[SHOWN_TEXT + 4];
+
+    if (len == 0) {
+        r->u.period = ct_time_year_of(r->u.at_ms);
+        return true;
+    }
+    if (!parse_period(s, len, &r->u.period) || r->u.period < CT_WIRE_PERIOD_MIN ||
+        r->u.period > CT_WIRE_PERIOD_MAX) {
+        shown(s, len, show, sizeof(show));
+        bad_line(p->imp, line, "period '%s': must be a year from %d to %d", show,
+                 CT_WIRE_PERIOD_MIN, CT_WIRE_PERIOD_MAX);
+        return false;
+    }
+    return true;
+}
+
+static bool read_note(struct parse *p, const char *s, size_t len, size_t line, struct row *r)
+{
+    if (len > CT_WIRE_MAX_NOTE) {
+        bad_line(p->imp, line, "note is %zu bytes long; at most %d are allowed", len,
+                 CT_WIRE_MAX_NOTE);
+        return false;
+    }
+    r->note = s;
+    r->note_len = len;
+    return true;
+}
+
+/* The columns in the order a row is checked, which is the order of its error lines. */
+static const struct {
+    enum column column;
+    column_reader *read;
+} column_readers[] = {
+    {COL_INDICATOR, read_indicator},     {COL_VALUE, read_value},   {COL_OP, read_op},
+    {COL_OBSERVED_AT, read_observed_at}, {COL_PERIOD, read_period}, {COL_NOTE, read_note},
+};
+
+/* True when every field of the record is empty after trimming. */
+static bool record_blank(const struct ct_csv_field *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *s = f[i].ptr;
+        size_t len = f[i].len;
+        trim(&s, &len);
+        if (len > 0)
+            return false;
+    }
+    return true;
+}
+
+/* True when a field the header does not name holds something. */
+static bool record_overflows_header(const struct parse *p, const struct ct_csv_field *f, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         bool known = false;
         for (int c = 0; c < N_COLUMNS; c++)
             known = known || p->where[c] == (int)i;
-        s = f[i].ptr;
-        len = f[i].len;
+        const char *s = f[i].ptr;
+        size_t len = f[i].len;
         trim(&s, &len);
-        if (!known && len > 0) {
-            bad_line(imp, line, "%zu fields, but the header names fewer columns", n);
-            return -1;
-        }
+        if (!known && len > 0)
+            return true;
     }
+    return false;
+}
 
-    field(p, f, n, COL_INDICATOR, &s, &len);
-    if (len == 0) {
-        bad_line(imp, line, "no indicator");
-        bad = true;
-    } else if (len <= CT_WIRE_MAX_NAME && strlen(p->last_text) == len &&
-               memcmp(p->last_text, s, len) == 0) {
-        ct_strlcpy(code, p->last_code, sizeof(code));
-    } else {
-        char text[CT_WIRE_MAX_NAME + 1];
-        if (len > CT_WIRE_MAX_NAME) {
-            shown(s, len, show, sizeof(show));
-            bad_line(imp, line, "unknown indicator '%s' (too long)", show);
-            bad = true;
-        } else {
-            memcpy(text, s, len);
-            text[len] = '\0';
-            int rc = col_resolve_indicator(text, p->catalog, p->n_catalog, p->district, code,
-                                           sizeof(code), why, sizeof(why));
-            if (rc != 0) {
-                if (rc == -2)
-                    imp->needs_catalog = true;
-                bad_line(imp, line, "%s", why);
-                bad = true;
-            } else {
-                memcpy(p->last_text, text, len + 1);
-                ct_strlcpy(p->last_code, code, sizeof(p->last_code));
-            }
-        }
-    }
-
-    field(p, f, n, COL_VALUE, &s, &len);
-    if (len == 0) {
-        bad_line(imp, line, "no value");
-        bad = true;
-    } else {
-        char text[128];
-        shown(s, len, show, sizeof(show));
-        if (len >= sizeof(text)) {
-            bad_line(imp, line, "value '%s': too long for a number", show);
-            bad = true;
-        } else {
-            memcpy(text, s, len);
-            text[len] = '\0';
-            if (ct_value_parse(text, &u.value, why, sizeof(why)) != 0) {
-                bad_line(imp, line, "value '%s': %s", show, why);
-                bad = true;
-            }
-        }
-    }
-
-    field(p, f, n, COL_OP, &s, &len);
-    if (len == 0) {
-        u.op = CT_OP_SET;
-    } else {
-        char text[8] = "";
-        if (len < sizeof(text)) {
-            for (size_t i = 0; i < len; i++)
-                text[i] = (char)tolower((unsigned char)s[i]);
-            text[len] = '\0';
-        }
-        u.op = ct_op_parse(text);
-        if (u.op == CT_OP_INVALID) {
-            shown(s, len, show, sizeof(show));
-            bad_line(imp, line, "op '%s': must be set or add", show);
-            bad = true;
-        }
-    }
-
-    field(p, f, n, COL_OBSERVED_AT, &s, &len);
-    if (len == 0) {
-        u.at_ms = p->default_at_ms;
-    } else {
-        char text[CT_TIME_TEXT_MAX * 2];
-        shown(s, len, show, sizeof(show));
-        if (len >= sizeof(text)) {
-            bad_line(imp, line, "observed_at '%s': not a time", show);
-            bad = true;
-        } else {
-            memcpy(text, s, len);
-            text[len] = '\0';
-            if (ct_time_parse(text, &u.at_ms, why, sizeof(why)) != 0) {
-                bad_line(imp, line, "observed_at '%s': %s", show, why);
-                bad = true;
-            } else if (u.at_ms < CT_WIRE_AT_MIN_MS || u.at_ms >= CT_WIRE_AT_MAX_MS) {
-                bad_line(imp, line, "observed_at '%s': outside the years 2000 to 2099", show);
-                bad = true;
-            }
-        }
-    }
-
-    field(p, f, n, COL_PERIOD, &s, &len);
-    if (len == 0) {
-        u.period = ct_time_year_of(u.at_ms);
-    } else if (!parse_period(s, len, &u.period) || u.period < CT_WIRE_PERIOD_MIN ||
-               u.period > CT_WIRE_PERIOD_MAX) {
-        shown(s, len, show, sizeof(show));
-        bad_line(imp, line, "period '%s': must be a year from %d to %d", show, CT_WIRE_PERIOD_MIN,
-                 CT_WIRE_PERIOD_MAX);
-        bad = true;
-    }
-
-    field(p, f, n, COL_NOTE, &s, &len);
-    if (len > CT_WIRE_MAX_NOTE) {
-        bad_line(imp, line, "note is %zu bytes long; at most %d are allowed", len,
-                 CT_WIRE_MAX_NOTE);
-        bad = true;
-    }
-    if (bad)
-        return -1;
-    if (imp->n_errors > 0)
-        return 0; /* the file fails anyway: only keep checking */
+/* Copies the row's text into the arena and appends its update. Returns 0, or -1 when out
+ * of memory. */
+static int append_row(struct parse *p, const struct row *r, size_t line)
+{
+    struct col_import *imp = p->imp;
+    size_t ind_off, note_off = SIZE_MAX;
 
     if (grow_updates(p) != 0)
-        return -2;
+        return -1;
     ind_off = imp->text.len;
-    ct_buf_append(&imp->text, code, strlen(code) + 1);
-    if (len > 0) {
+    ct_buf_append(&imp->text, r->code, strlen(r->code) + 1);
+    if (r->note_len > 0) {
         note_off = imp->text.len;
-        ct_buf_append(&imp->text, s, len);
+        ct_buf_append(&imp->text, r->note, r->note_len);
         ct_buf_append(&imp->text, "", 1);
     }
     if (imp->text.failed)
-        return -2;
-    u.line = (int64_t)line;
-    p->text[imp->n_updates] = (struct pending_text){ind_off, note_off};
-    imp->updates[imp->n_updates++] = u;
+        return -1;
+    imp->updates[imp->n_updates] = r->u;
+    imp->updates[imp->n_updates].line = (int64_t)line;
+    p->text[imp->n_updates++] = (struct pending_text){ind_off, note_off};
     return 0;
+}
+
+/* What read_row made of one data record. */
+enum row_result {
+    ROW_OK,        /* valid: appended, or only checked once the file has failed anyway */
+    ROW_BLANK,     /* every field empty, skipped: Excel writes ",,,," for formatted rows */
+    ROW_BAD,       /* every problem of the line was reported in imp->errors */
+    ROW_NO_MEMORY, /* nothing reported; the caller stops reading */
+};
+
+static enum row_result read_row(struct parse *p, const struct ct_csv_field *f, size_t n,
+                                size_t line)
+{
+    struct row r = {0};
+    bool bad = false;
+
+    if (record_blank(f, n))
+        return ROW_BLANK;
+    if (record_overflows_header(p, f, n)) {
+        bad_line(p->imp, line, "%zu fields, but the header names fewer columns", n);
+        return ROW_BAD;
+    }
+    for (size_t i = 0; i < sizeof(column_readers) / sizeof(column_readers[0]); i++) {
+        const char *s;
+        size_t len;
+        field(p, f, n, column_readers[i].column, &s, &len);
+        if (!column_readers[i].read(p, s, len, line, &r))
+            bad = true;
+    }
+    if (bad)
+        return ROW_BAD;
+    if (p->imp->n_errors > 0)
+        return ROW_OK; /* the file fails anyway: only keep checking */
+    return append_row(p, &r, line) == 0 ? ROW_OK : ROW_NO_MEMORY;
 }
 
 int col_csv_import(struct col_import *imp, const char *bytes, size_t len, int64_t default_at_ms,
@@ -455,7 +543,7 @@ int col_csv_import(struct col_import *imp, const char *bytes, size_t len, int64_
                 break;
             continue;
         }
-        if (read_row(&p, fields, n, r.record_line) == -2) {
+        if (read_row(&p, fields, n, r.record_line) == ROW_NO_MEMORY) {
             bad_line(imp, 0, "out of memory after %zu rows", imp->n_updates);
             break;
         }

@@ -21,7 +21,7 @@
 #include "outbox.h"
 #include "receipt.h"
 #include "sender.h"
-#include "settings.h"
+#include "col_settings.h"
 #include "spool.h"
 #include "text.h"
 #include "timefmt.h"
@@ -363,7 +363,7 @@ int col_cmd_daemon(int argc, char **argv)
     d.log.level = d.settings.log_level;
     d.started_ms = ct_time_now_ms();
 
-    if (col_outbox_open(d.settings.state_dir, &d.ob, err, sizeof(err)) != 0) {
+    if (col_outbox_new(d.settings.state_dir, &d.ob, err, sizeof(err)) != 0) {
         ct_log_error(&d.log, SUBJECT, "%s", err);
         goto out;
     }

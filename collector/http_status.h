@@ -17,7 +17,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "sender.h"
-#include "settings.h"
+#include "col_settings.h"
 #include "spool.h"
 
 #include <stddef.h>

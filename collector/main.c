@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "keygen.h"
-#include "settings.h"
+#include "col_settings.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -185,7 +185,7 @@ fail:
     return status;
 }
 
-int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, size_t err_size)
+int col_outbox_new(const char *state_dir, struct col_outbox **out, char *err, size_t err_size)
 {
     struct col_outbox *ob = NULL;
     int status, rc;

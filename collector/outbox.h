@@ -112,8 +112,8 @@ struct col_daemon_report {
     int64_t in_flight_updates;
 };
 
-/* One kept rejection, as `status` lists them. */
-struct col_rejection_row {
+/* One kept rejection or warning, as `status` lists them. */
+struct col_kept_row {
     uint64_t seq;
     char ind[CT_ID_MAX + 1];
     int64_t period;
@@ -122,20 +122,7 @@ struct col_rejection_row {
     int64_t line;
     char code[CT_WIRE_MAX_CODE + 1];
     char msg[CT_WIRE_MAX_TEXT + 1];
-    int64_t rejected_ms;
-};
-
-/* One kept warning, as `status` lists them. */
-struct col_warning_row {
-    uint64_t seq;
-    char ind[CT_ID_MAX + 1];
-    int64_t period;
-    char value[CT_DECIMAL_MAX];
-    char origin[128];
-    int64_t line;
-    char code[CT_WIRE_MAX_CODE + 1];
-    char msg[CT_WIRE_MAX_TEXT + 1];
-    int64_t warned_ms;
+    int64_t at_ms; /* when it was rejected, or warned about */
 };
 
 /* A receipt whose file's updates are all acknowledged, ready to be written. */
@@ -149,9 +136,10 @@ struct col_receipt {
 
 struct col_outbox;
 
-/* Opens STATE_DIR/outbox.db, creating the directory (0750) and the schema when missing.
- * Returns 0, or a negative col_outbox_status with one line in `err`. */
-int col_outbox_open(const char *state_dir, struct col_outbox **out, char *err, size_t err_size);
+/* A new handle on STATE_DIR/outbox.db in `*out` (free with col_outbox_free(), which takes
+ * NULL), creating the directory (0750) and the schema when missing. Returns 0, or a
+ * negative col_outbox_status with one line in `err`. */
+int col_outbox_new(const char *state_dir, struct col_outbox **out, char *err, size_t err_size);
 void col_outbox_free(struct col_outbox *ob);
 
 /* Ties the outbox to one agent and district on first use; later a different pair is an
@@ -195,11 +183,11 @@ int col_outbox_ack_warned(struct col_outbox *ob, uint64_t last_seq,
                           char *err, size_t err_size);
 
 /* Up to `max` most recent warnings, newest first. */
-int col_outbox_warnings(struct col_outbox *ob, struct col_warning_row *rows, size_t max, size_t *n,
+int col_outbox_warnings(struct col_outbox *ob, struct col_kept_row *rows, size_t max, size_t *n,
                         char *err, size_t err_size);
 
 /* The next receipt due (every update of its file acknowledged, not yet written, not
- * waiting for a retry at `now_ms`): 1 with `r` filled (free with col_receipt_clear()),
+ * waiting for a retry at `now_ms`): 1 with `r` filled (free with col_receipt_release()),
  * 0 when none is due, or a negative status. */
 int col_outbox_receipt_due(struct col_outbox *ob, int64_t now_ms, struct col_receipt *r, char *err,
                            size_t err_size);
@@ -214,7 +202,8 @@ int col_outbox_receipt_done(struct col_outbox *ob, int64_t id, int64_t retry_ms,
 int col_outbox_receipt_rename(struct col_outbox *ob, uint64_t first_seq, const char *name,
                               char *err, size_t err_size);
 
-void col_receipt_clear(struct col_receipt *r);
+/* Frees what col_outbox_receipt_due() put in `r` (caller-owned) and zeroes it. */
+void col_receipt_release(struct col_receipt *r);
 
 /* What col_outbox_sync() did, so the sender can log it. */
 struct col_sync_result {
@@ -278,8 +267,8 @@ int col_outbox_daemon_report(struct col_outbox *ob, struct col_daemon_report *r,
                              size_t err_size);
 
 /* Up to `max` most recent rejections, newest first. */
-int col_outbox_rejections(struct col_outbox *ob, struct col_rejection_row *rows, size_t max,
-                          size_t *n, char *err, size_t err_size);
+int col_outbox_rejections(struct col_outbox *ob, struct col_kept_row *rows, size_t max, size_t *n,
+                          char *err, size_t err_size);
 
 /* True (1) when another connection committed since the last call; cheap (no disk I/O),
  * so the daemon can poll for rows queued by `submit` and `import`. */

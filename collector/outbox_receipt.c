@@ -1,7 +1,7 @@
 /*
  * outbox_receipt.c - what acknowledgements leave behind for the clerk: the plausibility
- * warnings of acknowledged updates (`warned`, listed by `status`), and for each imported
- * file what its receipt needs until it is written (`receipts`, `receipt_marks`).
+ * warnings of acknowledged updates (`warned`; outbox_state.c lists them for `status`), and for each
+ * imported file what its receipt needs until it is written (`receipts`, `receipt_marks`).
  *
  * A receipt's rows (line, indicator, value) are kept as one text value per file, written
  * in the transaction that queues the file, so importing 100,000 rows costs one more row,
@@ -131,47 +131,7 @@ int col_ob_receipt_unknown(struct col_outbox *ob, int64_t last_seq, char *err, s
                       1, b, "marking receipt lines whose ack was lost", err, err_size);
 }
 
-int col_outbox_warnings(struct col_outbox *ob, struct col_warning_row *rows, size_t max, size_t *n,
-                        char *err, size_t err_size)
-{
-    sqlite3_stmt *st = NULL;
-    size_t got = 0;
-    int status, rc = SQLITE_DONE;
-
-    *n = 0;
-    if ((status = col_ob_prepare(ob,
-                                 "SELECT seq, ind, period, value, origin, line, code, msg, "
-                                 "warned_ms FROM warned ORDER BY id DESC LIMIT ?",
-                                 &st, "reading warnings", err, err_size)) != 0)
-        return status;
-    if ((rc = sqlite3_bind_int64(st, 1, (int64_t)max)) != SQLITE_OK) {
-        status = col_ob_fail(ob, rc, "reading warnings", err, err_size);
-        goto out;
-    }
-    while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct col_warning_row *r = &rows[got++];
-        struct ct_value v;
-        r->seq = (uint64_t)sqlite3_column_int64(st, 0);
-        col_ob_copy_column(st, 1, r->ind, sizeof(r->ind));
-        r->period = sqlite3_column_int64(st, 2);
-        col_ob_read_value(st, 3, &v);
-        if (ct_value_format(&v, r->value, sizeof(r->value)) != 0)
-            ct_strlcpy(r->value, "?", sizeof(r->value));
-        col_ob_copy_column(st, 4, r->origin, sizeof(r->origin));
-        r->line = sqlite3_column_int64(st, 5);
-        col_ob_copy_column(st, 6, r->code, sizeof(r->code));
-        col_ob_copy_column(st, 7, r->msg, sizeof(r->msg));
-        r->warned_ms = sqlite3_column_int64(st, 8);
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        status = col_ob_fail(ob, rc, "reading warnings", err, err_size);
-    *n = status == 0 ? got : 0;
-out:
-    sqlite3_finalize(st);
-    return status;
-}
-
-void col_receipt_clear(struct col_receipt *r)
+void col_receipt_release(struct col_receipt *r)
 {
     free(r->rows);
     free(r->marks);
@@ -271,7 +231,7 @@ int col_outbox_receipt_due(struct col_outbox *ob, int64_t now_ms, struct col_rec
 out:
     sqlite3_finalize(st);
     if (status != 0)
-        col_receipt_clear(r);
+        col_receipt_release(r);
     return status;
 }
 

@@ -206,26 +206,24 @@ int col_outbox_daemon_report(struct col_outbox *ob, struct col_daemon_report *r,
     return status;
 }
 
-int col_outbox_rejections(struct col_outbox *ob, struct col_rejection_row *rows, size_t max,
-                          size_t *n, char *err, size_t err_size)
+/* Up to `max` rows of `sql` (a kept rejection or warning per row, newest first; one bind:
+ * the limit). */
+static int read_kept(struct col_outbox *ob, const char *sql, const char *doing,
+                     struct col_kept_row *rows, size_t max, size_t *n, char *err, size_t err_size)
 {
     sqlite3_stmt *st = NULL;
     size_t got = 0;
     int status, rc = SQLITE_DONE;
 
     *n = 0;
-    if ((status =
-             col_ob_prepare(ob,
-                            "SELECT seq, ind, period, value, origin, line, code, msg, rejected_ms "
-                            "FROM rejected ORDER BY id DESC LIMIT ?",
-                            &st, "reading rejections", err, err_size)) != 0)
+    if ((status = col_ob_prepare(ob, sql, &st, doing, err, err_size)) != 0)
         return status;
     if ((rc = sqlite3_bind_int64(st, 1, (int64_t)max)) != SQLITE_OK) {
-        status = col_ob_fail(ob, rc, "reading rejections", err, err_size);
+        status = col_ob_fail(ob, rc, doing, err, err_size);
         goto out;
     }
     while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct col_rejection_row *r = &rows[got++];
+        struct col_kept_row *r = &rows[got++];
         struct ct_value v;
         r->seq = (uint64_t)sqlite3_column_int64(st, 0);
         col_ob_copy_column(st, 1, r->ind, sizeof(r->ind));
@@ -237,14 +235,32 @@ int col_outbox_rejections(struct col_outbox *ob, struct col_rejection_row *rows,
         r->line = sqlite3_column_int64(st, 5);
         col_ob_copy_column(st, 6, r->code, sizeof(r->code));
         col_ob_copy_column(st, 7, r->msg, sizeof(r->msg));
-        r->rejected_ms = sqlite3_column_int64(st, 8);
+        r->at_ms = sqlite3_column_int64(st, 8);
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        status = col_ob_fail(ob, rc, "reading rejections", err, err_size);
+        status = col_ob_fail(ob, rc, doing, err, err_size);
     *n = status == 0 ? got : 0;
 out:
     sqlite3_finalize(st);
     return status;
+}
+
+int col_outbox_rejections(struct col_outbox *ob, struct col_kept_row *rows, size_t max, size_t *n,
+                          char *err, size_t err_size)
+{
+    return read_kept(ob,
+                     "SELECT seq, ind, period, value, origin, line, code, msg, rejected_ms "
+                     "FROM rejected ORDER BY id DESC LIMIT ?",
+                     "reading rejections", rows, max, n, err, err_size);
+}
+
+int col_outbox_warnings(struct col_outbox *ob, struct col_kept_row *rows, size_t max, size_t *n,
+                        char *err, size_t err_size)
+{
+    return read_kept(ob,
+                     "SELECT seq, ind, period, value, origin, line, code, msg, warned_ms "
+                     "FROM warned ORDER BY id DESC LIMIT ?",
+                     "reading warnings", rows, max, n, err, err_size);
 }
 
 #define DUE_TABLE                                                                                  \

@@ -176,11 +176,11 @@ int col_receipt_write_due(struct col_outbox *ob, const struct ct_log *log)
         }
         if (col_outbox_receipt_done(ob, r.id, retry, err, sizeof(err)) != 0) {
             ct_log_error(log, SUBJECT, "%s", err);
-            col_receipt_clear(&r);
+            col_receipt_release(&r);
             due = -1;
             break;
         }
-        col_receipt_clear(&r);
+        col_receipt_release(&r);
     }
     ct_buf_free(&text);
     if (due < 0) {

@@ -5,6 +5,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,6 @@ struct col_sender {
     int64_t window, batch_max, ack_timeout_ms, keep_ms;
 };
 
-/* Every socket option in one place. Issue 6 (CURVE) adds its options here: the
- * settings carry --key and --server-public-key. */
 /* With keys, the DEALER is a CURVE client: it proves its own key and accepts only the
  * aggregator's. The daemon has already refused plain text to anything but loopback. */
 static int configure_curve(void *sock, const struct col_settings *settings, char *err,
@@ -93,6 +92,9 @@ out:
     return rc;
 }
 
+/* Every option of the DEALER in one place, set before it connects, so that one function
+ * says how the socket behaves on every (re)connection; the CURVE keys come last because
+ * they depend on the settings (--key, --server-public-key). */
 static int configure_dealer(void *sock, const struct col_settings *settings, char *err,
                             size_t err_size)
 {
@@ -397,17 +399,24 @@ static int64_t backoff_delay(struct col_sender *s, int64_t cap_ms)
     return (int64_t)((double)ceiling * ((double)nrand48(s->rng) / 2147483648.0));
 }
 
-static void back_off(struct col_sender *s, enum ct_log_level level, const char *advice,
-                     const struct ct_msg_error *e)
+/* Refused: waits before the next hello, and tells the operator what to do (`advice_fmt`). */
+__attribute__((format(printf, 4, 5))) static void back_off(struct col_sender *s,
+                                                           enum ct_log_level level,
+                                                           const struct ct_msg_error *e,
+                                                           const char *advice_fmt, ...)
 {
     struct col_outbox_stats st;
-    char err[COL_OUTBOX_ERROR_MAX];
+    char err[COL_OUTBOX_ERROR_MAX], advice[384];
+    va_list ap;
     /* Another instance stops counting as live within the aggregator's heartbeat timeout,
      * so that wait need not grow to the full cap. */
     int64_t delay =
         backoff_delay(s, e->error == CT_WERR_AGENT_IN_USE ? AGENT_IN_USE_CAP_MS : BACKOFF_CAP_MS);
     long long pending = col_outbox_stats(s->ob, &st, err, sizeof(err)) == 0 ? st.pending : -1;
 
+    va_start(ap, advice_fmt);
+    vsnprintf(advice, sizeof(advice), advice_fmt, ap);
+    va_end(ap);
     forget_flights(s);
     s->phase = PHASE_BACKOFF;
     s->backoff_until = ct_time_mono_ms() + delay;
@@ -564,7 +573,7 @@ static void on_seq_gap(struct col_sender *s, const struct ct_msg_error *e)
 
 static void on_error(struct col_sender *s, const struct ct_msg_error *e)
 {
-    char text[CT_WIRE_MAX_CODE + CT_WIRE_MAX_TEXT + 8], advice[384];
+    char text[CT_WIRE_MAX_CODE + CT_WIRE_MAX_TEXT + 8];
 
     snprintf(text, sizeof(text), "%s: %s", e->code, e->msg);
     record_error(s, text);
@@ -577,35 +586,31 @@ static void on_error(struct col_sender *s, const struct ct_msg_error *e)
         return; /* the answer to a batch sent before we backed off */
     switch (e->error) {
     case CT_WERR_UNAVAILABLE:
-        back_off(s, CT_LOG_WARN, "Its database is down; nothing to do here.", e);
+        back_off(s, CT_LOG_WARN, e, "Its database is down; nothing to do here.");
         break;
     case CT_WERR_UNKNOWN_AGENT:
-        snprintf(advice, sizeof(advice),
+        back_off(s, CT_LOG_ERROR, e,
                  "Ask the bureau to register this agent: citytally-aggregator agent add %s "
                  "--district %s (and --key with this agent's public key when CURVE is on).",
                  s->settings->agent, s->settings->district);
-        back_off(s, CT_LOG_ERROR, advice, e);
         break;
     case CT_WERR_AGENT_IN_USE:
-        snprintf(advice, sizeof(advice),
+        back_off(s, CT_LOG_ERROR, e,
                  "Another collector (another state directory) is connected as agent %s right "
                  "now: two collectors must never share an agent id; stop one of them, or give "
                  "it its own id with `agent add`.",
                  s->settings->agent);
-        back_off(s, CT_LOG_ERROR, advice, e);
         break;
     case CT_WERR_WRONG_DISTRICT:
-        snprintf(advice, sizeof(advice),
+        back_off(s, CT_LOG_ERROR, e,
                  "Agent %s is registered for another district than %s: fix --district here, "
                  "or ask the bureau to check `citytally-aggregator agent list`.",
                  s->settings->agent, s->settings->district);
-        back_off(s, CT_LOG_ERROR, advice, e);
         break;
     default:
-        back_off(s, CT_LOG_ERROR,
+        back_off(s, CT_LOG_ERROR, e,
                  "This collector and the aggregator disagree about the protocol: check that "
-                 "both run the same citytally version, and report this line.",
-                 e);
+                 "both run the same citytally version, and report this line.");
         break;
     }
 }

@@ -29,9 +29,9 @@
 #ifndef COL_SENDER_H
 #define COL_SENDER_H
 
+#include "col_settings.h"
 #include "log.h"
 #include "outbox.h"
-#include "settings.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,8 +4,8 @@
 #include "cli.h"
 #include "config.h"
 
-#include "../../aggregator/settings.h"
-#include "../../collector/settings.h"
+#include "col_settings.h" /* the collector's */
+#include "settings.h"     /* the aggregator's */
 
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>

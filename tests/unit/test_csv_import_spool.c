@@ -32,7 +32,7 @@ static void setup(void)
     snprintf(state_dir, sizeof(state_dir), "%s/state", root);
     snprintf(log_path, sizeof(log_path), "%s/log.txt", root);
     cr_assert_eq(mkdir(spool_dir, 0750), 0);
-    cr_assert_eq(col_outbox_open(state_dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_new(state_dir, &ob, err, sizeof(err)), 0, "%s", err);
     ct_log_init(&lg);
     lg.out = fopen(log_path, "w");
     lg.journal = false;

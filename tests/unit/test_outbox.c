@@ -20,7 +20,7 @@ static void setup(void)
 {
     strcpy(dir, "/tmp/ct-outbox-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
-    cr_assert_eq(col_outbox_open(dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_new(dir, &ob, err, sizeof(err)), 0, "%s", err);
 }
 
 static void teardown(void)
@@ -192,7 +192,7 @@ Test(outbox, ack_removes_updates_and_keeps_rejections_with_reasons)
     cr_assert_eq(st.last_ack_seq, 3);
     cr_assert_gt(st.last_ack_ms, 0);
     cr_assert_eq(st.rejected, 1);
-    struct col_rejection_row rows[4];
+    struct col_kept_row rows[4];
     size_t n;
     cr_assert_eq(col_outbox_rejections(ob, rows, 4, &n, err, sizeof(err)), 0);
     cr_assert_eq(n, 1);
@@ -326,11 +326,11 @@ Test(outbox, each_outbox_has_its_own_lasting_instance_id)
     cr_assert_eq(strlen(st.instance), 32);
     cr_assert_eq(strspn(st.instance, "0123456789abcdef"), 32);
     col_outbox_free(ob);
-    cr_assert_eq(col_outbox_open(dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_new(dir, &ob, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(col_outbox_stats(ob, &again, err, sizeof(err)), 0, "%s", err);
     cr_assert_str_eq(again.instance, st.instance);
     snprintf(other_dir, sizeof(other_dir), "%s/other", dir);
-    cr_assert_eq(col_outbox_open(other_dir, &other, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_new(other_dir, &other, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(col_outbox_stats(other, &other_st, err, sizeof(err)), 0, "%s", err);
     cr_assert_str_neq(other_st.instance, st.instance);
     col_outbox_free(other);
@@ -355,7 +355,7 @@ Test(outbox, a_version_1_outbox_is_upgraded_counting_what_it_numbered_as_sent)
                               NULL, NULL, NULL),
                  SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_close(db);
-    cr_assert_eq(col_outbox_open(dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_new(dir, &ob, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(strlen(st.instance), 32);
     cr_assert_eq(st.sent_through, 4);
@@ -411,7 +411,7 @@ Test(outbox, another_connections_commit_is_noticed)
     cr_assert_eq(col_outbox_changed(ob), 0);
     append_n(1, 100, 0);
     cr_assert_eq(col_outbox_changed(ob), 0, "our own commits are not news");
-    cr_assert_eq(col_outbox_open(dir, &other, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_new(dir, &other, err, sizeof(err)), 0, "%s", err);
     struct col_new_update u = upd("x", 1);
     cr_assert_eq(col_outbox_append(other, &u, 1, NULL, 100, NULL, err, sizeof(err)), 0);
     col_outbox_free(other);
@@ -447,7 +447,7 @@ Test(outbox, full_disk_is_a_clear_error_that_changes_nothing_and_recovers)
         struct col_outbox *child;
         signal(SIGXFSZ, SIG_IGN);
         if (setrlimit(RLIMIT_FSIZE, &lim) != 0 ||
-            col_outbox_open(dir, &child, err, sizeof(err)) != 0)
+            col_outbox_new(dir, &child, err, sizeof(err)) != 0)
             _exit(10);
         size_t n = 20000;
         struct col_new_update *u = calloc(n, sizeof(*u));
@@ -492,7 +492,7 @@ Test(outbox, processes_racing_to_create_a_new_state_dir_all_open_it)
             /* Everyone leaves the gate when the parent closes it. */
             if (read(go[0], &byte, 1) != 0)
                 _exit(12);
-            if (col_outbox_open(fresh, &mine, err, sizeof(err)) != 0) {
+            if (col_outbox_new(fresh, &mine, err, sizeof(err)) != 0) {
                 fprintf(stderr, "racer %d: %s\n", i, err);
                 _exit(10);
             }
@@ -512,7 +512,7 @@ Test(outbox, processes_racing_to_create_a_new_state_dir_all_open_it)
     }
     struct col_outbox *check;
     struct col_outbox_stats st;
-    cr_assert_eq(col_outbox_open(fresh, &check, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_new(fresh, &check, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(col_outbox_stats(check, &st, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(st.pending, RACERS, "one update from each racer, none lost");
     col_outbox_free(check);

@@ -19,7 +19,7 @@ static void setup(void)
 {
     strcpy(dir, "/tmp/ct-receipt-XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
-    cr_assert_eq(col_outbox_open(dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_new(dir, &ob, err, sizeof(err)), 0, "%s", err);
 }
 
 static void teardown(void)
@@ -100,10 +100,10 @@ Test(receipt, due_once_the_last_row_is_acknowledged_with_what_the_acks_said)
                              "4\thightech_output\t30\n");
     cr_assert_str_eq(r.marks, "3\trejected bad_time: in the future\n"
                               "4\twarning unit_slip: 10,000 times\n");
-    col_receipt_clear(&r);
+    col_receipt_release(&r);
 
     /* status lists the warning with where it came from */
-    struct col_warning_row rows[4];
+    struct col_kept_row rows[4];
     size_t n = 0;
     cr_assert_eq(col_outbox_warnings(ob, rows, 4, &n, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(n, 1);
@@ -167,7 +167,7 @@ Test(receipt, a_directory_that_is_gone_is_tried_again_later_not_lost)
     /* not due again at once, but still kept for a later try */
     cr_assert_eq(col_outbox_receipt_due(ob, ct_time_now_ms(), &r, err, sizeof(err)), 0);
     cr_assert_eq(due(&r), 1);
-    col_receipt_clear(&r);
+    col_receipt_release(&r);
     fclose(log.out);
 }
 
@@ -186,7 +186,7 @@ Test(receipt, renumbered_pending_rows_keep_their_receipt)
                  err);
     cr_assert_eq(due(&r), 1);
     cr_assert_str_eq(r.marks, "3\twarning flow_decrease: lower\n");
-    col_receipt_clear(&r);
+    col_receipt_release(&r);
 }
 
 Test(receipt, an_ack_lost_before_a_restart_leaves_the_lines_unknown)
@@ -203,5 +203,5 @@ Test(receipt, an_ack_lost_before_a_restart_leaves_the_lines_unknown)
     cr_assert_eq(col_outbox_ack(ob, 3, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(due(&r), 1);
     cr_assert_str_eq(r.marks, "2\tunknown\n3\tunknown\n");
-    col_receipt_clear(&r);
+    col_receipt_release(&r);
 }

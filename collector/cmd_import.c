@@ -1,5 +1,5 @@
 /*
- * import_cmd.c - `citytally-collector import FILE.csv`: the drop folder's rules, from the
+ * cmd_import.c - `citytally-collector import FILE.csv`: the drop folder's rules, from the
  * command line. The file is validated whole and queued in one transaction, or nothing of
  * it is; every bad line is printed. The file itself is left where it is, and its receipt
  * (receipt.h) is written beside it once the aggregator has acknowledged every row.
@@ -9,9 +9,9 @@
  * created, and one that does is only read.
  */
 #include "cli.h"
+#include "col_settings.h"
 #include "commands.h"
 #include "import_file.h"
-#include "settings.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -81,20 +81,22 @@ int col_cmd_import(int argc, char **argv)
 {
     struct col_settings s;
     bool dry_run = false;
-    struct ct_cli cli = {COL_PROGRAM,
-                         "import",
-                         "import [--dry-run] FILE.csv [options]",
-                         "Validates a CSV file (CONTRACT section 5: indicator, value, and "
-                         "optionally period, op, observed_at, note; UTF-8 or GBK) and queues all "
-                         "of its rows in the outbox of --state-dir in one transaction, or none "
-                         "of them. Works whether or not the agent runs.",
-                         col_settings_table,
-                         col_settings_count,
-                         &s,
-                         import_options,
-                         sizeof(import_options) / sizeof(import_options[0]),
-                         on_flag,
-                         &dry_run};
+    struct ct_cli cli = {
+        .program = COL_PROGRAM,
+        .command = "import",
+        .usage = "import [--dry-run] FILE.csv [options]",
+        .summary = "Validates a CSV file (CONTRACT section 5: indicator, value, and "
+                   "optionally period, op, observed_at, note; UTF-8 or GBK) and queues all "
+                   "of its rows in the outbox of --state-dir in one transaction, or none "
+                   "of them. Works whether or not the agent runs.",
+        .config = col_settings_table,
+        .n_config = col_settings_count,
+        .settings = &s,
+        .options = import_options,
+        .n_options = sizeof(import_options) / sizeof(import_options[0]),
+        .handler = on_flag,
+        .handler_ctx = &dry_run,
+    };
     struct col_outbox *ob = NULL;
     struct col_import *imp = NULL;
     struct ct_catalog_entry *catalog = NULL;
@@ -132,7 +134,7 @@ int col_cmd_import(int argc, char **argv)
             imp, &rep);
         goto out;
     }
-    if (col_outbox_open(s.state_dir, &ob, err, sizeof(err)) != 0 ||
+    if (col_outbox_new(s.state_dir, &ob, err, sizeof(err)) != 0 ||
         col_outbox_stats(ob, &st, err, sizeof(err)) != 0 ||
         col_outbox_load_catalog(ob, &catalog, &n_catalog, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s import: %s\n", COL_PROGRAM, err);

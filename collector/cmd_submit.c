@@ -1,14 +1,14 @@
 /*
- * submit.c - `citytally-collector submit INDICATOR VALUE`: one figure typed by a person,
+ * cmd_submit.c - `citytally-collector submit INDICATOR VALUE`: one figure typed by a person,
  * queued in the outbox of --state-dir. It writes the outbox directly (one transaction), so
  * it works whether or not the daemon runs; the daemon notices the new row and sends it.
  */
 #include "cli.h"
+#include "col_settings.h"
 #include "commands.h"
 #include "csv_import.h"
 #include "decimal.h"
 #include "outbox.h"
-#include "settings.h"
 #include "timefmt.h"
 
 #include <stdbool.h>
@@ -104,20 +104,22 @@ int col_cmd_submit(int argc, char **argv)
 {
     struct col_settings s;
     struct submit_flags f = {0};
-    struct ct_cli cli = {COL_PROGRAM,
-                         "submit",
-                         "submit INDICATOR VALUE [--op set|add] [--period YEAR] [--at TIME] "
-                         "[--note TEXT] [options]",
-                         "Queues one figure in the outbox of --state-dir, whether or not the "
-                         "agent runs. INDICATOR is a code or its Chinese name; VALUE a number "
-                         "(negative ones too: submit rd_centers_municipal -2 --op add).",
-                         col_settings_table,
-                         col_settings_count,
-                         &s,
-                         submit_options,
-                         sizeof(submit_options) / sizeof(submit_options[0]),
-                         on_flag,
-                         &f};
+    struct ct_cli cli = {
+        .program = COL_PROGRAM,
+        .command = "submit",
+        .usage = "submit INDICATOR VALUE [--op set|add] [--period YEAR] [--at TIME] "
+                 "[--note TEXT] [options]",
+        .summary = "Queues one figure in the outbox of --state-dir, whether or not the "
+                   "agent runs. INDICATOR is a code or its Chinese name; VALUE a number "
+                   "(negative ones too: submit rd_centers_municipal -2 --op add).",
+        .config = col_settings_table,
+        .n_config = col_settings_count,
+        .settings = &s,
+        .options = submit_options,
+        .n_options = sizeof(submit_options) / sizeof(submit_options[0]),
+        .handler = on_flag,
+        .handler_ctx = &f,
+    };
     struct col_outbox *ob = NULL;
     struct ct_catalog_entry *catalog = NULL;
     struct col_outbox_stats st;
@@ -175,7 +177,7 @@ int col_cmd_submit(int argc, char **argv)
     }
 
     rc = CT_EXIT_FAILURE;
-    if (col_outbox_open(s.state_dir, &ob, err, sizeof(err)) != 0)
+    if (col_outbox_new(s.state_dir, &ob, err, sizeof(err)) != 0)
         FAIL("%s", err);
     if (col_outbox_stats(ob, &st, err, sizeof(err)) != 0 ||
         col_outbox_load_catalog(ob, &catalog, &n_catalog, err, sizeof(err)) != 0)

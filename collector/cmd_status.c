@@ -1,5 +1,5 @@
 /*
- * status.c - `citytally-collector status`: what the outbox holds and how delivery goes,
+ * cmd_status.c - `citytally-collector status`: what the outbox holds and how delivery goes,
  * read from the outbox of --state-dir (WAL lets it read while the daemon writes). What
  * only the running daemon knows (batches in flight, whether it is connected) comes from
  * the report the daemon writes into the outbox every few seconds.
@@ -9,10 +9,10 @@
  * so a name like "q2\x1b]0;...\x07.csv" cannot drive the operator's terminal.
  */
 #include "cli.h"
+#include "col_settings.h"
 #include "commands.h"
 #include "due_view.h"
 #include "outbox.h"
-#include "settings.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -59,24 +59,22 @@ static const char *shown(const char *s, char *buf, size_t size)
 }
 
 /* One kept rejection or warning: every text in it came from a file or the aggregator. */
-static void print_kept(uint64_t seq, const char *ind, int64_t period, const char *value,
-                       const char *origin, int64_t line, int64_t at_ms, const char *code,
-                       const char *msg)
+static void print_kept(const struct col_kept_row *k)
 {
     char stamp[CT_TIME_TEXT_MAX], where[4 * 128 + 32], safe_origin[4 * 128];
     char safe_ind[4 * (CT_ID_MAX + 1)], safe_value[4 * CT_DECIMAL_MAX];
     char safe_code[4 * (CT_WIRE_MAX_CODE + 1)], safe_msg[4 * (CT_WIRE_MAX_TEXT + 1)];
 
-    ct_time_format(at_ms, stamp, sizeof(stamp));
-    shown(origin, safe_origin, sizeof(safe_origin));
-    if (line > 0)
-        snprintf(where, sizeof(where), "%s line %lld", safe_origin, (long long)line);
+    ct_time_format(k->at_ms, stamp, sizeof(stamp));
+    shown(k->origin, safe_origin, sizeof(safe_origin));
+    if (k->line > 0)
+        snprintf(where, sizeof(where), "%s line %lld", safe_origin, (long long)k->line);
     else
         snprintf(where, sizeof(where), "%s", safe_origin);
-    printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)seq,
-           shown(ind, safe_ind, sizeof(safe_ind)), (long long)period,
-           shown(value, safe_value, sizeof(safe_value)), where, stamp,
-           shown(code, safe_code, sizeof(safe_code)), shown(msg, safe_msg, sizeof(safe_msg)));
+    printf("  seq %llu  %s %lld = %s (%s) at %s: %s: %s\n", (unsigned long long)k->seq,
+           shown(k->ind, safe_ind, sizeof(safe_ind)), (long long)k->period,
+           shown(k->value, safe_value, sizeof(safe_value)), where, stamp,
+           shown(k->code, safe_code, sizeof(safe_code)), shown(k->msg, safe_msg, sizeof(safe_msg)));
 }
 
 static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
@@ -90,7 +88,7 @@ static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
  * stored and count; a clerk confirms one by sending it again with a note. */
 static int print_warnings(struct col_outbox *ob)
 {
-    struct col_warning_row rows[STATUS_REJECTIONS];
+    struct col_kept_row rows[STATUS_REJECTIONS];
     char err[COL_OUTBOX_ERROR_MAX];
     size_t n = 0;
 
@@ -104,11 +102,8 @@ static int print_warnings(struct col_outbox *ob)
         printf("warnings:    %zu most recent (the figures were stored and count; send one again "
                "with a note to confirm it):\n",
                n);
-    for (size_t i = 0; i < n; i++) {
-        const struct col_warning_row *w = &rows[i];
-        print_kept(w->seq, w->ind, w->period, w->value, w->origin, w->line, w->warned_ms, w->code,
-                   w->msg);
-    }
+    for (size_t i = 0; i < n; i++)
+        print_kept(&rows[i]);
     return 0;
 }
 
@@ -186,24 +181,22 @@ out:
 int col_cmd_status(int argc, char **argv)
 {
     struct col_settings s;
-    struct ct_cli cli = {COL_PROGRAM,
-                         "status",
-                         "status [options]",
-                         "Shows the outbox of --state-dir: updates pending and the age of the "
-                         "oldest, batches in flight, the last acknowledgement, the last error, "
-                         "which reporting rounds are due and what is still missing, recent "
-                         "rejections with their reasons, and recent plausibility warnings.",
-                         col_settings_table,
-                         col_settings_count,
-                         &s,
-                         NULL,
-                         0,
-                         NULL,
-                         NULL};
+    struct ct_cli cli = {
+        .program = COL_PROGRAM,
+        .command = "status",
+        .usage = "status [options]",
+        .summary = "Shows the outbox of --state-dir: updates pending and the age of the "
+                   "oldest, batches in flight, the last acknowledgement, the last error, "
+                   "which reporting rounds are due and what is still missing, recent "
+                   "rejections with their reasons, and recent plausibility warnings.",
+        .config = col_settings_table,
+        .n_config = col_settings_count,
+        .settings = &s,
+    };
     struct col_outbox *ob = NULL;
     struct col_outbox_stats st;
     struct col_daemon_report d;
-    struct col_rejection_row rows[STATUS_REJECTIONS];
+    struct col_kept_row rows[STATUS_REJECTIONS];
     char err[COL_OUTBOX_ERROR_MAX], text[PATH_MAX + 64], safe[4 * COL_OUTBOX_ERROR_MAX];
     size_t n_rows = 0;
     int64_t now = ct_time_now_ms();
@@ -225,7 +218,7 @@ int col_cmd_status(int argc, char **argv)
                 s.state_dir, strerror(errno));
         goto out;
     }
-    if (col_outbox_open(s.state_dir, &ob, err, sizeof(err)) != 0 ||
+    if (col_outbox_new(s.state_dir, &ob, err, sizeof(err)) != 0 ||
         col_outbox_stats(ob, &st, err, sizeof(err)) != 0 ||
         col_outbox_daemon_report(ob, &d, err, sizeof(err)) != 0 ||
         col_outbox_rejections(ob, rows, STATUS_REJECTIONS, &n_rows, err, sizeof(err)) != 0) {
@@ -283,11 +276,8 @@ int col_cmd_status(int argc, char **argv)
     printf("imported:    %lld files\n", (long long)st.imported_files);
     printf("rejected:    %lld kept", (long long)st.rejected);
     printf(n_rows > 0 ? "; most recent first:\n" : "\n");
-    for (size_t i = 0; i < n_rows; i++) {
-        const struct col_rejection_row *r = &rows[i];
-        print_kept(r->seq, r->ind, r->period, r->value, r->origin, r->line, r->rejected_ms, r->code,
-                   r->msg);
-    }
+    for (size_t i = 0; i < n_rows; i++)
+        print_kept(&rows[i]);
     if (print_warnings(ob) != 0)
         goto out;
     rc = CT_EXIT_OK;

@@ -1,8 +1,8 @@
 /*
- * settings.h - everything an operator can set for a district collector, and its defaults.
+ * col_settings.h - everything an operator can set for a district collector, and its defaults.
  *
  * One `struct col_settings` holds the result of defaults, then the -c file, then flags
- * (see common/cli.h). The table in settings.c is the single list of keys: it drives the
+ * (see common/cli.h). The table in col_settings.c is the single list of keys: it drives the
  * INI parser, the flags, --help and the example config. Plain values; nothing to free.
  */
 #ifndef COL_SETTINGS_H

@@ -1,4 +1,4 @@
-#include "settings.h"
+#include "col_settings.h"
 #include "spool.h"
 
 #include <stddef.h>
