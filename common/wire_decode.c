@@ -1,5 +1,5 @@
 /*
- * wire.c - protocol version 1: names, messages, and decoding (encoding is wire_encode.c).
+ * wire_decode.c - protocol version 1: names, messages, and decoding (wire_encode.c encodes).
  *
  * Decoding: ct_wire_scan() bounds the frame, msgpack_unpack_next() builds the object tree
  * (strings in it point into the frame), and the functions below copy what they need into
