@@ -1,11 +1,11 @@
 #include "dashboard.h"
 
 #include "dashboard_warnings.h"
-#include "decimal.h"
 #include "embedded.h"
 #include "status_words.h"
 #include "svg_chart.h"
 #include "timefmt.h"
+#include "value.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -107,9 +107,9 @@ void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_bu
 
 static void figure_from_double(double v, int decimals, struct ct_buf *out)
 {
-    char text[CT_DECIMAL_MAX];
+    char text[CT_VALUE_TEXT_MAX];
 
-    if (ct_decimal_from_double(v, text, sizeof(text)) != 0)
+    if (ct_value_format_double(v, text, sizeof(text)) != 0)
         ct_buf_puts(out, "—");
     else
         agg_dashboard_format_figure(text, decimals, out);

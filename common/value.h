@@ -1,5 +1,5 @@
 /*
- * decimal.h - exact decimal text for reported figures.
+ * value.h - a figure (struct ct_value) and its exact decimal text.
  *
  * A figure travels as a msgpack int or float and is stored as PostgreSQL `numeric`. The
  * text between them is chosen here: integers print exactly, and a double prints as the
@@ -7,8 +7,8 @@
  * 0.1000000000000000055511151231257827. Large and tiny doubles use C's exponent form
  * ("1e+21", "1.5e-07"), which PostgreSQL's numeric input accepts.
  *
- * What ct_decimal_from_double() guarantees for every finite double v (tests/unit/
- * test_decimal.c checks it for a million random bit patterns and every power of two):
+ * What ct_value_format_double() guarantees for every finite double v (tests/unit/
+ * test_value.c checks it for a million random bit patterns and every power of two):
  * - strtod() reads the text back as exactly v (-0.0 is written "0");
  * - no decimal with fewer significant digits reads back as v, and among those with as few
  *   it is the nearest to v (the other one only where the nearest misses);
@@ -21,8 +21,8 @@
  *
  * Also parses what people type or Excel exports into a value. No allocation.
  */
-#ifndef CT_DECIMAL_H
-#define CT_DECIMAL_H
+#ifndef CT_VALUE_H
+#define CT_VALUE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -43,12 +43,12 @@ struct ct_value {
 };
 
 /* Enough for any int64/uint64 and the longest "%.17g" of a double. */
-#define CT_DECIMAL_MAX 32
+#define CT_VALUE_TEXT_MAX 32
 
 /* Writes the shortest round-tripping decimal of `v` (as described above) to `buf`, which
- * must hold CT_DECIMAL_MAX bytes. Returns 0, or -1 when `v` is NaN or infinite or `size`
+ * must hold CT_VALUE_TEXT_MAX bytes. Returns 0, or -1 when `v` is NaN or infinite or `size`
  * is too small. -0.0 is written as "0". */
-int ct_decimal_from_double(double v, char *buf, size_t size);
+int ct_value_format_double(double v, char *buf, size_t size);
 
 /* Writes the exact decimal of `v` (shortest form for floats). Returns 0 or -1 as above. */
 int ct_value_format(const struct ct_value *v, char *buf, size_t size);

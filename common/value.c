@@ -1,4 +1,4 @@
-#include "decimal.h"
+#include "value.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -119,11 +119,11 @@ static void render_digits(struct digits d, char *buf, size_t size)
     buf[o] = '\0';
 }
 
-int ct_decimal_from_double(double v, char *buf, size_t size)
+int ct_value_format_double(double v, char *buf, size_t size)
 {
     struct digits d;
 
-    if (!isfinite(v) || size < CT_DECIMAL_MAX)
+    if (!isfinite(v) || size < CT_VALUE_TEXT_MAX)
         return -1;
     if (v == 0) {
         memcpy(buf, "0", 2);
@@ -169,7 +169,7 @@ int ct_value_format(const struct ct_value *v, char *buf, size_t size)
     case CT_VALUE_UINT:
         return snprintf(buf, size, "%" PRIu64, v->as.u) < (int)size ? 0 : -1;
     case CT_VALUE_FLOAT:
-        return ct_decimal_from_double(v->as.f, buf, size);
+        return ct_value_format_double(v->as.f, buf, size);
     }
     return -1;
 }
