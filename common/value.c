@@ -268,3 +268,25 @@ int ct_value_parse(const char *text, struct ct_value *out, char *err, size_t err
     out->as.f = as_double;
     return 0;
 }
+
+int ct_value_group_thousands(const char *decimal, char *out, size_t size)
+{
+    size_t sign = decimal[0] == '-', digits = strspn(decimal + sign, "0123456789");
+    size_t commas = digits > 0 ? (digits - 1) / 3 : 0, k = 0;
+    const char *s = decimal;
+
+    if (strlen(decimal) + commas >= size) {
+        if (size > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    if (sign)
+        out[k++] = *s++;
+    for (size_t d = 0; d < digits; d++) {
+        if (d > 0 && (digits - d) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = *s++;
+    }
+    memcpy(out + k, s, strlen(s) + 1);
+    return 0;
+}

@@ -19,7 +19,8 @@
  * (4.94065645841247e-324 for 5e-324) nor where the round-trip interval is lopsided at a
  * power of two (2^89: the nearest 16-digit decimal misses, the next one up reads back).
  *
- * Also parses what people type or Excel exports into a value. No allocation.
+ * Also parses what people type or Excel exports into a value, and groups thousands for
+ * display by one rule. No allocation.
  */
 #ifndef CT_VALUE_H
 #define CT_VALUE_H
@@ -62,5 +63,12 @@ int ct_value_is_finite(const struct ct_value *v);
  * fraction and exponent. Integers that fit int64 stay integers; anything else becomes a
  * finite double. Returns 0, or -1 with a reason in `err` ("not a number", "out of range"). */
 int ct_value_parse(const char *text, struct ct_value *out, char *err, size_t err_size);
+
+/* The one rule for grouping thousands on every page and report: copies the decimal text
+ * `decimal` ("-1234567.125") to `out` with a "," between groups of three digits of its
+ * integer part ("-1,234,567.125"), the grouping ct_value_parse() reads back. Whatever
+ * follows the integer digits (fraction, exponent, or all of a text that is not a number)
+ * is copied as it is. Returns 0, or -1 with `out` empty when `size` is too small. */
+int ct_value_group_thousands(const char *decimal, char *out, size_t size);
 
 #endif

@@ -336,3 +336,45 @@ Test(value, numbers_outside_a_double_are_refused)
     many[sizeof(many) - 1] = '\0';
     parse_fails(many, "too long");
 }
+
+static void grouped_is(const char *decimal, const char *want)
+{
+    char out[64];
+    struct ct_value back;
+    char err[64];
+
+    cr_assert_eq(ct_value_group_thousands(decimal, out, sizeof(out)), 0, "%s", decimal);
+    cr_expect_str_eq(out, want, "%s", decimal);
+    /* What is grouped for display reads back as the same figure. */
+    if (ct_value_parse(decimal, &back, err, sizeof(err)) == 0) {
+        struct ct_value again;
+        cr_assert_eq(ct_value_parse(out, &again, err, sizeof(err)), 0, "%s: %s", out, err);
+        cr_expect_eq(again.kind, back.kind, "%s", out);
+        cr_expect(again.kind == CT_VALUE_INT ? again.as.i == back.as.i : again.as.f == back.as.f,
+                  "%s", out);
+    }
+}
+
+Test(value, thousands_are_grouped_by_three_in_the_integer_part_only)
+{
+    grouped_is("13000000000", "13,000,000,000");
+    grouped_is("1234567.1234", "1,234,567.1234");
+    grouped_is("-1234", "-1,234");
+    grouped_is("1000", "1,000");
+    grouped_is("999", "999");
+    grouped_is("-0.5", "-0.5");
+    grouped_is("0", "0");
+    grouped_is("1e+21", "1e+21");
+    grouped_is("", "");
+    grouped_is("NaN", "NaN");
+}
+
+Test(value, grouping_into_a_short_buffer_fails_empty)
+{
+    char out[9] = "x";
+
+    cr_expect_eq(ct_value_group_thousands("1234567", out, sizeof(out)), -1); /* 9 + NUL */
+    cr_expect_str_eq(out, "");
+    cr_expect_eq(ct_value_group_thousands("1234567", out, 10), 0);
+    cr_expect_str_eq(out, "1,234,567");
+}
