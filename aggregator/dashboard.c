@@ -1,11 +1,11 @@
 #include "dashboard.h"
 
 #include "dashboard_warnings.h"
-#include "decimal.h"
 #include "embedded.h"
 #include "status_words.h"
 #include "svg_chart.h"
 #include "timefmt.h"
+#include "value.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,8 +40,9 @@ out:
 void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_buf *out)
 {
     char digits[FIGURE_MAX + 2], expanded[FIGURE_MAX];
+    char plain[FIGURE_MAX + 4], grouped[2 * FIGURE_MAX]; /* sign, digits, '.'; then commas */
     const char *s = decimal, *dot;
-    size_t ip_len, fp_len, n_digits, start;
+    size_t ip_len, fp_len, n_digits, start, k = 0;
     bool negative, carry, nonzero = false;
 
     if (decimal == NULL) {
@@ -92,24 +93,24 @@ void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_bu
     for (size_t i = start; i < int_end + frac; i++)
         nonzero = nonzero || digits[i] != '0';
     if (negative && nonzero)
-        ct_buf_puts(out, "-");
-    for (size_t i = start; i < int_end; i++) {
-        size_t left = int_end - i;
-        ct_buf_append(out, &digits[i], 1);
-        if (left > 1 && left % 3 == 1)
-            ct_buf_puts(out, ",");
-    }
+        plain[k++] = '-';
+    memcpy(plain + k, digits + start, int_end - start);
+    k += int_end - start;
     if (frac > 0) {
-        ct_buf_puts(out, ".");
-        ct_buf_append(out, digits + int_end, frac);
+        plain[k++] = '.';
+        memcpy(plain + k, digits + int_end, frac);
+        k += frac;
     }
+    plain[k] = '\0';
+    ct_buf_puts(out,
+                ct_value_group_thousands(plain, grouped, sizeof(grouped)) == 0 ? grouped : plain);
 }
 
 static void figure_from_double(double v, int decimals, struct ct_buf *out)
 {
-    char text[CT_DECIMAL_MAX];
+    char text[CT_VALUE_TEXT_MAX];
 
-    if (ct_decimal_from_double(v, text, sizeof(text)) != 0)
+    if (ct_value_format_double(v, text, sizeof(text)) != 0)
         ct_buf_puts(out, "—");
     else
         agg_dashboard_format_figure(text, decimals, out);

@@ -69,8 +69,8 @@ int agg_dashboard_render(const struct agg_dashboard_view *view, struct ct_buf *o
 
 /* The rounding rule the page uses for figures: `decimal` (a decimal number as text, e.g.
  * "1234567.125" or "-0.5") rounded half away from zero to at most `decimals` places,
- * trailing zeros dropped, thousands grouped with commas: "1,234,567.13". NULL prints "—".
- * Exposed for tests. */
+ * trailing zeros dropped, thousands grouped by ct_value_group_thousands(): "1,234,567.13".
+ * NULL prints "—". Exposed for tests. */
 void agg_dashboard_format_figure(const char *decimal, int decimals, struct ct_buf *out);
 
 #endif

@@ -113,7 +113,7 @@ static void put_group(struct agg_fold *f, const struct agg_fold_row *first,
 {
     const struct agg_fold_row *ns = NULL, *mina = NULL, *maxa = NULL, *last = first;
     struct ct_decsum adds, after_ns;
-    char at[CT_TIME_TEXT_MAX], value[CT_DECIMAL_MAX];
+    char at[CT_TIME_TEXT_MAX], value[CT_VALUE_TEXT_MAX];
     struct ct_buf *b = &f->groups;
 
     for (const struct agg_fold_row *r = first; r < end; r++) {

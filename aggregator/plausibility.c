@@ -1,7 +1,7 @@
 #include "plausibility.h"
 #include "db.h"
-#include "decimal.h"
 #include "text.h"
+#include "value.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -325,7 +325,8 @@ static int check_one(struct agg_plaus *p, const struct agg_plaus_set *s,
     const struct agg_plaus_key *key = &p->keys[s->key];
     const struct agg_plaus_key *pk = NULL;
     size_t py_key = find_key(p, key->district, key->ind, key->period - 1);
-    char value[CT_DECIMAL_MAX], before_text[CT_DECIMAL_MAX] = "", last_text[CT_DECIMAL_MAX] = "";
+    char value[CT_VALUE_TEXT_MAX], before_text[CT_VALUE_TEXT_MAX] = "",
+                                   last_text[CT_VALUE_TEXT_MAX] = "";
     char msg[CT_WIRE_MAX_TEXT + 1], ratio[64];
     double v = as_double(&s->u->value), before = 0, last = 0;
     bool has_before = false, has_last = false;

@@ -1,6 +1,7 @@
 #include "report.h"
 
 #include "timefmt.h"
+#include "value.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -104,24 +105,13 @@ static void right(struct ct_buf *out, const char *s, size_t width)
     ct_buf_puts(out, s);
 }
 
-/* "1234567.5" -> "1,234,567.5"; NULL -> "-". */
+/* "1234567.5" -> "1,234,567.5" (ct_value_group_thousands); NULL -> "-". */
 static void grouped(const char *value, char *out, size_t size)
 {
-    size_t k = 0, digits, i = 0;
-
-    if (value == NULL) {
+    if (value == NULL)
         snprintf(out, size, "-");
-        return;
-    }
-    if (value[0] == '-' && k + 1 < size)
-        out[k++] = value[i++];
-    digits = strspn(value + i, "0123456789");
-    for (size_t d = 0; d < digits && k + 2 < size; d++) {
-        if (d > 0 && (digits - d) % 3 == 0)
-            out[k++] = ',';
-        out[k++] = value[i++];
-    }
-    snprintf(out + k, size - k, "%s", value + i);
+    else if (ct_value_group_thousands(value, out, size) != 0)
+        snprintf(out, size, "%s", value); /* too long to group: cut, as the column would */
 }
 
 static const char *status_words(const char *status)

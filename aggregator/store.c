@@ -1,8 +1,8 @@
 #include "store.h"
 #include "db.h"
-#include "decimal.h"
 #include "text.h"
 #include "timefmt.h"
+#include "value.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -72,7 +72,7 @@ static void copy_text(struct ct_buf *b, const char *s)
 static void copy_accepted(struct ct_buf *b, const char *agent, const char *district,
                           const struct ct_update *u)
 {
-    char value[CT_DECIMAL_MAX], at[CT_TIME_TEXT_MAX];
+    char value[CT_VALUE_TEXT_MAX], at[CT_TIME_TEXT_MAX];
 
     ct_value_format(&u->value, value, sizeof(value));
     ct_time_format(u->at_ms, at, sizeof(at));
@@ -91,7 +91,7 @@ static void copy_accepted(struct ct_buf *b, const char *agent, const char *distr
 static void copy_rejected(struct ct_buf *b, const char *agent, const char *district,
                           const struct ct_update *u)
 {
-    char value[CT_DECIMAL_MAX];
+    char value[CT_VALUE_TEXT_MAX];
 
     if (ct_value_format(&u->value, value, sizeof(value)) != 0)
         snprintf(value, sizeof(value), "%g", u->value.as.f); /* NaN, inf: kept as text */

@@ -1,6 +1,7 @@
 #include "svg_chart.h"
 
 #include "timefmt.h"
+#include "value.h"
 
 #include <errno.h>
 #include <math.h>
@@ -119,8 +120,6 @@ static void tick_text(double v, double step, char *buf, size_t size)
 {
     char raw[TICK_TEXT_MAX];
     int decimals = step >= 1 ? 0 : (int)fmin(6, ceil(-log10(step) - 1e-9));
-    size_t n, int_len, j = 0;
-    const char *p;
 
     if (fabs(v) < step / 2)
         v = 0; /* no "-0" */
@@ -129,16 +128,8 @@ static void tick_text(double v, double step, char *buf, size_t size)
         return;
     }
     snprintf(raw, sizeof(raw), "%.*f", decimals, v);
-    p = raw[0] == '-' ? raw + 1 : raw;
-    int_len = strcspn(p, ".");
-    n = strlen(raw);
-    for (size_t i = 0; i < n && j + 2 < size; i++) {
-        size_t pos = (size_t)(&raw[i] - p);
-        buf[j++] = raw[i];
-        if (&raw[i] >= p && pos + 1 < int_len && (int_len - pos - 1) % 3 == 0)
-            buf[j++] = ',';
-    }
-    buf[j] = '\0';
+    if (ct_value_group_thousands(raw, buf, size) != 0)
+        snprintf(buf, size, "%s", raw);
 }
 
 /* One series as a path: "M x y L x y ...", starting a new run after each gap; `expected`

@@ -45,7 +45,7 @@ static void print_rows(const struct col_import *imp, uint64_t first_seq)
 {
     for (size_t i = 0; i < imp->n_updates; i++) {
         const struct col_new_update *u = &imp->updates[i];
-        char value[CT_DECIMAL_MAX], at[CT_TIME_TEXT_MAX];
+        char value[CT_VALUE_TEXT_MAX], at[CT_TIME_TEXT_MAX];
         if (ct_value_format(&u->value, value, sizeof(value)) != 0)
             ct_strlcpy(value, "?", sizeof(value));
         ct_time_format(u->at_ms, at, sizeof(at));

@@ -62,7 +62,7 @@ static const char *shown(const char *s, char *buf, size_t size)
 static void print_kept(const struct col_kept_row *k)
 {
     char stamp[CT_TIME_TEXT_MAX], where[4 * 128 + 32], safe_origin[4 * 128];
-    char safe_ind[4 * (CT_ID_MAX + 1)], safe_value[4 * CT_DECIMAL_MAX];
+    char safe_ind[4 * (CT_ID_MAX + 1)], safe_value[4 * CT_VALUE_TEXT_MAX];
     char safe_code[4 * (CT_WIRE_MAX_CODE + 1)], safe_msg[4 * (CT_WIRE_MAX_TEXT + 1)];
 
     ct_time_format(k->at_ms, stamp, sizeof(stamp));

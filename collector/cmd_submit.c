@@ -7,9 +7,9 @@
 #include "col_settings.h"
 #include "commands.h"
 #include "csv_import.h"
-#include "decimal.h"
 #include "outbox.h"
 #include "timefmt.h"
+#include "value.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -125,7 +125,7 @@ int col_cmd_submit(int argc, char **argv)
     struct col_outbox_stats st;
     struct col_new_update u = {0};
     char err[COL_OUTBOX_ERROR_MAX * 2], code[CT_ID_MAX + 1], when[CT_TIME_TEXT_MAX];
-    char value_text[CT_DECIMAL_MAX];
+    char value_text[CT_VALUE_TEXT_MAX];
     size_t n_catalog = 0;
     uint64_t seq = 0;
     int first, rc = CT_EXIT_USAGE, status;

@@ -1,9 +1,9 @@
 #include "csv_import.h"
 
 #include "csv.h"
-#include "decimal.h"
 #include "text.h"
 #include "timefmt.h"
+#include "value.h"
 
 #include <ctype.h>
 #include <stdarg.h>

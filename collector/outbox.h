@@ -117,7 +117,7 @@ struct col_kept_row {
     uint64_t seq;
     char ind[CT_ID_MAX + 1];
     int64_t period;
-    char value[CT_DECIMAL_MAX];
+    char value[CT_VALUE_TEXT_MAX];
     char origin[128];
     int64_t line;
     char code[CT_WIRE_MAX_CODE + 1];

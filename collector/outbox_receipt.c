@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "buf.h"
-#include "decimal.h"
 #include "timefmt.h"
+#include "value.h"
 
 int col_ob_receipt_add(struct col_outbox *ob, const struct col_origin *origin,
                        const struct col_new_update *u, size_t n, uint64_t first_seq, char *err,
@@ -31,7 +31,7 @@ int col_ob_receipt_add(struct col_outbox *ob, const struct col_origin *origin,
     if (origin == NULL || origin->receipt_dir == NULL || n == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        char value[CT_DECIMAL_MAX];
+        char value[CT_VALUE_TEXT_MAX];
         if (ct_value_format(&u[i].value, value, sizeof(value)) != 0)
             ct_strlcpy(value, "?", sizeof(value));
         ct_buf_printf(&rows, "%lld\t%s\t%s\n", (long long)u[i].line, u[i].ind, value);

@@ -18,7 +18,7 @@ void ct_decsum_init(struct ct_decsum *s)
  * figures keep a small scale. */
 static void split(const struct ct_value *v, __int128 *mantissa, int *exp)
 {
-    char text[CT_DECIMAL_MAX], digits[CT_DECIMAL_MAX];
+    char text[CT_VALUE_TEXT_MAX], digits[CT_VALUE_TEXT_MAX];
     size_t n = 0;
     int fraction = 0, e = 0;
     bool negative = false, in_fraction = false;
@@ -29,7 +29,7 @@ static void split(const struct ct_value *v, __int128 *mantissa, int *exp)
     } else if (v->kind == CT_VALUE_UINT) {
         *mantissa = (__int128)v->as.u;
     } else {
-        ct_decimal_from_double(v->as.f, text, sizeof(text));
+        ct_value_format_double(v->as.f, text, sizeof(text));
         for (const char *p = text; *p; p++) {
             if (*p == '-') {
                 negative = true;

@@ -4,7 +4,7 @@
  * The aggregator folds each commit's updates per (unit, indicator, period, day) in C before
  * it writes one row per group (aggregator/fold.c), so it adds figures itself. Every figure
  * is an exact decimal: an integer, or a double's shortest decimal (at most 17 significant
- * digits, see decimal.h). A sum is an __int128 count of units of 10^exp, where exp is the
+ * digits, see value.h). A sum is an __int128 count of units of 10^exp, where exp is the
  * smallest exponent seen; that holds 38 digits, so figures spanning up to ~19 orders of
  * magnitude add exactly. Beyond that the sum says it overflowed, and the caller lets
  * PostgreSQL add those figures instead. Plain value; nothing to free.
@@ -12,7 +12,7 @@
 #ifndef CT_DECSUM_H
 #define CT_DECSUM_H
 
-#include "decimal.h"
+#include "value.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 #include "metrics.h"
-#include "decimal.h"
+#include "value.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -349,13 +349,13 @@ uint64_t ct_histogram_count(const struct ct_histogram *h)
 /* Prometheus floats: Go's strconv forms for the special values, shortest decimal else. */
 static void append_double(struct ct_buf *out, double v)
 {
-    char text[CT_DECIMAL_MAX];
+    char text[CT_VALUE_TEXT_MAX];
 
     if (isnan(v))
         ct_buf_puts(out, "NaN");
     else if (isinf(v))
         ct_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
-    else if (ct_decimal_from_double(v, text, sizeof(text)) == 0)
+    else if (ct_value_format_double(v, text, sizeof(text)) == 0)
         ct_buf_puts(out, text);
 }
 
@@ -389,13 +389,13 @@ static void render_histogram(struct ct_buf *out, const char *name, const struct 
 {
     const struct ct_histogram *h = &s->u.histogram;
     uint64_t cumulative = 0;
-    char le[CT_DECIMAL_MAX + 8];
+    char le[CT_VALUE_TEXT_MAX + 8];
 
     for (size_t i = 0; i <= h->n_bounds; i++) {
         cumulative += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
         if (i < h->n_bounds) {
-            char bound[CT_DECIMAL_MAX];
-            ct_decimal_from_double(h->bounds[i], bound, sizeof(bound));
+            char bound[CT_VALUE_TEXT_MAX];
+            ct_value_format_double(h->bounds[i], bound, sizeof(bound));
             snprintf(le, sizeof(le), "le=\"%s\"", bound);
         } else {
             snprintf(le, sizeof(le), "le=\"+Inf\"");

@@ -29,8 +29,8 @@
 #ifndef CT_WIRE_H
 #define CT_WIRE_H
 
-#include "decimal.h"
 #include "text.h"
+#include "value.h"
 
 #include <stdbool.h>
 #include <stddef.h>

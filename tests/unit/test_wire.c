@@ -1,5 +1,6 @@
 /*
- * test_wire.c - common/wire.c: golden bytes and round trips of every protocol v1 message.
+ * test_wire.c - common/wire_encode.c and wire_decode.c: golden bytes and round trips of every
+ * protocol v1 message.
  *
  * The golden frames below were written by hand from the msgpack specification
  * (https://github.com/msgpack/msgpack/blob/master/spec.md), not captured from the encoder:

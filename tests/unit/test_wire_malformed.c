@@ -1,5 +1,5 @@
 /*
- * test_wire_malformed.c - common/wire.c refuses every bad frame with the right named error.
+ * test_wire_malformed.c - common/wire_decode.c refuses every bad frame with the right named error.
  *
  * Frames are built with msgpack-c's packer from a valid message of each type, with one
  * field replaced by a wrong value or left out (struct override), or written as raw bytes

@@ -1,7 +1,8 @@
 /*
- * test_wire_rounds.c - common/wire.c: the optional keys of CONTRACT section 9, an update's
- * `queued` and the `due` of welcome and ack. Frames written by hand with msgpack-c's packer
- * stand for an independent peer; the encoder's own output must decode to the same struct.
+ * test_wire_rounds.c - common/wire_encode.c and wire_decode.c: the optional keys of CONTRACT
+ * section 9, an update's `queued` and the `due` of welcome and ack. Frames written by hand with
+ * msgpack-c's packer stand for an independent peer; the encoder's own output must decode to the
+ * same struct.
  */
 #include "wire.h"
 

@@ -1,14 +1,14 @@
 /*
- * test_decimal.c - common/decimal.c: exact decimal text for doubles and integers, and the
+ * test_value.c - common/value.c: exact decimal text for doubles and integers, and the
  * parser for figures that people type.
  *
- * The property ct_decimal_from_double() guarantees (decimal.h), and which the
+ * The property ct_value_format_double() guarantees (value.h), and which the
  * million-double test checks for every value:
  *   1. strtod(text) is bit for bit the same double (except -0.0, written "0");
  *   2. no decimal with fewer significant digits reads back as that double (shortest);
  *   3. the text is never longer than what "%.17g" prints.
  */
-#include "decimal.h"
+#include "value.h"
 
 #include <criterion/criterion.h>
 #include <float.h>
@@ -21,8 +21,8 @@
 
 static const char *shortest(double v)
 {
-    static char buf[CT_DECIMAL_MAX];
-    cr_assert_eq(ct_decimal_from_double(v, buf, sizeof(buf)), 0, "%.17g refused", v);
+    static char buf[CT_VALUE_TEXT_MAX];
+    cr_assert_eq(ct_value_format_double(v, buf, sizeof(buf)), 0, "%.17g refused", v);
     return buf;
 }
 
@@ -75,7 +75,7 @@ static bool any_n_digit_decimal_reads_back(double v, int n)
     return false;
 }
 
-Test(decimal, a_million_random_doubles_round_trip_in_their_shortest_form)
+Test(value, a_million_random_doubles_round_trip_in_their_shortest_form)
 {
     uint64_t state = 20150630;
     long checked = 0, shorter_than_17g = 0;
@@ -109,7 +109,7 @@ Test(decimal, a_million_random_doubles_round_trip_in_their_shortest_form)
     cr_assert_gt(shorter_than_17g, 0);
 }
 
-Test(decimal, doubles_print_as_documented)
+Test(value, doubles_print_as_documented)
 {
     cr_assert_str_eq(shortest(0.1), "0.1");
     cr_assert_str_eq(shortest(6500), "6500");
@@ -131,7 +131,7 @@ Test(decimal, doubles_print_as_documented)
     cr_assert_str_eq(shortest(100), "100");
 }
 
-Test(decimal, notation_follows_17g_so_text_is_never_longer)
+Test(value, notation_follows_17g_so_text_is_never_longer)
 {
     /* fixed from 1e-4 up to below 1e17, exponent form outside */
     cr_assert_str_eq(shortest(1e-4), "0.0001");
@@ -146,7 +146,7 @@ Test(decimal, notation_follows_17g_so_text_is_never_longer)
     cr_assert_str_eq(shortest(1.5e300), "1.5e+300");
 }
 
-Test(decimal, lopsided_intervals_at_powers_of_two_still_give_the_shortest)
+Test(value, lopsided_intervals_at_powers_of_two_still_give_the_shortest)
 {
     /* Below a power of two the doubles are twice as dense, so the nearest 16-digit decimal
      * can miss while the one on the other side reads back. "%.16g" alone would fall back
@@ -164,7 +164,7 @@ Test(decimal, lopsided_intervals_at_powers_of_two_still_give_the_shortest)
     cr_assert_str_eq(shortest(ldexp(1.0, 55)), "36028797018963970");
 }
 
-Test(decimal, every_power_of_two_is_shortest_and_exact)
+Test(value, every_power_of_two_is_shortest_and_exact)
 {
     for (int e = -1074; e <= 1023; e++) {
         double v = ldexp(1.0, e);
@@ -176,19 +176,19 @@ Test(decimal, every_power_of_two_is_shortest_and_exact)
     }
 }
 
-Test(decimal, non_finite_doubles_and_small_buffers_are_refused)
+Test(value, non_finite_doubles_and_small_buffers_are_refused)
 {
-    char buf[CT_DECIMAL_MAX];
+    char buf[CT_VALUE_TEXT_MAX];
 
-    cr_assert_eq(ct_decimal_from_double(NAN, buf, sizeof(buf)), -1);
-    cr_assert_eq(ct_decimal_from_double(INFINITY, buf, sizeof(buf)), -1);
-    cr_assert_eq(ct_decimal_from_double(-INFINITY, buf, sizeof(buf)), -1);
-    cr_assert_eq(ct_decimal_from_double(1.0, buf, CT_DECIMAL_MAX - 1), -1);
+    cr_assert_eq(ct_value_format_double(NAN, buf, sizeof(buf)), -1);
+    cr_assert_eq(ct_value_format_double(INFINITY, buf, sizeof(buf)), -1);
+    cr_assert_eq(ct_value_format_double(-INFINITY, buf, sizeof(buf)), -1);
+    cr_assert_eq(ct_value_format_double(1.0, buf, CT_VALUE_TEXT_MAX - 1), -1);
 }
 
-Test(decimal, integers_print_exactly)
+Test(value, integers_print_exactly)
 {
-    char buf[CT_DECIMAL_MAX];
+    char buf[CT_VALUE_TEXT_MAX];
     struct ct_value v;
 
     v.kind = CT_VALUE_INT;
@@ -219,7 +219,7 @@ Test(decimal, integers_print_exactly)
     cr_assert_str_eq(buf, "123456");
 }
 
-Test(decimal, finiteness)
+Test(value, finiteness)
 {
     struct ct_value v = {.kind = CT_VALUE_INT, .as.i = INT64_MIN};
 
@@ -270,7 +270,7 @@ static void parse_float_is(const char *text, double want)
     cr_assert_eq(v.as.f, want, "'%s' gave %.17g", text, v.as.f);
 }
 
-Test(decimal, figures_as_people_and_spreadsheets_write_them_parse)
+Test(value, figures_as_people_and_spreadsheets_write_them_parse)
 {
     parse_float_is("1,234,567.5", 1234567.5);
     parse_int_is("1,234,567", 1234567);
@@ -294,7 +294,7 @@ Test(decimal, figures_as_people_and_spreadsheets_write_them_parse)
     parse_float_is("1e308", 1e308);
 }
 
-Test(decimal, misplaced_thousands_separators_are_refused)
+Test(value, misplaced_thousands_separators_are_refused)
 {
     parse_fails("1,23", "misplaced ','");
     parse_fails("1,2345", "misplaced ','");
@@ -306,7 +306,7 @@ Test(decimal, misplaced_thousands_separators_are_refused)
     parse_fails("1,234.5,6", "misplaced ','");
 }
 
-Test(decimal, words_hex_and_other_non_numbers_are_refused)
+Test(value, words_hex_and_other_non_numbers_are_refused)
 {
     parse_fails("nan", "not a number");
     parse_fails("NaN", "not a number");
@@ -326,7 +326,7 @@ Test(decimal, words_hex_and_other_non_numbers_are_refused)
     parse_fails("   ", "empty value");
 }
 
-Test(decimal, numbers_outside_a_double_are_refused)
+Test(value, numbers_outside_a_double_are_refused)
 {
     parse_fails("1e400", "out of range");
     parse_fails("-1e400", "out of range");
@@ -335,4 +335,46 @@ Test(decimal, numbers_outside_a_double_are_refused)
     memset(many, '9', sizeof(many) - 1);
     many[sizeof(many) - 1] = '\0';
     parse_fails(many, "too long");
+}
+
+static void grouped_is(const char *decimal, const char *want)
+{
+    char out[64];
+    struct ct_value back;
+    char err[64];
+
+    cr_assert_eq(ct_value_group_thousands(decimal, out, sizeof(out)), 0, "%s", decimal);
+    cr_expect_str_eq(out, want, "%s", decimal);
+    /* What is grouped for display reads back as the same figure. */
+    if (ct_value_parse(decimal, &back, err, sizeof(err)) == 0) {
+        struct ct_value again;
+        cr_assert_eq(ct_value_parse(out, &again, err, sizeof(err)), 0, "%s: %s", out, err);
+        cr_expect_eq(again.kind, back.kind, "%s", out);
+        cr_expect(again.kind == CT_VALUE_INT ? again.as.i == back.as.i : again.as.f == back.as.f,
+                  "%s", out);
+    }
+}
+
+Test(value, thousands_are_grouped_by_three_in_the_integer_part_only)
+{
+    grouped_is("13000000000", "13,000,000,000");
+    grouped_is("1234567.1234", "1,234,567.1234");
+    grouped_is("-1234", "-1,234");
+    grouped_is("1000", "1,000");
+    grouped_is("999", "999");
+    grouped_is("-0.5", "-0.5");
+    grouped_is("0", "0");
+    grouped_is("1e+21", "1e+21");
+    grouped_is("", "");
+    grouped_is("NaN", "NaN");
+}
+
+Test(value, grouping_into_a_short_buffer_fails_empty)
+{
+    char out[9] = "x";
+
+    cr_expect_eq(ct_value_group_thousands("1234567", out, sizeof(out)), -1); /* 9 + NUL */
+    cr_expect_str_eq(out, "");
+    cr_expect_eq(ct_value_group_thousands("1234567", out, 10), 0);
+    cr_expect_str_eq(out, "1,234,567");
 }

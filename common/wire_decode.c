@@ -1,10 +1,11 @@
 /*
- * wire.c - protocol version 1: names, messages, and decoding (encoding is wire_encode.c).
+ * wire_decode.c - protocol version 1: names, messages, and decoding (wire_encode.c encodes).
  *
  * Decoding: ct_wire_scan() bounds the frame, msgpack_unpack_next() builds the object tree
  * (strings in it point into the frame), and the functions below copy what they need into
- * the caller's struct ct_msg. Any error names the field, e.g. "updates[3].seq: not a
- * positive integer".
+ * the caller's struct ct_msg. Every array of maps in a message (updates, catalog, rejected,
+ * warnings) goes through decode_list(), so all are bounded, reserved and named alike. Any
+ * error names the field, e.g. "updates[3].seq: not a positive integer".
  */
 #include "wire.h"
 
@@ -306,30 +307,138 @@ static void set_fault(struct ct_update *u, enum ct_reject why, const char *msg)
     u->fault_msg = msg;
 }
 
+/* ---------------------------------------------------------------- frames and lists */
+
+/* Bounds, scans and unpacks one frame. On success the caller owns `unpacked` and destroys
+ * it; on failure nothing is left to destroy. */
+static int unpack_frame(const void *frame, size_t len, msgpack_unpacked *unpacked,
+                        struct ct_wire_fault *fault)
+{
+    size_t offset = 0;
+
+    fault->error = CT_WERR_NONE;
+    fault->msg[0] = '\0';
+    if (len > CT_WIRE_MAX_MESSAGE)
+        return decode_fail(fault, CT_WERR_TOO_LARGE, "message of %zu bytes exceeds 1 MiB", len);
+    if (ct_wire_scan(frame, len, fault->msg, sizeof(fault->msg)) != 0) {
+        fault->error = CT_WERR_MALFORMED;
+        return -1;
+    }
+    msgpack_unpacked_init(unpacked);
+    if (msgpack_unpack_next(unpacked, frame, len, &offset) != MSGPACK_UNPACK_SUCCESS ||
+        offset != len) {
+        msgpack_unpacked_destroy(unpacked);
+        return decode_fail(fault, CT_WERR_MALFORMED, "msgpack could not be decoded");
+    }
+    return 0;
+}
+
+/* An array under a top-level key whose items go one by one into an array of the message
+ * (updates, catalog, rejected, warnings). */
+struct list {
+    const char *where; /* the message type, for faults about the array as a whole */
+    size_t max;
+    enum ct_wire_error too_many;
+    int (*reserve)(struct ct_msg *msg, size_t n);
+    /* Decodes item `i`, named `where` ("updates[3]") in faults, into the message. */
+    int (*item)(const msgpack_object *obj, const char *where, uint32_t i, struct ct_msg *out,
+                struct ct_wire_fault *fault);
+};
+
+/* Decodes the array under `f` by `list`, counting the items decoded in `*count`. */
+static int decode_list(const struct field *f, const struct list *list, size_t *count,
+                       struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    const msgpack_object *array = f->value;
+
+    *count = 0;
+    if (get_array(f, list->where, list->max, list->too_many, fault) != 0)
+        return -1;
+    if (list->reserve(out, array->via.array.size) != 0)
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s: out of memory", list->where);
+    for (uint32_t i = 0; i < array->via.array.size; i++) {
+        char where[32];
+
+        snprintf(where, sizeof(where), "%s[%u]", f->name, i);
+        if (list->item(&array->via.array.ptr[i], where, i, out, fault) != 0)
+            return -1;
+        (*count)++;
+    }
+    return 0;
+}
+
 /* ---------------------------------------------------------------- message bodies */
 
-static int decode_update(const msgpack_object *obj, size_t index, struct ct_update *u,
-                         struct ct_wire_fault *fault)
+/* The keys of an update, by their place in the table decode_update() fills. */
+enum update_key {
+    UPDATE_SEQ,
+    UPDATE_IND,
+    UPDATE_PERIOD,
+    UPDATE_OP,
+    UPDATE_VALUE,
+    UPDATE_AT,
+    UPDATE_NOTE,
+    UPDATE_QUEUED,
+    N_UPDATE_KEYS,
+};
+
+static int decode_value(const struct field *f, const char *where, struct ct_update *u,
+                        struct ct_wire_fault *fault)
 {
-    struct field f[] = {{"seq", NULL},   {"ind", NULL}, {"period", NULL}, {"op", NULL},
-                        {"value", NULL}, {"at", NULL},  {"note", NULL},   {"queued", NULL}};
-    char where[32];
+    if (require(f, where, fault) != 0)
+        return -1;
+    switch (f->value->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (f->value->via.u64 > INT64_MAX) {
+            u->value.kind = CT_VALUE_UINT;
+            u->value.as.u = f->value->via.u64;
+        } else {
+            u->value.kind = CT_VALUE_INT;
+            u->value.as.i = (int64_t)f->value->via.u64;
+        }
+        return 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        u->value.kind = CT_VALUE_INT;
+        u->value.as.i = f->value->via.i64;
+        return 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        u->value.kind = CT_VALUE_FLOAT;
+        u->value.as.f = f->value->via.f64;
+        if (!isfinite(u->value.as.f))
+            set_fault(u, CT_REJECT_BAD_VALUE, "value is not a finite number");
+        return 0;
+    default:
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.value: not a number", where);
+    }
+}
+
+/* Item `i` of a batch's "updates": its seq must follow the one before it. */
+static int decode_update(const msgpack_object *obj, const char *where, uint32_t i,
+                         struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    struct field f[N_UPDATE_KEYS] = {
+        [UPDATE_SEQ] = {"seq", NULL},       [UPDATE_IND] = {"ind", NULL},
+        [UPDATE_PERIOD] = {"period", NULL}, [UPDATE_OP] = {"op", NULL},
+        [UPDATE_VALUE] = {"value", NULL},   [UPDATE_AT] = {"at", NULL},
+        [UPDATE_NOTE] = {"note", NULL},     [UPDATE_QUEUED] = {"queued", NULL},
+    };
+    struct ct_update *u = &out->batch.updates[i];
     const char *text;
     size_t len;
     bool in_range;
 
-    snprintf(where, sizeof(where), "updates[%zu]", index);
     memset(u, 0, offsetof(struct ct_update, ind));
     u->ind[0] = u->note[0] = '\0';
-    if (collect(obj, f, sizeof(f) / sizeof(f[0]), where, fault) != 0)
+    if (collect(obj, f, N_UPDATE_KEYS, where, fault) != 0)
         return -1;
 
-    if (get_uint(&f[0], where, &u->seq, fault) != 0)
+    if (get_uint(&f[UPDATE_SEQ], where, &u->seq, fault) != 0)
         return -1;
     if (u->seq == 0)
         return decode_fail(fault, CT_WERR_MALFORMED, "%s.seq: must be at least 1", where);
 
-    if (get_str(&f[1], where, &text, &len, fault) != 0)
+    if (get_str(&f[UPDATE_IND], where, &text, &len, fault) != 0)
         return -1;
     if (ct_id_valid(text, len)) {
         memcpy(u->ind, text, len);
@@ -338,12 +447,12 @@ static int decode_update(const msgpack_object *obj, size_t index, struct ct_upda
         set_fault(u, CT_REJECT_UNKNOWN_INDICATOR, "indicator is not a code (a-z, 0-9, _, -)");
     }
 
-    if (get_int(&f[2], where, &u->period, &in_range, fault) != 0)
+    if (get_int(&f[UPDATE_PERIOD], where, &u->period, &in_range, fault) != 0)
         return -1;
     if (!in_range || u->period < CT_WIRE_PERIOD_MIN || u->period > CT_WIRE_PERIOD_MAX)
         set_fault(u, CT_REJECT_BAD_PERIOD, "period is not a year in 2000..2100");
 
-    if (get_str(&f[3], where, &text, &len, fault) != 0)
+    if (get_str(&f[UPDATE_OP], where, &text, &len, fault) != 0)
         return -1;
     if (len == 3 && memcmp(text, "set", 3) == 0)
         u->op = CT_OP_SET;
@@ -352,40 +461,16 @@ static int decode_update(const msgpack_object *obj, size_t index, struct ct_upda
     else
         set_fault(u, CT_REJECT_BAD_OP, "op is neither \"set\" nor \"add\"");
 
-    if (require(&f[4], where, fault) != 0)
+    if (decode_value(&f[UPDATE_VALUE], where, u, fault) != 0)
         return -1;
-    switch (f[4].value->type) {
-    case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        if (f[4].value->via.u64 > INT64_MAX) {
-            u->value.kind = CT_VALUE_UINT;
-            u->value.as.u = f[4].value->via.u64;
-        } else {
-            u->value.kind = CT_VALUE_INT;
-            u->value.as.i = (int64_t)f[4].value->via.u64;
-        }
-        break;
-    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        u->value.kind = CT_VALUE_INT;
-        u->value.as.i = f[4].value->via.i64;
-        break;
-    case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64:
-        u->value.kind = CT_VALUE_FLOAT;
-        u->value.as.f = f[4].value->via.f64;
-        if (!isfinite(u->value.as.f))
-            set_fault(u, CT_REJECT_BAD_VALUE, "value is not a finite number");
-        break;
-    default:
-        return decode_fail(fault, CT_WERR_MALFORMED, "%s.value: not a number", where);
-    }
 
-    if (get_int(&f[5], where, &u->at_ms, &in_range, fault) != 0)
+    if (get_int(&f[UPDATE_AT], where, &u->at_ms, &in_range, fault) != 0)
         return -1;
     if (!in_range || u->at_ms < CT_WIRE_AT_MIN_MS || u->at_ms >= CT_WIRE_AT_MAX_MS)
         set_fault(u, CT_REJECT_BAD_TIME, "observation time is not within 2000..2099");
 
-    if (f[6].value != NULL && f[6].value->type != MSGPACK_OBJECT_NIL) {
-        if (get_str(&f[6], where, &text, &len, fault) != 0)
+    if (f[UPDATE_NOTE].value != NULL && f[UPDATE_NOTE].value->type != MSGPACK_OBJECT_NIL) {
+        if (get_str(&f[UPDATE_NOTE], where, &text, &len, fault) != 0)
             return -1;
         if (len > CT_WIRE_MAX_NOTE) {
             set_fault(u, CT_REJECT_BAD_NOTE, "note is longer than 256 bytes");
@@ -399,50 +484,126 @@ static int decode_update(const msgpack_object *obj, size_t index, struct ct_upda
     }
 
     /* Only timeliness reads it, so an implausible time is dropped, not the update. */
-    if (f[7].value != NULL && f[7].value->type != MSGPACK_OBJECT_NIL) {
+    if (f[UPDATE_QUEUED].value != NULL && f[UPDATE_QUEUED].value->type != MSGPACK_OBJECT_NIL) {
         int64_t queued;
-        if (get_int(&f[7], where, &queued, &in_range, fault) != 0)
+        if (get_int(&f[UPDATE_QUEUED], where, &queued, &in_range, fault) != 0)
             return -1;
         if (in_range && queued >= CT_WIRE_AT_MIN_MS && queued < CT_WIRE_AT_MAX_MS)
             u->queued_ms = queued;
     }
+
+    if (i > 0 && u->seq != out->batch.updates[i - 1].seq + 1)
+        return decode_fail(fault, CT_WERR_MALFORMED, "%s.seq: %llu does not follow %llu", where,
+                           (unsigned long long)u->seq,
+                           (unsigned long long)out->batch.updates[i - 1].seq);
     return 0;
 }
 
+/* An item of a welcome's "catalog". */
+static int decode_catalog_entry(const msgpack_object *obj, const char *where, uint32_t i,
+                                struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    struct field e[] = {{"code", NULL}, {"name_zh", NULL}, {"reported_by", NULL}};
+    struct ct_catalog_entry *entry = &out->welcome.catalog[i];
+
+    if (collect(obj, e, 3, where, fault) != 0 || get_id(&e[0], where, entry->code, fault) != 0 ||
+        get_text(&e[1], where, entry->name_zh, CT_WIRE_MAX_NAME, false, fault) != 0 ||
+        get_id(&e[2], where, entry->reported_by, fault) != 0)
+        return -1;
+    return 0;
+}
+
+/* An item of an ack's "rejected" or "warnings", which share one shape:
+ * {"seq","code","msg"}, a long msg cut at a character boundary. */
+static int decode_notice(const msgpack_object *obj, const char *where, uint64_t *seq, char *code,
+                         char *msg, struct ct_wire_fault *fault)
+{
+    struct field e[] = {{"seq", NULL}, {"code", NULL}, {"msg", NULL}};
+
+    if (collect(obj, e, 3, where, fault) != 0 || get_uint(&e[0], where, seq, fault) != 0 ||
+        get_text(&e[1], where, code, CT_WIRE_MAX_CODE, false, fault) != 0 ||
+        get_text(&e[2], where, msg, CT_WIRE_MAX_TEXT, true, fault) != 0)
+        return -1;
+    return 0;
+}
+
+static int decode_rejection(const msgpack_object *obj, const char *where, uint32_t i,
+                            struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    struct ct_rejection *r = &out->ack.rejected[i];
+    return decode_notice(obj, where, &r->seq, r->code, r->msg, fault);
+}
+
+static int decode_warning(const msgpack_object *obj, const char *where, uint32_t i,
+                          struct ct_msg *out, struct ct_wire_fault *fault)
+{
+    struct ct_warning *w = &out->ack.warnings[i];
+    return decode_notice(obj, where, &w->seq, w->code, w->msg, fault);
+}
+
+static int reserve_updates(struct ct_msg *msg, size_t n)
+{
+    return ct_msg_reserve(msg, CT_MSG_BATCH, n);
+}
+
+static int reserve_catalog(struct ct_msg *msg, size_t n)
+{
+    return ct_msg_reserve(msg, CT_MSG_WELCOME, n);
+}
+
+static int reserve_rejected(struct ct_msg *msg, size_t n)
+{
+    return ct_msg_reserve(msg, CT_MSG_ACK, n);
+}
+
+static const struct list updates_list = {"batch", CT_WIRE_MAX_BATCH, CT_WERR_TOO_LARGE,
+                                         reserve_updates, decode_update};
+static const struct list catalog_list = {"welcome", CT_WIRE_MAX_CATALOG, CT_WERR_MALFORMED,
+                                         reserve_catalog, decode_catalog_entry};
+static const struct list rejected_list = {"ack", CT_WIRE_MAX_BATCH, CT_WERR_MALFORMED,
+                                          reserve_rejected, decode_rejection};
+static const struct list warnings_list = {"ack", CT_WIRE_MAX_BATCH, CT_WERR_MALFORMED,
+                                          ct_msg_reserve_warnings, decode_warning};
+
+/* The top-level keys of every message type, by their place in the table ct_wire_decode()
+ * fills; each message's decoder below reads the ones its type has. */
+enum key {
+    KEY_AGENT,
+    KEY_DISTRICT,
+    KEY_NEXT_SEQ,
+    KEY_UPDATES,
+    KEY_LAST_SEQ,
+    KEY_CATALOG,
+    KEY_REJECTED,
+    KEY_CODE,
+    KEY_MSG,
+    KEY_V,
+    KEY_T,
+    KEY_INSTANCE,
+    KEY_WARNINGS,
+    KEY_DUE,
+    N_KEYS,
+};
+
 static int decode_hello(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
 {
-    if (get_id(&f[0], "hello", out->hello.agent, fault) != 0 ||
-        get_id(&f[1], "hello", out->hello.district, fault) != 0 ||
-        get_uint(&f[2], "hello", &out->hello.next_seq, fault) != 0)
+    if (get_id(&f[KEY_AGENT], "hello", out->hello.agent, fault) != 0 ||
+        get_id(&f[KEY_DISTRICT], "hello", out->hello.district, fault) != 0 ||
+        get_uint(&f[KEY_NEXT_SEQ], "hello", &out->hello.next_seq, fault) != 0)
         return -1;
     out->hello.instance[0] = '\0';
-    if (f[11].value != NULL && get_id(&f[11], "hello", out->hello.instance, fault) != 0)
+    if (f[KEY_INSTANCE].value != NULL &&
+        get_id(&f[KEY_INSTANCE], "hello", out->hello.instance, fault) != 0)
         return -1;
     return 0;
 }
 
 static int decode_batch(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
 {
-    const msgpack_object *updates;
-
-    if (get_id(&f[0], "batch", out->batch.agent, fault) != 0 ||
-        get_id(&f[1], "batch", out->batch.district, fault) != 0 ||
-        get_array(&f[3], "batch", CT_WIRE_MAX_BATCH, CT_WERR_TOO_LARGE, fault) != 0)
+    if (get_id(&f[KEY_AGENT], "batch", out->batch.agent, fault) != 0 ||
+        get_id(&f[KEY_DISTRICT], "batch", out->batch.district, fault) != 0 ||
+        decode_list(&f[KEY_UPDATES], &updates_list, &out->batch.n_updates, out, fault) != 0)
         return -1;
-    updates = f[3].value;
-    if (ct_msg_reserve(out, CT_MSG_BATCH, updates->via.array.size) != 0)
-        return decode_fail(fault, CT_WERR_MALFORMED, "batch: out of memory");
-    out->batch.n_updates = 0;
-    for (uint32_t i = 0; i < updates->via.array.size; i++) {
-        struct ct_update *u = &out->batch.updates[i];
-        if (decode_update(&updates->via.array.ptr[i], i, u, fault) != 0)
-            return -1;
-        if (i > 0 && u->seq != out->batch.updates[i - 1].seq + 1)
-            return decode_fail(
-                fault, CT_WERR_MALFORMED, "updates[%u].seq: %llu does not follow %llu", i,
-                (unsigned long long)u->seq, (unsigned long long)out->batch.updates[i - 1].seq);
-        out->batch.n_updates++;
-    }
     return 0;
 }
 
@@ -510,94 +671,32 @@ static void keep_due(const struct field *f, const char *where, struct ct_msg *ou
 
 static int decode_welcome(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
 {
-    const msgpack_object *catalog;
-
-    if (get_uint(&f[4], "welcome", &out->welcome.last_seq, fault) != 0 ||
-        get_array(&f[5], "welcome", CT_WIRE_MAX_CATALOG, CT_WERR_MALFORMED, fault) != 0)
+    if (get_uint(&f[KEY_LAST_SEQ], "welcome", &out->welcome.last_seq, fault) != 0 ||
+        decode_list(&f[KEY_CATALOG], &catalog_list, &out->welcome.n_catalog, out, fault) != 0)
         return -1;
-    catalog = f[5].value;
-    if (ct_msg_reserve(out, CT_MSG_WELCOME, catalog->via.array.size) != 0)
-        return decode_fail(fault, CT_WERR_MALFORMED, "welcome: out of memory");
-    out->welcome.n_catalog = 0;
-    for (uint32_t i = 0; i < catalog->via.array.size; i++) {
-        struct field e[] = {{"code", NULL}, {"name_zh", NULL}, {"reported_by", NULL}};
-        struct ct_catalog_entry *entry = &out->welcome.catalog[i];
-        char where[32];
-
-        snprintf(where, sizeof(where), "catalog[%u]", i);
-        if (collect(&catalog->via.array.ptr[i], e, 3, where, fault) != 0 ||
-            get_id(&e[0], where, entry->code, fault) != 0 ||
-            get_text(&e[1], where, entry->name_zh, CT_WIRE_MAX_NAME, false, fault) != 0 ||
-            get_id(&e[2], where, entry->reported_by, fault) != 0)
-            return -1;
-        out->welcome.n_catalog++;
-    }
-    keep_due(&f[13], "welcome", out, fault);
-    return 0;
-}
-
-/* The optional "warnings" of an ack: absent means none; present, it is checked as strictly
- * as "rejected". */
-static int decode_warnings(const struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
-{
-    const msgpack_object *warnings = f->value;
-
-    out->ack.n_warnings = 0;
-    if (warnings == NULL)
-        return 0;
-    if (get_array(f, "ack", CT_WIRE_MAX_BATCH, CT_WERR_MALFORMED, fault) != 0)
-        return -1;
-    if (ct_msg_reserve_warnings(out, warnings->via.array.size) != 0)
-        return decode_fail(fault, CT_WERR_MALFORMED, "ack: out of memory");
-    for (uint32_t i = 0; i < warnings->via.array.size; i++) {
-        struct field e[] = {{"seq", NULL}, {"code", NULL}, {"msg", NULL}};
-        struct ct_warning *w = &out->ack.warnings[i];
-        char where[32];
-
-        snprintf(where, sizeof(where), "warnings[%u]", i);
-        if (collect(&warnings->via.array.ptr[i], e, 3, where, fault) != 0 ||
-            get_uint(&e[0], where, &w->seq, fault) != 0 ||
-            get_text(&e[1], where, w->code, CT_WIRE_MAX_CODE, false, fault) != 0 ||
-            get_text(&e[2], where, w->msg, CT_WIRE_MAX_TEXT, true, fault) != 0)
-            return -1;
-        out->ack.n_warnings++;
-    }
+    keep_due(&f[KEY_DUE], "welcome", out, fault);
     return 0;
 }
 
 static int decode_ack(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
 {
-    const msgpack_object *rejected;
-
-    if (get_uint(&f[4], "ack", &out->ack.last_seq, fault) != 0 ||
-        get_array(&f[6], "ack", CT_WIRE_MAX_BATCH, CT_WERR_MALFORMED, fault) != 0)
+    if (get_uint(&f[KEY_LAST_SEQ], "ack", &out->ack.last_seq, fault) != 0 ||
+        decode_list(&f[KEY_REJECTED], &rejected_list, &out->ack.n_rejected, out, fault) != 0)
         return -1;
-    rejected = f[6].value;
-    if (ct_msg_reserve(out, CT_MSG_ACK, rejected->via.array.size) != 0)
-        return decode_fail(fault, CT_WERR_MALFORMED, "ack: out of memory");
-    out->ack.n_rejected = 0;
-    for (uint32_t i = 0; i < rejected->via.array.size; i++) {
-        struct field e[] = {{"seq", NULL}, {"code", NULL}, {"msg", NULL}};
-        struct ct_rejection *r = &out->ack.rejected[i];
-        char where[32];
-
-        snprintf(where, sizeof(where), "rejected[%u]", i);
-        if (collect(&rejected->via.array.ptr[i], e, 3, where, fault) != 0 ||
-            get_uint(&e[0], where, &r->seq, fault) != 0 ||
-            get_text(&e[1], where, r->code, CT_WIRE_MAX_CODE, false, fault) != 0 ||
-            get_text(&e[2], where, r->msg, CT_WIRE_MAX_TEXT, true, fault) != 0)
-            return -1;
-        out->ack.n_rejected++;
-    }
-    keep_due(&f[13], "ack", out, fault);
-    return decode_warnings(&f[12], out, fault);
+    keep_due(&f[KEY_DUE], "ack", out, fault);
+    /* "warnings" is optional: absent means none; present, it is checked as strictly as
+     * "rejected". */
+    out->ack.n_warnings = 0;
+    if (f[KEY_WARNINGS].value == NULL)
+        return 0;
+    return decode_list(&f[KEY_WARNINGS], &warnings_list, &out->ack.n_warnings, out, fault);
 }
 
 static int decode_error(struct field *f, struct ct_msg *out, struct ct_wire_fault *fault)
 {
-    if (get_text(&f[7], "error", out->error.code, CT_WIRE_MAX_CODE, false, fault) != 0 ||
-        get_text(&f[8], "error", out->error.msg, CT_WIRE_MAX_TEXT, true, fault) != 0 ||
-        get_uint(&f[4], "error", &out->error.last_seq, fault) != 0)
+    if (get_text(&f[KEY_CODE], "error", out->error.code, CT_WIRE_MAX_CODE, false, fault) != 0 ||
+        get_text(&f[KEY_MSG], "error", out->error.msg, CT_WIRE_MAX_TEXT, true, fault) != 0 ||
+        get_uint(&f[KEY_LAST_SEQ], "error", &out->error.last_seq, fault) != 0)
         return -1;
     out->error.error = ct_wire_error_parse(out->error.code);
     return 0;
@@ -605,51 +704,46 @@ static int decode_error(struct field *f, struct ct_msg *out, struct ct_wire_faul
 
 int ct_wire_decode(const void *frame, size_t len, struct ct_msg *out, struct ct_wire_fault *fault)
 {
-    /* Every top-level key of every message type; each decoder picks its own. */
-    struct field f[] = {
-        {"agent", NULL},    {"district", NULL}, {"next_seq", NULL}, {"updates", NULL},
-        {"last_seq", NULL}, {"catalog", NULL},  {"rejected", NULL}, {"code", NULL},
-        {"msg", NULL},      {"v", NULL},        {"t", NULL},        {"instance", NULL},
-        {"warnings", NULL}, {"due", NULL},
+    struct field f[N_KEYS] = {
+        [KEY_AGENT] = {"agent", NULL},
+        [KEY_DISTRICT] = {"district", NULL},
+        [KEY_NEXT_SEQ] = {"next_seq", NULL},
+        [KEY_UPDATES] = {"updates", NULL},
+        [KEY_LAST_SEQ] = {"last_seq", NULL},
+        [KEY_CATALOG] = {"catalog", NULL},
+        [KEY_REJECTED] = {"rejected", NULL},
+        [KEY_CODE] = {"code", NULL},
+        [KEY_MSG] = {"msg", NULL},
+        [KEY_V] = {"v", NULL},
+        [KEY_T] = {"t", NULL},
+        [KEY_INSTANCE] = {"instance", NULL},
+        [KEY_WARNINGS] = {"warnings", NULL},
+        [KEY_DUE] = {"due", NULL},
     };
     msgpack_unpacked unpacked;
-    size_t offset = 0;
     uint64_t version;
     const char *type;
     size_t type_len;
     int rc = -1;
 
-    fault->error = CT_WERR_NONE;
-    fault->msg[0] = '\0';
-    if (len > CT_WIRE_MAX_MESSAGE)
-        return decode_fail(fault, CT_WERR_TOO_LARGE, "message of %zu bytes exceeds 1 MiB", len);
-    if (ct_wire_scan(frame, len, fault->msg, sizeof(fault->msg)) != 0) {
-        fault->error = CT_WERR_MALFORMED;
+    if (unpack_frame(frame, len, &unpacked, fault) != 0)
         return -1;
-    }
-
-    msgpack_unpacked_init(&unpacked);
-    if (msgpack_unpack_next(&unpacked, frame, len, &offset) != MSGPACK_UNPACK_SUCCESS ||
-        offset != len) {
-        decode_fail(fault, CT_WERR_MALFORMED, "msgpack could not be decoded");
+    if (collect(&unpacked.data, f, N_KEYS, "message", fault) != 0)
         goto out;
-    }
-    if (collect(&unpacked.data, f, sizeof(f) / sizeof(f[0]), "message", fault) != 0)
+    if (require(&f[KEY_V], "message", fault) != 0)
         goto out;
-    if (require(&f[9], "message", fault) != 0)
-        goto out;
-    if (f[9].value->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+    if (f[KEY_V].value->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
         decode_fail(fault, CT_WERR_MALFORMED, "message.v: not a positive integer");
         goto out;
     }
-    version = f[9].value->via.u64;
+    version = f[KEY_V].value->via.u64;
     if (version != CT_WIRE_VERSION) {
         decode_fail(fault, CT_WERR_UNSUPPORTED_VERSION,
                     "protocol version %llu is not supported (this side speaks 1)",
                     (unsigned long long)version);
         goto out;
     }
-    if (get_str(&f[10], "message", &type, &type_len, fault) != 0)
+    if (get_str(&f[KEY_T], "message", &type, &type_len, fault) != 0)
         goto out;
 
     out->type = 0;
@@ -717,24 +811,11 @@ int ct_wire_decode_feed(const void *frame, size_t len, struct ct_feed_msg *out,
 {
     struct field f[] = {{"v", NULL}, {"year", NULL}, {"as_of", NULL}, {"targets", NULL}};
     msgpack_unpacked unpacked;
-    size_t offset = 0;
     bool in_range;
     int rc = -1;
 
-    fault->error = CT_WERR_NONE;
-    fault->msg[0] = '\0';
-    if (len > CT_WIRE_MAX_MESSAGE)
-        return decode_fail(fault, CT_WERR_TOO_LARGE, "message of %zu bytes exceeds 1 MiB", len);
-    if (ct_wire_scan(frame, len, fault->msg, sizeof(fault->msg)) != 0) {
-        fault->error = CT_WERR_MALFORMED;
+    if (unpack_frame(frame, len, &unpacked, fault) != 0)
         return -1;
-    }
-    msgpack_unpacked_init(&unpacked);
-    if (msgpack_unpack_next(&unpacked, frame, len, &offset) != MSGPACK_UNPACK_SUCCESS ||
-        offset != len) {
-        decode_fail(fault, CT_WERR_MALFORMED, "msgpack could not be decoded");
-        goto out;
-    }
     if (collect(&unpacked.data, f, 4, "progress", fault) != 0 ||
         require(&f[0], "progress", fault) != 0)
         goto out;

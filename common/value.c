@@ -1,4 +1,4 @@
-#include "decimal.h"
+#include "value.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -119,11 +119,11 @@ static void render_digits(struct digits d, char *buf, size_t size)
     buf[o] = '\0';
 }
 
-int ct_decimal_from_double(double v, char *buf, size_t size)
+int ct_value_format_double(double v, char *buf, size_t size)
 {
     struct digits d;
 
-    if (!isfinite(v) || size < CT_DECIMAL_MAX)
+    if (!isfinite(v) || size < CT_VALUE_TEXT_MAX)
         return -1;
     if (v == 0) {
         memcpy(buf, "0", 2);
@@ -169,7 +169,7 @@ int ct_value_format(const struct ct_value *v, char *buf, size_t size)
     case CT_VALUE_UINT:
         return snprintf(buf, size, "%" PRIu64, v->as.u) < (int)size ? 0 : -1;
     case CT_VALUE_FLOAT:
-        return ct_decimal_from_double(v->as.f, buf, size);
+        return ct_value_format_double(v->as.f, buf, size);
     }
     return -1;
 }
@@ -266,5 +266,27 @@ int ct_value_parse(const char *text, struct ct_value *out, char *err, size_t err
     }
     out->kind = CT_VALUE_FLOAT;
     out->as.f = as_double;
+    return 0;
+}
+
+int ct_value_group_thousands(const char *decimal, char *out, size_t size)
+{
+    size_t sign = decimal[0] == '-', digits = strspn(decimal + sign, "0123456789");
+    size_t commas = digits > 0 ? (digits - 1) / 3 : 0, k = 0;
+    const char *s = decimal;
+
+    if (strlen(decimal) + commas >= size) {
+        if (size > 0)
+            out[0] = '\0';
+        return -1;
+    }
+    if (sign)
+        out[k++] = *s++;
+    for (size_t d = 0; d < digits; d++) {
+        if (d > 0 && (digits - d) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = *s++;
+    }
+    memcpy(out + k, s, strlen(s) + 1);
     return 0;
 }
