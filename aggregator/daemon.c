@@ -408,7 +408,7 @@ int agg_cmd_daemon(int argc, char **argv)
     }
     /* Before the database wait, so /healthz can say what is wrong meanwhile; after the
      * signal mask, so libmicrohttpd's threads inherit it. */
-    d.http = agg_http_start(&d.settings, &d.log, err, sizeof(err));
+    d.http = agg_http_new(&d.settings, &d.log, err, sizeof(err));
     if (d.http == NULL) {
         ct_log_error(&d.log, "daemon", "%s", err);
         goto out;

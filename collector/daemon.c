@@ -381,7 +381,7 @@ int col_cmd_daemon(int argc, char **argv)
     }
     if (open_sender(&d) != 0 || open_spool(&d) != 0)
         goto out;
-    d.http = col_http_start(&d.settings, &d.log, err, sizeof(err));
+    d.http = col_http_new(&d.settings, &d.log, err, sizeof(err));
     if (d.http == NULL) {
         ct_log_error(&d.log, SUBJECT, "%s", err);
         goto out;
