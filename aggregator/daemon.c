@@ -85,17 +85,14 @@ static const char daemon_summary[] =
 /* Reads defaults, the -c file and the flags into `settings`. */
 static enum ct_cli_result parse_settings(struct daemon *d, struct agg_settings *settings)
 {
-    struct ct_cli cli = {AGG_PROGRAM,
-                         NULL,
-                         "[options]",
-                         daemon_summary,
-                         agg_settings_table,
-                         agg_settings_count,
-                         settings,
-                         NULL,
-                         0,
-                         NULL,
-                         NULL};
+    struct ct_cli cli = {
+        .program = AGG_PROGRAM,
+        .usage = "[options]",
+        .summary = daemon_summary,
+        .config = agg_settings_table,
+        .n_config = agg_settings_count,
+        .settings = settings,
+    };
     int first;
     enum ct_cli_result result;
 

@@ -59,21 +59,18 @@ struct daemon {
 
 static enum ct_cli_result parse(int argc, char **argv, struct col_settings *s)
 {
-    struct ct_cli cli = {COL_PROGRAM,
-                         NULL,
-                         "[options]",
-                         "Runs a district's collector agent in the foreground: it queues figures "
-                         "from the drop folder (--spool) and from `submit`/`import` in the "
-                         "durable outbox of --state-dir, and delivers them to the aggregator at "
-                         "--connect exactly once. Commands: submit, import, status, keygen "
-                         "(each has --help).",
-                         col_settings_table,
-                         col_settings_count,
-                         s,
-                         NULL,
-                         0,
-                         NULL,
-                         NULL};
+    struct ct_cli cli = {
+        .program = COL_PROGRAM,
+        .usage = "[options]",
+        .summary = "Runs a district's collector agent in the foreground: it queues figures "
+                   "from the drop folder (--spool) and from `submit`/`import` in the "
+                   "durable outbox of --state-dir, and delivers them to the aggregator at "
+                   "--connect exactly once. Commands: submit, import, status, keygen "
+                   "(each has --help).",
+        .config = col_settings_table,
+        .n_config = col_settings_count,
+        .settings = s,
+    };
     int first;
     enum ct_cli_result r;
 
