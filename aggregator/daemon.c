@@ -21,9 +21,7 @@
 #include "auth.h"
 #include "cli.h"
 #include "commands.h"
-#include "curve_keys.h"
 #include "directory.h"
-#include "endpoint.h"
 #include "feed.h"
 #include "http_api.h"
 #include "ingest.h"
@@ -33,6 +31,7 @@
 #include "settings.h"
 #include "timefmt.h"
 
+#include "transport_policy.h"
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -109,29 +108,17 @@ static enum ct_cli_result parse_settings(struct daemon *d, struct agg_settings *
  * daemon waits for anything. */
 static int check_transport(const struct agg_settings *s)
 {
-    if (s->server_key[0] != '\0') {
-        struct ct_curve_keypair keys;
-        char err[512];
-        int rc = ct_curve_load_secret(s->server_key, &keys, err, sizeof(err));
-        memset(&keys, 0, sizeof(keys));
-        if (rc != 0) {
-            fprintf(stderr, "%s: --server-key: %s\n", AGG_PROGRAM, err);
-            return -1;
-        }
-        return 0;
-    }
-    if (!s->insecure) {
-        fprintf(stderr,
-                "%s: refusing to start without CURVE: give --server-key FILE (see keygen), or "
-                "--insecure to listen in plain text on a loopback address\n",
-                AGG_PROGRAM);
-        return -1;
-    }
-    if (!ct_endpoint_is_loopback(s->listen)) {
-        fprintf(stderr,
-                "%s: --insecure refuses to listen on %s: plain text is allowed only on "
-                "127.0.0.0/8, ::1, ipc:// or inproc://\n",
-                AGG_PROGRAM, s->listen);
+    const struct ct_transport_policy policy = {
+        .end = CT_TRANSPORT_LISTEN,
+        .endpoint = s->listen,
+        .secret_key_file = s->server_key,
+        .peer_public_key = "",
+        .insecure = s->insecure,
+    };
+    char err[1024];
+
+    if (ct_transport_check(&policy, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", AGG_PROGRAM, err);
         return -1;
     }
     return 0;

@@ -13,8 +13,6 @@
  * reread the config file (flags still win), keeping the old settings if it is bad.
  */
 #include "cli.h"
-#include "curve_keys.h"
-#include "endpoint.h"
 #include "commands.h"
 #include "http_status.h"
 #include "log.h"
@@ -26,6 +24,7 @@
 #include "text.h"
 #include "timefmt.h"
 
+#include "transport_policy.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -87,6 +86,9 @@ static enum ct_cli_result parse(int argc, char **argv, struct col_settings *s)
 /* The checks a config must pass before the daemon starts or adopts it on SIGHUP. */
 static int validate(const struct col_settings *s)
 {
+    struct ct_transport_policy policy;
+    char err[1024];
+
     if (!ct_id_valid(s->agent, strlen(s->agent))) {
         fprintf(stderr,
                 "%s: --agent %s: an agent id of 1 to %d characters a-z, 0-9, _ or - is "
@@ -105,41 +107,16 @@ static int validate(const struct col_settings *s)
         fprintf(stderr, "%s: --connect: the aggregator's endpoint is required\n", COL_PROGRAM);
         return -1;
     }
-    /* CURVE whenever keys are given; plain text only when asked for, and only where no
-     * one else can listen. Keys are read here so a bad one stops the start, not a send. */
-    if (s->key[0] != '\0' || s->server_public_key[0] != '\0') {
-        struct ct_curve_keypair keys;
-        char server_key[CT_CURVE_KEY_LEN + 1], err[512];
-        int rc;
-
-        if (s->key[0] == '\0' || s->server_public_key[0] == '\0') {
-            fprintf(stderr,
-                    "%s: CURVE needs both --key (this agent's secret key file) and "
-                    "--server-public-key (the aggregator's key)\n",
-                    COL_PROGRAM);
-            return -1;
-        }
-        rc = ct_curve_load_secret(s->key, &keys, err, sizeof(err));
-        memset(&keys, 0, sizeof(keys));
-        if (rc != 0 ||
-            ct_curve_load_public(s->server_public_key, server_key, err, sizeof(err)) != 0) {
-            fprintf(stderr, "%s: %s\n", COL_PROGRAM, err);
-            return -1;
-        }
-        return 0;
-    }
-    if (!s->insecure) {
-        fprintf(stderr,
-                "%s: refusing to send without CURVE: give --key FILE and --server-public-key "
-                "KEY, or --insecure for plain text to a loopback endpoint\n",
-                COL_PROGRAM);
-        return -1;
-    }
-    if (!ct_endpoint_is_loopback(s->connect)) {
-        fprintf(stderr,
-                "%s: --insecure refuses to send to %s: plain text is allowed only to "
-                "127.0.0.0/8, ::1, ipc:// or inproc://\n",
-                COL_PROGRAM, s->connect);
+    /* Keys are read here so a bad one stops the start (or the reload), not a send. */
+    policy = (struct ct_transport_policy){
+        .end = CT_TRANSPORT_SEND,
+        .endpoint = s->connect,
+        .secret_key_file = s->key,
+        .peer_public_key = s->server_public_key,
+        .insecure = s->insecure,
+    };
+    if (ct_transport_check(&policy, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", COL_PROGRAM, err);
         return -1;
     }
     return 0;
