@@ -20,18 +20,18 @@
 #include "receipt.h"
 #include "sender.h"
 #include "settings.h"
+#include "signals.h"
 #include "spool.h"
 #include "text.h"
 #include "timefmt.h"
-
 #include "transport_policy.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -49,8 +49,8 @@ struct daemon {
     void *zmq_ctx;
     struct col_sender *sender;
     struct col_spool *spool;
-    struct col_http *http; /* /metrics and /healthz (http_status.h) */
-    int signal_fd;
+    struct col_http *http;     /* /metrics and /healthz (http_status.h) */
+    struct ct_signals signals; /* SIGTERM, SIGINT, SIGHUP */
     int64_t started_ms;
     int64_t next_rescan_mono;
     int64_t next_report_mono;
@@ -212,38 +212,19 @@ out:
     (void)sd_notify(0, "READY=1");
 }
 
-static int setup_signals(struct daemon *d)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
-        ct_log_error(&d->log, SUBJECT, "sigprocmask: %s", strerror(errno));
-        return -1;
-    }
-    d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (d->signal_fd < 0) {
-        ct_log_error(&d->log, SUBJECT, "signalfd: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Returns 1 when the daemon should stop. */
 static int read_signals(struct daemon *d)
 {
-    struct signalfd_siginfo si;
-    int stop = 0;
-    while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo == SIGHUP) {
+    int stop = 0, signo;
+
+    while ((signo = ct_signals_next(&d->signals)) != 0) {
+        if (signo == SIGHUP) {
             reload(d);
         } else {
             ct_log_info(&d->log, SUBJECT,
                         "%s: stopping; unacknowledged updates stay in the "
                         "outbox",
-                        si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+                        signo == SIGTERM ? "SIGTERM" : "SIGINT");
             stop = 1;
         }
     }
@@ -267,7 +248,7 @@ static int run(struct daemon *d)
                 timeout = t;
         }
         sig_at = n;
-        items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){NULL, d->signals.fd, ZMQ_POLLIN, 0};
         if (d->spool != NULL) {
             spool_at = n;
             items[n++] = (zmq_pollitem_t){NULL, col_spool_fd(d->spool), ZMQ_POLLIN, 0};
@@ -325,7 +306,7 @@ int col_cmd_daemon(int argc, char **argv)
 
     d.argc = argc;
     d.argv = argv;
-    d.signal_fd = -1;
+    d.signals.fd = -1;
     enum ct_cli_result parsed = parse(argc, argv, &d.settings);
     if (parsed != CT_CLI_RUN)
         return ct_cli_exit_status(parsed);
@@ -346,8 +327,11 @@ int col_cmd_daemon(int argc, char **argv)
         rc = CT_EXIT_USAGE;
         goto out;
     }
-    if (setup_signals(&d) != 0)
+    /* Before ZeroMQ's and libmicrohttpd's threads exist, so they inherit the mask. */
+    if (ct_signals_init(&d.signals, err, sizeof(err)) != 0) {
+        ct_log_error(&d.log, SUBJECT, "%s", err);
         goto out;
+    }
     d.zmq_ctx = zmq_ctx_new();
     if (d.zmq_ctx == NULL) {
         ct_log_error(&d.log, SUBJECT, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
@@ -385,8 +369,7 @@ out:
     col_sender_free(d.sender);
     if (d.zmq_ctx != NULL)
         zmq_ctx_term(d.zmq_ctx);
-    if (d.signal_fd >= 0)
-        close(d.signal_fd);
+    ct_signals_release(&d.signals);
     col_outbox_free(d.ob);
     return rc;
 }
