@@ -1,9 +1,9 @@
 /* `citytally-aggregator report`: progress against one year's targets (CONTRACT section 4). */
 #include "assessment.h"
 #include "briefing.h"
+#include "calendar.h"
 #include "cli.h"
 #include "commands.h"
-#include "calendar.h"
 #include "completeness_render.h"
 #include "db.h"
 #include "diff.h"

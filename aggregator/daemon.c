@@ -21,9 +21,7 @@
 #include "auth.h"
 #include "cli.h"
 #include "commands.h"
-#include "curve_keys.h"
 #include "directory.h"
-#include "endpoint.h"
 #include "feed.h"
 #include "http_api.h"
 #include "ingest.h"
@@ -31,7 +29,9 @@
 #include "migrate.h"
 #include "session.h"
 #include "settings.h"
+#include "signals.h"
 #include "timefmt.h"
+#include "transport_policy.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -42,9 +42,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #define IDLE_POLL_MS 1000 /* longest sleep, so clocks and backoffs are rechecked */
@@ -65,8 +63,8 @@ struct daemon {
     struct agg_auth *auth; /* NULL without CURVE */
     struct agg_ingest *ingest;
     struct agg_feed *feed;
-    struct agg_http *http; /* /metrics, /healthz, /api/progress, the dashboard */
-    int signal_fd;
+    struct agg_http *http;     /* /metrics, /healthz, /api/progress, the dashboard */
+    struct ct_signals signals; /* SIGTERM, SIGINT, SIGHUP */
     bool stopping;
     /* catch_up(): lookups left in this second, and when the second began (monotonic) */
     int catch_up_left;
@@ -85,17 +83,14 @@ static const char daemon_summary[] =
 /* Reads defaults, the -c file and the flags into `settings`. */
 static enum ct_cli_result parse_settings(struct daemon *d, struct agg_settings *settings)
 {
-    struct ct_cli cli = {AGG_PROGRAM,
-                         NULL,
-                         "[options]",
-                         daemon_summary,
-                         agg_settings_table,
-                         agg_settings_count,
-                         settings,
-                         NULL,
-                         0,
-                         NULL,
-                         NULL};
+    struct ct_cli cli = {
+        .program = AGG_PROGRAM,
+        .usage = "[options]",
+        .summary = daemon_summary,
+        .config = agg_settings_table,
+        .n_config = agg_settings_count,
+        .settings = settings,
+    };
     int first;
     enum ct_cli_result result;
 
@@ -112,29 +107,17 @@ static enum ct_cli_result parse_settings(struct daemon *d, struct agg_settings *
  * daemon waits for anything. */
 static int check_transport(const struct agg_settings *s)
 {
-    if (s->server_key[0] != '\0') {
-        struct ct_curve_keypair keys;
-        char err[512];
-        int rc = ct_curve_load_secret(s->server_key, &keys, err, sizeof(err));
-        memset(&keys, 0, sizeof(keys));
-        if (rc != 0) {
-            fprintf(stderr, "%s: --server-key: %s\n", AGG_PROGRAM, err);
-            return -1;
-        }
-        return 0;
-    }
-    if (!s->insecure) {
-        fprintf(stderr,
-                "%s: refusing to start without CURVE: give --server-key FILE (see keygen), or "
-                "--insecure to listen in plain text on a loopback address\n",
-                AGG_PROGRAM);
-        return -1;
-    }
-    if (!ct_endpoint_is_loopback(s->listen)) {
-        fprintf(stderr,
-                "%s: --insecure refuses to listen on %s: plain text is allowed only on "
-                "127.0.0.0/8, ::1, ipc:// or inproc://\n",
-                AGG_PROGRAM, s->listen);
+    const struct ct_transport_policy policy = {
+        .end = CT_TRANSPORT_LISTEN,
+        .endpoint = s->listen,
+        .secret_key_file = s->server_key,
+        .peer_public_key = "",
+        .insecure = s->insecure,
+    };
+    char err[1024];
+
+    if (ct_transport_check(&policy, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", AGG_PROGRAM, err);
         return -1;
     }
     return 0;
@@ -151,22 +134,6 @@ static void raise_file_limit(const struct ct_log *log)
     nofile.rlim_cur = nofile.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
         ct_log_warn(log, "daemon", "cannot raise the open-file limit: %s", strerror(errno));
-}
-
-static int open_signal_fd(void)
-{
-    sigset_t set;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    /* Blocked before any thread exists (ZeroMQ's, libmicrohttpd's), so only the signalfd
-     * ever sees them. */
-    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
-        return -1;
-    signal(SIGPIPE, SIG_IGN);
-    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
 static void reload_directory(struct daemon *d)
@@ -234,16 +201,15 @@ static bool catch_up(void *ctx, const char *agent_id, const char *public_key)
 static enum startup connect_and_migrate(struct daemon *d, char *err, size_t err_size)
 {
     for (;;) {
-        struct signalfd_siginfo info;
-        struct pollfd signals = {.fd = d->signal_fd, .events = POLLIN};
+        struct pollfd signals = {.fd = d->signals.fd, .events = POLLIN};
         int64_t now = ct_time_mono_ms();
         bool fresh;
-        int version, rc;
+        int version, rc, signo;
 
-        while (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
-            if (info.ssi_signo != SIGHUP) {
-                snprintf(err, err_size, "stopped by signal %u while waiting for the database",
-                         info.ssi_signo);
+        while ((signo = ct_signals_next(&d->signals)) != 0) {
+            if (signo != SIGHUP) {
+                snprintf(err, err_size, "stopped by signal %d while waiting for the database",
+                         signo);
                 return STARTUP_STOPPED;
             }
         }
@@ -295,13 +261,13 @@ static void reload_settings(struct daemon *d)
 
 static void handle_signals(struct daemon *d)
 {
-    struct signalfd_siginfo info;
+    int signo;
 
-    while (read(d->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
-        if (info.ssi_signo == SIGHUP) {
+    while ((signo = ct_signals_next(&d->signals)) != 0) {
+        if (signo == SIGHUP) {
             reload_settings(d);
         } else {
-            ct_log_info(&d->log, "daemon", "signal %u: stopping", info.ssi_signo);
+            ct_log_info(&d->log, "daemon", "signal %d: stopping", signo);
             d->stopping = true;
         }
     }
@@ -336,7 +302,7 @@ static void run_loop(struct daemon *d)
         if (agg_session_ensure(&d->db, now, &fresh) && fresh)
             reload_directory(d);
 
-        items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){NULL, d->signals.fd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, agg_ingest_done_fd(d->ingest), ZMQ_POLLIN, 0};
         const zmq_pollitem_t *writers_done = &items[n - 1];
         /* A full group stops reading: the backlog stays in ZeroMQ, bounded by its HWM. */
@@ -382,7 +348,7 @@ static void run_loop(struct daemon *d)
 
 int agg_cmd_daemon(int argc, char **argv)
 {
-    struct daemon d = {.argc = argc, .argv = argv, .signal_fd = -1};
+    struct daemon d = {.argc = argc, .argv = argv, .signals = {.fd = -1}};
     char err[1024];
     int status = CT_EXIT_FAILURE;
 
@@ -401,14 +367,16 @@ int agg_cmd_daemon(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
 
     raise_file_limit(&d.log);
-    d.signal_fd = open_signal_fd();
-    if (d.signal_fd < 0) {
-        fprintf(stderr, "%s: cannot set up signal handling: %s\n", AGG_PROGRAM, strerror(errno));
+    /* Before any thread exists (ZeroMQ's, libmicrohttpd's), so all of them inherit the
+     * mask and only the signalfd sees the signals. */
+    if (ct_signals_init(&d.signals, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: cannot set up signal handling: %s\n", AGG_PROGRAM, err);
         return CT_EXIT_FAILURE;
     }
+    signal(SIGPIPE, SIG_IGN);
     /* Before the database wait, so /healthz can say what is wrong meanwhile; after the
      * signal mask, so libmicrohttpd's threads inherit it. */
-    d.http = agg_http_start(&d.settings, &d.log, err, sizeof(err));
+    d.http = agg_http_new(&d.settings, &d.log, err, sizeof(err));
     if (d.http == NULL) {
         ct_log_error(&d.log, "daemon", "%s", err);
         goto out;
@@ -479,8 +447,7 @@ out:
     agg_guard_free(d.db_guard);
     agg_session_release(&d.db);
     agg_directory_clear(&d.dir);
-    if (d.signal_fd >= 0)
-        close(d.signal_fd);
+    ct_signals_release(&d.signals);
     if (status == CT_EXIT_OK)
         ct_log_info(&d.log, "daemon", "stopped");
     return status;

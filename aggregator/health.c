@@ -107,8 +107,8 @@ static void *probe_main(void *arg)
     return NULL;
 }
 
-struct agg_health *agg_health_start(const char *conninfo, const char *application_name,
-                                    const struct ct_log *log)
+struct agg_health *agg_health_new(const char *conninfo, const char *application_name,
+                                  const struct ct_log *log)
 {
     struct agg_health *h = calloc(1, sizeof(*h));
     pthread_condattr_t attr;

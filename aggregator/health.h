@@ -32,8 +32,8 @@ struct agg_health;
 
 /* Starts the probe thread on `conninfo` (copied), connecting as `application_name` (a
  * literal). NULL when out of memory or no thread. */
-struct agg_health *agg_health_start(const char *conninfo, const char *application_name,
-                                    const struct ct_log *log);
+struct agg_health *agg_health_new(const char *conninfo, const char *application_name,
+                                  const struct ct_log *log);
 
 /* Stops and joins the probe (within one probe deadline) and frees. NULL is a no-op. */
 void agg_health_free(struct agg_health *h);

@@ -1,15 +1,15 @@
 #include "http_api.h"
-#include "briefing.h"
-#include "bulletin.h"
 #include "api_assessment.h"
 #include "api_briefings.h"
+#include "briefing.h"
+#include "bulletin.h"
 #include "changes_page.h"
 #include "dashboard.h"
 #include "dashboard_warnings.h"
-#include "http_completeness.h"
 #include "db.h"
 #include "health.h"
 #include "http.h"
+#include "http_completeness.h"
 #include "known_at.h"
 #include "metrics.h"
 #include "progress.h"
@@ -175,16 +175,6 @@ static void error_text(struct ct_http_response *resp, unsigned status, const cha
 }
 
 /* ---- handlers --------------------------------------------------------------------- */
-
-static void handle_metrics(void *ctx, const struct ct_http_request *req,
-                           struct ct_http_response *resp)
-{
-    struct agg_http *h = ctx;
-
-    (void)req;
-    resp->content_type = CT_METRICS_CONTENT_TYPE;
-    ct_metrics_render(h->metrics, &resp->body);
-}
 
 /* Never waits on the database: health.h keeps the answer ready. */
 static void handle_healthz(void *ctx, const struct ct_http_request *req,
@@ -661,8 +651,8 @@ static int register_metrics(struct agg_http *h)
     return 0;
 }
 
-struct agg_http *agg_http_start(const struct agg_settings *settings, const struct ct_log *log,
-                                char *err, size_t err_size)
+struct agg_http *agg_http_new(const struct agg_settings *settings, const struct ct_log *log,
+                              char *err, size_t err_size)
 {
     struct agg_http *h = calloc(1, sizeof(*h));
 
@@ -674,33 +664,33 @@ struct agg_http *agg_http_start(const struct agg_settings *settings, const struc
     atomic_init(&h->stop, false);
     atomic_init(&h->agents_connected, 0);
     h->metrics = ct_metrics_new();
-    h->server = ct_http_new(log);
     /* One connection per worker: a page never waits for another's connection. */
-    if (h->server != NULL)
-        h->pool = agg_db_pool_new(settings->db, APPLICATION_NAME,
-                                  ct_http_limits(h->server)->threads, STATEMENT_TIMEOUT_MS);
-    h->health = agg_health_start(settings->db, APPLICATION_NAME, log);
-    if (h->metrics == NULL || h->server == NULL || h->pool == NULL || h->health == NULL ||
-        register_metrics(h) != 0 ||
-        ct_http_route_fast(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
-        ct_http_route_fast(h->server, "GET", "/healthz", handle_healthz, h) != 0 ||
-        ct_http_route(h->server, "GET", "/api/assessment", handle_assessment, h) != 0 ||
-        ct_http_route(h->server, "GET", "/assessment", handle_assessment_page, h) != 0 ||
-        ct_http_route(h->server, "GET", "/api/progress", handle_progress, h) != 0 ||
-        ct_http_route(h->server, "GET", "/api/progress.xlsx", handle_xlsx, h) != 0 ||
-        ct_http_route(h->server, "GET", "/bulletin", handle_bulletin, h) != 0 ||
-        ct_http_route(h->server, "GET", "/api/completeness", agg_http_completeness_api, h) != 0 ||
-        ct_http_route(h->server, "GET", "/completeness", agg_http_completeness_page, h) != 0 ||
-        ct_http_route(h->server, "GET", "/api/series", handle_series, h) != 0 ||
-        ct_http_route(h->server, "GET", "/api/diff", handle_diff, h) != 0 ||
-        ct_http_route(h->server, "GET", "/changes", handle_changes, h) != 0 ||
-        ct_http_route(h->server, "GET", "/", handle_dashboard, h) != 0) {
+    h->pool =
+        agg_db_pool_new(settings->db, APPLICATION_NAME, CT_HTTP_THREADS, STATEMENT_TIMEOUT_MS);
+    h->health = agg_health_new(settings->db, APPLICATION_NAME, log);
+    if (h->metrics == NULL || h->pool == NULL || h->health == NULL || register_metrics(h) != 0) {
         snprintf(err, err_size, "http: out of memory");
         goto fail;
     }
-    if (ct_http_start(h->server, settings->http, err, err_size) != 0)
-        goto fail;
-    return h;
+    const struct ct_http_route_entry routes[] = {
+        {"/metrics", ct_http_metrics, h->metrics, true},
+        {"/healthz", handle_healthz, h, true},
+        {"/api/assessment", handle_assessment, h, false},
+        {"/assessment", handle_assessment_page, h, false},
+        {"/api/progress", handle_progress, h, false},
+        {"/api/progress.xlsx", handle_xlsx, h, false},
+        {"/bulletin", handle_bulletin, h, false},
+        {"/api/completeness", agg_http_completeness_api, h, false},
+        {"/completeness", agg_http_completeness_page, h, false},
+        {"/api/series", handle_series, h, false},
+        {"/api/diff", handle_diff, h, false},
+        {"/changes", handle_changes, h, false},
+        {"/", handle_dashboard, h, false},
+    };
+    h->server = ct_http_new_serving(log, settings->http, routes, sizeof(routes) / sizeof(routes[0]),
+                                    err, err_size);
+    if (h->server != NULL)
+        return h;
 fail:
     agg_http_free(h);
     return NULL;

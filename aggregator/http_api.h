@@ -43,8 +43,8 @@ struct agg_http;
 /* Starts serving on settings->http (nothing is served for "off", but the object works).
  * `settings` is copied; `log` is borrowed and must outlive the result. Returns NULL with
  * one line in `err` when the address cannot be served. */
-struct agg_http *agg_http_start(const struct agg_settings *settings, const struct ct_log *log,
-                                char *err, size_t err_size);
+struct agg_http *agg_http_new(const struct agg_settings *settings, const struct ct_log *log,
+                              char *err, size_t err_size);
 
 /* Stops the server and the watcher thread (joining both), closes the connection. Call it
  * from the router's thread while the router is still open (its monitor is stopped here)

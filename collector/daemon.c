@@ -13,18 +13,18 @@
  * reread the config file (flags still win), keeping the old settings if it is bad.
  */
 #include "cli.h"
-#include "curve_keys.h"
-#include "endpoint.h"
+#include "col_settings.h"
 #include "commands.h"
 #include "http_status.h"
 #include "log.h"
 #include "outbox.h"
 #include "receipt.h"
 #include "sender.h"
-#include "col_settings.h"
+#include "signals.h"
 #include "spool.h"
 #include "text.h"
 #include "timefmt.h"
+#include "transport_policy.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -50,8 +49,8 @@ struct daemon {
     void *zmq_ctx;
     struct col_sender *sender;
     struct col_spool *spool;
-    struct col_http *http; /* /metrics and /healthz (http_status.h) */
-    int signal_fd;
+    struct col_http *http;     /* /metrics and /healthz (http_status.h) */
+    struct ct_signals signals; /* SIGTERM, SIGINT, SIGHUP */
     int64_t started_ms;
     int64_t next_rescan_mono;
     int64_t next_report_mono;
@@ -59,21 +58,18 @@ struct daemon {
 
 static enum ct_cli_result parse(int argc, char **argv, struct col_settings *s)
 {
-    struct ct_cli cli = {COL_PROGRAM,
-                         NULL,
-                         "[options]",
-                         "Runs a district's collector agent in the foreground: it queues figures "
-                         "from the drop folder (--spool) and from `submit`/`import` in the "
-                         "durable outbox of --state-dir, and delivers them to the aggregator at "
-                         "--connect exactly once. Commands: submit, import, status, keygen "
-                         "(each has --help).",
-                         col_settings_table,
-                         col_settings_count,
-                         s,
-                         NULL,
-                         0,
-                         NULL,
-                         NULL};
+    struct ct_cli cli = {
+        .program = COL_PROGRAM,
+        .usage = "[options]",
+        .summary = "Runs a district's collector agent in the foreground: it queues figures "
+                   "from the drop folder (--spool) and from `submit`/`import` in the "
+                   "durable outbox of --state-dir, and delivers them to the aggregator at "
+                   "--connect exactly once. Commands: submit, import, status, keygen "
+                   "(each has --help).",
+        .config = col_settings_table,
+        .n_config = col_settings_count,
+        .settings = s,
+    };
     int first;
     enum ct_cli_result r;
 
@@ -90,6 +86,9 @@ static enum ct_cli_result parse(int argc, char **argv, struct col_settings *s)
 /* The checks a config must pass before the daemon starts or adopts it on SIGHUP. */
 static int validate(const struct col_settings *s)
 {
+    struct ct_transport_policy policy;
+    char err[1024];
+
     if (!ct_id_valid(s->agent, strlen(s->agent))) {
         fprintf(stderr,
                 "%s: --agent %s: an agent id of 1 to %d characters a-z, 0-9, _ or - is "
@@ -108,41 +107,16 @@ static int validate(const struct col_settings *s)
         fprintf(stderr, "%s: --connect: the aggregator's endpoint is required\n", COL_PROGRAM);
         return -1;
     }
-    /* CURVE whenever keys are given; plain text only when asked for, and only where no
-     * one else can listen. Keys are read here so a bad one stops the start, not a send. */
-    if (s->key[0] != '\0' || s->server_public_key[0] != '\0') {
-        struct ct_curve_keypair keys;
-        char server_key[CT_CURVE_KEY_LEN + 1], err[512];
-        int rc;
-
-        if (s->key[0] == '\0' || s->server_public_key[0] == '\0') {
-            fprintf(stderr,
-                    "%s: CURVE needs both --key (this agent's secret key file) and "
-                    "--server-public-key (the aggregator's key)\n",
-                    COL_PROGRAM);
-            return -1;
-        }
-        rc = ct_curve_load_secret(s->key, &keys, err, sizeof(err));
-        memset(&keys, 0, sizeof(keys));
-        if (rc != 0 ||
-            ct_curve_load_public(s->server_public_key, server_key, err, sizeof(err)) != 0) {
-            fprintf(stderr, "%s: %s\n", COL_PROGRAM, err);
-            return -1;
-        }
-        return 0;
-    }
-    if (!s->insecure) {
-        fprintf(stderr,
-                "%s: refusing to send without CURVE: give --key FILE and --server-public-key "
-                "KEY, or --insecure for plain text to a loopback endpoint\n",
-                COL_PROGRAM);
-        return -1;
-    }
-    if (!ct_endpoint_is_loopback(s->connect)) {
-        fprintf(stderr,
-                "%s: --insecure refuses to send to %s: plain text is allowed only to "
-                "127.0.0.0/8, ::1, ipc:// or inproc://\n",
-                COL_PROGRAM, s->connect);
+    /* Keys are read here so a bad one stops the start (or the reload), not a send. */
+    policy = (struct ct_transport_policy){
+        .end = CT_TRANSPORT_SEND,
+        .endpoint = s->connect,
+        .secret_key_file = s->key,
+        .peer_public_key = s->server_public_key,
+        .insecure = s->insecure,
+    };
+    if (ct_transport_check(&policy, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", COL_PROGRAM, err);
         return -1;
     }
     return 0;
@@ -238,38 +212,19 @@ out:
     (void)sd_notify(0, "READY=1");
 }
 
-static int setup_signals(struct daemon *d)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) {
-        ct_log_error(&d->log, SUBJECT, "sigprocmask: %s", strerror(errno));
-        return -1;
-    }
-    d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (d->signal_fd < 0) {
-        ct_log_error(&d->log, SUBJECT, "signalfd: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 /* Returns 1 when the daemon should stop. */
 static int read_signals(struct daemon *d)
 {
-    struct signalfd_siginfo si;
-    int stop = 0;
-    while (read(d->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo == SIGHUP) {
+    int stop = 0, signo;
+
+    while ((signo = ct_signals_next(&d->signals)) != 0) {
+        if (signo == SIGHUP) {
             reload(d);
         } else {
             ct_log_info(&d->log, SUBJECT,
                         "%s: stopping; unacknowledged updates stay in the "
                         "outbox",
-                        si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+                        signo == SIGTERM ? "SIGTERM" : "SIGINT");
             stop = 1;
         }
     }
@@ -293,7 +248,7 @@ static int run(struct daemon *d)
                 timeout = t;
         }
         sig_at = n;
-        items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){NULL, d->signals.fd, ZMQ_POLLIN, 0};
         if (d->spool != NULL) {
             spool_at = n;
             items[n++] = (zmq_pollitem_t){NULL, col_spool_fd(d->spool), ZMQ_POLLIN, 0};
@@ -351,7 +306,7 @@ int col_cmd_daemon(int argc, char **argv)
 
     d.argc = argc;
     d.argv = argv;
-    d.signal_fd = -1;
+    d.signals.fd = -1;
     enum ct_cli_result parsed = parse(argc, argv, &d.settings);
     if (parsed != CT_CLI_RUN)
         return ct_cli_exit_status(parsed);
@@ -372,8 +327,11 @@ int col_cmd_daemon(int argc, char **argv)
         rc = CT_EXIT_USAGE;
         goto out;
     }
-    if (setup_signals(&d) != 0)
+    /* Before ZeroMQ's and libmicrohttpd's threads exist, so they inherit the mask. */
+    if (ct_signals_init(&d.signals, err, sizeof(err)) != 0) {
+        ct_log_error(&d.log, SUBJECT, "%s", err);
         goto out;
+    }
     d.zmq_ctx = zmq_ctx_new();
     if (d.zmq_ctx == NULL) {
         ct_log_error(&d.log, SUBJECT, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
@@ -381,7 +339,7 @@ int col_cmd_daemon(int argc, char **argv)
     }
     if (open_sender(&d) != 0 || open_spool(&d) != 0)
         goto out;
-    d.http = col_http_start(&d.settings, &d.log, err, sizeof(err));
+    d.http = col_http_new(&d.settings, &d.log, err, sizeof(err));
     if (d.http == NULL) {
         ct_log_error(&d.log, SUBJECT, "%s", err);
         goto out;
@@ -411,8 +369,7 @@ out:
     col_sender_free(d.sender);
     if (d.zmq_ctx != NULL)
         zmq_ctx_term(d.zmq_ctx);
-    if (d.signal_fd >= 0)
-        close(d.signal_fd);
+    ct_signals_release(&d.signals);
     col_outbox_free(d.ob);
     return rc;
 }

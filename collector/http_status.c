@@ -41,16 +41,6 @@ static double oldest_age_seconds(void *ctx)
     return oldest > 0 && now > oldest ? (double)(now - oldest) / 1000.0 : 0;
 }
 
-static void handle_metrics(void *ctx, const struct ct_http_request *req,
-                           struct ct_http_response *resp)
-{
-    struct col_http *h = ctx;
-
-    (void)req;
-    resp->content_type = CT_METRICS_CONTENT_TYPE;
-    ct_metrics_render(h->metrics, &resp->body);
-}
-
 static void handle_healthz(void *ctx, const struct ct_http_request *req,
                            struct ct_http_response *resp)
 {
@@ -207,8 +197,8 @@ static int register_metrics(struct col_http *h)
     return 0;
 }
 
-struct col_http *col_http_start(const struct col_settings *settings, const struct ct_log *log,
-                                char *err, size_t err_size)
+struct col_http *col_http_new(const struct col_settings *settings, const struct ct_log *log,
+                              char *err, size_t err_size)
 {
     struct col_http *h = calloc(1, sizeof(*h));
 
@@ -227,19 +217,22 @@ struct col_http *col_http_start(const struct col_settings *settings, const struc
         return NULL;
     }
     h->metrics = ct_metrics_new();
-    h->server = ct_http_new(log);
-    if (h->metrics == NULL || h->server == NULL || register_metrics(h) != 0 ||
-        ct_http_route(h->server, "GET", "/metrics", handle_metrics, h) != 0 ||
-        ct_http_route(h->server, "GET", "/healthz", handle_healthz, h) != 0) {
+    if (h->metrics == NULL || register_metrics(h) != 0) {
         snprintf(err, err_size, "http: out of memory");
-        goto fail;
+        col_http_free(h);
+        return NULL;
     }
-    if (ct_http_start(h->server, settings->http, err, err_size) != 0)
-        goto fail;
+    const struct ct_http_route_entry routes[] = {
+        {"/metrics", ct_http_metrics, h->metrics, false},
+        {"/healthz", handle_healthz, h, false},
+    };
+    h->server = ct_http_new_serving(log, settings->http, routes, sizeof(routes) / sizeof(routes[0]),
+                                    err, err_size);
+    if (h->server == NULL) {
+        col_http_free(h);
+        return NULL;
+    }
     return h;
-fail:
-    col_http_free(h);
-    return NULL;
 }
 
 void col_http_free(struct col_http *h)

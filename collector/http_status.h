@@ -14,10 +14,10 @@
 #ifndef COL_HTTP_STATUS_H
 #define COL_HTTP_STATUS_H
 
+#include "col_settings.h"
 #include "log.h"
 #include "outbox.h"
 #include "sender.h"
-#include "col_settings.h"
 #include "spool.h"
 
 #include <stddef.h>
@@ -28,8 +28,8 @@ struct col_http;
 /* Starts serving on settings->http (nothing is served for "off", but the object works).
  * `log` is borrowed and must outlive the result. Returns NULL with one line in `err`
  * when the address cannot be served. */
-struct col_http *col_http_start(const struct col_settings *settings, const struct ct_log *log,
-                                char *err, size_t err_size);
+struct col_http *col_http_new(const struct col_settings *settings, const struct ct_log *log,
+                              char *err, size_t err_size);
 
 /* Stops the server (joining its threads) and frees everything. NULL is a no-op. */
 void col_http_free(struct col_http *h);

@@ -5,12 +5,9 @@
  * commands.h. Everything else (flags, config, errors) is the subcommand's.
  */
 #include "cli.h"
+#include "col_settings.h"
 #include "commands.h"
 #include "keygen.h"
-#include "col_settings.h"
-
-#include <stdio.h>
-#include <string.h>
 
 static int keygen(int argc, char **argv)
 {
@@ -19,10 +16,7 @@ static int keygen(int argc, char **argv)
     return ct_keygen_main(COL_PROGRAM, col_settings_table, col_settings_count, &s, argc, argv);
 }
 
-static const struct {
-    const char *name;
-    int (*run)(int argc, char **argv);
-} commands[] = {
+static const struct ct_cli_command commands[] = {
     {"submit", col_cmd_submit},
     {"import", col_cmd_import},
     {"status", col_cmd_status},
@@ -31,16 +25,8 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && argv[1][0] != '-') {
-        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-            if (strcmp(argv[1], commands[i].name) == 0)
-                return commands[i].run(argc - 1, argv + 1);
-        }
-        fprintf(stderr,
-                "%s: unknown command '%s' (commands: submit, import, status, keygen; none runs "
-                "the agent)\n",
-                COL_PROGRAM, argv[1]);
-        return CT_EXIT_USAGE;
-    }
-    return col_cmd_daemon(argc, argv);
+    static const struct ct_cli_command daemon = {"agent", col_cmd_daemon};
+
+    return ct_cli_dispatch(COL_PROGRAM, &daemon, commands, sizeof(commands) / sizeof(commands[0]),
+                           argc, argv);
 }

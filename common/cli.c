@@ -242,3 +242,26 @@ out:
     free_table(&t);
     return result;
 }
+
+int ct_cli_dispatch(const char *program, const struct ct_cli_command *daemon,
+                    const struct ct_cli_command *commands, size_t n_commands, int argc, char **argv)
+{
+    char names[512];
+    size_t used = 0;
+
+    if (argc <= 1 || argv[1][0] == '-')
+        return daemon->run(argc, argv);
+    for (size_t i = 0; i < n_commands; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    names[0] = '\0';
+    for (size_t i = 0; i < n_commands && used < sizeof(names); i++) {
+        int n = snprintf(names + used, sizeof(names) - used, "%s%s", i > 0 ? ", " : "",
+                         commands[i].name);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    fprintf(stderr, "%s: unknown command '%s' (commands: %s; none runs the %s)\n", program, argv[1],
+            names, daemon->name);
+    return CT_EXIT_USAGE;
+}

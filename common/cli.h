@@ -13,6 +13,9 @@
  * flags are read and checked exactly as for a run, then "PROGRAM: configuration ok (FILE)"
  * is printed and the result is CT_CLI_DONE (exit 0), or the first problem is printed and
  * the result is CT_CLI_ERROR (exit 2), as `nginx -t` and `collectd -t` do.
+ *
+ * ct_cli_dispatch() is each program's main(): the first word picks a subcommand from the
+ * program's table, and no word runs its daemon.
  */
 #ifndef CT_CLI_H
 #define CT_CLI_H
@@ -72,5 +75,23 @@ int ct_cli_exit_status(enum ct_cli_result result);
 
 /* Prints the help text of `cli` to stdout. */
 void ct_cli_print_help(const struct ct_cli *cli);
+
+/* A program's subcommands, as its main() dispatches them. With no command word the
+ * program runs its daemon; otherwise argv[1] picks one entry, which then owns everything
+ * else (its flags through ct_cli_parse, its config file, its errors). Tables are borrowed
+ * static data. */
+struct ct_cli_command {
+    const char *name;                  /* the word after the program name: "report" */
+    int (*run)(int argc, char **argv); /* argv[0] is `name`; returns a CT_EXIT_* status */
+};
+
+/* Runs `daemon` with the whole argv when argv[1] is absent or a flag, else the command
+ * argv[1] names, with argv shifted by one. `daemon->name` is not a command word; it is what
+ * the error for an unknown word says runs without one ("none runs the agent"). That error
+ * is one line on stderr listing the commands in table order, and CT_EXIT_USAGE. Returns
+ * the exit status for main(). */
+int ct_cli_dispatch(const char *program, const struct ct_cli_command *daemon,
+                    const struct ct_cli_command *commands, size_t n_commands, int argc,
+                    char **argv);
 
 #endif

@@ -1,4 +1,5 @@
 #include "http.h"
+#include "metrics.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -207,7 +208,7 @@ struct ct_http_server *ct_http_new(const struct ct_log *log)
      * a real client sends its request in milliseconds, and a slow-loris pays a socket per
      * 10 s. `threads` workers run the handlers that may block; `deadline_ms` is how long
      * they should take at most (a page then answers within 10 s, or says why not). */
-    s->limits.threads = 4;
+    s->limits.threads = CT_HTTP_THREADS;
     s->limits.max_connections = 1024;
     s->limits.max_per_address = 64;
     s->limits.timeout_s = 10;
@@ -636,7 +637,7 @@ static int bind_listen(const struct sockaddr_storage *addr, socklen_t addr_len, 
     return 0;
 }
 
-int ct_http_start(struct ct_http_server *server, const char *listen_text, char *err,
+int ct_http_serve(struct ct_http_server *server, const char *listen_text, char *err,
                   size_t err_size)
 {
     struct sockaddr_storage addr;
@@ -693,4 +694,37 @@ int ct_http_start(struct ct_http_server *server, const char *listen_text, char *
     server->port = port;
     ct_log_info(server->log, "http", "serving on %s (port %u)", shown, (unsigned)port);
     return 0;
+}
+
+struct ct_http_server *ct_http_new_serving(const struct ct_log *log, const char *listen,
+                                           const struct ct_http_route_entry *routes,
+                                           size_t n_routes, char *err, size_t err_size)
+{
+    struct ct_http_server *server = ct_http_new(log);
+
+    if (server == NULL) {
+        snprintf(err, err_size, "http: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n_routes; i++) {
+        const struct ct_http_route_entry *r = &routes[i];
+        if ((r->fast ? ct_http_route_fast : ct_http_route)(server, "GET", r->path, r->handler,
+                                                           r->ctx) != 0) {
+            snprintf(err, err_size, "http: cannot route %s", r->path);
+            goto fail;
+        }
+    }
+    if (ct_http_serve(server, listen, err, err_size) != 0)
+        goto fail;
+    return server;
+fail:
+    ct_http_free(server);
+    return NULL;
+}
+
+void ct_http_metrics(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp)
+{
+    (void)req;
+    resp->content_type = CT_METRICS_CONTENT_TYPE;
+    ct_metrics_render(ctx, &resp->body);
 }

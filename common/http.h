@@ -12,7 +12,7 @@
  * mutex, or a database connection of their own).
  *
  * Invariants:
- * - Routes are registered before ct_http_start() and never change while it runs.
+ * - Routes are registered before ct_http_serve() and never change while it runs.
  * - Only GET and HEAD are served (HEAD gets the GET headers without a body). Another
  *   method on a known path is 405 with an Allow header; an unknown path is 404; a request
  *   that carries a body is 413. Header size, connections (total and per client address)
@@ -66,8 +66,9 @@ typedef void (*ct_http_handler)(void *ctx, const struct ct_http_request *req,
                                 struct ct_http_response *resp);
 
 /* Server limits; ct_http_new() sets the defaults shown (http.c says why). */
+#define CT_HTTP_THREADS 4
 struct ct_http_limits {
-    unsigned threads;         /* 4: workers for the routes that may block (at least 1) */
+    unsigned threads;         /* CT_HTTP_THREADS: workers for the routes that may block */
     unsigned max_connections; /* 1024 open at once; more are closed at accept */
     unsigned max_per_address; /* 64 connections from one client address */
     unsigned timeout_s;       /* 10: a connection silent this long is closed */
@@ -86,7 +87,7 @@ struct ct_http_server *ct_http_new(const struct ct_log *log);
 /* Stops the server (see the invariants) and frees it. NULL is a no-op. */
 void ct_http_free(struct ct_http_server *server);
 
-/* Mutable limits, for use before ct_http_start(). */
+/* Mutable limits, for use before ct_http_serve(). */
 struct ct_http_limits *ct_http_limits(struct ct_http_server *server);
 
 /* Serves `handler` for `method` ("GET"; HEAD follows GET) on exactly `path`, which must
@@ -104,9 +105,27 @@ int ct_http_route_fast(struct ct_http_server *server, const char *method, const 
 
 /* Binds `listen` and starts serving. Returns 0 (also for "off", when nothing starts), or
  * -1 with one line in `err` naming the address and the problem. */
-int ct_http_start(struct ct_http_server *server, const char *listen, char *err, size_t err_size);
+int ct_http_serve(struct ct_http_server *server, const char *listen, char *err, size_t err_size);
 
-/* True between a successful ct_http_start() of an address and ct_http_free(). */
+/* One entry of a daemon's routing table, for ct_http_new_serving(). */
+struct ct_http_route_entry {
+    const char *path; /* borrowed, as for ct_http_route() */
+    ct_http_handler handler;
+    void *ctx; /* borrowed; handed to every call */
+    bool fast; /* never blocks: routed with ct_http_route_fast() */
+};
+
+/* A daemon's server in one step: ct_http_new(), a GET route for each of `routes` and
+ * ct_http_serve() on `listen`, with the default limits. Returns the server (the caller
+ * frees it with ct_http_free()), or NULL with one line in `err`. */
+struct ct_http_server *ct_http_new_serving(const struct ct_log *log, const char *listen,
+                                           const struct ct_http_route_entry *routes,
+                                           size_t n_routes, char *err, size_t err_size);
+
+/* Serves `ctx`, a `struct ct_metrics` (metrics.h), as /metrics; never blocks. */
+void ct_http_metrics(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp);
+
+/* True between a successful ct_http_serve() of an address and ct_http_free(). */
 bool ct_http_running(const struct ct_http_server *server);
 
 /* The bound port (useful after asking for port 0), or 0 when not running. */

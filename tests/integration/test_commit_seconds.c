@@ -4,8 +4,8 @@
  * (not the last one's for all). Drives the aggregator's metrics (aggregator/http_api.c)
  * in-process with the ingest's counters and reads them back over real HTTP.
  */
-#include "httpget.h"
 #include "http_api.h"
+#include "httpget.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -30,7 +30,7 @@ Test(commit_seconds, each_commit_of_a_turn_is_recorded_with_its_own_duration)
     strcpy(settings.http, "127.0.0.1:0");
     ct_log_init(&log);
     log.level = CT_LOG_ERROR;
-    struct agg_http *h = agg_http_start(&settings, &log, err, sizeof(err));
+    struct agg_http *h = agg_http_new(&settings, &log, err, sizeof(err));
     cr_assert_not_null(h, "%s", err);
 
     /* Two writers finished in one turn: one commit of 1 ms, one of 2 s. */

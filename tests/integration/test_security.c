@@ -4,8 +4,8 @@
  * speaks, and revocation takes effect on the next message.
  */
 #include "aggtest.h"
-#include "ingest.h"
 #include "curve_keys.h"
+#include "ingest.h"
 #include "pgtest.h"
 #include "wireclient.h"
 

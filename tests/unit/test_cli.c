@@ -475,3 +475,71 @@ Test(cli, subcommands_have_no_check_config)
     parse_error((const char *const[]){"submit", "--check-config", NULL},
                 "citytally-test submit: unknown option '--check-config' (try --help)\n");
 }
+
+/* ------------------------------------------------------------------ dispatch */
+
+static int ran_argc;
+static const char *ran_name, *ran_argv0;
+
+static int run_daemon(int argc, char **argv)
+{
+    ran_name = "daemon";
+    ran_argc = argc;
+    ran_argv0 = argv[0];
+    return 7;
+}
+
+static int run_submit(int argc, char **argv)
+{
+    ran_name = "submit";
+    ran_argc = argc;
+    ran_argv0 = argv[0];
+    return 3;
+}
+
+static const struct ct_cli_command dispatch_daemon = {"agent", run_daemon};
+static const struct ct_cli_command dispatch_commands[] = {{"submit", run_submit},
+                                                          {"status", run_submit}};
+
+static int dispatch(const char *const *args)
+{
+    static char *argv[8];
+    struct capture err;
+    int argc = 0, status;
+
+    while (args[argc] != NULL) {
+        argv[argc] = (char *)args[argc];
+        argc++;
+    }
+    argv[argc] = NULL;
+    ran_name = NULL;
+    capture_begin(&err, STDERR_FILENO);
+    status = ct_cli_dispatch("citytally-test", &dispatch_daemon, dispatch_commands, 2, argc, argv);
+    capture_end(&err, err_text, sizeof(err_text));
+    return status;
+}
+
+Test(cli, a_command_word_runs_its_command_with_argv_shifted)
+{
+    cr_assert_eq(dispatch((const char *const[]){"citytally-test", "submit", "x", NULL}), 3);
+    cr_assert_str_eq(ran_name, "submit");
+    cr_assert_eq(ran_argc, 2);
+    cr_assert_str_eq(ran_argv0, "submit");
+}
+
+Test(cli, no_word_or_a_flag_runs_the_daemon_with_all_of_argv)
+{
+    cr_assert_eq(dispatch((const char *const[]){"citytally-test", NULL}), 7);
+    cr_assert_str_eq(ran_name, "daemon");
+    cr_assert_eq(dispatch((const char *const[]){"citytally-test", "-c", "f", NULL}), 7);
+    cr_assert_eq(ran_argc, 3);
+    cr_assert_str_eq(ran_argv0, "citytally-test");
+}
+
+Test(cli, an_unknown_word_lists_the_commands_and_is_a_usage_error)
+{
+    cr_assert_eq(dispatch((const char *const[]){"citytally-test", "agent", NULL}), CT_EXIT_USAGE);
+    cr_assert_null(ran_name);
+    cr_assert_str_eq(err_text, "citytally-test: unknown command 'agent' (commands: submit, "
+                               "status; none runs the agent)\n");
+}

@@ -1,8 +1,8 @@
 /* test_csv_import_spool.c - collector/spool.c: files dropped into the spool, without the
  * daemon: done/, failed/ + NAME.errors.txt, duplicates, files still being written, and what
  * a hostile spool writer or a careless operator does to it (issue 14). */
-#include "outbox.h"
 #include "import_file.h"
+#include "outbox.h"
 #include "spool.h"
 #include "timefmt.h"
 

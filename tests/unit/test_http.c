@@ -80,7 +80,7 @@ static struct ct_http_server *start_server(const char *listen)
     cr_assert_eq(ct_http_route(s, "GET", "/q", echo_query, NULL), 0);
     cr_assert_eq(ct_http_route(s, "GET", "/oom", out_of_memory, NULL), 0);
     cr_assert_eq(ct_http_route(s, "GET", "/down", custom_headers, NULL), 0);
-    cr_assert_eq(ct_http_start(s, listen, err, sizeof(err)), 0, "start: %s", err);
+    cr_assert_eq(ct_http_serve(s, listen, err, sizeof(err)), 0, "start: %s", err);
     cr_assert(ct_http_running(s));
     cr_assert_neq(ct_http_port(s), 0);
     return s;
@@ -359,7 +359,7 @@ Test(http, idle_connection_is_closed_after_the_timeout)
 
     cr_assert_eq(ct_http_route(s, "GET", "/hello", hello, "x"), 0);
     ct_http_limits(s)->timeout_s = 1;
-    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(ct_http_serve(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
     fd = connect_to(AF_INET, ct_http_port(s));
     cr_assert_geq(fd, 0);
     send_all(fd, "GET /hel", 8);
@@ -380,7 +380,7 @@ Test(http, connections_beyond_the_per_address_limit_are_dropped)
     cr_assert_eq(ct_http_route(s, "GET", "/hello", hello, "x"), 0);
     ct_http_limits(s)->threads = 1; /* one acceptor, so connections are counted in order */
     ct_http_limits(s)->max_per_address = 2;
-    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(ct_http_serve(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
     for (int i = 0; i < 2; i++) {
         held[i] = connect_to(AF_INET, ct_http_port(s));
         cr_assert_geq(held[i], 0);
@@ -419,7 +419,7 @@ Test(http, busy_port_is_an_error_naming_the_address)
     char listen[64], err[256] = "", want[128];
 
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", (unsigned)ct_http_port(a));
-    cr_assert_eq(ct_http_start(b, listen, err, sizeof(err)), -1);
+    cr_assert_eq(ct_http_serve(b, listen, err, sizeof(err)), -1);
     snprintf(want, sizeof(want), "http %s: cannot listen: Address already in use", listen);
     cr_assert_str_eq(err, want);
     cr_assert_not(ct_http_running(b));
@@ -432,7 +432,7 @@ Test(http, off_starts_nothing)
     struct ct_http_server *s = ct_http_new(&quiet_log);
     char err[64] = "";
 
-    cr_assert_eq(ct_http_start(s, "off", err, sizeof(err)), 0);
+    cr_assert_eq(ct_http_serve(s, "off", err, sizeof(err)), 0);
     cr_assert_not(ct_http_running(s));
     cr_assert_eq(ct_http_port(s), 0);
     ct_http_free(s);
@@ -448,7 +448,7 @@ Test(http, routes_are_checked)
     cr_assert_eq(ct_http_route(s, "GET", "x", hello, NULL), -1);
     cr_assert_eq(ct_http_route(s, "GET", "/x", hello, NULL), 0);
     cr_assert_eq(ct_http_route(s, "GET", "/x", hello, NULL), -1, "duplicate path");
-    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(ct_http_serve(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(ct_http_route(s, "GET", "/y", hello, NULL), -1, "routes are fixed once running");
     ct_http_free(s);
 }
@@ -488,7 +488,7 @@ Test(http, start_with_a_bad_address_fails_and_stays_stopped)
     struct ct_http_server *s = ct_http_new(&quiet_log);
     char err[256] = "";
 
-    cr_assert_eq(ct_http_start(s, "999.0.0.1:80", err, sizeof(err)), -1);
+    cr_assert_eq(ct_http_serve(s, "999.0.0.1:80", err, sizeof(err)), -1);
     cr_assert_str_eq(err, "http address '999.0.0.1:80': not a literal IPv4 address (IPv6 goes "
                           "in brackets, e.g. [::1]:9560)");
     cr_assert_not(ct_http_running(s));
@@ -589,7 +589,7 @@ Test(http, fast_route_answers_while_every_worker_is_blocked)
     cr_assert_eq(ct_http_route(s, "GET", "/slow", blocking, NULL), 0);
     cr_assert_eq(ct_http_route_fast(s, "GET", "/healthz", hello, "fast"), 0);
     ct_http_limits(s)->threads = 2;
-    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(ct_http_serve(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
     for (int i = 0; i < 2; i++)
         slow[i] = send_get(ct_http_port(s), "/slow");
     cr_assert(wait_inside(2), "both workers should be in the blocking handler");
@@ -619,7 +619,7 @@ Test(http, a_request_queued_past_its_deadline_is_503_without_its_handler)
     cr_assert_eq(ct_http_route(s, "GET", "/slow", blocking, NULL), 0);
     ct_http_limits(s)->threads = 1;
     ct_http_limits(s)->deadline_ms = 300;
-    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(ct_http_serve(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
     first = send_get(ct_http_port(s), "/slow");
     cr_assert(wait_inside(1));
     second = send_get(ct_http_port(s), "/slow");
@@ -643,7 +643,7 @@ Test(http, stop_answers_every_suspended_request)
     cr_assert_eq(ct_http_route(s, "GET", "/slow", blocking, NULL), 0);
     ct_http_limits(s)->threads = 1;
     ct_http_limits(s)->deadline_ms = 500;
-    cr_assert_eq(ct_http_start(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(ct_http_serve(s, "127.0.0.1:0", err, sizeof(err)), 0, "%s", err);
     first = send_get(ct_http_port(s), "/slow");
     cr_assert(wait_inside(1));
     second = send_get(ct_http_port(s), "/slow");
