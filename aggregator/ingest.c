@@ -124,8 +124,8 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
             goto fail;
         }
         l->filling->plausibility = l->spare->plausibility = settings->plausibility;
-        l->writer = agg_writer_start((unsigned)i, settings->db, settings->db_retry_max_ms, log,
-                                     in->done_fd, err, err_size);
+        l->writer = agg_writer_new((unsigned)i, settings->db, settings->db_retry_max_ms, log,
+                                   in->done_fd, err, err_size);
         if (l->writer == NULL)
             goto fail;
     }
@@ -184,8 +184,8 @@ void agg_ingest_free(struct agg_ingest *in)
     if (in->router != NULL)
         zmq_close(in->router);
     for (size_t i = 0; in->lanes != NULL && i < in->n_lanes; i++) {
-        /* Stopped first: the writer may still hold the lane's committing group. */
-        agg_writer_stop(in->lanes[i].writer);
+        /* Freed first: the writer may still hold the lane's committing group. */
+        agg_writer_free(in->lanes[i].writer);
         agg_group_free(in->lanes[i].filling);
         agg_group_free(in->lanes[i].spare);
         agg_group_free(in->lanes[i].committing);
