@@ -3,9 +3,9 @@
  *
  * The main thread does the protocol work: it polls the ROUTER socket, a signalfd, the
  * writers' eventfd and its database socket (for NOTIFY), hands groups of batches to the
- * writer threads that commit them (ingest.h, writer.h), sends the acks when they are back,
- * and publishes progress. Signals arrive through the signalfd, so there is no handler and
- * no global state:
+ * writer threads that commit them (ingest.h, lanes.h, writer.h), sends the acks when they
+ * are back, and publishes progress. Signals arrive through the signalfd, so there is no
+ * handler and no global state:
  * - SIGTERM/SIGINT: stop reading, commit (or give up) what is waiting, ack only what is
  *   committed, close with a short linger so the last acks leave, exit 0. A database that
  *   stopped answering cannot hold this: the main thread's own queries are cut after
@@ -27,6 +27,7 @@
 #include "feed.h"
 #include "http_api.h"
 #include "ingest.h"
+#include "lanes.h"
 #include "log.h"
 #include "migrate.h"
 #include "pgsession.h"
@@ -311,7 +312,7 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
 {
     int64_t timeout = IDLE_POLL_MS, wait;
 
-    wait = agg_ingest_wait_ms(d->ingest, now);
+    wait = agg_lanes_wait_ms(agg_ingest_lanes(d->ingest), now);
     if (wait >= 0 && wait < timeout)
         timeout = wait;
     wait = agg_feed_wait_ms(d->feed, now);
@@ -327,6 +328,8 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
 
 static void run_loop(struct daemon *d)
 {
+    struct agg_lanes *lanes = agg_ingest_lanes(d->ingest);
+
     while (!d->stopping) {
         zmq_pollitem_t items[5] = {{0}};
         int64_t now = ct_time_mono_ms();
@@ -337,10 +340,10 @@ static void run_loop(struct daemon *d)
             reload_directory(d);
 
         items[n++] = (zmq_pollitem_t){NULL, d->signal_fd, ZMQ_POLLIN, 0};
-        items[n++] = (zmq_pollitem_t){NULL, agg_ingest_done_fd(d->ingest), ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){NULL, agg_lanes_done_fd(lanes), ZMQ_POLLIN, 0};
         const zmq_pollitem_t *writers_done = &items[n - 1];
         /* A full group stops reading: the backlog stays in ZeroMQ, bounded by its HWM. */
-        if (!agg_ingest_full(d->ingest))
+        if (!agg_lanes_full(lanes))
             items[n++] = (zmq_pollitem_t){agg_ingest_socket(d->ingest), 0, ZMQ_POLLIN, 0};
         if (agg_session_up(&d->db))
             items[n++] = (zmq_pollitem_t){NULL, agg_session_socket(&d->db), ZMQ_POLLIN, 0};
@@ -362,11 +365,11 @@ static void run_loop(struct daemon *d)
 
         /* The eventfd stays readable until collected, so no finished group is missed. */
         if (writers_done->revents & ZMQ_POLLIN)
-            agg_ingest_collect(d->ingest, &d->dir, d->feed);
+            agg_lanes_collect(lanes, &d->dir, d->feed);
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, &d->db, now);
-        agg_ingest_dispatch(d->ingest, &d->dir, now, false);
+        agg_lanes_dispatch(lanes, &d->dir, now, false);
         if (agg_session_up(&d->db)) {
             agg_guard_arm(d->db_guard, MAIN_QUERY_MS);
             rc = agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now);
@@ -377,7 +380,7 @@ static void run_loop(struct daemon *d)
     }
 
     /* Stopping: whatever is committed now gets its ack; the rest is resent later. */
-    agg_ingest_drain(d->ingest, &d->dir, d->feed, agg_session_up(&d->db));
+    agg_lanes_drain(lanes, &d->dir, d->feed, agg_session_up(&d->db));
 }
 
 int agg_cmd_daemon(int argc, char **argv)

@@ -1,8 +1,12 @@
 /*
  * writer.h - a thread that commits groups of batches on a database connection of its own.
  *
- * The daemon runs `writers` of them (a setting, 2 by default) and the ingest gives each
- * district to one writer for good, so no two transactions ever lock the same agents,
+ * The commit path, in file order: socket -> protocol (ingest.c) -> groups (lanes.c,
+ * group.c) -> writers (writer.c) -> store (store.c) -> libpq (db.c). This is the fourth
+ * step: a group handed over by its lane is committed here, off the daemon's thread.
+ *
+ * The daemon runs `writers` of them (a setting, 2 by default) and the lanes (lanes.h) give
+ * each district to one writer for good, so no two transactions ever lock the same agents,
  * current_values or daily_values rows. One slow transaction (a long fsync, a stall of the
  * machine) then delays only the districts behind it, and the database's work is shared
  * by as many backends.
