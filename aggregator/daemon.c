@@ -463,8 +463,9 @@ int agg_cmd_daemon(int argc, char **argv)
         goto out;
     }
 
-    if (agg_http_watch(d.http, d.zmq_ctx, agg_ingest_socket(d.ingest), err, sizeof(err)) != 0)
+    if (agg_ingest_watch(d.ingest, err, sizeof(err)) != 0)
         ct_log_warn(&d.log, "daemon", "%s; citytally_agents_connected stays 0", err);
+    agg_http_count_connections(d.http, d.ingest);
     ct_log_info(&d.log, "daemon", "ready: collectors on %s (%s), progress on %s, database %s",
                 d.settings.listen, d.settings.server_key[0] ? "CURVE" : "plain text, loopback",
                 d.settings.publish, PQdb(agg_session_conn(&d.db)));
@@ -473,7 +474,7 @@ int agg_cmd_daemon(int argc, char **argv)
     sd_notify(0, "STOPPING=1");
     status = CT_EXIT_OK;
 out:
-    agg_http_free(d.http); /* its watcher thread holds a socket of the context */
+    agg_http_free(d.http); /* it counts the ingest's connections */
     agg_feed_free(d.feed);
     agg_ingest_free(d.ingest);
     agg_auth_free(d.auth);

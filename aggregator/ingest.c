@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,10 @@
  * protocol's 1 MiB, frames just over it still arrive, and get their `too_large` answer. */
 #define ROUTER_MAXMSGSIZE (CT_WIRE_MAX_MESSAGE + 64 * 1024)
 #define HELLO_QUERY_MS 3000 /* a hello's last_seq comes from the database within this */
+/* The connection watcher: a ZeroMQ socket monitor of the ROUTER, read on a thread. */
+#define MONITOR_ENDPOINT "inproc://citytally-agg-router-monitor"
+#define MAX_WATCHED 4096
+#define WATCH_POLL_MS 200
 
 /* libzmq 4.3 defines this only in its draft API: with it set, a CURVE socket whose ZAP
  * handler is missing refuses connections instead of admitting everyone. */
@@ -39,6 +45,7 @@
 #endif
 
 struct agg_ingest {
+    void *zmq_ctx;
     void *router;
     struct agg_directory_catch_up catch_up;
     bool curve; /* connections are authenticated; User-Id names the agent */
@@ -52,6 +59,12 @@ struct agg_ingest {
     struct ct_ratelimit bad_frame_rl;
     struct ct_ratelimit refused_rl;
     struct ct_ratelimit send_rl;
+
+    /* The connection watcher's thread; it owns the PAIR socket it reads the monitor on. */
+    pthread_t watcher;
+    bool watching;
+    atomic_bool watch_stop;
+    atomic_int connections;
 };
 
 static void answer_finished(void *ctx, struct agg_group *g, const struct agg_writer_done *done,
@@ -81,7 +94,10 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
+    in->zmq_ctx = zmq_ctx;
     in->log = log;
+    atomic_init(&in->watch_stop, false);
+    atomic_init(&in->connections, 0);
     in->bad_frame_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 5);
     in->refused_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 10);
     in->send_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 5);
@@ -148,6 +164,13 @@ void agg_ingest_free(struct agg_ingest *in)
 {
     if (in == NULL)
         return;
+    if (in->watching) {
+        /* Stopped first, while the router is open: an event sent to a monitor nobody
+         * reads any more would stay allocated inside libzmq. */
+        (void)zmq_socket_monitor(in->router, NULL, 0);
+        atomic_store(&in->watch_stop, true);
+        pthread_join(in->watcher, NULL);
+    }
     if (in->router != NULL)
         zmq_close(in->router);
     agg_lanes_free(in->lanes);
@@ -590,4 +613,101 @@ static void answer_finished(void *ctx, struct agg_group *g, const struct agg_wri
         refuse_group(in, g, "the database refused the commit; retry later");
         break;
     }
+}
+
+/* ---------------------------------------------------------------- the connection watcher */
+
+/* Reads one monitor event: a frame of uint16 event + uint32 value (the fd for
+ * ACCEPTED/DISCONNECTED), then the endpoint. Returns the event, or 0. */
+static uint16_t read_event(void *pair, uint32_t *value)
+{
+    zmq_msg_t msg;
+    uint16_t event = 0;
+    bool first = true, more = true;
+
+    while (more) {
+        if (zmq_msg_init(&msg) != 0)
+            return 0;
+        if (zmq_msg_recv(&msg, pair, 0) < 0) {
+            zmq_msg_close(&msg);
+            return 0;
+        }
+        if (first && zmq_msg_size(&msg) == 6) {
+            const uint8_t *d = zmq_msg_data(&msg);
+            memcpy(&event, d, sizeof(event));
+            memcpy(value, d + 2, sizeof(*value));
+        }
+        first = false;
+        more = zmq_msg_more(&msg);
+        zmq_msg_close(&msg);
+    }
+    return event;
+}
+
+static void *watch_main(void *arg)
+{
+    struct agg_ingest *in = arg;
+    int *open_fds = calloc(MAX_WATCHED, sizeof(int)); /* fds of open connections */
+    size_t n_open = 0;
+    void *pair = zmq_socket(in->zmq_ctx, ZMQ_PAIR);
+    int linger = 0;
+
+    if (open_fds == NULL || pair == NULL ||
+        zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+        zmq_connect(pair, MONITOR_ENDPOINT) != 0) {
+        ct_log_warn(in->log, SUBJECT, "cannot follow collector connections: %s",
+                    zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    while (!atomic_load(&in->watch_stop)) {
+        zmq_pollitem_t item = {pair, 0, ZMQ_POLLIN, 0};
+        uint32_t fd = 0;
+        uint16_t event;
+
+        if (zmq_poll(&item, 1, WATCH_POLL_MS) <= 0)
+            continue;
+        event = read_event(pair, &fd);
+        if (event == ZMQ_EVENT_ACCEPTED && n_open < MAX_WATCHED) {
+            open_fds[n_open++] = (int)fd;
+        } else if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_CLOSED) {
+            for (size_t i = 0; i < n_open; i++) {
+                if (open_fds[i] == (int)fd) {
+                    open_fds[i] = open_fds[--n_open];
+                    break;
+                }
+            }
+        } else if (event == ZMQ_EVENT_MONITOR_STOPPED) {
+            n_open = 0;
+        }
+        atomic_store(&in->connections, (int)n_open);
+    }
+out:
+    if (pair != NULL)
+        zmq_close(pair);
+    free(open_fds);
+    return NULL;
+}
+
+int agg_ingest_watch(struct agg_ingest *in, char *err, size_t err_size)
+{
+    if (in->watching)
+        return 0;
+    if (zmq_socket_monitor(in->router, MONITOR_ENDPOINT,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED) != 0) {
+        snprintf(err, err_size, "cannot monitor the collectors' socket: %s",
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (pthread_create(&in->watcher, NULL, watch_main, in) != 0) {
+        snprintf(err, err_size, "cannot start the connection watcher: %s", strerror(errno));
+        (void)zmq_socket_monitor(in->router, NULL, 0);
+        return -1;
+    }
+    in->watching = true;
+    return 0;
+}
+
+int agg_ingest_connections(const struct agg_ingest *in)
+{
+    return atomic_load(&in->connections);
 }

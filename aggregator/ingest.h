@@ -1,6 +1,6 @@
 /*
- * ingest.h - the collectors' side of the aggregator: the ROUTER socket, protocol v1 and
- * the replies.
+ * ingest.h - the collectors' side of the aggregator: the ROUTER socket, protocol v1, the
+ * replies, and the watcher that counts the socket's connections.
  *
  * The commit path, in file order: socket -> protocol (ingest.c) -> groups (lanes.c,
  * group.c) -> writers (writer.c) -> store (store.c) -> libpq (db.c). This is where an
@@ -20,8 +20,9 @@
  * Every reply is sent with ZMQ_DONTWAIT, so a collector that stops reading cannot stall
  * the daemon: its reply is dropped, and its resend will be acked as a duplicate.
  *
- * The ingest owns the ROUTER socket, the lanes and the codec state. The directory and the
- * database session are borrowed per call.
+ * The ingest owns the ROUTER socket, the lanes, the codec state and, once watching, a
+ * thread that follows the socket's connections through a ZeroMQ socket monitor. The
+ * directory and the database session are borrowed per call.
  */
 #ifndef AGG_INGEST_H
 #define AGG_INGEST_H
@@ -63,7 +64,8 @@ struct agg_session;
 struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *settings,
                                   const struct ct_log *log, char *err, size_t err_size);
 
-/* Stops the writers, closes the socket. NULL is a no-op. */
+/* Stops the watcher and the writers, closes the socket. Call it from the thread that
+ * uses the socket. NULL is a no-op. */
 void agg_ingest_free(struct agg_ingest *in);
 
 /* How a hello for an agent the directory does not hold catches up (directory.h). */
@@ -81,6 +83,13 @@ struct agg_lanes *agg_ingest_lanes(struct agg_ingest *in);
  * aggregators sharing the database agree), read on `db` (borrowed) with a short deadline. */
 void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
                         struct agg_session *db, int64_t now_mono_ms);
+
+/* Starts following the connections to the socket, for agg_ingest_connections(). Returns
+ * 0, or -1 with `err` (the count then stays 0). */
+int agg_ingest_watch(struct agg_ingest *in, char *err, size_t err_size);
+
+/* Collector connections open on the socket, as the watcher last saw them. Any thread. */
+int agg_ingest_connections(const struct agg_ingest *in);
 
 const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in);
 
