@@ -3,9 +3,9 @@
  *
  * The main thread does the protocol work: it polls the ROUTER socket, a signalfd, the
  * writers' eventfd and its database socket (for NOTIFY), hands groups of batches to the
- * writer threads that commit them (ingest.h, writer.h), sends the acks when they are back,
- * and publishes progress. Signals arrive through the signalfd, so there is no handler and
- * no global state:
+ * writer threads that commit them (ingest.h, lanes.h, writer.h), sends the acks when they
+ * are back, and publishes progress. Signals arrive through the signalfd, so there is no
+ * handler and no global state:
  * - SIGTERM/SIGINT: stop reading, commit (or give up) what is waiting, ack only what is
  *   committed, close with a short linger so the last acks leave, exit 0. A database that
  *   stopped answering cannot hold this: the main thread's own queries are cut after
@@ -25,6 +25,7 @@
 #include "feed.h"
 #include "http_api.h"
 #include "ingest.h"
+#include "lanes.h"
 #include "log.h"
 #include "migrate.h"
 #include "session.h"
@@ -277,7 +278,7 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
 {
     int64_t timeout = IDLE_POLL_MS, wait;
 
-    wait = agg_ingest_wait_ms(d->ingest, now);
+    wait = agg_lanes_wait_ms(agg_ingest_lanes(d->ingest), now);
     if (wait >= 0 && wait < timeout)
         timeout = wait;
     wait = agg_feed_wait_ms(d->feed, now);
@@ -293,6 +294,8 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
 
 static void run_loop(struct daemon *d)
 {
+    struct agg_lanes *lanes = agg_ingest_lanes(d->ingest);
+
     while (!d->stopping) {
         zmq_pollitem_t items[5] = {{0}};
         int64_t now = ct_time_mono_ms();
@@ -303,10 +306,10 @@ static void run_loop(struct daemon *d)
             reload_directory(d);
 
         items[n++] = (zmq_pollitem_t){NULL, d->signals.fd, ZMQ_POLLIN, 0};
-        items[n++] = (zmq_pollitem_t){NULL, agg_ingest_done_fd(d->ingest), ZMQ_POLLIN, 0};
+        items[n++] = (zmq_pollitem_t){NULL, agg_lanes_done_fd(lanes), ZMQ_POLLIN, 0};
         const zmq_pollitem_t *writers_done = &items[n - 1];
         /* A full group stops reading: the backlog stays in ZeroMQ, bounded by its HWM. */
-        if (!agg_ingest_full(d->ingest))
+        if (!agg_lanes_full(lanes))
             items[n++] = (zmq_pollitem_t){agg_ingest_socket(d->ingest), 0, ZMQ_POLLIN, 0};
         if (agg_session_up(&d->db))
             items[n++] = (zmq_pollitem_t){NULL, agg_session_socket(&d->db), ZMQ_POLLIN, 0};
@@ -328,11 +331,11 @@ static void run_loop(struct daemon *d)
 
         /* The eventfd stays readable until collected, so no finished group is missed. */
         if (writers_done->revents & ZMQ_POLLIN)
-            agg_ingest_collect(d->ingest, &d->dir, d->feed);
+            agg_lanes_collect(lanes, &d->dir, d->feed);
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, &d->db, now);
-        agg_ingest_dispatch(d->ingest, &d->dir, now, false);
+        agg_lanes_dispatch(lanes, &d->dir, now, false);
         if (agg_session_up(&d->db)) {
             agg_guard_arm(d->db_guard, MAIN_QUERY_MS);
             rc = agg_feed_publish_due(d->feed, agg_session_conn(&d->db), now);
@@ -343,7 +346,7 @@ static void run_loop(struct daemon *d)
     }
 
     /* Stopping: whatever is committed now gets its ack; the rest is resent later. */
-    agg_ingest_drain(d->ingest, &d->dir, d->feed, agg_session_up(&d->db));
+    agg_lanes_drain(lanes, &d->dir, d->feed, agg_session_up(&d->db));
 }
 
 int agg_cmd_daemon(int argc, char **argv)
@@ -428,8 +431,9 @@ int agg_cmd_daemon(int argc, char **argv)
         goto out;
     }
 
-    if (agg_http_watch(d.http, d.zmq_ctx, agg_ingest_socket(d.ingest), err, sizeof(err)) != 0)
+    if (agg_ingest_watch(d.ingest, err, sizeof(err)) != 0)
         ct_log_warn(&d.log, "daemon", "%s; citytally_agents_connected stays 0", err);
+    agg_http_count_connections(d.http, d.ingest);
     ct_log_info(&d.log, "daemon", "ready: collectors on %s (%s), progress on %s, database %s",
                 d.settings.listen, d.settings.server_key[0] ? "CURVE" : "plain text, loopback",
                 d.settings.publish, PQdb(agg_session_conn(&d.db)));
@@ -438,7 +442,7 @@ int agg_cmd_daemon(int argc, char **argv)
     sd_notify(0, "STOPPING=1");
     status = CT_EXIT_OK;
 out:
-    agg_http_free(d.http); /* its watcher thread holds a socket of the context */
+    agg_http_free(d.http); /* it counts the ingest's connections */
     agg_feed_free(d.feed);
     agg_ingest_free(d.ingest);
     agg_auth_free(d.auth);

@@ -1,6 +1,10 @@
 /*
  * group.h - batches waiting to share the next database transaction (group commit).
  *
+ * The commit path, in file order: socket -> protocol (ingest.c) -> groups (lanes.c,
+ * group.c) -> writers (writer.c) -> store (store.c) -> libpq (db.c). This is the third
+ * step, with lanes.h: a group is what a lane hands its writer, and what the store commits.
+ *
  * Batches that arrive together are committed by one transaction, so one fsync serves them
  * all and throughput grows with load. A group is bounded twice: by AGG_GROUP_MAX_BATCHES
  * slots and by a number of updates (`max_updates`, a setting), so the memory it holds does

@@ -18,20 +18,13 @@
 #include "version.h"
 #include "xlsx_report.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zmq.h>
 
-#define SUBJECT "http"
 #define MAX_YEARS 64
-#define MAX_WATCHED 4096
-#define WATCH_POLL_MS 200
 #define DASHBOARD_REFRESH_S 10
-#define MONITOR_ENDPOINT "inproc://citytally-agg-router-monitor"
 #define APPLICATION_NAME "citytally-aggregator http"
 /* The server ends a statement the client abandoned at its deadline (db.h) by then. */
 #define STATEMENT_TIMEOUT_MS 8000
@@ -55,13 +48,8 @@ struct agg_http {
     struct agg_db_pool *pool;
     struct agg_health *health;
 
-    /* The connection watcher. */
-    pthread_t watcher;
-    bool watching;
-    atomic_bool stop;
-    atomic_int agents_connected;
-    void *zmq_ctx;
-    void *router; /* borrowed; its monitor is stopped before the watcher goes */
+    /* Whose connections citytally_agents_connected counts (borrowed), or NULL. */
+    _Atomic(const struct agg_ingest *) ingest;
 };
 
 /* ---- database, from the HTTP threads ---------------------------------------------- */
@@ -483,99 +471,14 @@ static void handle_changes(void *ctx, const struct ct_http_request *req,
 static double agents_connected(void *ctx)
 {
     struct agg_http *h = ctx;
-    return (double)atomic_load(&h->agents_connected);
+    const struct agg_ingest *in = atomic_load(&h->ingest);
+
+    return in != NULL ? (double)agg_ingest_connections(in) : 0;
 }
 
-/* Reads one monitor event: a frame of uint16 event + uint32 value (the fd for
- * ACCEPTED/DISCONNECTED), then the endpoint. Returns the event, or 0. */
-static uint16_t read_event(void *pair, uint32_t *value)
+void agg_http_count_connections(struct agg_http *h, const struct agg_ingest *in)
 {
-    zmq_msg_t msg;
-    uint16_t event = 0;
-    bool first = true, more = true;
-
-    while (more) {
-        if (zmq_msg_init(&msg) != 0)
-            return 0;
-        if (zmq_msg_recv(&msg, pair, 0) < 0) {
-            zmq_msg_close(&msg);
-            return 0;
-        }
-        if (first && zmq_msg_size(&msg) == 6) {
-            const uint8_t *d = zmq_msg_data(&msg);
-            memcpy(&event, d, sizeof(event));
-            memcpy(value, d + 2, sizeof(*value));
-        }
-        first = false;
-        more = zmq_msg_more(&msg);
-        zmq_msg_close(&msg);
-    }
-    return event;
-}
-
-static void *watch_main(void *arg)
-{
-    struct agg_http *h = arg;
-    int *open_fds = calloc(MAX_WATCHED, sizeof(int)); /* fds of open connections */
-    size_t n_open = 0;
-    void *pair = zmq_socket(h->zmq_ctx, ZMQ_PAIR);
-    int linger = 0;
-
-    if (open_fds == NULL || pair == NULL ||
-        zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
-        zmq_connect(pair, MONITOR_ENDPOINT) != 0) {
-        ct_log_warn(h->log, SUBJECT, "cannot follow collector connections: %s",
-                    zmq_strerror(zmq_errno()));
-        goto out;
-    }
-    while (!atomic_load(&h->stop)) {
-        zmq_pollitem_t item = {pair, 0, ZMQ_POLLIN, 0};
-        uint32_t fd = 0;
-        uint16_t event;
-
-        if (zmq_poll(&item, 1, WATCH_POLL_MS) <= 0)
-            continue;
-        event = read_event(pair, &fd);
-        if (event == ZMQ_EVENT_ACCEPTED && n_open < MAX_WATCHED) {
-            open_fds[n_open++] = (int)fd;
-        } else if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_CLOSED) {
-            for (size_t i = 0; i < n_open; i++) {
-                if (open_fds[i] == (int)fd) {
-                    open_fds[i] = open_fds[--n_open];
-                    break;
-                }
-            }
-        } else if (event == ZMQ_EVENT_MONITOR_STOPPED) {
-            n_open = 0;
-        }
-        atomic_store(&h->agents_connected, (int)n_open);
-    }
-out:
-    if (pair != NULL)
-        zmq_close(pair);
-    free(open_fds);
-    return NULL;
-}
-
-int agg_http_watch(struct agg_http *h, void *zmq_ctx, void *router, char *err, size_t err_size)
-{
-    if (h->watching)
-        return 0;
-    if (zmq_socket_monitor(router, MONITOR_ENDPOINT,
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED) != 0) {
-        snprintf(err, err_size, "cannot monitor the collectors' socket: %s",
-                 zmq_strerror(zmq_errno()));
-        return -1;
-    }
-    h->zmq_ctx = zmq_ctx;
-    h->router = router;
-    if (pthread_create(&h->watcher, NULL, watch_main, h) != 0) {
-        snprintf(err, err_size, "cannot start the connection watcher: %s", strerror(errno));
-        (void)zmq_socket_monitor(router, NULL, 0);
-        return -1;
-    }
-    h->watching = true;
-    return 0;
+    atomic_store(&h->ingest, in);
 }
 
 /* ---- the daemon's side ------------------------------------------------------------ */
@@ -661,8 +564,7 @@ struct agg_http *agg_http_new(const struct agg_settings *settings, const struct 
         return NULL;
     }
     h->log = log;
-    atomic_init(&h->stop, false);
-    atomic_init(&h->agents_connected, 0);
+    atomic_init(&h->ingest, NULL);
     h->metrics = ct_metrics_new();
     /* One connection per worker: a page never waits for another's connection. */
     h->pool =
@@ -702,13 +604,6 @@ void agg_http_free(struct agg_http *h)
         return;
     /* The server first: no handler runs after this, so the pool is idle. */
     ct_http_free(h->server);
-    if (h->watching) {
-        /* Stopped first, from the router's own thread: an event sent to a monitor nobody
-         * reads any more would stay allocated inside libzmq. */
-        (void)zmq_socket_monitor(h->router, NULL, 0);
-        atomic_store(&h->stop, true);
-        pthread_join(h->watcher, NULL);
-    }
     agg_health_free(h->health);
     agg_db_pool_free(h->pool);
     ct_metrics_free(h->metrics);

@@ -5,9 +5,8 @@
  *
  * A `struct agg_http` owns the HTTP server, the metrics registry, a pool of database
  * connections for the pages (db.h: one per HTTP worker, every statement bounded by the
- * request's deadline), the health state with its probe thread (health.h) and, once
- * watching, a thread that follows the collectors' connections on the ROUTER socket
- * through a ZeroMQ socket monitor.
+ * request's deadline) and the health state with its probe thread (health.h). The count
+ * of collectors' connections comes from the ingest's watcher (ingest.h).
  *
  * A page handler (registered with ct_http_route and `h` as its ctx) takes a connection
  * with agg_http_page_conn() and gives it back with agg_http_page_done(); every statement
@@ -46,14 +45,13 @@ struct agg_http;
 struct agg_http *agg_http_new(const struct agg_settings *settings, const struct ct_log *log,
                               char *err, size_t err_size);
 
-/* Stops the server and the watcher thread (joining both), closes the connection. Call it
- * from the router's thread while the router is still open (its monitor is stopped here)
- * and before the ZeroMQ context is terminated. NULL is a no-op. */
+/* Stops the server (joining its threads) and closes the connections. Free it before the
+ * ingest it counts connections of. NULL is a no-op. */
 void agg_http_free(struct agg_http *h);
 
-/* Follows connections to `router` (borrowed; owned by the caller's thread, which must be
- * the one calling this) for citytally_agents_connected. Returns 0, or -1 with `err`. */
-int agg_http_watch(struct agg_http *h, void *zmq_ctx, void *router, char *err, size_t err_size);
+/* From now on citytally_agents_connected is agg_ingest_connections(in) (0 before). `in` is
+ * borrowed and must outlive the server: free `h` first. */
+void agg_http_count_connections(struct agg_http *h, const struct agg_ingest *in);
 
 /* Copies the ingest's cumulative counters into the metrics, and whether the daemon's
  * database session is up. Cheap; call it once per loop turn. */

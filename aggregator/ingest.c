@@ -2,21 +2,25 @@
 #include "auth.h"
 #include "curve_keys.h"
 #include "due.h"
+#include "feed.h"
 #include "group.h"
+#include "lanes.h"
 #include "presence.h"
+#include "session.h"
 #include "text.h"
 #include "timefmt.h"
 #include "writer.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 #include <zmq.h>
+
+#define SUBJECT "ingest"
 
 /* Socket settings, chosen rather than inherited. */
 #define ROUTER_RCVHWM 64       /* messages queued per collector; a collector's window is ~4 */
@@ -29,7 +33,10 @@
  * protocol's 1 MiB, frames just over it still arrive, and get their `too_large` answer. */
 #define ROUTER_MAXMSGSIZE (CT_WIRE_MAX_MESSAGE + 64 * 1024)
 #define HELLO_QUERY_MS 3000 /* a hello's last_seq comes from the database within this */
-#define DRAIN_GRACE_MS 3000 /* on shutdown, how long a commit in progress may still take */
+/* The connection watcher: a ZeroMQ socket monitor of the ROUTER, read on a thread. */
+#define MONITOR_ENDPOINT "inproc://citytally-agg-router-monitor"
+#define MAX_WATCHED 4096
+#define WATCH_POLL_MS 200
 
 /* libzmq 4.3 defines this only in its draft API: with it set, a CURVE socket whose ZAP
  * handler is missing refuses connections instead of admitting everyone. */
@@ -37,32 +44,14 @@
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
 
-/* One writer and the batches waiting for it. The lane owns two groups: `filling` takes
- * batches while the other is either lent to the writer (`committing`) or idle (`spare`);
- * one of those two is NULL. */
-struct agg_lane {
-    struct agg_group *filling;
-    struct agg_group *spare;
-    struct agg_group *committing;
-    struct agg_writer *writer;
-};
-
-static bool lane_busy(const struct agg_lane *l)
-{
-    return l->committing != NULL;
-}
-
 struct agg_ingest {
+    void *zmq_ctx;
     void *router;
     struct agg_directory_catch_up catch_up;
     bool curve; /* connections are authenticated; User-Id names the agent */
     const struct ct_log *log;
     struct agg_batch incoming; /* the frame being decoded; joins a lane's group if accepted */
-    struct agg_lane *lanes;
-    size_t n_lanes;
-    int done_fd; /* eventfd: writers count finished jobs here */
-    size_t group_max_updates;
-    int64_t group_max_wait_ms;
+    struct agg_lanes *lanes;
     struct ct_wire_encoder *enc;
     struct ct_msg *reply;
     struct agg_presence *presence;
@@ -70,7 +59,17 @@ struct agg_ingest {
     struct ct_ratelimit bad_frame_rl;
     struct ct_ratelimit refused_rl;
     struct ct_ratelimit send_rl;
+
+    /* The connection watcher's thread; it owns the PAIR socket it reads the monitor on. */
+    pthread_t watcher;
+    bool watching;
+    atomic_bool watch_stop;
+    atomic_int connections;
 };
+
+static void answer_finished(void *ctx, struct agg_group *g, const struct agg_writer_done *done,
+                            struct agg_directory *dir, struct agg_feed *feed);
+static void refuse_group(void *ctx, struct agg_group *g, const char *why);
 
 static int set_int(void *socket, int option, int value)
 {
@@ -86,16 +85,19 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
                                   const struct ct_log *log, char *err, size_t err_size)
 {
     struct agg_ingest *in = calloc(1, sizeof(*in));
+    /* Groups come back here to be answered: acks and errors are the protocol's. */
+    struct agg_lanes_answer answer = {
+        .ctx = in, .finished = answer_finished, .refuse = refuse_group};
     int64_t max_message = ROUTER_MAXMSGSIZE;
 
     if (in == NULL) {
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
+    in->zmq_ctx = zmq_ctx;
     in->log = log;
-    in->done_fd = -1;
-    in->group_max_updates = (size_t)settings->group_max_updates;
-    in->group_max_wait_ms = settings->group_max_wait_ms;
+    atomic_init(&in->watch_stop, false);
+    atomic_init(&in->connections, 0);
     in->bad_frame_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 5);
     in->refused_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 10);
     in->send_rl = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 5);
@@ -103,32 +105,13 @@ struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *sett
     in->enc = ct_wire_encoder_new();
     in->reply = ct_msg_new();
     in->presence = agg_presence_new(HEARTBEAT_TIMEOUT_MS);
-    in->n_lanes = (size_t)settings->writers;
-    in->lanes = calloc(in->n_lanes, sizeof(*in->lanes));
-    if (in->incoming.msg == NULL || in->enc == NULL || in->reply == NULL || in->lanes == NULL ||
-        in->presence == NULL) {
+    if (in->incoming.msg == NULL || in->enc == NULL || in->reply == NULL || in->presence == NULL) {
         snprintf(err, err_size, "out of memory");
         goto fail;
     }
-    in->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (in->done_fd < 0) {
-        snprintf(err, err_size, "creating the writers' eventfd: %s", strerror(errno));
+    in->lanes = agg_lanes_new(settings, log, answer, err, err_size);
+    if (in->lanes == NULL)
         goto fail;
-    }
-    for (size_t i = 0; i < in->n_lanes; i++) {
-        struct agg_lane *l = &in->lanes[i];
-        l->filling = agg_group_new(in->group_max_updates);
-        l->spare = agg_group_new(in->group_max_updates);
-        if (l->filling == NULL || l->spare == NULL) {
-            snprintf(err, err_size, "out of memory");
-            goto fail;
-        }
-        l->filling->plausibility = l->spare->plausibility = settings->plausibility;
-        l->writer = agg_writer_start((unsigned)i, settings->db, settings->db_retry_max_ms, log,
-                                     in->done_fd, err, err_size);
-        if (l->writer == NULL)
-            goto fail;
-    }
     in->router = zmq_socket(zmq_ctx, ZMQ_ROUTER);
     if (in->router == NULL) {
         snprintf(err, err_size, "creating the ROUTER socket: %s", zmq_strerror(zmq_errno()));
@@ -181,18 +164,16 @@ void agg_ingest_free(struct agg_ingest *in)
 {
     if (in == NULL)
         return;
+    if (in->watching) {
+        /* Stopped first, while the router is open: an event sent to a monitor nobody
+         * reads any more would stay allocated inside libzmq. */
+        (void)zmq_socket_monitor(in->router, NULL, 0);
+        atomic_store(&in->watch_stop, true);
+        pthread_join(in->watcher, NULL);
+    }
     if (in->router != NULL)
         zmq_close(in->router);
-    for (size_t i = 0; in->lanes != NULL && i < in->n_lanes; i++) {
-        /* Stopped first: the writer may still hold the lane's committing group. */
-        agg_writer_stop(in->lanes[i].writer);
-        agg_group_free(in->lanes[i].filling);
-        agg_group_free(in->lanes[i].spare);
-        agg_group_free(in->lanes[i].committing);
-    }
-    free(in->lanes);
-    if (in->done_fd >= 0)
-        close(in->done_fd);
+    agg_lanes_free(in->lanes);
     ct_msg_free(in->incoming.msg);
     ct_wire_encoder_free(in->enc);
     ct_msg_free(in->reply);
@@ -205,28 +186,9 @@ void *agg_ingest_socket(const struct agg_ingest *in)
     return in->router;
 }
 
-int agg_ingest_done_fd(const struct agg_ingest *in)
+struct agg_lanes *agg_ingest_lanes(struct agg_ingest *in)
 {
-    return in->done_fd;
-}
-
-bool agg_ingest_has_pending(const struct agg_ingest *in)
-{
-    for (size_t i = 0; i < in->n_lanes; i++) {
-        if (lane_busy(&in->lanes[i]) || in->lanes[i].filling->n_batches > 0)
-            return true;
-    }
-    return false;
-}
-
-/* Any lane full stops reading: the next frame could be for that lane. */
-bool agg_ingest_full(const struct agg_ingest *in)
-{
-    for (size_t i = 0; i < in->n_lanes; i++) {
-        if (agg_group_full(in->lanes[i].filling))
-            return true;
-    }
-    return false;
+    return in->lanes;
 }
 
 const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in)
@@ -236,44 +198,7 @@ const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in)
 
 void agg_ingest_reconfigure(struct agg_ingest *in, const struct agg_settings *settings)
 {
-    in->group_max_updates = (size_t)settings->group_max_updates;
-    in->group_max_wait_ms = settings->group_max_wait_ms;
-    for (size_t i = 0; i < in->n_lanes; i++) {
-        struct agg_lane *l = &in->lanes[i];
-        l->filling->max_updates = in->group_max_updates;
-        if (l->spare != NULL)
-            l->spare->max_updates = in->group_max_updates;
-        agg_writer_set_log_level(l->writer, settings->log_level);
-    }
-}
-
-/* Milliseconds until the lane's filling group is due: 0 when due, -1 when empty. */
-static int64_t lane_wait_ms(const struct agg_ingest *in, const struct agg_lane *l,
-                            int64_t now_mono_ms)
-{
-    int64_t due;
-
-    if (l->filling->n_batches == 0)
-        return -1;
-    if (agg_group_full(l->filling))
-        return 0;
-    due = l->filling->opened_mono_ms + in->group_max_wait_ms - now_mono_ms;
-    return due > 0 ? due : 0;
-}
-
-int64_t agg_ingest_wait_ms(const struct agg_ingest *in, int64_t now_mono_ms)
-{
-    int64_t soonest = -1;
-
-    for (size_t i = 0; i < in->n_lanes; i++) {
-        int64_t wait;
-        if (lane_busy(&in->lanes[i])) /* its writer's eventfd wakes us */
-            continue;
-        wait = lane_wait_ms(in, &in->lanes[i], now_mono_ms);
-        if (wait >= 0 && (soonest < 0 || wait < soonest))
-            soonest = wait;
-    }
-    return soonest;
+    agg_lanes_reconfigure(in->lanes, settings);
 }
 
 /* ---------------------------------------------------------------- replies */
@@ -285,7 +210,7 @@ static void send_reply(struct agg_ingest *in, const unsigned char *route, size_t
     size_t len;
 
     if (ct_wire_encode(in->enc, msg, &bytes, &len) != 0) {
-        ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, "ingest", "could not encode a %s reply",
+        ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, SUBJECT, "could not encode a %s reply",
                        ct_msg_type_name(msg->type));
         return;
     }
@@ -293,7 +218,7 @@ static void send_reply(struct agg_ingest *in, const unsigned char *route, size_t
         zmq_send(in->router, bytes, len, ZMQ_DONTWAIT) < 0) {
         /* EHOSTUNREACH: the collector left; EAGAIN: it stopped reading. Either way it
          * will resend, and the resend is acked as a duplicate. */
-        ct_log_limited(in->log, &in->send_rl, CT_LOG_DEBUG, "ingest", "%s reply not sent: %s",
+        ct_log_limited(in->log, &in->send_rl, CT_LOG_DEBUG, SUBJECT, "%s reply not sent: %s",
                        ct_msg_type_name(msg->type), zmq_strerror(zmq_errno()));
     }
 }
@@ -322,7 +247,7 @@ static void send_ack(struct agg_ingest *in, const struct agg_batch *b,
     r->type = CT_MSG_ACK;
     r->ack.last_seq = b->ack_seq;
     if (ct_msg_reserve(r, CT_MSG_ACK, batch->n_updates) != 0) {
-        ct_log_error(in->log, "ingest", "out of memory building an ack for %s", batch->agent);
+        ct_log_error(in->log, SUBJECT, "out of memory building an ack for %s", batch->agent);
         return;
     }
     for (size_t i = 0; i < batch->n_updates; i++) {
@@ -343,7 +268,7 @@ static void send_ack(struct agg_ingest *in, const struct agg_batch *b,
         r->ack.n_warnings = b->n_warnings;
     }
     if (agg_due_fill(dir->due, dir, batch->district, ct_time_now_ms(), r) != 0)
-        ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, "ingest",
+        ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, SUBJECT,
                        "out of memory listing what %s owes; ack sent without due", batch->agent);
     send_reply(in, b->route, b->route_len, r);
 }
@@ -404,7 +329,7 @@ static void refuse_in_use(struct agg_ingest *in, const struct agg_batch *slot, c
              "agent %s (%s) is in use by another collector (instance %s) that spoke within "
              "the last %d s; this %s came from another instance or connection",
              agent, district, holder, HEARTBEAT_TIMEOUT_MS / 1000, what);
-    ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "%s refused: %s", what, why);
+    ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, SUBJECT, "%s refused: %s", what, why);
     send_error(in, slot->route, slot->route_len, CT_WERR_AGENT_IN_USE, 0, why);
 }
 
@@ -429,7 +354,7 @@ static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
         in->catch_up.fn(in->catch_up.ctx, hello->agent, NULL))
         error = check_agent(dir, hello->agent, hello->district, &agent, why, sizeof(why));
     if (error != CT_WERR_NONE) {
-        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "hello refused: %s", why);
+        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, SUBJECT, "hello refused: %s", why);
         send_error(in, slot->route, slot->route_len, error, 0, why);
         return;
     }
@@ -440,21 +365,21 @@ static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
     }
     error = committed_last_seq(db, hello->agent, &last_seq, why, sizeof(why));
     if (error != CT_WERR_NONE) {
-        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "hello refused: %s", why);
+        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, SUBJECT, "hello refused: %s", why);
         send_error(in, slot->route, slot->route_len, error, 0,
                    error == CT_WERR_UNAVAILABLE ? "the database is unavailable; retry later" : why);
         return;
     }
     if (agg_directory_catalog(dir, in->reply) != 0) {
-        ct_log_error(in->log, "ingest", "out of memory building a welcome for %s", hello->agent);
+        ct_log_error(in->log, SUBJECT, "out of memory building a welcome for %s", hello->agent);
         return;
     }
     in->reply->type = CT_MSG_WELCOME;
     in->reply->welcome.last_seq = last_seq;
     if (agg_due_fill(dir->due, dir, hello->district, ct_time_now_ms(), in->reply) != 0)
-        ct_log_error(in->log, "ingest", "out of memory listing what %s owes; no due in its welcome",
+        ct_log_error(in->log, SUBJECT, "out of memory listing what %s owes; no due in its welcome",
                      hello->agent);
-    ct_log_limited(in->log, &in->refused_rl, CT_LOG_INFO, "ingest",
+    ct_log_limited(in->log, &in->refused_rl, CT_LOG_INFO, SUBJECT,
                    "agent %s (%s) connected: next seq %" PRIu64 ", last committed %" PRIu64,
                    hello->agent, hello->district, hello->next_seq, last_seq);
     send_reply(in, slot->route, slot->route_len, in->reply);
@@ -471,7 +396,7 @@ static bool accept_batch(struct agg_ingest *in, struct agg_batch *slot,
 
     error = check_agent(dir, batch->agent, batch->district, &agent, why, sizeof(why));
     if (error != CT_WERR_NONE) {
-        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "batch refused: %s", why);
+        ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, SUBJECT, "batch refused: %s", why);
         send_error(in, slot->route, slot->route_len, error,
                    error == CT_WERR_WRONG_DISTRICT ? agent->last_seq : 0, why);
         return false;
@@ -504,7 +429,7 @@ static bool speaks_for_itself(struct agg_ingest *in, struct agg_batch *slot, con
         return true;
     snprintf(why, sizeof(why), "this connection's key belongs to agent %s, not %s", user_id,
              claimed);
-    ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest", "%s", why);
+    ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, SUBJECT, "%s", why);
     send_error(in, slot->route, slot->route_len, CT_WERR_UNKNOWN_AGENT, 0, why);
     return false;
 }
@@ -529,21 +454,12 @@ static size_t discard_more(void *socket)
     return extra;
 }
 
-/* Every district has one lane, so its rows are only ever locked by one writer. */
-static struct agg_lane *lane_of(struct agg_ingest *in, const struct agg_directory *dir,
-                                const char *district)
-{
-    long unit = agg_directory_unit_index(dir, district);
-
-    return &in->lanes[unit >= 0 ? (size_t)unit % in->n_lanes : 0];
-}
-
 void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
                         struct agg_session *db, int64_t now_mono_ms)
 {
     struct agg_batch *slot = &in->incoming;
 
-    while (!agg_ingest_full(in)) {
+    while (!agg_lanes_full(in->lanes)) {
         char user_id[CT_ID_MAX + 1];
         struct ct_wire_fault fault;
         zmq_msg_t route, frame;
@@ -553,7 +469,7 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
         if (zmq_msg_recv(&route, in->router, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&route);
             if (zmq_errno() != EAGAIN && zmq_errno() != EINTR)
-                ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_ERROR, "ingest",
+                ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_ERROR, SUBJECT,
                                "receive failed: %s", zmq_strerror(zmq_errno()));
             return;
         }
@@ -574,7 +490,7 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
         if (zmq_msg_more(&frame)) {
             size_t extra = discard_more(in->router);
             zmq_msg_close(&frame);
-            ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_WARN, "ingest",
+            ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_WARN, SUBJECT,
                            "malformed message: %zu frames instead of 1", extra + 1);
             send_error(in, slot->route, slot->route_len, CT_WERR_MALFORMED, 0,
                        "a message must be a single frame");
@@ -588,7 +504,7 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
                    sizeof(user_id));
         zmq_msg_close(&frame);
         if (rc != 0) {
-            ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_WARN, "ingest", "%s message: %s",
+            ct_log_limited(in->log, &in->bad_frame_rl, CT_LOG_WARN, SUBJECT, "%s message: %s",
                            ct_wire_error_code(fault.error), fault.msg);
             send_error(in, slot->route, slot->route_len, fault.error, 0, fault.msg);
             continue;
@@ -601,8 +517,7 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
             break;
         case CT_MSG_BATCH:
             if (accept_batch(in, slot, dir, agg_session_up(db), now_mono_ms))
-                agg_group_add(lane_of(in, dir, slot->msg->batch.district)->filling, slot,
-                              now_mono_ms);
+                agg_lanes_add(in->lanes, dir, slot, now_mono_ms);
             break;
         default:
             send_error(in, slot->route, slot->route_len, CT_WERR_MALFORMED, 0,
@@ -612,31 +527,13 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
     }
 }
 
-/* ---------------------------------------------------------------- committing */
+/* ---------------------------------------------------------------- answering groups */
 
-void agg_ingest_dispatch(struct agg_ingest *in, const struct agg_directory *dir,
-                         int64_t now_mono_ms, bool all)
+/* The lanes' `refuse` (lanes.h). */
+static void refuse_group(void *ctx, struct agg_group *g, const char *why)
 {
-    for (size_t i = 0; i < in->n_lanes; i++) {
-        struct agg_lane *l = &in->lanes[i];
-        struct agg_group *g = l->filling;
-        int64_t wait = lane_wait_ms(in, l, now_mono_ms);
+    struct agg_ingest *in = ctx;
 
-        if (lane_busy(l) || wait < 0 || (wait > 0 && !all))
-            continue;
-        if (agg_writer_submit(l->writer, g, dir) != 0) {
-            ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, "ingest",
-                           "out of memory handing a group to writer %zu; retrying", i);
-            continue;
-        }
-        l->committing = g;
-        l->filling = l->spare;
-        l->spare = NULL;
-    }
-}
-
-static void refuse_group(struct agg_ingest *in, struct agg_group *g, const char *why)
-{
     for (size_t i = 0; i < g->n_batches; i++)
         send_error(in, g->batches[i].route, g->batches[i].route_len, CT_WERR_UNAVAILABLE, 0, why);
     agg_group_reset(g);
@@ -676,7 +573,7 @@ static void answer_committed(struct agg_ingest *in, struct agg_group *g,
             in->stats.batches++;
             send_ack(in, b, dir);
         } else {
-            ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, "ingest",
+            ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, SUBJECT,
                            "batch from %s refused: %s: %s", b->msg->batch.agent,
                            ct_wire_error_code(b->error), b->error_msg);
             send_error(in, b->route, b->route_len, b->error, b->error_seq, b->error_msg);
@@ -694,83 +591,123 @@ static void note_failure(struct agg_ingest *in, const struct agg_writer_done *do
     snprintf(in->stats.last_failure, sizeof(in->stats.last_failure), "%s", done->err);
 }
 
-void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed)
+/* The lanes' `finished` (lanes.h): acks and errors for a committed group, `unavailable`
+ * for every batch of one that was not. */
+static void answer_finished(void *ctx, struct agg_group *g, const struct agg_writer_done *done,
+                            struct agg_directory *dir, struct agg_feed *feed)
 {
-    uint64_t finished;
+    struct agg_ingest *in = ctx;
 
-    /* Only clears the counter: every lane is asked below. EAGAIN means nothing new. */
-    if (read(in->done_fd, &finished, sizeof(finished)) < 0 && errno != EAGAIN && errno != EINTR)
-        ct_log_error(in->log, "ingest", "reading the writers' eventfd: %s", strerror(errno));
-    for (size_t i = 0; i < in->n_lanes; i++) {
-        struct agg_lane *l = &in->lanes[i];
-        struct agg_writer_done done;
+    switch (done->outcome) {
+    case AGG_WRITER_COMMITTED:
+        answer_committed(in, g, done, dir, feed);
+        break;
+    case AGG_WRITER_UNAVAILABLE:
+        note_failure(in, done);
+        refuse_group(in, g, "the database is unavailable; retry later");
+        break;
+    case AGG_WRITER_FAILED:
+        note_failure(in, done);
+        ct_log_error(in->log, SUBJECT, "commit failed, batches refused as unavailable: %s",
+                     done->err);
+        refuse_group(in, g, "the database refused the commit; retry later");
+        break;
+    }
+}
 
-        if (!lane_busy(l) || !agg_writer_take(l->writer, &done))
+/* ---------------------------------------------------------------- the connection watcher */
+
+/* Reads one monitor event: a frame of uint16 event + uint32 value (the fd for
+ * ACCEPTED/DISCONNECTED), then the endpoint. Returns the event, or 0. */
+static uint16_t read_event(void *pair, uint32_t *value)
+{
+    zmq_msg_t msg;
+    uint16_t event = 0;
+    bool first = true, more = true;
+
+    while (more) {
+        if (zmq_msg_init(&msg) != 0)
+            return 0;
+        if (zmq_msg_recv(&msg, pair, 0) < 0) {
+            zmq_msg_close(&msg);
+            return 0;
+        }
+        if (first && zmq_msg_size(&msg) == 6) {
+            const uint8_t *d = zmq_msg_data(&msg);
+            memcpy(&event, d, sizeof(event));
+            memcpy(value, d + 2, sizeof(*value));
+        }
+        first = false;
+        more = zmq_msg_more(&msg);
+        zmq_msg_close(&msg);
+    }
+    return event;
+}
+
+static void *watch_main(void *arg)
+{
+    struct agg_ingest *in = arg;
+    int *open_fds = calloc(MAX_WATCHED, sizeof(int)); /* fds of open connections */
+    size_t n_open = 0;
+    void *pair = zmq_socket(in->zmq_ctx, ZMQ_PAIR);
+    int linger = 0;
+
+    if (open_fds == NULL || pair == NULL ||
+        zmq_setsockopt(pair, ZMQ_LINGER, &linger, sizeof(linger)) != 0 ||
+        zmq_connect(pair, MONITOR_ENDPOINT) != 0) {
+        ct_log_warn(in->log, SUBJECT, "cannot follow collector connections: %s",
+                    zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    while (!atomic_load(&in->watch_stop)) {
+        zmq_pollitem_t item = {pair, 0, ZMQ_POLLIN, 0};
+        uint32_t fd = 0;
+        uint16_t event;
+
+        if (zmq_poll(&item, 1, WATCH_POLL_MS) <= 0)
             continue;
-        switch (done.outcome) {
-        case AGG_WRITER_COMMITTED:
-            answer_committed(in, l->committing, &done, dir, feed);
-            break;
-        case AGG_WRITER_UNAVAILABLE:
-            note_failure(in, &done);
-            refuse_group(in, l->committing, "the database is unavailable; retry later");
-            break;
-        case AGG_WRITER_FAILED:
-            note_failure(in, &done);
-            ct_log_error(in->log, "ingest", "commit failed, batches refused as unavailable: %s",
-                         done.err);
-            refuse_group(in, l->committing, "the database refused the commit; retry later");
-            break;
-        }
-        l->committing->max_updates = in->group_max_updates;
-        l->spare = l->committing;
-        l->committing = NULL;
-    }
-}
-
-void agg_ingest_refuse_pending(struct agg_ingest *in, const char *why)
-{
-    for (size_t i = 0; i < in->n_lanes; i++)
-        refuse_group(in, in->lanes[i].filling, why);
-}
-
-void agg_ingest_drain(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed,
-                      bool db_up)
-{
-    int64_t give_up = ct_time_mono_ms() + DRAIN_GRACE_MS;
-    bool aborted = false;
-
-    for (size_t i = 0; i < in->n_lanes; i++)
-        agg_writer_hurry(in->lanes[i].writer);
-    if (!db_up)
-        agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
-    while (agg_ingest_has_pending(in)) {
-        struct pollfd done = {.fd = in->done_fd, .events = POLLIN};
-        int64_t left = give_up - ct_time_mono_ms();
-
-        if (left <= 0) {
-            /* A database that stopped answering would hold the stop for ever. Repeated
-             * every round: a writer may only now have reached its statement. */
-            size_t cut = 0;
-            for (size_t i = 0; i < in->n_lanes; i++)
-                cut += agg_writer_abort(in->lanes[i].writer) ? 1 : 0;
-            if (!aborted) {
-                ct_log_warn(in->log, "ingest",
-                            "the database did not finish %zu commits within %d s of the stop: "
-                            "cancelled; their batches are not acknowledged and will be resent",
-                            cut, DRAIN_GRACE_MS / 1000);
-                agg_ingest_refuse_pending(in, "the aggregator is stopping; retry later");
+        event = read_event(pair, &fd);
+        if (event == ZMQ_EVENT_ACCEPTED && n_open < MAX_WATCHED) {
+            open_fds[n_open++] = (int)fd;
+        } else if (event == ZMQ_EVENT_DISCONNECTED || event == ZMQ_EVENT_CLOSED) {
+            for (size_t i = 0; i < n_open; i++) {
+                if (open_fds[i] == (int)fd) {
+                    open_fds[i] = open_fds[--n_open];
+                    break;
+                }
             }
-            aborted = true;
+        } else if (event == ZMQ_EVENT_MONITOR_STOPPED) {
+            n_open = 0;
         }
-        if (!aborted)
-            agg_ingest_dispatch(in, dir, 0, true);
-        if (poll(&done, 1,
-                 aborted       ? 200
-                 : left > 1000 ? 1000
-                               : (int)(left > 0 ? left : 0)) < 0 &&
-            errno != EINTR)
-            ct_log_error(in->log, "ingest", "waiting for the writers: %s", strerror(errno));
-        agg_ingest_collect(in, dir, feed);
+        atomic_store(&in->connections, (int)n_open);
     }
+out:
+    if (pair != NULL)
+        zmq_close(pair);
+    free(open_fds);
+    return NULL;
+}
+
+int agg_ingest_watch(struct agg_ingest *in, char *err, size_t err_size)
+{
+    if (in->watching)
+        return 0;
+    if (zmq_socket_monitor(in->router, MONITOR_ENDPOINT,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED) != 0) {
+        snprintf(err, err_size, "cannot monitor the collectors' socket: %s",
+                 zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    if (pthread_create(&in->watcher, NULL, watch_main, in) != 0) {
+        snprintf(err, err_size, "cannot start the connection watcher: %s", strerror(errno));
+        (void)zmq_socket_monitor(in->router, NULL, 0);
+        return -1;
+    }
+    in->watching = true;
+    return 0;
+}
+
+int agg_ingest_connections(const struct agg_ingest *in)
+{
+    return atomic_load(&in->connections);
 }

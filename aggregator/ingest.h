@@ -1,15 +1,16 @@
 /*
- * ingest.h - the collectors' side of the aggregator: the ROUTER socket and protocol v1.
+ * ingest.h - the collectors' side of the aggregator: the ROUTER socket, protocol v1, the
+ * replies, and the watcher that counts the socket's connections.
+ *
+ * The commit path, in file order: socket -> protocol (ingest.c) -> groups (lanes.c,
+ * group.c) -> writers (writer.c) -> store (store.c) -> libpq (db.c). This is where an
+ * update enters, and where its ack leaves.
  *
  * Frames are read without blocking. hello is answered at once (welcome, or an error); a
- * batch that passes the cheap checks joins the group of its district's lane and waits
- * for that lane's next transaction; everything else gets its error at once.
- *
- * Each lane has a writer thread with its own database connection (writer.h), and each
- * district belongs to one lane, so districts commit side by side without touching each
- * other's rows, and one agent's batches stay in order. agg_ingest_dispatch() hands a due
- * group to its idle writer; agg_ingest_collect() takes finished groups back and then, and
- * only then, sends their acks.
+ * batch that passes the cheap checks joins its district's group in the lanes (lanes.h)
+ * and waits for that lane's writer; everything else gets its error at once. When a
+ * group comes back from its writer, the lanes hand it here to be answered: acks for
+ * what is committed (only then), errors for the rest.
  *
  * A welcome's last_seq is read from the database, never from the directory's copy, so any
  * number of aggregators on one database agree (CONTRACT section 7); while an agent has a
@@ -19,20 +20,18 @@
  * Every reply is sent with ZMQ_DONTWAIT, so a collector that stops reading cannot stall
  * the daemon: its reply is dropped, and its resend will be acked as a duplicate.
  *
- * The ingest owns the ROUTER socket, the lanes with their groups and writers, the
- * writers' eventfd and the codec state. The directory and the feed are borrowed per call.
+ * The ingest owns the ROUTER socket, the lanes, the codec state and, once watching, a
+ * thread that follows the socket's connections through a ZeroMQ socket monitor. The
+ * directory and the database session are borrowed per call.
  */
 #ifndef AGG_INGEST_H
 #define AGG_INGEST_H
 
 #include "directory.h"
-#include "feed.h"
 #include "log.h"
-#include "session.h"
 #include "settings.h"
-#include "store.h"
 
-#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define AGG_INGEST_COMMIT_RING 256 /* > the most commits one loop turn can collect */
@@ -57,19 +56,26 @@ struct agg_ingest_stats {
 };
 
 struct agg_ingest;
+struct agg_lanes;
+struct agg_session;
 
-/* Binds the ROUTER at settings->listen. Returns NULL with a reason in `err`. */
+/* Binds the ROUTER at settings->listen and starts the lanes' writers (lanes.h). `log` is
+ * borrowed and must outlive the ingest. Returns NULL with a reason in `err`. */
+struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *settings,
+                                  const struct ct_log *log, char *err, size_t err_size);
+
+/* Stops the watcher and the writers, closes the socket. Call it from the thread that
+ * uses the socket. NULL is a no-op. */
+void agg_ingest_free(struct agg_ingest *in);
+
 /* How a hello for an agent the directory does not hold catches up (directory.h). */
 void agg_ingest_set_catch_up(struct agg_ingest *in, struct agg_directory_catch_up catch_up);
 
-struct agg_ingest *agg_ingest_new(void *zmq_ctx, const struct agg_settings *settings,
-                                  const struct ct_log *log, char *err, size_t err_size);
-void agg_ingest_free(struct agg_ingest *in);
-
 void *agg_ingest_socket(const struct agg_ingest *in);
 
-/* Readable when a writer has finished a group: then call agg_ingest_collect(). */
-int agg_ingest_done_fd(const struct agg_ingest *in);
+/* The groups and their writers, owned by the ingest: the daemon dispatches and collects
+ * them (lanes.h), and what comes back is answered here. */
+struct agg_lanes *agg_ingest_lanes(struct agg_ingest *in);
 
 /* Reads waiting frames until there are none or a lane's group is full. With the session
  * `db` down, hello and batch are refused as `unavailable`. A hello's welcome carries the
@@ -78,30 +84,12 @@ int agg_ingest_done_fd(const struct agg_ingest *in);
 void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
                         struct agg_session *db, int64_t now_mono_ms);
 
-/* Batches waiting for a writer or with one. */
-bool agg_ingest_has_pending(const struct agg_ingest *in);
-bool agg_ingest_full(const struct agg_ingest *in);
+/* Starts following the connections to the socket, for agg_ingest_connections(). Returns
+ * 0, or -1 with `err` (the count then stays 0). */
+int agg_ingest_watch(struct agg_ingest *in, char *err, size_t err_size);
 
-/* Milliseconds until a group should go to its idle writer: 0 when one is due, -1 when
- * none waits for an idle writer. */
-int64_t agg_ingest_wait_ms(const struct agg_ingest *in, int64_t now_mono_ms);
-
-/* Hands each idle writer its lane's group if it is due (or has any batch, with `all`). */
-void agg_ingest_dispatch(struct agg_ingest *in, const struct agg_directory *dir,
-                         int64_t now_mono_ms, bool all);
-
-/* Takes back the groups the writers finished: acks and errors for committed ones (and the
- * directory's last_seq and the feed updated), `unavailable` for the rest. */
-void agg_ingest_collect(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed);
-
-/* Answers every batch not yet with a writer with `unavailable` and drops it. */
-void agg_ingest_refuse_pending(struct agg_ingest *in, const char *why);
-
-/* For shutdown, after the last receive: commits what is waiting (when `db_up`; otherwise
- * refuses it), lets the writers finish without holding for a lost database, and answers
- * everything. Returns when no batch is left. */
-void agg_ingest_drain(struct agg_ingest *in, struct agg_directory *dir, struct agg_feed *feed,
-                      bool db_up);
+/* Collector connections open on the socket, as the watcher last saw them. Any thread. */
+int agg_ingest_connections(const struct agg_ingest *in);
 
 const struct agg_ingest_stats *agg_ingest_stats(const struct agg_ingest *in);
 

@@ -176,9 +176,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-struct agg_writer *agg_writer_start(unsigned index, const char *conninfo, int64_t backoff_max_ms,
-                                    const struct ct_log *log, int done_fd, char *err,
-                                    size_t err_size)
+struct agg_writer *agg_writer_new(unsigned index, const char *conninfo, int64_t backoff_max_ms,
+                                  const struct ct_log *log, int done_fd, char *err, size_t err_size)
 {
     struct agg_writer *w = calloc(1, sizeof(*w));
     pthread_condattr_t attr;
@@ -223,7 +222,7 @@ struct agg_writer *agg_writer_start(unsigned index, const char *conninfo, int64_
     return NULL;
 }
 
-void agg_writer_stop(struct agg_writer *w)
+void agg_writer_free(struct agg_writer *w)
 {
     if (w == NULL)
         return;

@@ -1,8 +1,12 @@
 /*
  * writer.h - a thread that commits groups of batches on a database connection of its own.
  *
- * The daemon runs `writers` of them (a setting, 2 by default) and the ingest gives each
- * district to one writer for good, so no two transactions ever lock the same agents,
+ * The commit path, in file order: socket -> protocol (ingest.c) -> groups (lanes.c,
+ * group.c) -> writers (writer.c) -> store (store.c) -> libpq (db.c). This is the fourth
+ * step: a group handed over by its lane is committed here, off the daemon's thread.
+ *
+ * The daemon runs `writers` of them (a setting, 2 by default) and the lanes (lanes.h) give
+ * each district to one writer for good, so no two transactions ever lock the same agents,
  * current_values or daily_values rows. One slow transaction (a long fsync, a stall of the
  * machine) then delays only the districts behind it, and the database's work is shared
  * by as many backends.
@@ -51,15 +55,15 @@ struct agg_writer_done {
 
 struct agg_writer;
 
-/* Starts writer number `index` (for log lines), connecting lazily on its first job.
- * `log` is copied. Returns NULL with a reason in `err`. */
-struct agg_writer *agg_writer_start(unsigned index, const char *conninfo, int64_t backoff_max_ms,
-                                    const struct ct_log *log, int done_fd, char *err,
-                                    size_t err_size);
+/* Starts the thread of writer number `index` (for log lines), connecting lazily on its
+ * first job. `log` is copied. Returns NULL with a reason in `err`. */
+struct agg_writer *agg_writer_new(unsigned index, const char *conninfo, int64_t backoff_max_ms,
+                                  const struct ct_log *log, int done_fd, char *err,
+                                  size_t err_size);
 
-/* Finishes the job in hand (see agg_writer_hurry), stops the thread and frees the writer.
- * A finished job's group is still the caller's; take it before stopping. */
-void agg_writer_stop(struct agg_writer *w);
+/* Finishes the job in hand (see agg_writer_hurry), stops and joins the thread and frees
+ * the writer. The last job's group stays the caller's. NULL is a no-op. */
+void agg_writer_free(struct agg_writer *w);
 
 /* Hands `g` to the writer, with the indicators of `dir` if they changed since the last
  * job. Only when the writer is idle (no job, or the last one taken). Returns 0, or -1 (out
