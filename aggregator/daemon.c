@@ -478,7 +478,7 @@ out:
         zmq_ctx_term(d.zmq_ctx);
     agg_guard_free(d.db_guard);
     agg_session_close(&d.db);
-    agg_directory_clear(&d.dir);
+    agg_directory_release(&d.dir);
     if (d.signal_fd >= 0)
         close(d.signal_fd);
     if (status == CT_EXIT_OK)
