@@ -6,14 +6,16 @@
  * round name, date (a real YYYY-MM-DD; period_end inside its year; due not before
  * period_end), the indicators (`*`, or known codes separated by `;`, none twice), no
  * round twice in a year, and each year's rounds in the order of their period_end. Every
- * problem is listed as one "NAME:LINE: why" line; if there is any, nothing changes.
- * Otherwise each year the file names has its rounds replaced by the file's, in its order.
+ * problem is listed as one "NAME:LINE: why" line (csv_load.h); if there is any, nothing
+ * changes. Otherwise each year the file names has its rounds replaced by the file's, in its
+ * order.
  * `calendar import` and the seed (seed.h) both come through here.
  */
 #ifndef AGG_CALENDAR_H
 #define AGG_CALENDAR_H
 
 #include "buf.h"
+#include "csv_load.h"
 
 #include <libpq-fe.h>
 #include <stddef.h>
@@ -23,9 +25,9 @@
 #define AGG_CALENDAR_ROUND_MAX 16 /* bytes of a round's name */
 
 enum agg_calendar_result {
-    AGG_CALENDAR_OK = 0,
-    AGG_CALENDAR_DB_ERROR = -1, /* one line in `err` */
-    AGG_CALENDAR_INVALID = -2   /* the file's problems are appended to `problems` */
+    AGG_CALENDAR_OK = AGG_CSV_OK,
+    AGG_CALENDAR_DB_ERROR = AGG_CSV_DB_ERROR, /* one line in `err` */
+    AGG_CALENDAR_INVALID = AGG_CSV_INVALID    /* the file's problems are in `problems` */
 };
 
 /* Validates `data` (`len` bytes of UTF-8 CSV; `name` is used in messages only) and

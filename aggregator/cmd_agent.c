@@ -45,19 +45,21 @@ int agg_cmd_agent(int argc, char **argv)
 {
     struct agg_settings settings;
     struct agent_args args = {"", ""};
-    struct ct_cli cli = {AGG_PROGRAM,
-                         "agent",
-                         "agent add AGENT_ID --district ID [--key PUBLIC_KEY_Z85_OR_CERT_FILE] | "
-                         "agent list | agent remove AGENT_ID",
-                         "Manages the collectors allowed to send. A removed agent's id is kept "
-                         "and never reused. The running daemon picks changes up at once.",
-                         agg_settings_table,
-                         agg_settings_count,
-                         &settings,
-                         agent_options,
-                         sizeof(agent_options) / sizeof(agent_options[0]),
-                         agent_flag,
-                         &args};
+    struct ct_cli cli = {
+        .program = AGG_PROGRAM,
+        .command = "agent",
+        .usage = "agent add AGENT_ID --district ID [--key PUBLIC_KEY_Z85_OR_CERT_FILE] | "
+                 "agent list | agent remove AGENT_ID",
+        .summary = "Manages the collectors allowed to send. A removed agent's id is kept "
+                   "and never reused. The running daemon picks changes up at once.",
+        .config = agg_settings_table,
+        .n_config = agg_settings_count,
+        .settings = &settings,
+        .options = agent_options,
+        .n_options = sizeof(agent_options) / sizeof(agent_options[0]),
+        .handler = agent_flag,
+        .handler_ctx = &args,
+    };
     char err[AGG_DB_ERR_MAX], key[AGG_Z85_KEY_LEN + 1];
     struct ct_buf out = CT_BUF_INIT;
     PGconn *conn = NULL;

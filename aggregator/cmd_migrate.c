@@ -10,18 +10,16 @@
 int agg_cmd_migrate(int argc, char **argv)
 {
     struct agg_settings settings;
-    struct ct_cli cli = {AGG_PROGRAM,
-                         "migrate",
-                         "migrate [--db CONNINFO]",
-                         "Applies pending schema migrations in one transaction (safe to run "
-                         "concurrently and repeatedly) and prints the schema version.",
-                         agg_settings_table,
-                         agg_settings_count,
-                         &settings,
-                         NULL,
-                         0,
-                         NULL,
-                         NULL};
+    struct ct_cli cli = {
+        .program = AGG_PROGRAM,
+        .command = "migrate",
+        .usage = "migrate [--db CONNINFO]",
+        .summary = "Applies pending schema migrations in one transaction (safe to run "
+                   "concurrently and repeatedly) and prints the schema version.",
+        .config = agg_settings_table,
+        .n_config = agg_settings_count,
+        .settings = &settings,
+    };
     char err[AGG_DB_ERR_MAX];
     PGconn *conn = NULL;
     int first, version, rc = CT_EXIT_FAILURE;

@@ -197,21 +197,23 @@ int agg_cmd_report(int argc, char **argv)
 {
     struct agg_settings settings;
     struct report_args args = {.format = AGG_REPORT_TABLE, .known_at_ms = AGG_KNOWN_AT_NOW};
-    struct ct_cli cli = {AGG_PROGRAM,
-                         "report",
-                         "report [--year Y] [--as-of TIME] [--known-at TIME] "
-                         "[--district ID | --assessment] [--format table|csv|json] | "
-                         "[--format xlsx --output FILE] | report --completeness [--year Y] "
-                         "[--round R] [--format table|csv|json] | report --diff FROM TO [--year Y]",
-                         "Prints progress against a year's targets: the city's figures, or with "
-                         "--district one unit's own. Colour only on a terminal without NO_COLOR.",
-                         agg_settings_table,
-                         agg_settings_count,
-                         &settings,
-                         report_options,
-                         sizeof(report_options) / sizeof(report_options[0]),
-                         report_flag,
-                         &args};
+    struct ct_cli cli = {
+        .program = AGG_PROGRAM,
+        .command = "report",
+        .usage = "report [--year Y] [--as-of TIME] [--known-at TIME] "
+                 "[--district ID | --assessment] [--format table|csv|json] | "
+                 "[--format xlsx --output FILE] | report --completeness [--year Y] "
+                 "[--round R] [--format table|csv|json] | report --diff FROM TO [--year Y]",
+        .summary = "Prints progress against a year's targets: the city's figures, or with "
+                   "--district one unit's own. Colour only on a terminal without NO_COLOR.",
+        .config = agg_settings_table,
+        .n_config = agg_settings_count,
+        .settings = &settings,
+        .options = report_options,
+        .n_options = sizeof(report_options) / sizeof(report_options[0]),
+        .handler = report_flag,
+        .handler_ctx = &args,
+    };
     char err[AGG_DB_ERR_MAX];
     struct agg_progress *progress = NULL;
     struct ct_buf out = CT_BUF_INIT;

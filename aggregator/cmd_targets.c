@@ -1,11 +1,10 @@
 /* `citytally-aggregator targets import FILE.csv`: load or replace one year's targets. */
 #include "cli.h"
 #include "commands.h"
-#include "db.h"
+#include "csv_load.h"
 #include "settings.h"
 #include "targets.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,58 +34,36 @@ static int targets_flag(void *ctx, size_t index, const char *value, char *err, s
     return 0;
 }
 
-/* Reads at most AGG_TARGETS_FILE_MAX bytes; *len beyond it means "too large". */
-static char *read_file(const char *path, size_t *len, char *err, size_t err_size)
+static int load(void *ctx, PGconn *conn, const char *path, const char *data, size_t len,
+                struct ct_buf *problems, char *err, size_t err_size)
 {
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
+    const struct targets_args *a = ctx;
 
-    if (f == NULL) {
-        snprintf(err, err_size, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    data = malloc(AGG_TARGETS_FILE_MAX + 2);
-    if (data == NULL) {
-        snprintf(err, err_size, "out of memory");
-    } else {
-        *len = fread(data, 1, AGG_TARGETS_FILE_MAX + 1, f);
-        if (ferror(f)) {
-            snprintf(err, err_size, "cannot read %s: %s", path, strerror(errno));
-            free(data);
-            data = NULL;
-        } else {
-            data[*len] = '\0';
-        }
-    }
-    fclose(f);
-    return data;
+    return agg_targets_load(conn, a->year, path, data, len, problems, err, err_size);
 }
 
 int agg_cmd_targets(int argc, char **argv)
 {
     struct agg_settings settings;
     struct targets_args args = {0};
-    struct ct_cli cli = {AGG_PROGRAM,
-                         "targets",
-                         "targets import FILE.csv [--year YEAR]",
-                         "Checks a targets file (shaped like data/targets-2015.csv) whole, then "
-                         "replaces that year's targets with it; on any error nothing changes and "
-                         "every problem is listed with its line. An optional last column "
-                         "`district` makes a row that unit's own target for the city-wide row "
-                         "of the same code (see deploy/sample/targets-2015-units.csv).",
-                         agg_settings_table,
-                         agg_settings_count,
-                         &settings,
-                         targets_options,
-                         1,
-                         targets_flag,
-                         &args};
-    char err[AGG_DB_ERR_MAX];
-    struct ct_buf problems = CT_BUF_INIT;
-    PGconn *conn = NULL;
-    char *data = NULL;
-    size_t len = 0;
-    int first, rc = CT_EXIT_FAILURE;
+    struct ct_cli cli = {
+        .program = AGG_PROGRAM,
+        .command = "targets",
+        .usage = "targets import FILE.csv [--year YEAR]",
+        .summary = "Checks a targets file (shaped like data/targets-2015.csv) whole, then "
+                   "replaces that year's targets with it; on any error nothing changes and "
+                   "every problem is listed with its line. An optional last column "
+                   "`district` makes a row that unit's own target for the city-wide row "
+                   "of the same code (see deploy/sample/targets-2015-units.csv).",
+        .config = agg_settings_table,
+        .n_config = agg_settings_count,
+        .settings = &settings,
+        .options = targets_options,
+        .n_options = sizeof(targets_options) / sizeof(targets_options[0]),
+        .handler = targets_flag,
+        .handler_ctx = &args,
+    };
+    int first;
     const char *path;
 
     agg_settings_defaults(&settings);
@@ -103,35 +80,16 @@ int agg_cmd_targets(int argc, char **argv)
                 path);
         return CT_EXIT_USAGE;
     }
-    if ((data = read_file(path, &len, err, sizeof(err))) == NULL)
-        goto fail;
-    if ((conn = agg_db_connect(settings.db, err, sizeof(err))) == NULL ||
-        agg_db_begin(conn, err, sizeof(err)) != 0)
-        goto fail;
-    switch (agg_targets_load(conn, args.year, path, data, len, &problems, err, sizeof(err))) {
-    case AGG_TARGETS_OK:
-        break;
-    case AGG_TARGETS_INVALID:
-        agg_db_rollback(conn);
-        fprintf(stderr, "%s", problems.data ? problems.data : "");
-        fprintf(stderr, "%s targets: %s is invalid; nothing was changed\n", AGG_PROGRAM, path);
-        rc = CT_EXIT_FAILURE;
-        goto out;
-    case AGG_TARGETS_DB_ERROR:
-        goto fail;
-    }
-    if (agg_db_commit(conn, err, sizeof(err)) != 0)
-        goto fail;
+    const struct agg_csv_import imp = {
+        .command = "targets",
+        .db = settings.db,
+        .path = path,
+        .file_max = AGG_TARGETS_FILE_MAX,
+        .load = load,
+        .ctx = &args,
+    };
+    if (agg_csv_import(&imp) != CT_EXIT_OK)
+        return CT_EXIT_FAILURE;
     printf("targets for %d replaced from %s\n", args.year, path);
-    rc = CT_EXIT_OK;
-    goto out;
-fail:
-    if (conn != NULL)
-        agg_db_rollback(conn);
-    fprintf(stderr, "%s targets: %s\n", AGG_PROGRAM, err);
-out:
-    ct_buf_free(&problems);
-    free(data);
-    PQfinish(conn);
-    return rc;
+    return CT_EXIT_OK;
 }

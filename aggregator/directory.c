@@ -89,12 +89,12 @@ int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_
     if ((fresh.due = agg_due_load(conn, &fresh, ct_time_now_ms(), err, err_size)) == NULL)
         goto out;
     fresh.generation = dir->generation + 1;
-    agg_directory_clear(dir);
+    agg_directory_release(dir);
     *dir = fresh;
     memset(&fresh, 0, sizeof(fresh));
     rc = 0;
 out:
-    agg_directory_clear(&fresh);
+    agg_directory_release(&fresh);
     PQclear(units);
     PQclear(years);
     PQclear(indicators);
@@ -102,7 +102,7 @@ out:
     return rc;
 }
 
-void agg_directory_clear(struct agg_directory *dir)
+void agg_directory_release(struct agg_directory *dir)
 {
     free(dir->agents);
     free(dir->indicators);
@@ -119,7 +119,7 @@ int agg_directory_copy_indicators(struct agg_directory *to, const struct agg_dir
     if (copy == NULL)
         return -1;
     memcpy(copy, from->indicators, from->n_indicators * sizeof(*copy));
-    agg_directory_clear(to);
+    agg_directory_release(to);
     to->indicators = copy;
     to->n_indicators = from->n_indicators;
     to->generation = from->generation;

@@ -11,8 +11,9 @@
  * FOR UPDATE, so a revocation or a seq that moved is caught there even if this copy is
  * stale. `last_seq` here is advanced only after a COMMIT succeeded.
  *
- * A directory owns its arrays; agg_directory_clear() frees them. Entries are sorted by id
- * and found by binary search; pointers to entries stay valid until the next load or clear.
+ * A directory is caller-owned and starts zeroed, which is an empty directory. It owns its
+ * arrays; agg_directory_release() frees them. Entries are sorted by id and found by binary
+ * search; pointers to entries stay valid until the next load or release.
  */
 #ifndef AGG_DIRECTORY_H
 #define AGG_DIRECTORY_H
@@ -71,7 +72,8 @@ struct agg_directory_catch_up {
  * contents; on failure leaves them untouched and returns -1 with a reason in `err`. */
 int agg_directory_load(struct agg_directory *dir, PGconn *conn, char *err, size_t err_size);
 
-void agg_directory_clear(struct agg_directory *dir);
+/* Frees what `dir` holds and leaves it zeroed: empty, and ready to load again. */
+void agg_directory_release(struct agg_directory *dir);
 
 /* Makes `to` a directory of `from`'s indicators only (and its generation): what a writer
  * checks updates against, in memory of its own. Returns 0, or -1 (out of memory) with

@@ -18,6 +18,7 @@
 #define AGG_TARGETS_H
 
 #include "buf.h"
+#include "csv_load.h"
 
 #include <libpq-fe.h>
 #include <stddef.h>
@@ -26,10 +27,10 @@
 #define AGG_TARGETS_ROWS_MAX 2000          /* city rows and unit rows together */
 
 enum agg_targets_result {
-    AGG_TARGETS_OK = 0,
-    AGG_TARGETS_DB_ERROR = -1, /* one line in `err` */
-    AGG_TARGETS_INVALID = -2   /* the file's problems, one "NAME:LINE: why" line each, are
-                                  appended to `problems` */
+    AGG_TARGETS_OK = AGG_CSV_OK,
+    AGG_TARGETS_DB_ERROR = AGG_CSV_DB_ERROR, /* one line in `err` */
+    AGG_TARGETS_INVALID = AGG_CSV_INVALID    /* the file's problems, one "NAME:LINE: why" line
+                                                each, are appended to `problems` */
 };
 
 /* Validates `data` (`len` bytes of UTF-8 CSV; `name` is used in messages only) and

@@ -233,7 +233,7 @@ void agg_writer_free(struct agg_writer *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     agg_store_release(&w->store);
-    agg_directory_clear(&w->catalog);
+    agg_directory_release(&w->catalog);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->wake);
     free(w);

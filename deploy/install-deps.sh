@@ -11,12 +11,14 @@ runtime_pkgs="libzmq5 libsodium23 libmsgpackc2 libpq5 libsqlite3-0 libinih1 libm
  libsystemd0 libxlsxwriter4 postgresql-15 postgresql-client-15 sqlite3 util-linux"
 test_pkgs="python3 python3-prometheus-client python3-openpyxl poppler-utils chromium
  fonts-wqy-microhei procps psmisc systemd faketime"
+# The tree's static checks (tests/lint.sh, run by .ci/run).
+lint_pkgs="clang-format shellcheck"
 # The replicated database tier in network namespaces (deploy/cluster/).
 cluster_pkgs="postgresql-15-auto-failover pg-auto-failover-cli iproute2"
 
 case "${1:-}" in
     --runtime-only) wanted=$runtime_pkgs ;;
-    "") wanted="$build_pkgs $runtime_pkgs $test_pkgs $cluster_pkgs" ;;
+    "") wanted="$build_pkgs $runtime_pkgs $test_pkgs $lint_pkgs $cluster_pkgs" ;;
     *) echo "usage: $0 [--runtime-only]" >&2; exit 2 ;;
 esac
 

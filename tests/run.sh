@@ -12,7 +12,7 @@ build=build
 flags="-DCITYTALLY_WERROR=ON"
 if [ "${1:-}" = "--sanitize" ]; then
     shift
-    build=build-asan
+    build="build-asan" # quoted: unquoted, shellcheck reads it as $build minus asan
     flags="$flags -DCITYTALLY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
 fi
 

@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-build=build-bench
+build="build-bench" # quoted: unquoted, shellcheck reads it as $build minus bench
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCITYTALLY_WERROR=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target citytally-aggregator citytally-collector \
     citytally-loadgen citytally-copy-ceiling >/dev/null
@@ -56,7 +56,7 @@ pg="$work/pg"
 # our listening port fails the aggregator's bind.
 port=25700
 cleanup() {
-    [ -n "${agg_pid:-}" ] && kill "$agg_pid" 2>/dev/null || true
+    if [ -n "${agg_pid:-}" ]; then kill "$agg_pid" 2>/dev/null || true; fi
     [ -f "$pg/server.log" ] && cp "$pg/server.log" "$work/server.log"
     tests/support/pg_cluster.sh stop "$pg" "$port" >/dev/null 2>&1 || true
     if [ -n "${CT_KEEP_TEST_DIRS:-}" ]; then

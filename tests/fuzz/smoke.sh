@@ -13,7 +13,11 @@ set -eu
 cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 runs=${2:-}
-[ $# -gt 2 ] && shift 2 || set --
+if [ $# -gt 2 ]; then
+    shift 2
+else
+    set --
+fi
 build=${CT_FUZZ_BUILD:-build-fuzz}
 
 CC=clang cmake -S . -B "$build" -DCITYTALLY_FUZZ=ON -DCITYTALLY_TESTS=OFF \
@@ -21,7 +25,9 @@ CC=clang cmake -S . -B "$build" -DCITYTALLY_FUZZ=ON -DCITYTALLY_TESTS=OFF \
 cmake --build "$build" -j"$(nproc)"
 
 if [ $# -eq 0 ]; then
-    set -- $(cd "$build/bin" && ls fuzz_* 2>/dev/null)
+    for target in "$build"/bin/fuzz_*; do
+        if [ -e "$target" ]; then set -- "$@" "${target##*/}"; fi
+    done
 fi
 for name in "$@"; do
     target="$build/bin/$name"
@@ -35,7 +41,7 @@ for name in "$@"; do
     else
         limit="-max_total_time=$seconds"
     fi
-    echo "fuzz: $name ($limit, $(ls "$work" | wc -l) seeds)"
+    echo "fuzz: $name ($limit, $(find "$work" -mindepth 1 -maxdepth 1 ! -name '.*' | wc -l) seeds)"
     started=$(date +%s)
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 \

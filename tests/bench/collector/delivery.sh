@@ -23,8 +23,8 @@ port=$((20000 + $$ % 5000))
 agg_pid=""
 col_pid=""
 cleanup() {
-    [ -n "$col_pid" ] && kill -9 "$col_pid" 2>/dev/null || true
-    [ -n "$agg_pid" ] && kill -9 "$agg_pid" 2>/dev/null || true
+    if [ -n "$col_pid" ]; then kill -9 "$col_pid" 2>/dev/null || true; fi
+    if [ -n "$agg_pid" ]; then kill -9 "$agg_pid" 2>/dev/null || true; fi
     tests/support/pg_cluster.sh stop "$pgdir" "$port" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
@@ -57,6 +57,7 @@ while [ "$i" -le "$runs" ]; do
     agg_pid=$!
     "$bin/citytally-collector" import --state-dir "$work/state$i" "$work/rows.csv" >/dev/null
     start=$(now_ns)
+    # shellcheck disable=SC2086 # COL_FLAGS holds several flags: splitting it is the point
     "$bin/citytally-collector" --agent bench-1 --district erqi --state-dir "$work/state$i" \
         --connect "$listen" --insecure ${COL_FLAGS:-} 2>"$work/col$i.log" &
     col_pid=$!

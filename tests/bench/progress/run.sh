@@ -24,7 +24,7 @@ step=${1:-all}
 build=${BUILD:-build}
 dir=${BENCH_DIR:-/tmp/ct-bench-progress}
 port=${BENCH_PORT:-55497}
-export PGHOST=$dir PGPORT=$port PGUSER=postgres
+export PGHOST="$dir" PGPORT="$port" PGUSER=postgres
 agg="$root/$build/bin/citytally-aggregator"
 loader="$dir/load_updates"
 
@@ -34,6 +34,7 @@ start() {
             -c max_wal_size=4GB -c checkpoint_timeout=15min" \
             tests/support/pg_cluster.sh start "$dir" "$port"
     fi
+    # shellcheck disable=SC2046 # pkg-config prints several flags: splitting them is the point
     cc -O2 -o "$loader" tests/bench/progress/load_updates.c \
         $(pkg-config --cflags --libs libpq)
 }
@@ -66,7 +67,7 @@ load() {
 }
 
 median_ms() { # median of 5 runs of a query, each in its own session, as `report` does
-    for i in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         psql -d bench10m -Atq -c '\timing on' -c "SELECT count(*) FROM $1" |
             sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
     done | sort -n | sed -n 3p
