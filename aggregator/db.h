@@ -2,6 +2,10 @@
  * db.h - the aggregator's one libpq layer: every statement, COPY and pipeline it sends,
  * and the one place where a libpq error becomes a line of text.
  *
+ * The commit path, in file order: socket -> protocol (ingest.c) -> groups (lanes.c,
+ * group.c) -> writers (writer.c) -> store (store.c) -> libpq (db.c). This is the last step: the
+ * store's statements reach PostgreSQL through here.
+ *
  * Errors follow the project's convention: a function returns 0 (or a result, or
  * AGG_DB_OK) on success, and -1 (or NULL, or what the failure means for the caller) with
  * one line in the caller's `err` buffer otherwise. That line is "<what>: <message>", and

@@ -1,6 +1,10 @@
 /*
  * store.h - commits a group of batches to PostgreSQL in one transaction.
  *
+ * The commit path, in file order: socket -> protocol (ingest.c) -> groups (lanes.c,
+ * group.c) -> writers (writer.c) -> store (store.c) -> libpq (db.c). This is the fifth step: a
+ * writer's group becomes one transaction here.
+ *
  * This is the only writer of `updates`, `rejected_updates` and `agents.last_seq`. One call:
  *
  *   BEGIN                                                      -- one round trip
