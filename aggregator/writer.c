@@ -284,10 +284,11 @@ bool agg_writer_abort(struct agg_writer *w)
     w->hurry = true;
     pthread_cond_signal(&w->wake);
     if (w->job != NULL && !w->finished && w->in_use != NULL && w->cut_n != w->in_use_n) {
-        /* Cancel first, so a server that is merely slow stops the statement and rolls the
-         * transaction back; then cut the socket, so libpq returns at once even when the
-         * server cannot answer at all (it rolls back when it sees the connection gone). */
-        (void)agg_db_cancel_async(w->in_use);
+        /* Cut the socket, so libpq returns at once even when the server cannot answer at
+         * all; the server rolls back what it has not committed when it sees the connection
+         * gone. No cancel request: the statement in flight may be the COMMIT, and a COMMIT
+         * whose wait for the synchronous standby is cancelled stays committed on the
+         * primary alone (CONTRACT section 7). Unacked either way; the collector resends. */
         if (shutdown(PQsocket(w->in_use), SHUT_RDWR) == 0)
             aborted = true;
         w->cut_n = w->in_use_n;
