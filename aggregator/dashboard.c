@@ -1,4 +1,5 @@
 #include "dashboard.h"
+#include "page_form.h"
 
 #include "dashboard_warnings.h"
 #include "embedded.h"
@@ -371,34 +372,6 @@ static void render_summary(struct ct_buf *out, const struct agg_progress *p)
     ct_buf_printf(out, "<span class=\"legend-note\">共 %zu 项目标 targets</span>", p->n_targets);
 }
 
-static void render_year_options(struct ct_buf *out, const struct agg_dashboard_view *v)
-{
-    bool listed = false;
-
-    for (size_t i = 0; i < v->n_years; i++)
-        listed = listed || v->years[i] == v->year;
-    for (size_t i = 0; i < v->n_years || !listed; i++) {
-        int y = i < v->n_years ? v->years[i] : v->year;
-        if (i >= v->n_years)
-            listed = true;
-        ct_buf_printf(out, "<option value=\"%d\"%s>%d</option>", y, y == v->year ? " selected" : "",
-                      y);
-    }
-}
-
-/* A date input takes only YYYY-MM-DD; anything else leaves it empty. */
-static void render_as_of_value(struct ct_buf *out, const char *as_of)
-{
-    char date[11];
-
-    if (as_of == NULL || strlen(as_of) < 10)
-        return;
-    memcpy(date, as_of, 10);
-    date[10] = '\0';
-    if (strspn(date, "0123456789-") == 10 && date[4] == '-' && date[7] == '-')
-        ct_buf_puts(out, date);
-}
-
 static void render_as_of_text(struct ct_buf *out, const struct agg_progress *p)
 {
     char text[CT_TIME_TEXT_MAX];
@@ -443,9 +416,9 @@ static int render_marker(struct ct_buf *out, const struct agg_dashboard_view *v,
     if (IS("year")) {
         ct_buf_printf(out, "%d", v->year);
     } else if (IS("year_options")) {
-        render_year_options(out, v);
+        agg_page_year_options(out, v->years, v->n_years, v->year);
     } else if (IS("as_of_value")) {
-        render_as_of_value(out, v->as_of);
+        agg_page_date_value(out, v->as_of);
     } else if (IS("as_of_text")) {
         render_as_of_text(out, v->progress);
     } else if (IS("summary")) {

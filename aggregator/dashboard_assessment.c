@@ -1,6 +1,7 @@
 #include "dashboard_assessment.h"
 
 #include "dashboard.h"
+#include "page_form.h"
 #include "status_words.h"
 #include "timefmt.h"
 
@@ -51,33 +52,6 @@ static const char style[] =
     "footer{padding:0 1.5rem 1.5rem;color:var(--muted);font-size:.75rem}\n"
     "@media print{form{display:none}body{background:#fff}.st-met,.st-on_track,.st-behind,"
     ".st-no_data,td.na,.sbar{print-color-adjust:exact;-webkit-print-color-adjust:exact}}\n";
-
-static void render_years(struct ct_buf *out, const struct agg_dashboard_assessment_view *v,
-                         int year)
-{
-    bool listed = false;
-
-    for (size_t i = 0; i < v->n_years; i++) {
-        listed = listed || v->years[i] == year;
-        ct_buf_printf(out, "<option value=\"%d\"%s>%d</option>", v->years[i],
-                      v->years[i] == year ? " selected" : "", v->years[i]);
-    }
-    if (!listed)
-        ct_buf_printf(out, "<option value=\"%d\" selected>%d</option>", year, year);
-}
-
-/* A date input takes only YYYY-MM-DD; anything else leaves it empty. */
-static void render_date(struct ct_buf *out, const char *as_of)
-{
-    char date[11];
-
-    if (as_of == NULL || strlen(as_of) < 10)
-        return;
-    memcpy(date, as_of, 10);
-    date[10] = '\0';
-    if (strspn(date, "0123456789-") == 10 && date[4] == '-' && date[7] == '-')
-        ct_buf_puts(out, date);
-}
 
 static void render_ranking(struct ct_buf *out, const struct agg_assessment *a)
 {
@@ -212,10 +186,10 @@ int agg_dashboard_assessment_render(const struct agg_dashboard_assessment_view *
                   "<form method=\"get\" action=\"assessment\"><label>年份 Year<select "
                   "name=\"year\">",
                   a->year, style, a->year, a->year, as_of);
-    render_years(out, v, a->year);
+    agg_page_year_options(out, v->years, v->n_years, a->year);
     ct_buf_puts(out, "</select></label><label>截至日期 As of date<input type=\"date\" "
                      "name=\"as_of\" value=\"");
-    render_date(out, v->as_of);
+    agg_page_date_value(out, v->as_of);
     ct_buf_puts(out, "\"></label><button type=\"submit\">显示 Show</button></form></header><main>");
     render_ranking(out, a);
     render_scorecard(out, a);

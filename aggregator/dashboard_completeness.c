@@ -1,6 +1,7 @@
 #include "dashboard_completeness.h"
 
 #include "completeness_render.h"
+#include "page_form.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -163,8 +164,6 @@ static void render_details(struct ct_buf *out, const struct agg_completeness_pag
 
 int agg_dashboard_completeness_render(const struct agg_completeness_page *p, struct ct_buf *out)
 {
-    bool listed = false;
-
     ct_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     ct_buf_printf(out,
@@ -176,13 +175,7 @@ int agg_dashboard_completeness_render(const struct agg_completeness_page *p, str
                   p->year, p->year);
     ct_buf_puts(out, "<form method=\"get\" action=\"completeness\"><label>年份 Year <select "
                      "name=\"year\">");
-    for (size_t i = 0; i < p->n_years; i++) {
-        listed = listed || p->years[i] == p->year;
-        ct_buf_printf(out, "<option value=\"%d\"%s>%d</option>", p->years[i],
-                      p->years[i] == p->year ? " selected" : "", p->years[i]);
-    }
-    if (!listed && p->year != 0)
-        ct_buf_printf(out, "<option value=\"%d\" selected>%d</option>", p->year, p->year);
+    agg_page_year_options(out, p->years, p->n_years, p->year);
     ct_buf_printf(out,
                   "</select></label> <button type=\"submit\">显示 Show</button></form><nav>"
                   "<a href=\"./\">目标进度 Progress</a> · <a href=\"api/completeness?year=%d\">"
