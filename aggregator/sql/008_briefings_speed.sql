@@ -51,7 +51,7 @@ DECLARE
     v_pday int := citytally_day(v_p);
     v_closed boolean := citytally_day_closed(v_p);
     -- the last day whose daily_values row is a state as of P (P's own when it is closed)
-    v_last_day int := citytally_day(v_p) - CASE WHEN citytally_day_closed(v_p) THEN 0 ELSE 1 END;
+    v_last_day int := v_pday - CASE WHEN v_closed THEN 0 ELSE 1 END;
 BEGIN
     RETURN QUERY
     WITH keys AS MATERIALIZED (
