@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/bench/progress/run.sh [copy-cost|load|query|assessment|all]
+# tests/bench/progress/run.sh [copy-cost|load|query|assessment|known|acceptance|all]
 #
 # The store's benchmark (issue 3), on a throwaway PostgreSQL 15 cluster with fsync=on and
 # synchronous_commit=on (tests/support/pg_cluster.sh with CT_PG_OPTS):
@@ -15,6 +15,8 @@
 #              each, median.
 #   known      issue 18: progress as known at, a series, a month's diff; and the ways to
 #              find "received after K" (BRIN against an id range), 5 runs each, median.
+#   acceptance the figures of issue 18 acceptance 2 and issue 16 acceptance 3, one line
+#              each, medians of 5 (after `known`'s corrections are in; adds them if not).
 # Needs a build (BUILD=build by default) for citytally-aggregator migrate. Not a test: it
 # takes 6-20 minutes on the 2-core machine (6 min 18 s in the last run). Results go to stdout; see RESULTS.md.
 set -eu
@@ -48,8 +50,10 @@ fresh() { # fresh DB: name, then SQL to strip parts of the schema
 copy_cost() {
     fresh cost_bare "DROP TRIGGER updates_fold ON updates; DROP INDEX updates_observed_at"
     fresh cost_index "DROP TRIGGER updates_fold ON updates"
+    # the write path as migration 007 left it: 008 adds only an index
+    fresh cost_007 "DROP INDEX updates_day_received_brin"
     fresh cost_full
-    for db in cost_bare cost_index cost_full; do
+    for db in cost_bare cost_index cost_007 cost_full; do
         printf '%-11s ' "$db:"
         "$loader" "dbname=$db" 1000000 10000 2015-01-01 2015-12-31
     done
@@ -119,9 +123,8 @@ query() {
     assessment
 }
 
-# Issue 18: as known at, series and diff, on the 10M log of `load` (received a minute after
-# observed) plus 200 back-dated corrections observed in H1 2015 and received in January 2016.
-known() {
+# The 200 back-dated corrections `known` measures against (once), on the current schema.
+corrections() {
     "$agg" migrate --db "dbname=bench10m" >/dev/null
     psql -q -d bench10m -c "INSERT INTO updates (agent_id, seq, district, indicator, period,
         op, value, observed_at, received_at, note)
@@ -132,6 +135,49 @@ known() {
           FROM generate_series(1, 200) g
          WHERE NOT EXISTS (SELECT 1 FROM updates WHERE agent_id = 'a-bench-fix')" \
         -c "VACUUM ANALYZE updates"
+}
+
+median_pair_ms() { # median of 5 sessions each running two queries, as `report --diff` does
+    for i in 1 2 3 4 5; do
+        psql -d bench10m -Atq -c '\timing on' \
+            -c "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" \
+            -c "SELECT count(*) FROM $1" -c "SELECT count(*) FROM $2" -c "ROLLBACK" |
+            sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | awk '{ t += $1 } END { printf "%.3f\n", t }'
+    done | sort -n | sed -n 3p
+}
+
+# Issue 18 acceptance 2 and issue 16 acceptance 3, one line each (medians of 5, each in a
+# new session; the assessment by wall clock of the whole command).
+acceptance() {
+    corrections
+    if [ "$(psql -d bench10m -Atc 'SELECT count(*) FROM unit_targets')" = 0 ]; then
+        "$agg" targets import deploy/sample/targets-2015-units.csv --db "dbname=bench10m" \
+            >/dev/null
+    fi
+    d="'2015-06-30 23:59:59.999+08'"
+    m="'2015-05-31 23:59:59.999+08'"
+    echo "progress with a past known_at, citytally_progress(2015, $d, '2015-07-05+08'):" \
+        "median $(median_ms "citytally_progress(2015, $d, '2015-07-05+08')") ms (< 500)"
+    echo "12-point month series as known at K, citytally_series(2015, 'rd_centers_municipal'," \
+        "'month', '2016-01-10 02:00+08') (81 corrections received after K):" \
+        "median $(median_ms "citytally_series(2015, 'rd_centers_municipal', 'month',
+            '2016-01-10 02:00+08')") ms (< 1000)"
+    echo "a month's diff, citytally_diff + citytally_diff_updates(2015, $m, $d) in one" \
+        "snapshot as report --diff runs them ($(psql -d bench10m -Atc "SELECT count(*) FROM
+            citytally_diff_updates(2015, $m, $d)") updates listed):" \
+        "median $(median_pair_ms "citytally_diff(2015, $m, $d)" \
+            "citytally_diff_updates(2015, $m, $d)") ms (< 1000)"
+    echo "two-argument progress, citytally_progress(2015, now()):" \
+        "median $(median_ms 'citytally_progress(2015, now())') ms (~16)"
+    echo "report --assessment --format json (whole command): median" \
+        "$(median_cmd_ms "$agg" report --assessment --year 2015 --format json \
+            --db "dbname=bench10m") ms (< 100)"
+}
+
+# Issue 18: as known at, series and diff, on the 10M log of `load` (received a minute after
+# observed) plus 200 back-dated corrections observed in H1 2015 and received in January 2016.
+known() {
+    corrections
     d="'2015-06-30 23:59:59.999+08'"
     for q in "citytally_progress(2015, now())" \
         "citytally_progress(2015, $d)" \
@@ -191,6 +237,7 @@ load) load ;;
 query) query ;;
 assessment) assessment ;;
 known) known ;;
+acceptance) acceptance ;;
 all) copy_cost; load; query ;;
-*) echo "usage: run.sh [copy-cost|load|query|assessment|known|all]" >&2; exit 2 ;;
+*) echo "usage: run.sh [copy-cost|load|query|assessment|known|acceptance|all]" >&2; exit 2 ;;
 esac
