@@ -87,6 +87,7 @@ static enum ct_cli_result parse(int argc, char **argv, struct col_settings *s)
 static int validate(const struct col_settings *s)
 {
     struct ct_transport_policy policy;
+    struct col_endpoints endpoints;
     char err[1024];
 
     if (!ct_id_valid(s->agent, strlen(s->agent))) {
@@ -107,17 +108,24 @@ static int validate(const struct col_settings *s)
         fprintf(stderr, "%s: --connect: the aggregator's endpoint is required\n", COL_PROGRAM);
         return -1;
     }
-    /* Keys are read here so a bad one stops the start (or the reload), not a send. */
-    policy = (struct ct_transport_policy){
-        .end = CT_TRANSPORT_SEND,
-        .endpoint = s->connect,
-        .secret_key_file = s->key,
-        .peer_public_key = s->server_public_key,
-        .insecure = s->insecure,
-    };
-    if (ct_transport_check(&policy, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s: %s\n", COL_PROGRAM, err);
+    if (col_settings_endpoints(s->connect, &endpoints, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: --connect %s: %s\n", COL_PROGRAM, s->connect, err);
         return -1;
+    }
+    /* Keys are read here so a bad one stops the start (or the reload), not a send. Every
+     * endpoint of the list must pass: the collector may move to any of them. */
+    for (size_t i = 0; i < endpoints.n; i++) {
+        policy = (struct ct_transport_policy){
+            .end = CT_TRANSPORT_SEND,
+            .endpoint = endpoints.at[i],
+            .secret_key_file = s->key,
+            .peer_public_key = s->server_public_key,
+            .insecure = s->insecure,
+        };
+        if (ct_transport_check(&policy, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s: %s\n", COL_PROGRAM, err);
+            return -1;
+        }
     }
     return 0;
 }
