@@ -8,6 +8,7 @@
  *   the first commit through the other aggregator is printed (three kills per run).
  * - an aggregator that stops answering mid-stream (SIGSTOP): the collector moves on after
  *   ack_timeout, once, and loses and doubles nothing.
+ * - an endpoint that answers `unavailable` (a ROUTER in this file) is left for the next.
  * - a bad --connect list is refused at start and by --check-config, naming the problem.
  *
  * Every update carries its own value (1, 2, 3, ...), so an exact sum tells that each
@@ -15,6 +16,11 @@
  */
 #include "pgtest.h"
 #include "test_collector_support.h"
+#include "wire.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <zmq.h>
 
 #define AGENT "fo-erqi"
 #define DISTRICT "erqi"
@@ -319,6 +325,82 @@ Test(failover, an_aggregator_that_stops_answering_mid_stream_is_left_once_losing
     stop(c);
     stop(b);
     stop(a);
+}
+
+/* An "aggregator" whose database is down: every message is answered `unavailable`. */
+struct unavailable_peer {
+    void *ctx, *router;
+    pthread_t thread;
+    atomic_int stop, answered;
+};
+
+static void *unavailable_main(void *arg)
+{
+    struct unavailable_peer *p = arg;
+    struct ct_wire_encoder *enc = ct_wire_encoder_new();
+    struct ct_msg out = {0};
+    const void *bytes;
+    size_t len;
+
+    out.type = CT_MSG_ERROR;
+    out.error.error = ct_wire_error_parse("unavailable");
+    ct_strlcpy(out.error.code, "unavailable", sizeof(out.error.code));
+    ct_strlcpy(out.error.msg, "the database is down (test peer)", sizeof(out.error.msg));
+    cr_assert_eq(ct_wire_encode(enc, &out, &bytes, &len), 0);
+    while (!atomic_load(&p->stop)) {
+        zmq_pollitem_t item = {p->router, 0, ZMQ_POLLIN, 0};
+        zmq_msg_t id, body;
+        if (zmq_poll(&item, 1, 20) <= 0)
+            continue;
+        zmq_msg_init(&id);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&id, p->router, 0) >= 0 && zmq_msg_more(&id) &&
+            zmq_msg_recv(&body, p->router, 0) >= 0 &&
+            zmq_msg_send(&id, p->router, ZMQ_SNDMORE) >= 0 &&
+            zmq_send(p->router, bytes, len, 0) >= 0)
+            atomic_fetch_add(&p->answered, 1);
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+    }
+    ct_wire_encoder_free(enc);
+    return NULL;
+}
+
+Test(failover, an_endpoint_answering_unavailable_is_left_for_the_next_losing_nothing)
+{
+    enum { N = 300 };
+    struct unavailable_peer peer = {0};
+    char endpoint[192], want[256];
+    int linger = 0;
+
+    fresh_db("failover_unavailable");
+    snprintf(endpoint, sizeof(endpoint), "ipc://%s/agg-a", root);
+    peer.ctx = zmq_ctx_new();
+    peer.router = zmq_socket(peer.ctx, ZMQ_ROUTER);
+    cr_assert_eq(zmq_setsockopt(peer.router, ZMQ_LINGER, &linger, sizeof(linger)), 0);
+    cr_assert_eq(zmq_bind(peer.router, endpoint), 0, "bind %s", endpoint);
+    cr_assert_eq(pthread_create(&peer.thread, NULL, unavailable_main, &peer), 0);
+    pid_t b = start_aggregator("agg-b", "agg-b");
+
+    import_values(1, N);
+    pid_t c = start_collector();
+    cr_assert(WAIT_FOR(delivered(N), 60000), "stored %lld; collector log:\n%s", stored("count(*)"),
+              ts_slurp(at_root("col.log")));
+    assert_exactly_once(N);
+    cr_assert_geq(atomic_load(&peer.answered), 1);
+    snprintf(want, sizeof(want),
+             "moving from ipc://%s/agg-a to ipc://%s/agg-b: it answered unavailable: the "
+             "database is down (test peer)",
+             root, root);
+    cr_assert(ts_file_contains(at_root("col.log"), want), "collector log:\n%s",
+              ts_slurp(at_root("col.log")));
+    cr_assert_eq(moves(), 1);
+    stop(c);
+    stop(b);
+    atomic_store(&peer.stop, 1);
+    pthread_join(peer.thread, NULL);
+    zmq_close(peer.router);
+    zmq_ctx_term(peer.ctx);
 }
 
 /* Runs the collector with `--connect LIST` (and -t when `check`); expects exit 2 and
