@@ -2,6 +2,7 @@
 #include "spool.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 /* OPT: changes only with a restart; ROPT: SIGHUP applies it. */
@@ -19,7 +20,8 @@ const struct ct_config_option col_settings_table[] = {
     OPT("collector", "agent", CT_CONFIG_STRING, agent, 0, 0, "this agent's id"),
     OPT("collector", "district", CT_CONFIG_STRING, district, 0, 0,
         "the reporting unit this agent speaks for"),
-    ROPT("collector", "connect", CT_CONFIG_STRING, connect, 0, 0, "the aggregator's endpoint"),
+    ROPT("collector", "connect", CT_CONFIG_STRING, connect, 0, 0,
+         "the aggregators' endpoints, comma-separated: one live at a time"),
     OPT("collector", "state_dir", CT_CONFIG_STRING, state_dir, 0, 0,
         "where the durable outbox lives"),
     ROPT("collector", "spool", CT_CONFIG_STRING, spool, 0, 0, "drop folder watched for CSV files"),
@@ -66,4 +68,62 @@ void col_settings_defaults(struct col_settings *s)
     s->rescan_ms = 10000;
     s->settle_ms = COL_SPOOL_SETTLE_MS;
     s->stale_after_ms = 3600000;
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+int col_settings_endpoints(const char *list, struct col_endpoints *out, char *err, size_t err_size)
+{
+    const char *p = list;
+
+    out->n = 0;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        const char *stop = end != NULL ? end : p + strlen(p);
+        size_t len;
+        char *e;
+
+        while (p < stop && is_blank(*p))
+            p++;
+        while (stop > p && is_blank(stop[-1]))
+            stop--;
+        len = (size_t)(stop - p);
+        if (len == 0) {
+            snprintf(err, err_size, "endpoint %zu of the list is empty (a stray comma?)",
+                     out->n + 1);
+            return -1;
+        }
+        if (out->n == COL_CONNECT_MAX) {
+            snprintf(err, err_size, "more than %d endpoints in the list", COL_CONNECT_MAX);
+            return -1;
+        }
+        if (len > COL_ENDPOINT_MAX) {
+            snprintf(err, err_size, "endpoint %zu is longer than %d bytes", out->n + 1,
+                     COL_ENDPOINT_MAX);
+            return -1;
+        }
+        e = out->at[out->n];
+        memcpy(e, p, len);
+        e[len] = '\0';
+        if (strstr(e, "://") == NULL || strstr(e, "://") == e) {
+            snprintf(err, err_size,
+                     "'%s' is not an endpoint (transport://address, e.g. "
+                     "tcp://aggregator-1.example:5560)",
+                     e);
+            return -1;
+        }
+        for (size_t i = 0; i < out->n; i++) {
+            if (strcmp(out->at[i], e) == 0) {
+                snprintf(err, err_size, "'%s' is listed twice", e);
+                return -1;
+            }
+        }
+        out->n++;
+        if (end == NULL)
+            return 0;
+        p = end + 1;
+    }
 }

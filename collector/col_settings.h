@@ -14,12 +14,18 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* `connect` is a comma-separated list of aggregators of one installation (CONTRACT
+ * section 7): at most COL_CONNECT_MAX of them, each at most COL_ENDPOINT_MAX bytes. */
+#define COL_CONNECT_MAX 8
+#define COL_ENDPOINT_MAX 255
 
 struct col_settings {
     char agent[CT_ID_MAX + 1];
     char district[CT_ID_MAX + 1];
-    char connect[256];
+    char connect[COL_CONNECT_MAX * (COL_ENDPOINT_MAX + 2)]; /* endpoints, comma-separated */
     char state_dir[PATH_MAX];
     char spool[PATH_MAX];             /* "" when there is no drop folder */
     char server_public_key[PATH_MAX]; /* Z85 text or a zcert .pub file */
@@ -41,5 +47,17 @@ extern const struct ct_config_option col_settings_table[];
 extern const size_t col_settings_count;
 
 void col_settings_defaults(struct col_settings *s);
+
+/* The `connect` list split up, in the order given; plain values, nothing to free. */
+struct col_endpoints {
+    char at[COL_CONNECT_MAX][COL_ENDPOINT_MAX + 1];
+    size_t n;
+};
+
+/* Splits a `connect` list at its commas (blanks around an endpoint are dropped). Returns 0,
+ * or -1 with one line in `err` naming the problem: an empty entry, more than
+ * COL_CONNECT_MAX, one longer than COL_ENDPOINT_MAX, one that is not transport://address,
+ * or one listed twice. */
+int col_settings_endpoints(const char *list, struct col_endpoints *out, char *err, size_t err_size);
 
 #endif

@@ -15,6 +15,9 @@
 #define BACKOFF_BASE_MS 500
 #define BACKOFF_CAP_MS 60000
 #define AGENT_IN_USE_CAP_MS 10000
+/* With several endpoints, moving on is immediate; only after every one failed in turn is
+ * there a pause, this long at most, so a failover takes seconds (CONTRACT section 7). */
+#define ROUND_BACKOFF_CAP_MS 2000
 #define HELLO_RETRY_MS 50     /* a hello that found no pipe yet (EAGAIN) is tried again */
 #define MAX_READS_PER_RUN 256 /* so acks cannot starve the rest of the loop */
 /* Room for the batch's own keys around its updates (agent, district, type...). */
@@ -34,8 +37,14 @@ struct flight {
 };
 
 struct col_sender {
+    void *zmq_ctx; /* borrowed */
     void *dealer;
     void *monitor;
+    unsigned monitor_serial; /* names each monitor's inproc endpoint apart */
+    struct col_endpoints endpoints;
+    size_t current;              /* index into endpoints: the one the DEALER is connected to */
+    int64_t endpoint_since_mono; /* when the DEALER was connected to it */
+    size_t failed_in_row;        /* moves since the last welcome */
     const struct col_settings *settings;
     struct col_outbox *ob;
     const struct ct_log *log;
@@ -60,6 +69,7 @@ struct col_sender {
     struct ct_complaint refused;
     struct ct_complaint outbox_trouble;
     struct ct_ratelimit reject_lines;
+    struct ct_ratelimit move_lines;
     struct col_sender_counters c;
 
     int64_t window, batch_max, ack_timeout_ms, keep_ms;
@@ -153,27 +163,92 @@ void col_sender_reconfigure(struct col_sender *s, const struct col_settings *set
     s->keep_ms = settings->rejected_keep_ms;
 }
 
+static const char *current_endpoint(const struct col_sender *s)
+{
+    return s->endpoints.at[s->current];
+}
+
+static void close_dealer(void **dealer, void **monitor)
+{
+    if (*dealer != NULL) {
+        (void)zmq_socket_monitor(*dealer, NULL, 0);
+        zmq_close(*dealer);
+    }
+    if (*monitor != NULL)
+        zmq_close(*monitor);
+    *dealer = NULL;
+    *monitor = NULL;
+}
+
+/* A DEALER connected (in the background) to `endpoint`, with a monitor of its own: a new
+ * pair per endpoint, so nothing queued for, or reported about, the previous one can reach
+ * us once we moved on. Returns 0 with both set, or -1 with one line in `err`. */
+static int open_dealer(struct col_sender *s, const char *endpoint, void **dealer, void **monitor,
+                       char *err, size_t err_size)
+{
+    char name[96];
+
+    *dealer = zmq_socket(s->zmq_ctx, ZMQ_DEALER);
+    *monitor = NULL;
+    if (*dealer == NULL) {
+        snprintf(err, err_size, "cannot create the DEALER socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (configure_dealer(*dealer, s->settings, err, err_size) != 0)
+        goto fail;
+    /* The monitor tells us about every completed handshake, which is when hello is due. */
+    snprintf(name, sizeof(name), "inproc://col-sender-monitor-%p-%u", (void *)s,
+             s->monitor_serial++);
+    if (zmq_socket_monitor(*dealer, name,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
+        snprintf(err, err_size, "cannot monitor the DEALER socket: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    *monitor = zmq_socket(s->zmq_ctx, ZMQ_PAIR);
+    if (*monitor == NULL || zmq_connect(*monitor, name) != 0) {
+        snprintf(err, err_size, "cannot connect the socket monitor: %s", zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    if (zmq_connect(*dealer, endpoint) != 0) {
+        snprintf(err, err_size, "cannot connect to %s: %s", endpoint, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    return 0;
+fail:
+    close_dealer(dealer, monitor);
+    return -1;
+}
+
 struct col_sender *col_sender_new(void *zmq_ctx, const struct col_settings *settings,
                                   struct col_outbox *outbox, const struct ct_log *log, char *err,
                                   size_t err_size)
 {
     struct col_sender *s = calloc(1, sizeof(*s));
-    char endpoint[64];
+    char why[256];
     int64_t seed;
 
     if (s == NULL) {
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
+    s->zmq_ctx = zmq_ctx;
     s->ob = outbox;
     s->log = log;
     col_sender_reconfigure(s, settings);
     s->reject_lines = (struct ct_ratelimit)CT_RATELIMIT_INIT(10000, 20);
+    s->move_lines = (struct ct_ratelimit)CT_RATELIMIT_INIT(60000, 10);
     seed = ct_time_mono_ms() ^ ((int64_t)getpid() << 16) ^ (int64_t)(uintptr_t)s;
     s->rng[0] = (unsigned short)seed;
     s->rng[1] = (unsigned short)(seed >> 16);
     s->rng[2] = (unsigned short)(seed >> 32);
 
+    if (col_settings_endpoints(settings->connect, &s->endpoints, why, sizeof(why)) != 0) {
+        snprintf(err, err_size, "--connect %s: %s", settings->connect, why);
+        goto fail;
+    }
     s->enc = ct_wire_encoder_new();
     s->in = ct_msg_new();
     s->out = ct_msg_new();
@@ -182,33 +257,9 @@ struct col_sender *col_sender_new(void *zmq_ctx, const struct col_settings *sett
         snprintf(err, err_size, "out of memory");
         goto fail;
     }
-    s->dealer = zmq_socket(zmq_ctx, ZMQ_DEALER);
-    if (s->dealer == NULL) {
-        snprintf(err, err_size, "cannot create the DEALER socket: %s", zmq_strerror(zmq_errno()));
+    if (open_dealer(s, current_endpoint(s), &s->dealer, &s->monitor, err, err_size) != 0)
         goto fail;
-    }
-    if (configure_dealer(s->dealer, settings, err, err_size) != 0)
-        goto fail;
-    /* The monitor tells us about every completed handshake, which is when hello is due. */
-    snprintf(endpoint, sizeof(endpoint), "inproc://col-sender-monitor-%p", (void *)s);
-    if (zmq_socket_monitor(s->dealer, endpoint,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
-        snprintf(err, err_size, "cannot monitor the DEALER socket: %s", zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    s->monitor = zmq_socket(zmq_ctx, ZMQ_PAIR);
-    if (s->monitor == NULL || zmq_connect(s->monitor, endpoint) != 0) {
-        snprintf(err, err_size, "cannot connect the socket monitor: %s", zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    if (zmq_connect(s->dealer, settings->connect) != 0) {
-        snprintf(err, err_size, "cannot connect to %s: %s", settings->connect,
-                 zmq_strerror(zmq_errno()));
-        goto fail;
-    }
+    s->endpoint_since_mono = ct_time_mono_ms();
     s->phase = PHASE_DOWN;
     return s;
 fail:
@@ -220,12 +271,7 @@ void col_sender_free(struct col_sender *s)
 {
     if (s == NULL)
         return;
-    if (s->dealer != NULL) {
-        (void)zmq_socket_monitor(s->dealer, NULL, 0);
-        zmq_close(s->dealer);
-    }
-    if (s->monitor != NULL)
-        zmq_close(s->monitor);
+    close_dealer(&s->dealer, &s->monitor);
     ct_wire_encoder_free(s->enc);
     ct_msg_free(s->in);
     ct_msg_free(s->out);
@@ -247,6 +293,7 @@ void col_sender_counters(const struct col_sender *s, struct col_sender_counters 
         out->in_flight_updates += (int64_t)s->flights[i].n;
     out->welcomed = s->phase == PHASE_READY;
     out->backoff_until = s->phase == PHASE_BACKOFF ? s->backoff_until : 0;
+    ct_strlcpy(out->endpoint, current_endpoint(s), sizeof(out->endpoint));
 }
 
 /* ------------------------------------------------------------------ outbox trouble */
@@ -385,8 +432,6 @@ static void fill_window(struct col_sender *s)
     }
 }
 
-/* ------------------------------------------------------------------ what arrives */
-
 /* Full jitter: a uniformly random wait in [0, min(cap, base * 2^attempt)], so that
  * seventeen collectors refused at once do not all come back at once. */
 static int64_t backoff_delay(struct col_sender *s, int64_t cap_ms)
@@ -398,6 +443,60 @@ static int64_t backoff_delay(struct col_sender *s, int64_t cap_ms)
     s->backoff_attempt++;
     return (int64_t)((double)ceiling * ((double)nrand48(s->rng) / 2147483648.0));
 }
+
+/* ------------------------------------------------------------------ moving on */
+
+/* With more than one endpoint, gives up the current connection and connects to the next
+ * endpoint (round robin); the hello goes out when its handshake completes. In-flight
+ * batches are forgotten: the next welcome's last_seq says what was committed, and the
+ * rest is resent (the aggregator skips seqs it has). Moving is immediate, but once every
+ * endpoint failed in turn since the last welcome there is a short pause first.
+ * Returns false, having done nothing, with a single endpoint (or when no new socket can
+ * be made): the caller then acts as it would with one aggregator. */
+__attribute__((format(printf, 2, 3))) static bool move_on(struct col_sender *s,
+                                                          const char *reason_fmt, ...)
+{
+    char reason[256], err[512], pause[64] = "";
+    size_t next = (s->current + 1) % s->endpoints.n;
+    void *dealer, *monitor;
+    va_list ap;
+
+    if (s->endpoints.n < 2)
+        return false;
+    va_start(ap, reason_fmt);
+    vsnprintf(reason, sizeof(reason), reason_fmt, ap);
+    va_end(ap);
+    if (open_dealer(s, s->endpoints.at[next], &dealer, &monitor, err, sizeof(err)) != 0) {
+        ct_log_error(s->log, SUBJECT, "cannot move on from %s (%s): %s", current_endpoint(s),
+                     reason, err);
+        return false;
+    }
+    close_dealer(&s->dealer, &s->monitor);
+    s->dealer = dealer;
+    s->monitor = monitor;
+    forget_flights(s);
+    s->c.connected = false;
+    s->c.moves++;
+    s->hello_due_mono = 0;
+    s->endpoint_since_mono = ct_time_mono_ms();
+    if (++s->failed_in_row % s->endpoints.n == 0) {
+        int64_t delay = backoff_delay(s, ROUND_BACKOFF_CAP_MS);
+        int64_t until = s->endpoint_since_mono + delay;
+        if (s->phase != PHASE_BACKOFF || s->backoff_until < until)
+            s->backoff_until = until;
+        s->phase = PHASE_BACKOFF;
+        snprintf(pause, sizeof(pause), " (every endpoint failed in turn: pausing %.1f s)",
+                 (double)delay / 1000.0);
+    } else if (s->phase != PHASE_BACKOFF) {
+        s->phase = PHASE_DOWN; /* a refusal's backoff still runs; it is not the endpoint's */
+    }
+    ct_log_limited(s->log, &s->move_lines, CT_LOG_INFO, SUBJECT, "moving from %s to %s: %s%s",
+                   s->endpoints.at[s->current], s->endpoints.at[next], reason, pause);
+    s->current = next;
+    return true;
+}
+
+/* ------------------------------------------------------------------ what arrives */
 
 /* Refused: waits before the next hello, and tells the operator what to do (`advice_fmt`). */
 __attribute__((format(printf, 4, 5))) static void back_off(struct col_sender *s,
@@ -491,9 +590,10 @@ static void on_welcome(struct col_sender *s, const struct ct_msg_welcome *w)
     s->maybe_more = true;
     s->phase = PHASE_READY;
     s->backoff_attempt = 0;
+    s->failed_in_row = 0;
     ct_complaint_release(s->log, &s->refused, SUBJECT, "the aggregator accepts us again");
     ct_log_info(s->log, SUBJECT, "welcomed by the aggregator at %s: last seq %llu, %lld pending",
-                s->settings->connect, (unsigned long long)w->last_seq,
+                current_endpoint(s), (unsigned long long)w->last_seq,
                 (long long)(r.next_seq - w->last_seq - 1));
 }
 
@@ -586,7 +686,9 @@ static void on_error(struct col_sender *s, const struct ct_msg_error *e)
         return; /* the answer to a batch sent before we backed off */
     switch (e->error) {
     case CT_WERR_UNAVAILABLE:
-        back_off(s, CT_LOG_WARN, e, "Its database is down; nothing to do here.");
+        /* Another aggregator of the installation may reach the database. */
+        if (!move_on(s, "it answered unavailable: %s", e->msg))
+            back_off(s, CT_LOG_WARN, e, "Its database is down; nothing to do here.");
         break;
     case CT_WERR_UNKNOWN_AGENT:
         back_off(s, CT_LOG_ERROR, e,
@@ -705,12 +807,15 @@ static void read_monitor(struct col_sender *s)
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             s->c.connected = true;
             ct_complaint_release(s->log, &s->unreachable, SUBJECT, "connected to %s",
-                                 s->settings->connect);
+                                 current_endpoint(s));
             forget_flights(s);
             if (s->phase != PHASE_BACKOFF)
                 send_hello(s);
             break;
         case ZMQ_EVENT_DISCONNECTED:
+            /* A closed connection or a failed ZMTP heartbeat: another endpoint may answer. */
+            if (move_on(s, "the connection was lost"))
+                break;
             s->c.connected = false;
             forget_flights(s);
             if (s->phase != PHASE_BACKOFF)
@@ -719,19 +824,22 @@ static void read_monitor(struct col_sender *s)
             ct_complain(s->log, &s->unreachable, CT_LOG_WARN, SUBJECT,
                         "lost the connection to the aggregator at %s; updates stay queued and "
                         "are sent when it is back",
-                        s->settings->connect);
+                        current_endpoint(s));
             break;
         case ZMQ_EVENT_CONNECT_RETRIED:
+            /* Refused: move on, except while pausing after a full round of failures. */
+            if (s->phase != PHASE_BACKOFF && move_on(s, "it refuses connections"))
+                break;
             ct_complain(s->log, &s->unreachable, CT_LOG_WARN, SUBJECT,
                         "the aggregator at %s is unreachable; updates stay queued and are sent "
                         "when it is back",
-                        s->settings->connect);
+                        current_endpoint(s));
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
             ct_complain(s->log, &s->unreachable, CT_LOG_ERROR, SUBJECT,
-                        "the handshake with %s failed%s", s->settings->connect,
+                        "the handshake with %s failed%s", current_endpoint(s),
                         event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
                             ? " (authentication: is this agent's key registered?)"
                             : "");
@@ -753,10 +861,20 @@ static void check_timers(struct col_sender *s)
         s->phase = PHASE_DOWN;
         if (s->c.connected)
             send_hello(s);
+        else
+            s->endpoint_since_mono = now; /* its time to connect starts after the pause */
         return;
     case PHASE_DOWN:
     case PHASE_HELLO:
+        if (!s->c.connected && s->endpoints.n > 1 &&
+            now - s->endpoint_since_mono >= s->ack_timeout_ms) {
+            (void)move_on(s, "no connection after %.1f s", (double)s->ack_timeout_ms / 1000.0);
+            return;
+        }
         if (s->c.connected && s->hello_due_mono != 0 && now >= s->hello_due_mono) {
+            if (s->phase == PHASE_HELLO &&
+                move_on(s, "no welcome after %.1f s", (double)s->ack_timeout_ms / 1000.0))
+                return;
             if (s->phase == PHASE_HELLO)
                 ct_log_warn(s->log, SUBJECT,
                             "no welcome from the aggregator after %.1f s; "
@@ -767,6 +885,10 @@ static void check_timers(struct col_sender *s)
         return;
     case PHASE_READY:
         if (s->n_flights > 0 && now - s->flights[0].sent_mono >= s->ack_timeout_ms) {
+            if (move_on(s, "no ack for seqs %llu to %llu after %.1f s",
+                        (unsigned long long)s->flights[0].first,
+                        (unsigned long long)s->flights[0].last, (double)s->ack_timeout_ms / 1000.0))
+                return;
             ct_log_warn(s->log, SUBJECT,
                         "no ack for seqs %llu to %llu after %.1f s; resynchronising and "
                         "resending",
@@ -804,6 +926,8 @@ int64_t col_sender_timeout_ms(const struct col_sender *s)
     case PHASE_HELLO:
         if (s->c.connected && s->hello_due_mono != 0)
             due = s->hello_due_mono;
+        else if (!s->c.connected && s->endpoints.n > 1)
+            due = s->endpoint_since_mono + s->ack_timeout_ms;
         break;
     case PHASE_READY:
         if (s->n_flights > 0)

@@ -2,11 +2,12 @@
  * sender.h - delivery of the outbox to the aggregator over ZeroMQ (CONTRACT section 3).
  *
  * One DEALER socket connected to the aggregator's ROUTER, and a monitor on it, so that a
- * `hello` goes out on every completed (re)connection. After `welcome` the sender reads
- * pending updates from the outbox in order and keeps up to `window` batches in flight
- * (each at most `batch_max` updates and under 1 MiB). It never holds an update the outbox
- * does not: state here is only which seqs are in flight, and all of it can be thrown away
- * and rebuilt from the outbox plus the aggregator's last_seq at any time.
+ * `hello` goes out on every completed (re)connection. `--connect` may list several
+ * aggregators of one installation; the DEALER is connected to one of them at a time. After
+ * `welcome` the sender reads pending updates from the outbox in order and keeps up to `window`
+ * batches in flight (each at most `batch_max` updates and under 1 MiB). It never holds an update
+ * the outbox does not: state here is only which seqs are in flight, and all of it can be thrown
+ * away and rebuilt from the outbox plus the aggregator's last_seq at any time.
  *
  * - ack: the outbox deletes what it covers and keeps the rejected updates with reasons.
  * - no ack within ack_timeout, or a reconnection: in-flight batches are forgotten and a
@@ -18,6 +19,12 @@
  *   acknowledged nothing is renumbered and nothing is sent: it says hello again later.
  * - hello carries the outbox's instance id; agent_in_use (another instance is live) backs
  *   off like the refusals below, keeping every update.
+ * - several endpoints: no connection, no welcome or no ack within ack_timeout, a lost
+ *   connection (closed, or its ZMTP heartbeat failed) or `unavailable` closes the DEALER
+ *   and opens one to the next endpoint (round robin) at once, which says hello again; in
+ *   flight batches are resent after its welcome. Only after every endpoint failed in turn
+ *   is there a pause, of at most 2 s. One info line per move. With one endpoint none of
+ *   this applies: it stays connected and retries as below.
  * - unavailable / unknown_agent / wrong_district (and protocol errors): exponential backoff
  *   with full jitter before the next hello, and one log line telling the operator what to
  *   do, repeated at growing intervals while the condition lasts.
@@ -51,14 +58,16 @@ struct col_sender_counters {
     uint64_t batches_sent;  /* including resends */
     uint64_t updates_acked; /* acknowledged as stored (not rejected) */
     uint64_t updates_rejected;
-    uint64_t resends;      /* times in-flight batches were given up and resent */
-    int64_t backoff_until; /* monotonic ms; 0 when not backing off */
+    uint64_t resends;                    /* times in-flight batches were given up and resent */
+    int64_t backoff_until;               /* monotonic ms; 0 when not backing off */
+    uint64_t moves;                      /* times it moved on to the next endpoint of --connect */
+    char endpoint[COL_ENDPOINT_MAX + 1]; /* the endpoint it is connected (or connecting) to */
 };
 
 struct col_sender;
 
-/* Creates the sockets and connects to settings->connect (ZeroMQ connects in the
- * background). Returns NULL with one line in `err`. */
+/* Creates the sockets and connects to the first endpoint of settings->connect (ZeroMQ
+ * connects in the background). Returns NULL with one line in `err`. */
 struct col_sender *col_sender_new(void *zmq_ctx, const struct col_settings *settings,
                                   struct col_outbox *outbox, const struct ct_log *log, char *err,
                                   size_t err_size);
