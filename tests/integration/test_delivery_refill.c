@@ -21,6 +21,7 @@
 
 #define DBNAME_RESTORE "refill_restore"
 #define DBNAME_SKIP "refill_skip"
+#define JINSHUI_TOTAL 20120
 
 struct agent {
     const char *id;
@@ -297,12 +298,14 @@ Test(refill, a_database_restored_from_a_mid_stream_dump_ends_exactly_as_acknowle
     import_values(&jinshui, 1, 120);
     cr_assert(WAIT_FOR(all_acked(&erqi, 300) && all_acked(&jinshui, 120), 60000),
               "stored %lld and %lld", stored(&erqi, "count(*)"), stored(&jinshui, "count(*)"));
-    /* The night's backup, taken while jinshui streams (its part of the dump ends anywhere
-     * from 120 to 500); erqi's updates from 301 on are all acknowledged after it. */
-    import_values(&jinshui, 121, 380);
+    /* The night's backup, taken while jinshui streams 20,000 more (its part of the dump
+     * ends anywhere from 120 to 20,120); erqi's updates from 301 on are all acknowledged
+     * after it. */
+    import_values(&jinshui, 121, JINSHUI_TOTAL - 120);
+    cr_assert(WAIT_FOR(stored(&jinshui, "count(*)") > 120, 30000));
     dump_db("night.dump");
     import_values(&erqi, 301, 700);
-    cr_assert(WAIT_FOR(all_acked(&erqi, 1000) && all_acked(&jinshui, 500), 60000),
+    cr_assert(WAIT_FOR(all_acked(&erqi, 1000) && all_acked(&jinshui, JINSHUI_TOTAL), 60000),
               "stored %lld and %lld", stored(&erqi, "count(*)"), stored(&jinshui, "count(*)"));
 
     /* The database is lost and restored from the night's dump. */
@@ -311,20 +314,22 @@ Test(refill, a_database_restored_from_a_mid_stream_dump_ends_exactly_as_acknowle
     cr_assert_eq(agent_last_seq(&erqi), 300);
     cr_assert_eq(stored(&erqi, "count(*)"), 300);
     long long jinshui_dumped = agent_last_seq(&jinshui);
-    cr_assert(jinshui_dumped >= 120 && jinshui_dumped <= 500, "%lld", jinshui_dumped);
+    cr_assert(jinshui_dumped > 120 && jinshui_dumped <= JINSHUI_TOTAL, "%lld", jinshui_dumped);
     cr_assert_eq(stored(&jinshui, "count(*)"), jinshui_dumped);
+    cr_log_info("jinshui's part of the dump ends at seq %lld", jinshui_dumped);
     agg = start_aggregator(2);
 
-    cr_assert(WAIT_FOR(all_acked(&erqi, 1000) && all_acked(&jinshui, 500), 60000),
+    cr_assert(WAIT_FOR(all_acked(&erqi, 1000) && all_acked(&jinshui, JINSHUI_TOTAL), 60000),
               "stored %lld and %lld; erqi's log:\n%s", stored(&erqi, "count(*)"),
               stored(&jinshui, "count(*)"), ts_slurp(log_of(erqi.id)));
     assert_exactly(&erqi, 1, 1000);
-    assert_exactly(&jinshui, 1, 500);
+    assert_exactly(&jinshui, 1, JINSHUI_TOTAL);
     cr_assert(ts_file_contains(log_of(erqi.id), "Resending seqs 301 to 1000 from the "
                                                 "acknowledged updates kept here"));
-    if (jinshui_dumped < 500) {
+    if (jinshui_dumped < JINSHUI_TOTAL) {
         char line[64];
-        snprintf(line, sizeof(line), "Resending seqs %lld to 500", jinshui_dumped + 1);
+        snprintf(line, sizeof(line), "Resending seqs %lld to %d", jinshui_dumped + 1,
+                 JINSHUI_TOTAL);
         cr_assert(ts_file_contains(log_of(jinshui.id), line));
     }
     cr_assert(!ts_file_contains(log_of(erqi.id), "Renumbered"), "nothing may be renumbered");
