@@ -384,6 +384,10 @@ Test(refill, after_keep_acked_ran_out_the_collector_waits_for_agent_skip)
               "%s", out);
     cr_assert_eq(aggregator_cmd(out, sizeof(out), "agent", "skip", erqi.id, NULL, NULL), 2);
     cr_assert(strstr(out, "skip needs --to SEQ") != NULL, "%s", out);
+    cr_assert_eq(aggregator_cmd(out, sizeof(out), "agent", "skip", erqi.id, "--to", "5x"), 2);
+    cr_assert(strstr(out, "--to must be a seq (a whole number from 1)") != NULL, "%s", out);
+    cr_assert_eq(aggregator_cmd(out, sizeof(out), "agent", "remove", erqi.id, "--to", "500"), 2);
+    cr_assert(strstr(out, "--to goes with skip only") != NULL, "%s", out);
     cr_assert_eq(pgtest_scalar(db, "SELECT count(*) FROM agent_gaps"), 0);
 
     cr_assert_eq(aggregator_cmd(out, sizeof(out), "agent", "skip", erqi.id, "--to", "500"), 0, "%s",
