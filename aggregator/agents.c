@@ -5,9 +5,12 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KEY_FILE_MAX (64 * 1024)
 
@@ -244,6 +247,81 @@ int agg_agent_remove(PGconn *conn, const char *agent_id, char *err, size_t err_s
     }
     if (notify(conn, agent_id, err, err_size) != 0 || agg_db_commit(conn, err, err_size) != 0)
         goto out;
+    rc = 0;
+out:
+    PQclear(res);
+    if (rc != 0)
+        agg_db_rollback(conn);
+    return rc;
+}
+
+/* Who runs this command: the login name of the effective uid, or the uid itself. */
+static void os_user(char *out, size_t size)
+{
+    struct passwd *pw = getpwuid(geteuid());
+
+    if (pw != NULL && pw->pw_name != NULL && pw->pw_name[0] != '\0')
+        ct_strlcpy(out, pw->pw_name, size);
+    else
+        snprintf(out, size, "uid %ld", (long)geteuid());
+}
+
+int agg_agent_skip(PGconn *conn, const char *agent_id, uint64_t to_seq, uint64_t *from_seq,
+                   char *err, size_t err_size)
+{
+    char to_text[24], from_text[24], who[256];
+    const char *params[4] = {agent_id, to_text, from_text, who};
+    PGresult *res = NULL;
+    bool failed;
+    uint64_t last_seq;
+    int rc = -1;
+
+    if (agg_agent_id_check(agent_id, err, err_size) != 0)
+        return -1;
+    if (to_seq == 0 || to_seq > (uint64_t)INT64_MAX) {
+        snprintf(err, err_size, "--to must be a seq between 1 and %" PRId64, INT64_MAX);
+        return -1;
+    }
+    if (agg_db_begin(conn, err, err_size) != 0)
+        return -1;
+    /* FOR UPDATE: a daemon committing this agent's updates holds the same row lock, so the
+     * check below sees its last_seq as committed, and its next commit sees ours. */
+    res = lookup(conn, "reading the agent",
+                 "SELECT last_seq, revoked_at IS NOT NULL FROM agents WHERE agent_id = $1"
+                 " FOR UPDATE",
+                 agent_id, &failed, err, err_size);
+    if (res == NULL) {
+        if (!failed)
+            snprintf(err, err_size, "unknown agent '%s' (see `agent list`)", agent_id);
+        goto out;
+    }
+    if (PQgetvalue(res, 0, 1)[0] == 't') {
+        snprintf(err, err_size, "agent '%s' is removed; nothing to skip", agent_id);
+        goto out;
+    }
+    last_seq = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    res = NULL;
+    if (to_seq <= last_seq) {
+        snprintf(err, err_size,
+                 "agent '%s' is already at seq %" PRIu64 "; --to must be above that (nothing "
+                 "was changed)",
+                 agent_id, last_seq);
+        goto out;
+    }
+    snprintf(to_text, sizeof(to_text), "%" PRIu64, to_seq);
+    snprintf(from_text, sizeof(from_text), "%" PRIu64, last_seq + 1);
+    os_user(who, sizeof(who));
+    if (agg_db_exec(conn, "recording the gap",
+                    "INSERT INTO agent_gaps (agent_id, from_seq, to_seq, os_user)"
+                    " VALUES ($1, $3, $2, $4)",
+                    4, params, err, err_size) != 0 ||
+        agg_db_exec(conn, "setting the agent's last seq",
+                    "UPDATE agents SET last_seq = $2 WHERE agent_id = $1", 2, params, err,
+                    err_size) != 0 ||
+        notify(conn, agent_id, err, err_size) != 0 || agg_db_commit(conn, err, err_size) != 0)
+        goto out;
+    *from_seq = last_seq + 1;
     rc = 0;
 out:
     PQclear(res);

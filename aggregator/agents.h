@@ -6,6 +6,10 @@
  * NOTIFY the `citytally_agents` channel (in the same transaction, so the notice arrives
  * only with the committed change). A removed agent keeps its row with revoked_at set, so
  * its history stays attributable and its id can never be reused.
+ *
+ * `agent skip` records seqs the bureau accepts as lost after a restore (agent_gaps, see
+ * sql/009_agent_gaps.sql) and moves the agent's last_seq past them, which the next
+ * `welcome` carries (CONTRACT section 7).
  */
 #ifndef AGG_AGENTS_H
 #define AGG_AGENTS_H
@@ -15,6 +19,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define AGG_Z85_KEY_LEN 40
 #define AGG_AGENTS_CHANNEL "citytally_agents"
@@ -38,6 +43,13 @@ int agg_agent_add(PGconn *conn, const char *agent_id, const char *district, cons
 
 /* Marks `agent_id` removed. Returns 0, or -1 for an unknown or already removed agent. */
 int agg_agent_remove(PGconn *conn, const char *agent_id, char *err, size_t err_size);
+
+/* Records that seqs last_seq + 1 .. `to_seq` of `agent_id` are lost (who: the OS user
+ * running this, and the database user; when: now) and sets its last_seq to `to_seq`, in one
+ * transaction. `*from_seq` gets last_seq + 1. Refuses an unknown or removed agent and a
+ * `to_seq` at or below its last_seq, changing nothing. Returns 0 or -1. */
+int agg_agent_skip(PGconn *conn, const char *agent_id, uint64_t to_seq, uint64_t *from_seq,
+                   char *err, size_t err_size);
 
 /* Appends a table of all agents, removed ones included, to `out`. Returns 0 or -1. */
 int agg_agent_list(PGconn *conn, struct ct_buf *out, char *err, size_t err_size);

@@ -1,4 +1,5 @@
 #include "col_settings.h"
+#include "outbox.h"
 #include "spool.h"
 
 #include <stddef.h>
@@ -39,6 +40,8 @@ const struct ct_config_option col_settings_table[] = {
          "pending updates before new submits and imports are refused"),
     ROPT("outbox", "rejected_keep", CT_CONFIG_DURATION, rejected_keep_ms, 0, 3650LL * 86400000,
          "how long rejected updates stay listed by status"),
+    ROPT("outbox", "keep_acked", CT_CONFIG_DURATION, keep_acked_ms, 0, 3650LL * 86400000,
+         "how long acknowledged updates are kept to refill a restored bureau (0: not kept)"),
     ROPT("delivery", "batch_max", CT_CONFIG_INT, batch_max, 1, 1000, "updates per batch"),
     ROPT("delivery", "window", CT_CONFIG_INT, window, 1, 64, "batches in flight"),
     ROPT("delivery", "ack_timeout", CT_CONFIG_DURATION, ack_timeout_ms, 100, 3600000,
@@ -62,6 +65,7 @@ void col_settings_defaults(struct col_settings *s)
     s->log_level = CT_LOG_INFO;
     s->outbox_max = 1000000;
     s->rejected_keep_ms = 30LL * 86400000;
+    s->keep_acked_ms = COL_OUTBOX_KEEP_ACKED_MS;
     s->batch_max = 1000;
     s->window = 8;
     s->ack_timeout_ms = 10000;

@@ -41,6 +41,7 @@ struct col_settings {
     int64_t settle_ms;        /* a file not renamed in must stay unchanged this long */
     int64_t stale_after_ms;   /* /healthz turns 503 when the oldest pending is older */
     int64_t rejected_keep_ms; /* how long rejected updates stay visible in status */
+    int64_t keep_acked_ms;    /* how long acknowledged updates stay, to refill a restore */
 };
 
 extern const struct ct_config_option col_settings_table[];

@@ -16,6 +16,9 @@
  *            the catalog was cached, and what the running daemon last reported (pid,
  *            heartbeat, connection, batches in flight) for `status`;
  *   pending  updates not yet acknowledged, keyed by seq;
+ *   acked    copies of acknowledged updates (rejected ones too), kept `keep_acked` (set with
+ *            col_outbox_set_keep_acked) so that a bureau whose database was restored from a
+ *            backup can be refilled (CONTRACT section 7);
  *   rejected updates the aggregator refused, with code and message, kept `rejected_keep`;
  *   imported SHA-256 of every imported file's bytes, to refuse duplicates;
  *   catalog  the indicator catalog of the last `welcome` (codes, Chinese names, who reports);
@@ -30,9 +33,10 @@
  * Invariants:
  * - seqs are assigned at queue time from state.next_seq in the same transaction, start at
  *   1 and rise by exactly 1, so pending seqs are always contiguous: first .. next_seq - 1.
- * - an acknowledged update is deleted; a rejected one moves to `rejected` in the same
- *   transaction that records the ack. Nothing is ever evicted to make room: at
- *   `max_pending` new updates are refused.
+ * - an acknowledged update leaves `pending` for `acked` (a rejected one is also copied to
+ *   `rejected`) in the same transaction that records the ack; `acked` forgets it after
+ *   keep_acked. Nothing pending is ever evicted to make room: at `max_pending` new
+ *   updates are refused. A seq is never in both `pending` and `acked`.
  * - a failed write (disk full, lock timeout) changes nothing.
  * - pending seqs <= sent_through are the ones that may have reached an aggregator; the
  *   sender raises it (durably) before a batch leaves. Only those may ever be dropped as
@@ -52,6 +56,7 @@
 #define COL_OUTBOX_FILE "outbox.db"
 #define COL_OUTBOX_ERROR_MAX 512
 #define COL_SHA256_SIZE 32
+#define COL_OUTBOX_KEEP_ACKED_MS (400LL * 86400000) /* keep_acked's default */
 
 enum col_outbox_status {
     COL_OUTBOX_OK = 0,
@@ -161,13 +166,15 @@ int col_outbox_file_seen(struct col_outbox *ob, const unsigned char sha256[COL_S
                          char *name, size_t name_size, char *file_key, size_t key_size, char *err,
                          size_t err_size);
 
-/* Reads pending updates with seq >= from_seq, in order, at most `max` and at most
- * `max_bytes` of encoded size (ct_wire_update_size_bound), into `out`. */
+/* Reads updates with seq >= from_seq, in order, at most `max` and at most `max_bytes` of
+ * encoded size (ct_wire_update_size_bound), into `out`: kept acknowledged ones first (only
+ * a refill asks for those), then pending ones, as one run of consecutive seqs. */
 int col_outbox_fetch(struct col_outbox *ob, uint64_t from_seq, size_t max, size_t max_bytes,
                      struct ct_update *out, size_t *n, char *err, size_t err_size);
 
-/* Records an ack: every pending update with seq <= last_seq leaves, the `rejected` ones
- * into the rejected table with their reason. Also forgets rejections older than keep_ms. */
+/* Records an ack: every pending update with seq <= last_seq leaves for `acked`, the
+ * `rejected` ones also into the rejected table with their reason. Also forgets rejections
+ * older than keep_ms, and acknowledged updates older than keep_acked. */
 int col_outbox_ack(struct col_outbox *ob, uint64_t last_seq, const struct ct_rejection *rejected,
                    size_t n_rejected, int64_t keep_ms, char *err, size_t err_size);
 
@@ -205,6 +212,10 @@ int col_outbox_receipt_rename(struct col_outbox *ob, uint64_t first_seq, const c
 /* Frees what col_outbox_receipt_due() put in `r` (caller-owned) and zeroes it. */
 void col_receipt_release(struct col_receipt *r);
 
+/* How long acknowledged updates stay in `acked` (keep_acked; 0: not kept at all). The
+ * default is COL_OUTBOX_KEEP_ACKED_MS. Applies from the next ack or sync. */
+void col_outbox_set_keep_acked(struct col_outbox *ob, int64_t keep_ms);
+
 /* What col_outbox_sync() did, so the sender can log it. */
 struct col_sync_result {
     int64_t committed;        /* sent updates that the aggregator already had (acks lost) */
@@ -212,13 +223,19 @@ struct col_sync_result {
     uint64_t renumbered_from; /* the first seq they had before */
     bool behind;              /* M < held_seq: nothing was changed (see below) */
     uint64_t held_seq;        /* with `behind`: what this outbox had acknowledged */
+    bool refill;              /* with `behind`: `acked` holds all of M+1..held_seq */
+    int64_t n_missing;        /* with `behind` and not `refill`: how many of them it lacks */
+    uint64_t missing_to;      /* ... the highest of those */
+    char missing[256];        /* ... and which, as ranges: "6-250, 300" */
     uint64_t next_seq;
 };
 
 /* Brings the outbox in line with the aggregator's last committed seq M (`welcome` or a
  * `seq_gap` error), so that pending seqs run from M + 1 (CONTRACT section 7):
  * - M below what this collector had itself seen acknowledged (the bureau's database was
- *   restored): nothing changes and `behind` is set; the caller holds its updates;
+ *   restored): nothing changes and `behind` is set. With `refill` the caller resends
+ *   M + 1 .. held_seq (col_outbox_fetch reads them from `acked`), then the pending ones;
+ *   without, it sends nothing: `missing` names what keep_acked has already forgotten;
  * - pending updates up to M that were sent were committed and their ack lost: they leave;
  * - pending updates up to M that were never sent are someone else's seqs (another
  *   collector used this agent id, or this state was restored): all pending updates are

@@ -23,8 +23,10 @@
 struct col_outbox {
     sqlite3 *db;
     char path[4096];
-    sqlite3_stmt *insert; /* INSERT INTO pending */
-    sqlite3_stmt *fetch;  /* SELECT ... FROM pending WHERE seq >= ? */
+    sqlite3_stmt *insert;     /* INSERT INTO pending */
+    sqlite3_stmt *fetch;      /* SELECT ... FROM pending WHERE seq >= ? */
+    sqlite3_stmt *fetch_kept; /* SELECT ... FROM acked WHERE seq >= ? (a refill) */
+    int64_t keep_acked_ms;    /* how long acknowledged updates stay in `acked`; 0: not at all */
     int64_t data_version;
     uint64_t due_hash; /* of the `due` stored last by this connection; 0: none yet */
 };

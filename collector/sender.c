@@ -161,6 +161,7 @@ void col_sender_reconfigure(struct col_sender *s, const struct col_settings *set
     s->batch_max = clamp(settings->batch_max, 1, CT_WIRE_MAX_BATCH);
     s->ack_timeout_ms = clamp(settings->ack_timeout_ms, 100, 3600000);
     s->keep_ms = settings->rejected_keep_ms;
+    col_outbox_set_keep_acked(s->ob, settings->keep_acked_ms);
 }
 
 static const char *current_endpoint(const struct col_sender *s)
@@ -525,33 +526,50 @@ __attribute__((format(printf, 4, 5))) static void back_off(struct col_sender *s,
                 e->code, e->msg, advice, pending, (double)delay / 1000.0);
 }
 
-/* The aggregator's M is below what this collector saw acknowledged: sending now could only
- * fill seqs that stood for other updates, so nothing is sent or renumbered, and a hello is
- * tried again later (`agent skip` at the bureau, or a database brought back, resolves it). */
+/* The aggregator's M is below what this collector saw acknowledged, and keep_acked has
+ * already forgotten some of M+1..held: sending now could only fill seqs that stood for
+ * other updates, so nothing is sent or renumbered, and a hello is tried again later (an
+ * `agent skip` at the bureau, or a database brought back, resolves it). The bureau has to
+ * act, so the wait stays short once it has. */
 static void hold_behind(struct col_sender *s, uint64_t m, const struct col_sync_result *r)
 {
-    int64_t delay = backoff_delay(s, BACKOFF_CAP_MS);
+    int64_t delay = backoff_delay(s, AGENT_IN_USE_CAP_MS);
+    char text[COL_OUTBOX_ERROR_MAX + 256];
 
     forget_flights(s);
     s->phase = PHASE_BACKOFF;
     s->backoff_until = ct_time_mono_ms() + delay;
+    snprintf(text, sizeof(text),
+             "the aggregator's last seq %llu for agent %s is below %llu, which it had "
+             "acknowledged to this collector (its database was restored from a backup?), and "
+             "seqs %s (%lld in all) are no longer kept here (keep_acked): sending nothing "
+             "until the bureau runs `citytally-aggregator agent skip %s --to %llu`",
+             (unsigned long long)m, s->settings->agent, (unsigned long long)r->held_seq, r->missing,
+             (long long)r->n_missing, s->settings->agent, (unsigned long long)r->missing_to);
+    record_error(s, text);
     ct_complain(s->log, &s->refused, CT_LOG_ERROR, SUBJECT,
-                "the aggregator's last seq %llu for agent %s is below %llu, which it had "
-                "acknowledged to this collector: the bureau's database may have been restored "
-                "from a backup. Holding every pending update (none is renumbered or dropped); "
-                "asking again in %.1f s",
-                (unsigned long long)m, s->settings->agent, (unsigned long long)r->held_seq,
-                (double)delay / 1000.0);
+                "%s. Holding every pending update (none is renumbered or dropped); asking "
+                "again in %.1f s",
+                text, (double)delay / 1000.0);
 }
 
-/* Says what col_outbox_sync() did. Returns false when it held (behind). */
+/* Says what col_outbox_sync() did. Returns false when it held (behind, and not all of the
+ * seqs to resend are kept). */
 static bool report_sync(struct col_sender *s, uint64_t m, const struct col_sync_result *r)
 {
-    if (r->behind) {
+    if (r->behind && !r->refill) {
         hold_behind(s, m, r);
         return false;
     }
-    if (r->renumbered > 0)
+    if (r->behind)
+        ct_log_warn(s->log, SUBJECT,
+                    "the aggregator's last seq %llu for agent %s is below %llu, which it had "
+                    "acknowledged to this collector: its database was restored from a backup. "
+                    "Resending seqs %llu to %llu from the acknowledged updates kept here, then "
+                    "the pending ones (nothing is renumbered)",
+                    (unsigned long long)m, s->settings->agent, (unsigned long long)r->held_seq,
+                    (unsigned long long)(m + 1), (unsigned long long)r->held_seq);
+    else if (r->renumbered > 0)
         ct_log_error(s->log, SUBJECT,
                      "the aggregator already has seqs up to %llu from agent %s that this "
                      "collector never sent: another collector used its agent id or its state "

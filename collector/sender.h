@@ -15,8 +15,11 @@
  * - before a batch leaves, the outbox records that its seqs were sent (col_outbox_mark_sent).
  * - welcome / seq_gap: col_outbox_sync() to the aggregator's last_seq M: sent updates <= M
  *   leave as committed, never-sent ones <= M are renumbered after M (another collector used
- *   the agent id, or this state was restored), and when M is below what this collector saw
- *   acknowledged nothing is renumbered and nothing is sent: it says hello again later.
+ *   the agent id, or this state was restored). When M is below what this collector saw
+ *   acknowledged (the bureau's database was restored), nothing is renumbered: it resends
+ *   M+1.. from the acknowledged updates it kept (keep_acked), then the pending ones; or,
+ *   when some of those are no longer kept, logs which, sends nothing, and says hello again
+ *   later, until `agent skip` at the bureau moves M past them.
  * - hello carries the outbox's instance id; agent_in_use (another instance is live) backs
  *   off like the refusals below, keeping every update.
  * - several endpoints: no connection, no welcome or no ack within ack_timeout, a lost
@@ -73,8 +76,8 @@ struct col_sender *col_sender_new(void *zmq_ctx, const struct col_settings *sett
                                   size_t err_size);
 void col_sender_free(struct col_sender *s);
 
-/* Applies new window, batch_max, ack_timeout and rejected_keep (SIGHUP). `settings` stays
- * borrowed. */
+/* Applies new window, batch_max, ack_timeout, rejected_keep and keep_acked (SIGHUP). `settings`
+ * stays borrowed. */
 void col_sender_reconfigure(struct col_sender *s, const struct col_settings *settings);
 
 /* Fills `items` with the sockets to poll (COL_SENDER_POLLITEMS of them). */

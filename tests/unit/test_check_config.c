@@ -94,6 +94,9 @@ Test(examples, collector_conf_documents_every_key_and_loads)
     cr_expect_str_eq(s.spool, "/var/lib/citytally-collector/spool");
     cr_expect_eq(s.stale_after_ms, 3600000);
     cr_expect_eq(s.rejected_keep_ms, 30LL * 86400000);
+    cr_expect_eq(s.keep_acked_ms, 400LL * 86400000, "the example says the default");
+    col_settings_defaults(&s);
+    cr_expect_eq(s.keep_acked_ms, 400LL * 86400000, "CONTRACT section 7's default");
 }
 
 static void redirect(void)

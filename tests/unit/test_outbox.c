@@ -1,4 +1,4 @@
-/* test_outbox.c - collector/outbox.c: numbering, bounds, acks, resync and a full disk. */
+/* test_outbox.c - collector/outbox.c: numbering, bounds, acks, resync, refill and a full disk. */
 #include "outbox.h"
 #include "timefmt.h"
 
@@ -308,6 +308,7 @@ Test(outbox, sync_below_what_was_acknowledged_holds_and_renumbers_nothing)
     /* The aggregator was restored from a backup that ends at seq 5. */
     cr_assert_eq(col_outbox_sync(ob, 5, &r, err, sizeof(err)), 0, "%s", err);
     cr_assert(r.behind);
+    cr_assert(r.refill, "6..8 are kept");
     cr_assert_eq(r.held_seq, 8);
     cr_assert_eq(r.renumbered, 0);
     cr_assert_eq(r.committed, 0);
@@ -516,4 +517,197 @@ Test(outbox, processes_racing_to_create_a_new_state_dir_all_open_it)
     cr_assert_eq(col_outbox_stats(check, &st, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(st.pending, RACERS, "one update from each racer, none lost");
     col_outbox_free(check);
+}
+
+/* ------------------------------------------------------------ kept after the ack (section 7) */
+
+/* Runs `sql` on the outbox file through a second connection (ages or removes kept rows). */
+static void outbox_sql(const char *sql)
+{
+    sqlite3 *db;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/outbox.db", dir);
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+Test(outbox, acknowledged_updates_are_kept_but_no_longer_pending)
+{
+    struct col_outbox_stats st;
+    append_n(10, 100, 0);
+    mark_sent(10);
+    cr_assert_eq(col_outbox_ack(ob, 6, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(st.pending, 4);
+    cr_assert_eq(st.first_pending_seq, 7);
+    cr_assert_eq(st.last_ack_seq, 6);
+    cr_assert_eq(count_rows("SELECT count(*) FROM pending"), 4);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 6);
+    cr_assert_eq(count_rows("SELECT min(seq) * 100 + max(seq) FROM acked"), 106);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked a JOIN pending p USING (seq)"), 0);
+    /* A normal fetch from after the ack sees only pending updates. */
+    assert_seqs(4, 7, 6);
+}
+
+Test(outbox, a_rejected_update_is_kept_with_the_acknowledged_ones)
+{
+    struct ct_rejection rej = {.seq = 2, .code = "unknown_indicator", .msg = "no such indicator"};
+    append_n(3, 100, 0);
+    mark_sent(3);
+    cr_assert_eq(col_outbox_ack(ob, 3, &rej, 1, 86400000, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(count_rows("SELECT count(*) FROM rejected"), 1);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 3, "the refill must resend seq 2 too");
+}
+
+Test(outbox, updates_found_committed_at_a_welcome_are_kept_too)
+{
+    struct col_sync_result r;
+    append_n(10, 100, 0);
+    mark_sent(10);
+    cr_assert_eq(col_outbox_sync(ob, 6, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(r.committed, 6);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked WHERE seq BETWEEN 1 AND 6"), 6);
+}
+
+Test(outbox, kept_updates_are_forgotten_after_keep_acked)
+{
+    col_outbox_set_keep_acked(ob, 60000);
+    append_n(8, 100, 0);
+    mark_sent(8);
+    cr_assert_eq(col_outbox_ack(ob, 5, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    /* 1..3 were acknowledged two minutes ago, 4..5 just now. */
+    outbox_sql("UPDATE acked SET acked_ms = acked_ms - 120000 WHERE seq <= 3");
+    cr_assert_eq(col_outbox_ack(ob, 8, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 5);
+    cr_assert_eq(count_rows("SELECT min(seq) * 100 + max(seq) FROM acked"), 408);
+}
+
+Test(outbox, keep_acked_zero_keeps_nothing)
+{
+    col_outbox_set_keep_acked(ob, 0);
+    append_n(4, 100, 0);
+    mark_sent(4);
+    cr_assert_eq(col_outbox_ack(ob, 4, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 0);
+    cr_assert_eq(pending(), 0);
+}
+
+Test(outbox, a_welcome_below_the_last_ack_refills_from_what_was_kept)
+{
+    struct col_sync_result r;
+    struct col_outbox_stats st;
+    struct ct_update out[16];
+    size_t n;
+    append_n(10, 100, 0); /* values 0..9 under seqs 1..10 */
+    mark_sent(10);
+    cr_assert_eq(col_outbox_ack(ob, 8, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    /* The bureau's database was restored from a backup that ends at seq 5. */
+    cr_assert_eq(col_outbox_sync(ob, 5, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert(r.behind);
+    cr_assert(r.refill);
+    cr_assert_eq(r.held_seq, 8);
+    cr_assert_eq(r.n_missing, 0);
+    cr_assert_eq(r.renumbered, 0);
+    /* 6..8 come back from `acked`, then 9..10 from `pending`, each with its own value. */
+    cr_assert_eq(col_outbox_fetch(ob, 6, 16, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert_eq(out[i].seq, 6 + i);
+        cr_assert_eq(out[i].value.as.i, 5 + (int64_t)i);
+        cr_assert_str_eq(out[i].ind, "rd_centers_municipal");
+    }
+    /* A batch may stop inside the kept range; the next one starts where it stopped. */
+    cr_assert_eq(col_outbox_fetch(ob, 7, 1, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(out[0].seq, 7);
+    cr_assert_eq(col_outbox_ack(ob, 10, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(st.pending, 0);
+    cr_assert_eq(st.last_ack_seq, 10);
+    cr_assert_eq(st.next_seq, 11, "nothing was renumbered");
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 10);
+}
+
+Test(outbox, a_welcome_below_the_last_ack_names_the_seqs_no_longer_kept)
+{
+    struct col_sync_result r;
+    struct col_outbox_stats st;
+    append_n(10, 100, 0);
+    mark_sent(10);
+    cr_assert_eq(col_outbox_ack(ob, 8, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    outbox_sql("DELETE FROM acked WHERE seq IN (2, 3, 6)");
+    cr_assert_eq(col_outbox_sync(ob, 1, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert(r.behind);
+    cr_assert(!r.refill);
+    cr_assert_eq(r.held_seq, 8);
+    cr_assert_eq(r.n_missing, 3);
+    cr_assert_eq(r.missing_to, 6);
+    cr_assert_str_eq(r.missing, "2-3, 6");
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(st.pending, 2, "nothing changed");
+    cr_assert_eq(st.next_seq, 11);
+    cr_assert_eq(st.last_ack_seq, 8);
+    /* `agent skip --to 6` at the bureau: the next welcome says 6, and 7..8 are kept. */
+    cr_assert_eq(col_outbox_sync(ob, 6, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert(r.behind);
+    cr_assert(r.refill);
+    struct ct_update out[8];
+    size_t n;
+    cr_assert_eq(col_outbox_fetch(ob, 7, 8, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(out[0].seq, 7);
+    cr_assert_eq(out[3].seq, 10);
+    cr_assert_eq(out[3].value.as.i, 9);
+}
+
+Test(outbox, a_welcome_after_keep_acked_ran_out_names_the_whole_range)
+{
+    struct col_sync_result r;
+    col_outbox_set_keep_acked(ob, 60000);
+    append_n(300, 1000, 0);
+    mark_sent(300);
+    cr_assert_eq(col_outbox_ack(ob, 300, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    outbox_sql("UPDATE acked SET acked_ms = acked_ms - 120000");
+    /* The welcome itself forgets what is too old before it looks. */
+    cr_assert_eq(col_outbox_sync(ob, 100, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert(r.behind);
+    cr_assert(!r.refill);
+    cr_assert_str_eq(r.missing, "101-300");
+    cr_assert_eq(r.n_missing, 200);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 0);
+    /* After the skip the welcome says 300: delivery goes on from 301. */
+    cr_assert_eq(col_outbox_sync(ob, 300, &r, err, sizeof(err)), 0, "%s", err);
+    cr_assert(!r.behind);
+    append_n(1, 1000, 0);
+    assert_seqs(1, 301, 0);
+}
+
+Test(outbox, a_fetch_stops_at_a_hole_in_what_is_kept)
+{
+    struct ct_update out[16];
+    size_t n;
+    append_n(10, 100, 0);
+    mark_sent(10);
+    cr_assert_eq(col_outbox_ack(ob, 8, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    outbox_sql("DELETE FROM acked WHERE seq = 7");
+    cr_assert_eq(col_outbox_fetch(ob, 5, 16, CT_WIRE_MAX_MESSAGE, out, &n, err, sizeof(err)), 0);
+    cr_assert_eq(n, 2, "5 and 6, then the hole");
+    cr_assert_eq(out[1].seq, 6);
+}
+
+Test(outbox, a_version_2_outbox_is_upgraded_with_nothing_kept)
+{
+    struct col_outbox_stats st;
+    append_n(4, 100, 0);
+    mark_sent(4);
+    col_outbox_free(ob);
+    ob = NULL;
+    outbox_sql("DROP TABLE acked; PRAGMA user_version=2;");
+    cr_assert_eq(col_outbox_new(dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(count_rows("PRAGMA user_version"), 3);
+    cr_assert_eq(col_outbox_ack(ob, 2, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 2);
+    cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(st.pending, 2);
 }
