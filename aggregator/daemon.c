@@ -292,6 +292,22 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
     return timeout;
 }
 
+/* The directory follows agents added or removed; the feed follows commits of the other
+ * aggregators (CONTRACT section 7), coalesced with this one's own by agg_feed_mark. */
+static void dispatch_notifications(struct daemon *d, int64_t now)
+{
+    struct agg_notes notes;
+
+    if (agg_session_take_notifications(&d->db, now, &notes) != 0)
+        return;
+    if (notes.agents) {
+        ct_log_info(&d->log, "directory", "agents changed; reloading");
+        reload_directory(d);
+    }
+    for (size_t i = 0; i < notes.n_periods; i++)
+        agg_feed_mark(d->feed, &d->dir, notes.periods[i]);
+}
+
 static void run_loop(struct daemon *d)
 {
     struct agg_lanes *lanes = agg_ingest_lanes(d->ingest);
@@ -324,10 +340,8 @@ static void run_loop(struct daemon *d)
         }
         now = ct_time_mono_ms();
         handle_signals(d);
-        if (agg_session_up(&d->db) && agg_session_take_notifications(&d->db, now) == 1) {
-            ct_log_info(&d->log, "directory", "agents changed; reloading");
-            reload_directory(d);
-        }
+        if (agg_session_up(&d->db))
+            dispatch_notifications(d, now);
 
         /* The eventfd stays readable until collected, so no finished group is missed. */
         if (writers_done->revents & ZMQ_POLLIN)

@@ -12,6 +12,8 @@
  *   INSERT INTO update_warnings ..  -- one round trip: warnings, only if any,
  *   SELECT citytally_fold(..)          current values, from per-key
  *   UPDATE agents SET last_seq = ..    summaries (fold.h)
+ *   SELECT pg_notify('citytally_commits', ..)  -- if figures changed: the other aggregators
+ *                                                 publish progress (session.h)
  *   COMMIT                                                        -- checked: not ROLLBACK
  *
  * The statements marked as one round trip go in libpq's pipeline mode, as none needs the
