@@ -349,6 +349,7 @@ static void run_loop(struct daemon *d)
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, &d->db, now);
+        agg_ingest_refresh_presence(d->ingest, &d->db, now);
         agg_lanes_dispatch(lanes, &d->dir, now, false);
         if (agg_session_up(&d->db)) {
             agg_guard_arm(d->db_guard, MAIN_QUERY_MS);

@@ -77,6 +77,12 @@ void *agg_ingest_socket(const struct agg_ingest *in);
  * them (lanes.h), and what comes back is answered here. */
 struct agg_lanes *agg_ingest_lanes(struct agg_ingest *in);
 
+/* Moves the database's presence rows of this aggregator's connections that spoke since
+ * the last call forward (at most once a second), so hellos on other aggregators see them
+ * live (presence.h). Costs nothing while no batch arrived. */
+void agg_ingest_refresh_presence(struct agg_ingest *in, struct agg_session *db,
+                                 int64_t now_mono_ms);
+
 /* Reads waiting frames until there are none or a lane's group is full. With the session
  * `db` down, hello and batch are refused as `unavailable`. A hello's welcome carries the
  * agent's last_seq as committed in the database (CONTRACT section 7: never a cache, so

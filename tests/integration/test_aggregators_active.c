@@ -207,3 +207,83 @@ Test(aggregators_active, the_feed_of_b_follows_a_commit_through_a_with_its_exact
     free(from_a);
     free(from_b);
 }
+
+/* A test client on B's endpoint, in aggtest's context so aggtest_stop closes it. */
+static struct wc_client *client_of_b(const char *agent, const char *district)
+{
+    struct wc_client *c = wc_new(a.zctx, b_endpoint, agent, district, NULL, NULL, NULL);
+
+    cr_assert_not_null(c);
+    cr_assert_lt(a.n_clients, sizeof(a.clients) / sizeof(a.clients[0]));
+    a.clients[a.n_clients++] = c;
+    return c;
+}
+
+static long long presence_age_ms(void)
+{
+    return pgtest_scalar(a.db, "SELECT (extract(epoch FROM now() - seen_at) * 1000)::bigint"
+                               " FROM agent_presence WHERE agent_id = 'erqi-1'");
+}
+
+static bool presence_fresh(void)
+{
+    return presence_age_ms() < 5000;
+}
+
+Test(aggregators_active, a_live_instance_on_a_keeps_another_instance_out_of_b_until_it_is_silent)
+{
+    struct wc_client *y = aggtest_client(&a, "erqi-1", "erqi", NULL, NULL, NULL);
+    struct wc_client *x = client_of_b("erqi-1", "erqi");
+    char sql[256];
+
+    strcpy(y->out->hello.instance, "inst-y");
+    strcpy(x->out->hello.instance, "inst-x");
+    wc_expect_welcome(y, 0);
+    cr_assert_eq(pgtest_scalar(a.db, "SELECT count(*) FROM agent_presence WHERE agent_id ="
+                                     " 'erqi-1' AND instance = 'inst-y'"),
+                 1);
+
+    /* y is live on A: x's hello on B is refused, and displaces nothing. */
+    cr_assert_eq(wc_send_hello(x, 1), 0);
+    wc_expect_error(x, CT_WERR_AGENT_IN_USE, 0);
+    cr_assert_not_null(strstr(x->reply->error.msg, "instance inst-y"), "%s", x->reply->error.msg);
+    cr_assert(proc_wait_log(&b, "hello refused: agent erqi-1 (erqi) is in use by another collector",
+                            5000));
+
+    /* y's batches through A keep its presence fresh for the other aggregators. */
+    pgtest_exec(a.db, "UPDATE agent_presence SET seen_at = now() - interval '20 s'");
+    commit_figure(y, 1, 42);
+    long long deadline = proc_now_ms() + 10000;
+    while (!presence_fresh() && proc_now_ms() < deadline)
+        poll(NULL, 0, 20);
+    cr_assert(presence_fresh(), "A did not refresh y's presence: %lld ms old", presence_age_ms());
+    cr_assert_eq(wc_send_hello(x, 1), 0);
+    wc_expect_error(x, CT_WERR_AGENT_IN_USE, 0);
+
+    /* y falls silent. Just inside the 30 s heartbeat timeout it is still live... */
+    pgtest_exec(a.db, "UPDATE agent_presence SET seen_at = now() - interval '29 s'");
+    cr_assert_eq(wc_send_hello(x, 1), 0);
+    wc_expect_error(x, CT_WERR_AGENT_IN_USE, 0);
+
+    /* ... past it, x is welcomed on B with what y committed through A, and holds the agent. */
+    pgtest_exec(a.db, "UPDATE agent_presence SET seen_at = now() - interval '31 s'");
+    wc_expect_welcome(x, 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM agent_presence WHERE agent_id = 'erqi-1' AND instance ="
+             " 'inst-x' AND aggregator_id LIKE '%%/%d'",
+             (int)b.pid);
+    cr_assert_eq(pgtest_scalar(a.db, sql), 1);
+
+    /* Now y, back on A, is the one refused. */
+    cr_assert_eq(wc_send_hello(y, 2), 0);
+    wc_expect_error(y, CT_WERR_AGENT_IN_USE, 0);
+    cr_assert_not_null(strstr(y->reply->error.msg, "instance inst-x"), "%s", y->reply->error.msg);
+}
+
+Test(aggregators_active, a_hello_without_an_instance_claims_nothing)
+{
+    struct wc_client *c = aggtest_client(&a, "erqi-1", "erqi", NULL, NULL, NULL);
+
+    wc_expect_welcome(c, 0);
+    cr_assert_eq(pgtest_scalar(a.db, "SELECT count(*) FROM agent_presence"), 0);
+}
