@@ -318,8 +318,13 @@ static void run_loop(struct daemon *d)
         bool fresh;
         int n = 0, rc;
 
-        if (agg_session_ensure(&d->db, now, &fresh) && fresh)
+        if (agg_session_ensure(&d->db, now, &fresh) && fresh) {
             reload_directory(d);
+            /* Other aggregators' commits while the session was down sent notifications
+             * nobody here heard: publish every year once more. */
+            for (size_t i = 0; i < d->dir.n_target_years; i++)
+                agg_feed_mark(d->feed, &d->dir, d->dir.target_years[i]);
+        }
 
         items[n++] = (zmq_pollitem_t){NULL, d->signals.fd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, agg_lanes_done_fd(lanes), ZMQ_POLLIN, 0};

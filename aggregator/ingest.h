@@ -15,7 +15,8 @@
  * A welcome's last_seq is read from the database, never from the directory's copy, so any
  * number of aggregators on one database agree (CONTRACT section 7); while an agent has a
  * live connection from one collector instance, hellos and batches from others are refused
- * `agent_in_use` (presence.h) and counted in agent_conflicts.
+ * `agent_in_use` (presence.h; across aggregators through the agent_presence table) and
+ * counted in agent_conflicts.
  *
  * Every reply is sent with ZMQ_DONTWAIT, so a collector that stops reading cannot stall
  * the daemon: its reply is dropped, and its resend will be acked as a duplicate.
