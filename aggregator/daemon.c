@@ -292,6 +292,22 @@ static int64_t poll_timeout(struct daemon *d, int64_t now)
     return timeout;
 }
 
+/* The directory follows agents added or removed; the feed follows commits of the other
+ * aggregators (CONTRACT section 7), coalesced with this one's own by agg_feed_mark. */
+static void dispatch_notifications(struct daemon *d, int64_t now)
+{
+    struct agg_notes notes;
+
+    if (agg_session_take_notifications(&d->db, now, &notes) != 0)
+        return;
+    if (notes.agents) {
+        ct_log_info(&d->log, "directory", "agents changed; reloading");
+        reload_directory(d);
+    }
+    for (size_t i = 0; i < notes.n_periods; i++)
+        agg_feed_mark(d->feed, &d->dir, notes.periods[i]);
+}
+
 static void run_loop(struct daemon *d)
 {
     struct agg_lanes *lanes = agg_ingest_lanes(d->ingest);
@@ -302,8 +318,13 @@ static void run_loop(struct daemon *d)
         bool fresh;
         int n = 0, rc;
 
-        if (agg_session_ensure(&d->db, now, &fresh) && fresh)
+        if (agg_session_ensure(&d->db, now, &fresh) && fresh) {
             reload_directory(d);
+            /* Other aggregators' commits while the session was down sent notifications
+             * nobody here heard: publish every year once more. */
+            for (size_t i = 0; i < d->dir.n_target_years; i++)
+                agg_feed_mark(d->feed, &d->dir, d->dir.target_years[i]);
+        }
 
         items[n++] = (zmq_pollitem_t){NULL, d->signals.fd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, agg_lanes_done_fd(lanes), ZMQ_POLLIN, 0};
@@ -324,10 +345,8 @@ static void run_loop(struct daemon *d)
         }
         now = ct_time_mono_ms();
         handle_signals(d);
-        if (agg_session_up(&d->db) && agg_session_take_notifications(&d->db, now) == 1) {
-            ct_log_info(&d->log, "directory", "agents changed; reloading");
-            reload_directory(d);
-        }
+        if (agg_session_up(&d->db))
+            dispatch_notifications(d, now);
 
         /* The eventfd stays readable until collected, so no finished group is missed. */
         if (writers_done->revents & ZMQ_POLLIN)
@@ -335,6 +354,7 @@ static void run_loop(struct daemon *d)
         if (d->auth != NULL)
             agg_auth_handle(d->auth, &d->dir);
         agg_ingest_receive(d->ingest, &d->dir, &d->db, now);
+        agg_ingest_refresh_presence(d->ingest, &d->db, now);
         agg_lanes_dispatch(lanes, &d->dir, now, false);
         if (agg_session_up(&d->db)) {
             agg_guard_arm(d->db_guard, MAIN_QUERY_MS);

@@ -1,6 +1,8 @@
 #include "ingest.h"
 #include "auth.h"
+#include "buf.h"
 #include "curve_keys.h"
+#include "db.h"
 #include "due.h"
 #include "feed.h"
 #include "group.h"
@@ -33,6 +35,9 @@
  * protocol's 1 MiB, frames just over it still arrive, and get their `too_large` answer. */
 #define ROUTER_MAXMSGSIZE (CT_WIRE_MAX_MESSAGE + 64 * 1024)
 #define HELLO_QUERY_MS 3000 /* a hello's last_seq comes from the database within this */
+/* How often the presence rows of connections that spoke are moved forward: the other
+ * aggregators see a connection live for up to this much less than the timeout. */
+#define PRESENCE_REFRESH_MS 1000
 /* The connection watcher: a ZeroMQ socket monitor of the ROUTER, read on a thread. */
 #define MONITOR_ENDPOINT "inproc://citytally-agg-router-monitor"
 #define MAX_WATCHED 4096
@@ -55,6 +60,8 @@ struct agg_ingest {
     struct ct_wire_encoder *enc;
     struct ct_msg *reply;
     struct agg_presence *presence;
+    int64_t presence_refreshed_mono_ms;
+    struct ct_buf presence_params[3]; /* agg_presence_spoken's arrays */
     struct agg_ingest_stats stats;
     struct ct_ratelimit bad_frame_rl;
     struct ct_ratelimit refused_rl;
@@ -178,6 +185,8 @@ void agg_ingest_free(struct agg_ingest *in)
     ct_wire_encoder_free(in->enc);
     ct_msg_free(in->reply);
     agg_presence_free(in->presence);
+    for (size_t i = 0; i < 3; i++)
+        ct_buf_free(&in->presence_params[i]);
     free(in);
 }
 
@@ -319,6 +328,57 @@ static enum ct_wire_error committed_last_seq(struct agg_session *db, const char 
     return error;
 }
 
+/* A hello with an instance, in one statement: claims the agent's presence row for it
+ * (sql/010_agent_presence.sql) unless another instance is live on any aggregator, and reads
+ * last_seq. The CTE's claim is not visible to the outer SELECT, which shows the row as it
+ * was: the holder when refused. Returns CT_WERR_NONE, CT_WERR_AGENT_IN_USE with `holder` and
+ * *idle_ms set, or the error to answer with (its text in `why`). */
+static enum ct_wire_error claim_and_read_last_seq(struct agg_session *db, const char *agent_id,
+                                                  const char *instance, uint64_t *last_seq,
+                                                  char *holder, int64_t *idle_ms, char *why,
+                                                  size_t why_size)
+{
+    char live_ms[24];
+    const char *params[4] = {agent_id, instance, db->origin, live_ms};
+    PGresult *res;
+    enum ct_wire_error error = CT_WERR_NONE;
+
+    snprintf(live_ms, sizeof(live_ms), "%d", HEARTBEAT_TIMEOUT_MS);
+    res = agg_session_query(
+        db, "claiming the agent and reading its last seq",
+        "WITH claim AS ("
+        " INSERT INTO agent_presence AS p (agent_id, instance, aggregator_id, seen_at)"
+        " SELECT agent_id, $2, $3, now() FROM agents WHERE agent_id = $1 AND revoked_at IS NULL"
+        " ON CONFLICT (agent_id) DO UPDATE SET instance = excluded.instance,"
+        " aggregator_id = excluded.aggregator_id, seen_at = excluded.seen_at"
+        " WHERE p.instance = excluded.instance"
+        " OR p.seen_at <= now() - $4::bigint * interval '1 millisecond'"
+        " RETURNING 1)"
+        " SELECT a.last_seq, a.revoked_at IS NOT NULL, EXISTS (SELECT 1 FROM claim),"
+        " coalesce(h.instance, ''),"
+        " coalesce((extract(epoch FROM now() - h.seen_at) * 1000)::bigint, 0)"
+        " FROM agents a LEFT JOIN agent_presence h ON h.agent_id = a.agent_id"
+        " WHERE a.agent_id = $1",
+        4, params, PGRES_TUPLES_OK, HELLO_QUERY_MS, why, why_size);
+
+    if (res == NULL)
+        return CT_WERR_UNAVAILABLE;
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 1)[0] == 't') {
+        snprintf(why, why_size, "agent %s is not registered (it was removed)", agent_id);
+        error = CT_WERR_UNKNOWN_AGENT;
+    } else if (PQgetvalue(res, 0, 2)[0] != 't') {
+        /* Empty when the holder committed its claim after this statement's snapshot. */
+        ct_strlcpy(holder, PQgetvalue(res, 0, 3)[0] ? PQgetvalue(res, 0, 3) : "unknown",
+                   CT_ID_MAX + 1);
+        *idle_ms = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        error = CT_WERR_AGENT_IN_USE;
+    } else {
+        *last_seq = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    return error;
+}
+
 static void refuse_in_use(struct agg_ingest *in, const struct agg_batch *slot, const char *agent,
                           const char *district, const char *holder, const char *what)
 {
@@ -358,18 +418,29 @@ static void handle_hello(struct agg_ingest *in, struct agg_batch *slot,
         send_error(in, slot->route, slot->route_len, error, 0, why);
         return;
     }
-    if (!agg_presence_hello(in->presence, hello->agent, hello->instance, slot->route,
-                            slot->route_len, now_mono_ms, holder, &idle_ms)) {
+    /* This aggregator's own connections first, then every aggregator's, in the database. */
+    if (!agg_presence_hello_check(in->presence, hello->agent, hello->instance, slot->route,
+                                  slot->route_len, now_mono_ms, holder, &idle_ms)) {
         refuse_in_use(in, slot, hello->agent, hello->district, holder, "hello");
         return;
     }
-    error = committed_last_seq(db, hello->agent, &last_seq, why, sizeof(why));
+    if (hello->instance[0] != '\0')
+        error = claim_and_read_last_seq(db, hello->agent, hello->instance, &last_seq, holder,
+                                        &idle_ms, why, sizeof(why));
+    else
+        error = committed_last_seq(db, hello->agent, &last_seq, why, sizeof(why));
+    if (error == CT_WERR_AGENT_IN_USE) {
+        refuse_in_use(in, slot, hello->agent, hello->district, holder, "hello");
+        return;
+    }
     if (error != CT_WERR_NONE) {
         ct_log_limited(in->log, &in->refused_rl, CT_LOG_WARN, SUBJECT, "hello refused: %s", why);
         send_error(in, slot->route, slot->route_len, error, 0,
                    error == CT_WERR_UNAVAILABLE ? "the database is unavailable; retry later" : why);
         return;
     }
+    agg_presence_hello_take(in->presence, hello->agent, hello->instance, slot->route,
+                            slot->route_len, now_mono_ms);
     if (agg_directory_catalog(dir, in->reply) != 0) {
         ct_log_error(in->log, SUBJECT, "out of memory building a welcome for %s", hello->agent);
         return;
@@ -525,6 +596,39 @@ void agg_ingest_receive(struct agg_ingest *in, const struct agg_directory *dir,
             break;
         }
     }
+}
+
+void agg_ingest_refresh_presence(struct agg_ingest *in, struct agg_session *db, int64_t now_mono_ms)
+{
+    struct ct_buf *p = in->presence_params;
+    const char *params[3];
+    char why[AGG_DB_ERR_MAX];
+    PGresult *res;
+    int n;
+
+    if (now_mono_ms - in->presence_refreshed_mono_ms < PRESENCE_REFRESH_MS || !agg_session_up(db))
+        return;
+    in->presence_refreshed_mono_ms = now_mono_ms;
+    n = agg_presence_spoken(in->presence, now_mono_ms, &p[0], &p[1], &p[2]);
+    if (n <= 0) {
+        if (n < 0)
+            ct_log_limited(in->log, &in->send_rl, CT_LOG_ERROR, SUBJECT,
+                           "out of memory listing live connections; presence not refreshed");
+        return;
+    }
+    for (size_t i = 0; i < 3; i++)
+        params[i] = p[i].data;
+    /* Only the row of the same instance: another one may have taken over since. */
+    res = agg_session_query(
+        db, "refreshing the presence of live connections",
+        "UPDATE agent_presence p"
+        " SET seen_at = greatest(p.seen_at, now() - x.idle * interval '1 millisecond')"
+        " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(agent_id, instance, idle)"
+        " WHERE p.agent_id = x.agent_id AND p.instance = x.instance",
+        3, params, PGRES_COMMAND_OK, HELLO_QUERY_MS, why, sizeof(why));
+    if (res == NULL)
+        ct_log_limited(in->log, &in->send_rl, CT_LOG_WARN, SUBJECT, "%s", why);
+    PQclear(res);
 }
 
 /* ---------------------------------------------------------------- answering groups */

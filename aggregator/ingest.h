@@ -15,7 +15,8 @@
  * A welcome's last_seq is read from the database, never from the directory's copy, so any
  * number of aggregators on one database agree (CONTRACT section 7); while an agent has a
  * live connection from one collector instance, hellos and batches from others are refused
- * `agent_in_use` (presence.h) and counted in agent_conflicts.
+ * `agent_in_use` (presence.h; across aggregators through the agent_presence table) and
+ * counted in agent_conflicts.
  *
  * Every reply is sent with ZMQ_DONTWAIT, so a collector that stops reading cannot stall
  * the daemon: its reply is dropped, and its resend will be acked as a duplicate.
@@ -76,6 +77,12 @@ void *agg_ingest_socket(const struct agg_ingest *in);
 /* The groups and their writers, owned by the ingest: the daemon dispatches and collects
  * them (lanes.h), and what comes back is answered here. */
 struct agg_lanes *agg_ingest_lanes(struct agg_ingest *in);
+
+/* Moves the database's presence rows of this aggregator's connections that spoke since
+ * the last call forward (at most once a second), so hellos on other aggregators see them
+ * live (presence.h). Costs nothing while no batch arrived. */
+void agg_ingest_refresh_presence(struct agg_ingest *in, struct agg_session *db,
+                                 int64_t now_mono_ms);
 
 /* Reads waiting frames until there are none or a lane's group is full. With the session
  * `db` down, hello and batch are refused as `unavailable`. A hello's welcome carries the

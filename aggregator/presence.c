@@ -9,6 +9,7 @@ struct holder {
     unsigned char route[AGG_ROUTE_MAX];
     size_t route_len;
     int64_t spoke_mono_ms;
+    bool spoken; /* a batch since the last agg_presence_spoken */
 };
 
 struct agg_presence {
@@ -65,44 +66,59 @@ static bool live(const struct agg_presence *p, const struct holder *h, int64_t n
     return now_mono_ms - h->spoke_mono_ms < p->live_ms;
 }
 
-bool agg_presence_hello(struct agg_presence *p, const char *agent, const char *instance,
-                        const unsigned char *route, size_t route_len, int64_t now_mono_ms,
-                        char *holder, int64_t *idle_ms)
+bool agg_presence_hello_check(const struct agg_presence *p, const char *agent, const char *instance,
+                              const unsigned char *route, size_t route_len, int64_t now_mono_ms,
+                              char *holder, int64_t *idle_ms)
 {
-    struct holder *h;
+    const struct holder *h;
     bool found;
     size_t i;
 
     if (instance[0] == '\0' || route_len > AGG_ROUTE_MAX)
         return true;
     i = find(p, agent, &found);
-    if (found) {
-        h = &p->h[i];
-        if (strcmp(h->instance, instance) != 0 && !same_route(h, route, route_len) &&
-            live(p, h, now_mono_ms)) {
-            ct_strlcpy(holder, h->instance, CT_ID_MAX + 1);
-            *idle_ms = now_mono_ms - h->spoke_mono_ms;
-            return false;
-        }
-    } else {
+    if (!found)
+        return true;
+    h = &p->h[i];
+    if (strcmp(h->instance, instance) != 0 && !same_route(h, route, route_len) &&
+        live(p, h, now_mono_ms)) {
+        ct_strlcpy(holder, h->instance, CT_ID_MAX + 1);
+        *idle_ms = now_mono_ms - h->spoke_mono_ms;
+        return false;
+    }
+    return true;
+}
+
+void agg_presence_hello_take(struct agg_presence *p, const char *agent, const char *instance,
+                             const unsigned char *route, size_t route_len, int64_t now_mono_ms)
+{
+    struct holder *h;
+    bool found;
+    size_t i;
+
+    if (instance[0] == '\0' || route_len > AGG_ROUTE_MAX)
+        return;
+    i = find(p, agent, &found);
+    if (!found) {
         if (p->n == p->cap) {
             size_t cap = p->cap ? p->cap * 2 : 64;
             struct holder *grown = realloc(p->h, cap * sizeof(*grown));
             if (grown == NULL)
-                return true;
+                return;
             p->h = grown;
             p->cap = cap;
         }
         memmove(&p->h[i + 1], &p->h[i], (p->n - i) * sizeof(*p->h));
         p->n++;
-        h = &p->h[i];
-        ct_strlcpy(h->agent, agent, sizeof(h->agent));
+        memset(&p->h[i], 0, sizeof(p->h[i]));
+        ct_strlcpy(p->h[i].agent, agent, sizeof(p->h[i].agent));
     }
+    h = &p->h[i];
     ct_strlcpy(h->instance, instance, sizeof(h->instance));
     memcpy(h->route, route, route_len);
     h->route_len = route_len;
     h->spoke_mono_ms = now_mono_ms;
-    return true;
+    h->spoken = false; /* the hello's claim wrote seen_at itself */
 }
 
 bool agg_presence_batch(struct agg_presence *p, const char *agent, const unsigned char *route,
@@ -116,10 +132,40 @@ bool agg_presence_batch(struct agg_presence *p, const char *agent, const unsigne
         return true;
     if (same_route(h, route, route_len)) {
         h->spoke_mono_ms = now_mono_ms;
+        h->spoken = true;
         return true;
     }
     if (!live(p, h, now_mono_ms))
         return true;
     ct_strlcpy(holder, h->instance, CT_ID_MAX + 1);
     return false;
+}
+
+int agg_presence_spoken(struct agg_presence *p, int64_t now_mono_ms, struct ct_buf *agents,
+                        struct ct_buf *instances, struct ct_buf *idle_ms)
+{
+    int n = 0;
+
+    ct_buf_reset(agents);
+    ct_buf_reset(instances);
+    ct_buf_reset(idle_ms);
+    for (size_t i = 0; i < p->n; i++) {
+        struct holder *h = &p->h[i];
+        if (!h->spoken)
+            continue;
+        h->spoken = false;
+        ct_buf_puts(agents, n ? "," : "{");
+        ct_buf_puts(agents, h->agent);
+        ct_buf_puts(instances, n ? "," : "{");
+        ct_buf_puts(instances, h->instance);
+        ct_buf_printf(idle_ms, "%s%lld", n ? "," : "{",
+                      (long long)(now_mono_ms - h->spoke_mono_ms));
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    ct_buf_puts(agents, "}");
+    ct_buf_puts(instances, "}");
+    ct_buf_puts(idle_ms, "}");
+    return agents->failed || instances->failed || idle_ms->failed ? -1 : n;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BACKOFF_FIRST_MS 100
 #define CONNECT_TIMEOUT_S "5"
@@ -24,6 +25,23 @@ void agg_session_init(struct agg_session *s, const char *conninfo, int64_t backo
     s->backoff_ms = BACKOFF_FIRST_MS;
     s->backoff_max_ms = backoff_max_ms;
     s->log = log;
+    agg_session_origin(s->origin, sizeof(s->origin));
+}
+
+void agg_session_origin(char *buf, size_t size)
+{
+    char host[64];
+
+    if (gethostname(host, sizeof(host)) != 0)
+        ct_strlcpy(host, "unknown-host", sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    /* Quoted into SQL and notification payloads as it is: nothing there but these. */
+    for (char *c = host; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '.' || *c == '-' || *c == '_'))
+            *c = '_';
+    }
+    snprintf(buf, size, "%s/%ld", host, (long)getpid());
 }
 
 /* Closes the connection, if any; the session stays usable and reconnects on demand. */
@@ -74,7 +92,7 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
     /* connect_timeout comes first so a value in the user's conninfo overrides it. */
     const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *values[] = {CONNECT_TIMEOUT_S, "citytally-aggregator", s->conninfo, NULL};
-    char why[AGG_DB_ERR_MAX];
+    char why[AGG_DB_ERR_MAX], setup[256];
     PGresult *res;
 
     *fresh = false;
@@ -94,11 +112,14 @@ bool agg_session_ensure(struct agg_session *s, int64_t now_mono_ms, bool *fresh)
         schedule_retry(s, now_mono_ms);
         return false;
     }
-    /* LISTEN: agents added or removed (a writer's session never reads its input, so it
-     * must not collect notifications). citytally.fold: this session folds its own COPYs
-     * into current_values (aggregator/fold.c), so the table's trigger need not. */
-    res = PQexec(s->conn, s->listen ? "LISTEN citytally_agents; SET citytally.fold = 'daemon'"
-                                    : "SET citytally.fold = 'daemon'");
+    /* LISTEN: agents added or removed, commits of other aggregators (a writer's session
+     * never reads its input, so it must not collect notifications). citytally.fold: this
+     * session folds its own COPYs into current_values (aggregator/fold.c), so the table's
+     * trigger need not. citytally.origin: who committed, in the NOTIFY (store.c). */
+    snprintf(setup, sizeof(setup), "%sSET citytally.fold = 'daemon'; SET citytally.origin = '%s'",
+             s->listen ? "LISTEN " AGG_CHANNEL_AGENTS "; LISTEN " AGG_CHANNEL_COMMITS "; " : "",
+             s->origin);
+    res = PQexec(s->conn, setup);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         agg_db_message(s->conn, res, why, sizeof(why));
         PQclear(res);
@@ -122,11 +143,36 @@ void agg_session_lost(struct agg_session *s, const char *why, int64_t now_mono_m
     schedule_retry(s, now_mono_ms);
 }
 
-int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms)
+/* Adds the periods of a citytally_commits payload, "ORIGIN P,P,...", unless this process
+ * sent it. */
+static void note_commit(const struct agg_session *s, const char *payload, struct agg_notes *notes)
+{
+    size_t origin_len = strlen(s->origin);
+    const char *p;
+
+    if (strncmp(payload, s->origin, origin_len) == 0 && payload[origin_len] == ' ')
+        return;
+    p = strchr(payload, ' ');
+    while (p != NULL && *p != '\0') {
+        char *end;
+        long period = strtol(p + 1, &end, 10);
+        if (end == p + 1)
+            break;
+        bool seen = false;
+        for (size_t i = 0; i < notes->n_periods; i++)
+            seen = seen || notes->periods[i] == (int)period;
+        if (!seen && notes->n_periods < AGG_NOTES_MAX_PERIODS)
+            notes->periods[notes->n_periods++] = (int)period;
+        p = *end == ',' ? end : NULL;
+    }
+}
+
+int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms,
+                                   struct agg_notes *notes)
 {
     PGnotify *note;
-    int seen = 0;
 
+    memset(notes, 0, sizeof(*notes));
     if (s->conn == NULL)
         return 0;
     if (PQconsumeInput(s->conn) != 1) {
@@ -136,11 +182,13 @@ int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms)
         return -1;
     }
     while ((note = PQnotifies(s->conn)) != NULL) {
-        if (strcmp(note->relname, "citytally_agents") == 0)
-            seen = 1;
+        if (strcmp(note->relname, AGG_CHANNEL_AGENTS) == 0)
+            notes->agents = true;
+        else if (strcmp(note->relname, AGG_CHANNEL_COMMITS) == 0)
+            note_commit(s, note->extra, notes);
         PQfreemem(note);
     }
-    return seen;
+    return 0;
 }
 
 /* Waits until `conn` has a whole result or `deadline` passes. Returns 0, 1 on timeout, -1

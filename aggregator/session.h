@@ -2,11 +2,17 @@
  * session.h - the daemon's database connection and its up/down state.
  *
  * PostgreSQL restarts, networks drop. The session reconnects with exponential backoff
- * (capped by the db_retry_max setting), LISTENs for citytally_agents on every new
- * connection if asked to (the main session; writers' sessions do not), and logs each change of
+ * (capped by the db_retry_max setting), LISTENs for citytally_agents and citytally_commits on
+ * every new connection if asked to (the main session; writers' sessions do not), and logs each
+ * change of
  * state once: "database unreachable" when it starts (repeated at doubling intervals while it lasts)
  * and "database reachable again" when it ends, never once per message. Log lines name the server by
  * host and database only; the conninfo, which may hold a password, is never logged.
+ *
+ * Every connection carries this process's aggregator id (agg_session_origin) in the setting
+ * citytally.origin, so what one aggregator writes can name it: the NOTIFY of a commit
+ * (store.c), which every aggregator LISTENs for to publish progress after commits of the
+ * others (CONTRACT section 7), and the presence of an agent's live connection (ingest.c).
  *
  * The session owns its PGconn. Callers borrow it through agg_session_conn() while up.
  */
@@ -17,7 +23,23 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* Channels: an agent was added or removed; a commit changed figures. A commit's payload is
+ * "ORIGIN PERIOD,PERIOD,..." (the aggregator that committed, then the periods it touched). */
+#define AGG_CHANNEL_AGENTS "citytally_agents"
+#define AGG_CHANNEL_COMMITS "citytally_commits"
+
+#define AGG_ORIGIN_MAX 96
+#define AGG_NOTES_MAX_PERIODS 32
+
+/* What the notifications read by one agg_session_take_notifications call said. */
+struct agg_notes {
+    bool agents;                        /* the agents changed: reload the directory */
+    int periods[AGG_NOTES_MAX_PERIODS]; /* periods another aggregator's commits touched */
+    size_t n_periods;
+};
 
 struct agg_session {
     char conninfo[1024];
@@ -26,8 +48,9 @@ struct agg_session {
     int64_t backoff_ms;
     int64_t backoff_max_ms;
     struct ct_complaint down;
-    bool listen;              /* LISTEN citytally_agents on each new connection */
-    const struct ct_log *log; /* borrowed */
+    bool listen;                 /* LISTEN on both channels on each new connection */
+    char origin[AGG_ORIGIN_MAX]; /* agg_session_origin(), set on each connection */
+    const struct ct_log *log;    /* borrowed */
 };
 
 /* A caller-owned session starts down; agg_session_release closes its connection. */
@@ -48,9 +71,15 @@ PGconn *agg_session_conn(const struct agg_session *s);
 /* The socket to poll for notifications, or -1. */
 int agg_session_socket(const struct agg_session *s);
 
-/* Reads pending input. Returns 1 if a citytally_agents notification arrived, 0 if not,
- * -1 if the connection broke (the session is then down). */
-int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms);
+/* This process's aggregator id, "HOST/PID": no two aggregators running at once share it. It
+ * names the aggregator in the database and in log lines; it is no secret. */
+void agg_session_origin(char *buf, size_t size);
+
+/* Reads pending input into `notes`. Commits that this process's own sessions made are left
+ * out: their progress is published from their results (feed.h), not a second time. Returns
+ * 0, or -1 if the connection broke (the session is then down). */
+int agg_session_take_notifications(struct agg_session *s, int64_t now_mono_ms,
+                                   struct agg_notes *notes);
 
 /* Runs one statement as agg_db_query() does, but waits for the answer at most
  * `timeout_ms`: a database that stopped answering (a frozen or partitioned server) must

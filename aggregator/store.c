@@ -394,12 +394,15 @@ static int last_seq_params(struct agg_store *st, const struct locked_agent *agen
 /* Folds the current values, saves last_seq and commits, in one round trip. On failure the
  * transaction may still be open (aborted), or over if COMMIT itself failed. */
 static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
-                                    const struct locked_agent *agents, size_t n_agents, char *err,
+                                    const struct locked_agent *agents, size_t n_agents,
+                                    const struct agg_store_result *result, char *err,
                                     size_t err_size)
 {
     const char *fold_params[1], *seq_params[2], *warn_params[AGG_PLAUS_INSERT_PARAMS];
-    struct agg_db_step steps[4];
-    size_t n = 0;
+    const char *notify_params[1];
+    char periods[AGG_STORE_MAX_PERIODS * 12 + 1];
+    struct agg_db_step steps[5];
+    size_t n = 0, len = 0;
     int nothing_to_fold, seqs, warn;
 
     fold_params[0] = agg_fold_groups(&st->fold, &nothing_to_fold, err, err_size);
@@ -443,6 +446,23 @@ static enum agg_store_status finish(struct agg_store *st, PGconn *conn,
             .n_params = 2,
             .params = seq_params,
             .expect = PGRES_COMMAND_OK,
+        };
+    }
+    /* Every aggregator publishes progress after this commit (CONTRACT section 7): the
+     * notification leaves with the COMMIT, and only if it happens. It names this process
+     * (session.h), whose own feed is marked from the result instead. */
+    if (result->n_periods > 0) {
+        for (size_t i = 0; i < result->n_periods; i++)
+            len += (size_t)snprintf(periods + len, sizeof(periods) - len, "%s%d", i ? "," : "",
+                                    result->periods[i]);
+        notify_params[0] = periods;
+        steps[n++] = (struct agg_db_step){
+            .what = "notifying the other aggregators",
+            .sql = "SELECT pg_notify('citytally_commits',"
+                   " coalesce(current_setting('citytally.origin', true), '') || ' ' || $1)",
+            .n_params = 1,
+            .params = notify_params,
+            .expect = PGRES_TUPLES_OK,
         };
     }
     /* A COMMIT in a failed transaction "succeeds" with the tag ROLLBACK. */
@@ -526,7 +546,7 @@ enum agg_store_status agg_store_commit(struct agg_store *st, PGconn *conn, struc
         if (status != AGG_STORE_COMMITTED)
             goto rollback;
     }
-    status = finish(st, conn, agents, n_agents, err, err_size);
+    status = finish(st, conn, agents, n_agents, result, err, err_size);
     if (status != AGG_STORE_COMMITTED)
         goto rollback;
 

@@ -16,7 +16,15 @@
  *   INSERT INTO update_warnings ..  -- one round trip: warnings, only if any,
  *   SELECT citytally_fold(..)          current values, from per-key
  *   UPDATE agents SET last_seq = ..    summaries (fold.h)
+ *   SELECT pg_notify('citytally_commits', ..)  -- if figures changed: the other aggregators
+ *                                                 publish progress (session.h)
  *   COMMIT                                                        -- checked: not ROLLBACK
+ *
+ * The NOTIFY costs more than its round trip: PostgreSQL serializes the commits of all
+ * transactions that notify (a database-wide lock from just before the commit record until
+ * after it, the wait for a synchronous standby included), so it is sent only when figures
+ * changed. Measured here with pgbench (fsync on, 2,000-row transactions, a loaded host):
+ * no difference with 2 sessions, about -30% with 4.
  *
  * The statements marked as one round trip go in libpq's pipeline mode, as none needs the
  * answer of the one before it. db.c carries them (agg_db_pipeline, agg_db_copy_in) and
