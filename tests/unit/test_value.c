@@ -371,10 +371,11 @@ Test(value, thousands_are_grouped_by_three_in_the_integer_part_only)
 
 Test(value, grouping_into_a_short_buffer_fails_empty)
 {
-    char out[9] = "x";
+    char out[10] = "x";
 
-    cr_expect_eq(ct_value_group_thousands("1234567", out, sizeof(out)), -1); /* 9 + NUL */
+    /* "1,234,567" takes 9 bytes and its NUL a tenth */
+    cr_expect_eq(ct_value_group_thousands("1234567", out, sizeof(out) - 1), -1);
     cr_expect_str_eq(out, "");
-    cr_expect_eq(ct_value_group_thousands("1234567", out, 10), 0);
+    cr_expect_eq(ct_value_group_thousands("1234567", out, sizeof(out)), 0);
     cr_expect_str_eq(out, "1,234,567");
 }
