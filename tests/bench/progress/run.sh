@@ -138,7 +138,7 @@ corrections() {
 }
 
 median_pair_ms() { # median of 5 sessions each running two queries, as `report --diff` does
-    for i in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         psql -d bench10m -Atq -c '\timing on' \
             -c "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" \
             -c "SELECT count(*) FROM $1" -c "SELECT count(*) FROM $2" -c "ROLLBACK" |
