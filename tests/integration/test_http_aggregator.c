@@ -37,6 +37,21 @@ static struct aggtest agg;
 static void *zctx;
 static uint16_t port;
 
+/* The health probe checks the database on its own thread, a moment after the server is
+ * up ("not checked yet" until then): every test starts from a checked, healthy daemon. */
+static void wait_healthy(void)
+{
+    struct http_reply r = {0};
+    long long deadline = proc_now_ms() + REPLY_MS;
+
+    do {
+        http_reply_free(&r);
+        cr_assert_eq(http_get(port, "/healthz", &r), 0, "no answer to GET /healthz");
+    } while (r.status != 200 && proc_now_ms() < deadline && poll(NULL, 0, 20) == 0);
+    cr_assert_eq(r.status, 200, "never healthy: %s", r.body);
+    http_reply_free(&r);
+}
+
 static void setup(void)
 {
     agg.extra_args[0] = "--http";
@@ -48,6 +63,7 @@ static void setup(void)
     cr_assert_not_null(zctx);
     port = http_port_from_log(agg.proc.log_path);
     cr_assert_neq(port, 0, "no 'serving on' line in %s", agg.proc.log_path);
+    wait_healthy();
 }
 
 static void teardown(void)
