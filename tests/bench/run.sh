@@ -128,10 +128,7 @@ db_conninfo() { # db_conninfo DBNAME
         echo "host=$pg port=$port user=postgres dbname=$1"
     fi
 }
-on_agg_host() { # CMD...: runs CMD where the aggregator runs
-    if [ "$where" = lab ]; then lab_exec agg1 "$@"; else "$@"; fi
-}
-on_load_host() { # CMD...: runs CMD where the load generator runs
+on_agg_host() { # CMD...: runs CMD where the aggregator (and the load generator) runs
     if [ "$where" = lab ]; then lab_exec agg1 "$@"; else "$@"; fi
 }
 
@@ -256,7 +253,7 @@ loadgen() { # loadgen PREFIX EXTRA...
         keys="--server-key $work/keys/server.key.pub --client-keys $work/keys"
     fi
     # shellcheck disable=SC2086 # keys is a list of flags
-    on_load_host "$bin/citytally-loadgen" --endpoint "$endpoint" --prefix "$prefix" --districts "$districts" \
+    on_agg_host "$bin/citytally-loadgen" --endpoint "$endpoint" --prefix "$prefix" --districts "$districts" \
         --batch "$batch" --window "$window" --timeout-ms 10000 $keys "$@"
 }
 
