@@ -1,6 +1,6 @@
-#!/bin/sh
+#!/bin/bash
 # tests/bench/run.sh [--runs R] [--agents K] [--per-agent N] [--batch B] [--window W]
-#                    [--idle-agents M] [--curve]
+#                    [--idle-agents M] [--curve] [--replicated]
 #
 # The end-to-end benchmark: how close citytally comes to what this machine allows. It is
 # not a test with a time limit; it measures, checks its own result, and prints medians.
@@ -25,10 +25,30 @@
 # CT_BENCH_PG_OPTS adds server settings (e.g. "-c log_min_duration_statement=50" to see
 # stalls); CT_KEEP_TEST_DIRS=1 keeps the scratch directory with PostgreSQL's log.
 # Last line: e2e=<updates/s> copy=<rows/s> ratio=<e2e/copy> p99_ms=<..> rss_mib=<..> import=<rows/s>
+#
+# --replicated (root: network namespaces) measures the same load on the replicated database
+# tier of deploy/cluster/ as well: a pg_auto_failover monitor and two PostgreSQL nodes with
+# synchronous replication (ANY 1), each in a network namespace of its own (dbtier.sh), the
+# aggregator and the load generator on machine agg1. The load is single mode's, byte for
+# byte: plain text (or CURVE with --curve) on agg1's own loopback, since --insecure listens
+# on loopback only; what crosses the lab's network is the database traffic, through the
+# aggregators' multi-host conninfo (dbtier_conninfo). Each run is then:
+#   single:     phases 1 and 2 above (copy, copy2, e2e at saturation with its exactness
+#               check) on the private PostgreSQL, as without --replicated;
+#   replicated: the same on the lab: the ceiling is raw COPY of the same K x N rows from
+#               agg1 into the primary through the aggregators' multi-host conninfo, every
+#               COMMIT waiting for the standby (synchronous_commit on); then the same load
+#               through the aggregator on agg1, checked exactly in the same way.
+# Before and after each replicated phase the primary must have synchronous_commit on and its
+# standby streaming as a synchronous (quorum) standby, pg1 primary and pg2 secondary;
+# otherwise the run fails (a figure without the standby confirming is not this ceiling).
+# Phases 3 and 4 and the idle agents are left out. The lab's nodes keep deploy/cluster's
+# sizes (shared_buffers 128MB) with max_wal_size 4GB as above; the lab goes on every exit.
+# Last line: e2e=.. copy=.. ratio=.. replicated_e2e=.. replicated_copy=.. replicated_ratio=..
 set -eu
 cd "$(dirname "$0")/../.."
 
-runs=3 agents=16 per_agent=100000 batch=1000 window=4 idle_agents=1000 curve=0
+runs=3 agents=16 per_agent=100000 batch=1000 window=4 idle_agents=1000 curve=0 replicated=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -38,9 +58,19 @@ while [ $# -gt 0 ]; do
     --window) window=$2; shift 2 ;;
     --idle-agents) idle_agents=$2; shift 2 ;;
     --curve) curve=1; shift ;;
+    --replicated) replicated=1; shift ;;
     *) echo "run.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
     esac
 done
+if [ "$replicated" = 1 ] && [ "$(id -u)" -ne 0 ]; then
+    echo "run.sh: --replicated needs root (network namespaces)" >&2
+    exit 2
+fi
+# The lab of deploy/cluster/ (functions only; nothing runs until lab_init).
+# shellcheck source=deploy/cluster/lab.sh
+. deploy/cluster/lab.sh
+# shellcheck source=deploy/cluster/dbtier.sh
+. deploy/cluster/dbtier.sh
 
 build="build-bench" # quoted: unquoted, shellcheck reads it as $build minus bench
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCITYTALLY_WERROR=ON >/dev/null
@@ -57,6 +87,10 @@ pg="$work/pg"
 port=25700
 cleanup() {
     if [ -n "${agg_pid:-}" ]; then kill "$agg_pid" 2>/dev/null || true; fi
+    if [ -n "${CT_KEEP_TEST_DIRS:-}" ] && [ -d "$work/lab/db" ]; then
+        cp "$work"/lab/db/*.log "$work/" 2>/dev/null || true
+    fi
+    lab_teardown # a no-op without --replicated
     [ -f "$pg/server.log" ] && cp "$pg/server.log" "$work/server.log"
     tests/support/pg_cluster.sh stop "$pg" "$port" >/dev/null 2>&1 || true
     if [ -n "${CT_KEEP_TEST_DIRS:-}" ]; then
@@ -65,14 +99,38 @@ cleanup() {
         rm -rf "$work"
     fi
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 CT_PG_OPTS="-c fsync=on -c synchronous_commit=on -c shared_buffers=256MB -c max_wal_size=4GB \
     ${CT_BENCH_PG_OPTS:-}" \
     tests/support/pg_cluster.sh start "$pg" "$port" >/dev/null
-admin="host=$pg port=$port user=postgres dbname=postgres"
 districts=zhongyuan,erqi,guancheng,jinshui,shangjie,huiji,zhongmu,gongyi,xingyang,xinmi,xinzheng,dengfeng,jingkai,gaoxin,hangkonggang,zhengdong
-endpoint="tcp://127.0.0.1:$((port + 1))"
+
+# Where the phases run: "host" (the private PostgreSQL, everything on loopback) or "lab"
+# (--replicated: the database tier in its namespaces; the aggregator, the load generator and
+# every database client on machine agg1).
+use_host() {
+    where=host label=""
+    endpoint="tcp://127.0.0.1:$((port + 1))"
+    publish="tcp://127.0.0.1:$((port + 2))"
+}
+use_lab() {
+    where=lab label=" (replicated)"
+    endpoint="tcp://127.0.0.1:5560" # agg1's own loopback
+    publish="tcp://127.0.0.1:5561"
+}
+use_host
+db_conninfo() { # db_conninfo DBNAME
+    if [ "$where" = lab ]; then
+        dbtier_conninfo "$1"
+    else
+        echo "host=$pg port=$port user=postgres dbname=$1"
+    fi
+}
+on_agg_host() { # CMD...: runs CMD where the aggregator (and the load generator) runs
+    if [ "$where" = lab ]; then lab_exec agg1 "$@"; else "$@"; fi
+}
 
 field() { # field NAME "k=v k=v ..."
     echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
@@ -89,26 +147,49 @@ peak_rss_kib() {
 
 # fresh_db NAME: a migrated database with agents PREFIX0..K-1 registered
 fresh_db() {
-    psql "$admin" -qc "SET client_min_messages = warning" -qc "DROP DATABASE IF EXISTS $1" \
-        -qc "CREATE DATABASE $1" >/dev/null
-    db="host=$pg port=$port user=postgres dbname=$1"
-    "$bin/citytally-aggregator" migrate --db "$db" >/dev/null
+    on_agg_host psql "$(db_conninfo postgres)" -qc "SET client_min_messages = warning" \
+        -qc "DROP DATABASE IF EXISTS $1" -qc "CREATE DATABASE $1" >/dev/null
+    db=$(db_conninfo "$1")
+    on_agg_host "$bin/citytally-aggregator" migrate --db "$db" >/dev/null
 }
 
 # settle: every phase starts from the same state: PostgreSQL's dirty buffers written
 # (CHECKPOINT) and the kernel's dirty pages flushed (sync), so the writeback of one phase's
 # ~500 MB of WAL and tables is not charged to the next one.
+# On the lab, both nodes: the standby's restartpoint writes its copy of the same pages.
 settle() {
-    psql "$admin" -qc "CHECKPOINT" >/dev/null
+    if [ "$where" = lab ]; then
+        dbtier_psql pg1 -d postgres -c CHECKPOINT >/dev/null
+        dbtier_psql pg2 -d postgres -c CHECKPOINT >/dev/null
+    else
+        psql "$(db_conninfo postgres)" -qc "CHECKPOINT" >/dev/null
+    fi
     sync
 }
 
 drop_db() {
-    psql "$admin" -qc "DROP DATABASE $1" >/dev/null
+    on_agg_host psql "$(db_conninfo postgres)" -qc "DROP DATABASE $1" >/dev/null
+}
+
+# sync_check WHEN: on the lab, fails the run unless pg1 is the primary with synchronous_commit
+# on and pg2 its streaming synchronous standby, so every COMMIT measured waited for pg2.
+sync_check() {
+    [ "$where" = lab ] || return 0
+    local states repl
+    states="$(dbtier_state_of pg1)/$(dbtier_state_of pg2)"
+    repl=$(dbtier_psql pg1 -d postgres -tA -c "SELECT current_setting('synchronous_commit')
+        || ' ' || (current_setting('synchronous_standby_names') <> '') || ' ' ||
+        (SELECT count(*) FROM pg_stat_replication
+         WHERE state = 'streaming' AND sync_state IN ('sync', 'quorum'))" 2>&1 || true)
+    if [ "$states" != primary/secondary ] || [ "$repl" != "on true 1" ]; then
+        echo "run.sh: REPLICATION CHECK FAILED $1: pg1/pg2 $states (want primary/secondary)," \
+            "synchronous_commit, standby names set, synchronous standbys: '$repl' (want 'on true 1')" >&2
+        exit 1
+    fi
 }
 
 register_agents() { # register_agents DB PREFIX COUNT [KEYDIR]
-    psql "$1" -qc "INSERT INTO agents (agent_id, district)
+    on_agg_host psql "$1" -qc "INSERT INTO agents (agent_id, district)
         SELECT '$2' || i, (string_to_array('$districts', ','))[i % 16 + 1]
         FROM generate_series(0, $3 - 1) i" >/dev/null
 }
@@ -140,8 +221,12 @@ start_aggregator() { # start_aggregator DB [FLAG...]
     else
         set -- --insecure "$@"
     fi
-    "$bin/citytally-aggregator" --db "$agg_db" --listen "$endpoint" \
-        --publish "tcp://127.0.0.1:$((port + 2))" --http off "$@" \
+    # Not through on_agg_host: a function in the background is a subshell, and agg_pid must
+    # be the aggregator's own PID (ip netns exec execs its command).
+    local netns=()
+    if [ "$where" = lab ]; then netns=(ip netns exec "$(lab_ns agg1)"); fi
+    "${netns[@]}" "$bin/citytally-aggregator" --db "$agg_db" --listen "$endpoint" \
+        --publish "$publish" --http off "$@" \
         2>>"$work/aggregator.log" &
     agg_pid=$!
     i=0
@@ -168,7 +253,7 @@ loadgen() { # loadgen PREFIX EXTRA...
         keys="--server-key $work/keys/server.key.pub --client-keys $work/keys"
     fi
     # shellcheck disable=SC2086 # keys is a list of flags
-    "$bin/citytally-loadgen" --endpoint "$endpoint" --prefix "$prefix" --districts "$districts" \
+    on_agg_host "$bin/citytally-loadgen" --endpoint "$endpoint" --prefix "$prefix" --districts "$districts" \
         --batch "$batch" --window "$window" --timeout-ms 10000 $keys "$@"
 }
 
@@ -177,31 +262,30 @@ if [ "$curve" = 1 ]; then
     "$bin/citytally-aggregator" keygen "$work/keys/server.key" >/dev/null
 fi
 
-total=$((agents * per_agent))
-expected_sum=$(awk -v n="$per_agent" 'BEGIN { s = 0; for (i = 1; i <= n; i++) s += i % 7 + 1; print s }')
-all_e2e="" all_copy="" all_ratio="" all_p99="" all_rss="" all_import="" all_delivery=""
-all_p50="" all_max="" all_cpu="" all_copy2="" all_ratio2="" all_floor_p50="" all_floor_p99=""
-all_plaus_on="" all_plaus_off=""
-
-echo "run.sh: $runs runs; $agents agents x $per_agent updates, batch $batch, window $window;" \
-    "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
-r=1
-while [ "$r" -le "$runs" ]; do
-    # 1. the ceiling
+# ceiling_phase R: phase 1, the ceiling; sets copy_rate and copy2_rate
+ceiling_phase() {
+    local r=$1 copy copy2
     fresh_db "bench_copy_$r"
     settle
-    psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
-    copy=$("$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000)
+    on_agg_host psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
+    sync_check "before copy"
+    copy=$(on_agg_host "$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000)
+    sync_check "after copy"
     copy_rate=$(field rate "$copy")
     drop_db "bench_copy_$r"
     fresh_db "bench_copy2_$r"
     settle
-    psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
-    copy2=$("$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000 2)
+    on_agg_host psql "$db" -qc "CREATE TABLE updates_ceiling (LIKE updates INCLUDING ALL)" >/dev/null
+    sync_check "before copy2"
+    copy2=$(on_agg_host "$bin/citytally-copy-ceiling" "$db" updates_ceiling "$agents" "$per_agent" 10000 2)
+    sync_check "after copy2"
     copy2_rate=$(field rate "$copy2")
     drop_db "bench_copy2_$r"
+}
 
-    # 2. the path, at saturation
+# saturation_phase R: phase 2 at saturation, checked exactly; sets e2e, cpu and rss
+saturation_phase() {
+    local r=$1 i cpu0 cpu1 sat seconds acked stored wrong actual
     fresh_db "bench_e2e_$r"
     settle
     register_agents "$db" b "$agents"
@@ -209,15 +293,17 @@ while [ "$r" -le "$runs" ]; do
         i=0
         while [ "$i" -lt "$agents" ]; do
             [ -f "$work/keys/b$i.key" ] || "$bin/citytally-collector" keygen "$work/keys/b$i.key" >/dev/null
-            psql "$db" -qc "UPDATE agents SET public_key = '$(sed -n 's/.*public-key = "\(.*\)"/\1/p' "$work/keys/b$i.key.pub")' WHERE agent_id = 'b$i'"
+            on_agg_host psql "$db" -qc "UPDATE agents SET public_key = '$(sed -n 's/.*public-key = "\(.*\)"/\1/p' "$work/keys/b$i.key.pub")' WHERE agent_id = 'b$i'"
             i=$((i + 1))
         done
     fi
     start_aggregator "$db"
+    sync_check "before e2e"
     cpu0=$(cpu_ticks "$agg_pid")
     sat=$(loadgen b --agents "$agents" --per-agent "$per_agent")
     cpu1=$(cpu_ticks "$agg_pid")
     rss=$(peak_rss_kib "$agg_pid")
+    sync_check "after e2e"
     e2e=$(field rate "$sat")
     seconds=$(field seconds "$sat")
     cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$(getconf CLK_TCK)" -v s="$seconds" \
@@ -225,20 +311,85 @@ while [ "$r" -le "$runs" ]; do
 
     # the benchmark's own check: exactly the acked updates, exact totals
     acked=$(field acked "$sat")
-    stored=$(psql "$db" -Atc "SELECT count(*) FROM updates")
-    wrong=$(psql "$db" -Atc "SELECT count(*) FROM (SELECT agent_id, sum(value) s FROM updates
+    stored=$(on_agg_host psql "$db" -Atc "SELECT count(*) FROM updates")
+    wrong=$(on_agg_host psql "$db" -Atc "SELECT count(*) FROM (SELECT agent_id, sum(value) s FROM updates
         GROUP BY agent_id) t WHERE s <> $expected_sum")
-    actual=$(psql "$db" -Atc "SELECT actual FROM citytally_progress(2015, now())
+    actual=$(on_agg_host psql "$db" -Atc "SELECT actual FROM citytally_progress(2015, now())
         WHERE target_code = 'st_enterprises'")
     if [ "$acked" != "$total" ] || [ "$stored" != "$total" ] || [ "$wrong" != 0 ] ||
         [ "$actual" != "$((agents * expected_sum))" ]; then
-        echo "run.sh: EXACTNESS CHECK FAILED: acked=$acked stored=$stored (want $total)," \
+        echo "run.sh: EXACTNESS CHECK FAILED$label: acked=$acked stored=$stored (want $total)," \
             "agents with a wrong sum=$wrong, st_enterprises=$actual (want $((agents * expected_sum)))" >&2
         exit 1
     fi
 
     stop_aggregator
     drop_db "bench_e2e_$r"
+}
+
+# replicated_run R: one run of --replicated: phases 1 and 2 on the private PostgreSQL, then
+# the same on the lab; prints the run's line and keeps its figures for the medians.
+replicated_run() {
+    local r=$1 s_copy s_copy2 s_e2e s_cpu ratio ratio2 rratio rratio2
+    use_host
+    ceiling_phase "$r"
+    saturation_phase "$r"
+    s_copy=$copy_rate s_copy2=$copy2_rate s_e2e=$e2e s_cpu=$cpu
+    use_lab
+    ceiling_phase "$r"
+    saturation_phase "$r"
+    use_host
+    ratio=$(awk -v e="$s_e2e" -v c="$s_copy" 'BEGIN { printf "%.2f", e / c }')
+    ratio2=$(awk -v e="$s_e2e" -v c="$s_copy2" 'BEGIN { printf "%.2f", e / c }')
+    rratio=$(awk -v e="$e2e" -v c="$copy_rate" 'BEGIN { printf "%.2f", e / c }')
+    rratio2=$(awk -v e="$e2e" -v c="$copy2_rate" 'BEGIN { printf "%.2f", e / c }')
+    echo "run $r: single: copy=$s_copy copy2=$s_copy2 e2e=$s_e2e ratio=$ratio ratio2=$ratio2" \
+        "agg_cpu=${s_cpu}% replicated: copy=$copy_rate copy2=$copy2_rate e2e=$e2e" \
+        "ratio=$rratio ratio2=$rratio2 agg_cpu=${cpu}% rss_kib=$rss"
+    all_copy="$all_copy $s_copy" all_copy2="$all_copy2 $s_copy2" all_e2e="$all_e2e $s_e2e"
+    all_ratio="$all_ratio $ratio" all_ratio2="$all_ratio2 $ratio2" all_cpu="$all_cpu $s_cpu"
+    rall_copy="$rall_copy $copy_rate" rall_copy2="$rall_copy2 $copy2_rate" rall_e2e="$rall_e2e $e2e"
+    rall_ratio="$rall_ratio $rratio" rall_ratio2="$rall_ratio2 $rratio2" rall_cpu="$rall_cpu $cpu"
+}
+
+total=$((agents * per_agent))
+expected_sum=$(awk -v n="$per_agent" 'BEGIN { s = 0; for (i = 1; i <= n; i++) s += i % 7 + 1; print s }')
+all_e2e="" all_copy="" all_ratio="" all_p99="" all_rss="" all_import="" all_delivery=""
+all_p50="" all_max="" all_cpu="" all_copy2="" all_ratio2="" all_floor_p50="" all_floor_p99=""
+all_plaus_on="" all_plaus_off=""
+rall_copy="" rall_copy2="" rall_e2e="" rall_ratio="" rall_ratio2="" rall_cpu=""
+
+echo "run.sh: $runs runs; $agents agents x $per_agent updates, batch $batch, window $window;" \
+    "$(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
+if [ "$replicated" = 1 ]; then
+    lab_init "$work/lab"
+    chmod 0755 "$work/lab" # the database nodes run as postgres
+    dbtier_up || {
+        echo "run.sh: the replicated database tier did not come up (CT_KEEP_TEST_DIRS=1 keeps its logs)" >&2
+        exit 1
+    }
+    # The private PostgreSQL's checkpoint spacing; a reload applies it.
+    for node in pg1 pg2; do
+        dbtier_psql "$node" -d postgres -c "ALTER SYSTEM SET max_wal_size = '4GB'" \
+            -c "SELECT pg_reload_conf()" >/dev/null
+    done
+    lab_machine agg1 21
+    use_lab
+    sync_check "once the lab was up"
+    use_host
+    echo "run.sh: replicated: pg1 primary, pg2 its synchronous standby" \
+        "($(dbtier_psql pg1 -d postgres -tAc 'SHOW synchronous_standby_names')), synchronous_commit on;" \
+        "aggregator and load generator on agg1; each run single, then replicated"
+fi
+r=1
+while [ "$r" -le "$runs" ]; do
+    if [ "$replicated" = 1 ]; then
+        replicated_run "$r"
+        r=$((r + 1))
+        continue
+    fi
+    ceiling_phase "$r"
+    saturation_phase "$r"
 
     # ... and at half that rate, for latency: a fresh database again, after a checkpoint.
     # The saturated run's database is gone, so neither its dirty pages nor the autovacuum
@@ -300,6 +451,19 @@ while [ "$r" -le "$runs" ]; do
     all_floor_p99="$all_floor_p99 $(field p99_ms "$floor")"
     r=$((r + 1))
 done
+
+if [ "$replicated" = 1 ]; then
+    echo "medians of $runs: single: copy=$(echo "$all_copy" | median) copy2=$(echo "$all_copy2" | median)" \
+        "e2e=$(echo "$all_e2e" | median) ratio=$(echo "$all_ratio" | median)" \
+        "ratio2=$(echo "$all_ratio2" | median) agg_cpu=$(echo "$all_cpu" | median)%" \
+        "replicated: copy=$(echo "$rall_copy" | median) copy2=$(echo "$rall_copy2" | median)" \
+        "e2e=$(echo "$rall_e2e" | median) ratio=$(echo "$rall_ratio" | median)" \
+        "ratio2=$(echo "$rall_ratio2" | median) agg_cpu=$(echo "$rall_cpu" | median)%"
+    echo "e2e=$(echo "$all_e2e" | median) copy=$(echo "$all_copy" | median)" \
+        "ratio=$(echo "$all_ratio" | median) replicated_e2e=$(echo "$rall_e2e" | median)" \
+        "replicated_copy=$(echo "$rall_copy" | median) replicated_ratio=$(echo "$rall_ratio" | median)"
+    exit 0
+fi
 
 # idle connections
 fresh_db bench_idle
