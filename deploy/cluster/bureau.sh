@@ -7,7 +7,8 @@
 #
 #   bureau_up              machines agg1 (.21), agg2 (.22) and col (.30); one CURVE key pair
 #                          shared by both aggregators; 17 agents; each unit's collector on
-#                          one of the two aggregators (odd units agg1, even units agg2)
+#                          one of the two aggregators first (odd units agg1, even units
+#                          agg2), the other next: a collector moves when its own stops answering
 #   bureau_units           the 17 unit ids, one a line (data/districts.csv)
 #   bureau_dir UNIT        that unit's collector directory (state/, spool/)
 #   bureau_drop UNIT FILE  puts FILE into the unit's spool as staff do (write, then rename)
@@ -95,7 +96,8 @@ bureau_up() {
             --db "$db" >/dev/null
         i=$((i + 1))
         lab_exec col "$col" --agent "$unit-1" --district "$unit" \
-            --connect "tcp://$LAB_SUBNET.2$((2 - i % 2)):5560" --state-dir "$d/state" \
+            --connect "tcp://$LAB_SUBNET.2$((2 - i % 2)):5560,tcp://$LAB_SUBNET.2$((1 + i % 2)):5560" \
+            --state-dir "$d/state" \
             --spool "$d/spool" --key "$d/agent.key" --server-public-key "$keys/server.key.pub" \
             >>"$logs/collector-$unit.log" 2>&1 &
     done

@@ -8,7 +8,9 @@
 # twice a second (op add of 1..50, so each file adds 1275). Meanwhile:
 #   1. every process on the primary's machine is killed (SIGKILL, by PID);
 #   2. once the old primary is back as the standby, the new primary's link goes down, and
-#      comes back once writes are acknowledged again.
+#      comes back once writes are acknowledged again;
+#   3. the aggregator on agg1 is killed (SIGKILL): the collectors it served move to agg2
+#      within 15 s, each exactly once (one new welcome each, the others none).
 # For each fault it measures the time to the first update committed after it (writes
 # acknowledged again; limit 30 s) and the time until the old primary is the standby again
 # (limit 60 s). At the end every file must be stored exactly once: per agent, rows = files x
@@ -124,6 +126,40 @@ dbtier_wait "$old" secondary 120 || fail "$old did not come back"
 back2=$((($(date +%s%N) - t1) / 1000000))
 say "link of $old down: writes acknowledged again after $ack2 ms; $old standby again $back2 ms after the link came up"
 
+# ---- fault 3: kill -9 of the aggregator on agg1 ---------------------------------------------
+# Each collector lists both aggregators. Those that agg1 welcomed last move to agg2: each
+# exactly once, so one new welcome each, and the others none (checked at the end).
+welcomes() { grep -c "welcomed by" "$lab_scratch/log/collector-$1.log" || true; }
+last_welcomer() {
+    grep "welcomed by" "$lab_scratch/log/collector-$1.log" | tail -n 1 |
+        sed -n 's/.*welcomed by the aggregator at \(tcp:[^ ]*\): last seq.*/\1/p'
+}
+deadline=$(($(date +%s) + 60))
+until bureau_all_connected; do
+    [ "$(date +%s)" -lt "$deadline" ] || fail "not every collector was connected before the aggregator's kill"
+    sleep 0.2
+done
+declare -A welcomes_before on_agg1
+for unit in $(bureau_units); do
+    welcomes_before[$unit]=$(welcomes "$unit")
+    [ "$(last_welcomer "$unit")" != "tcp://$LAB_SUBNET.21:5560" ] || on_agg1[$unit]=1
+done
+[ "${#on_agg1[@]}" -gt 0 ] || fail "no collector was on agg1 before its kill"
+t0=$(date +%s%N)
+lab_kill agg1
+deadline=$(($(date +%s) + 60))
+for (( ; ; )); do
+    moved=0
+    for unit in "${!on_agg1[@]}"; do
+        [ "$(welcomes "$unit")" -le "${welcomes_before[$unit]}" ] || moved=$((moved + 1))
+    done
+    [ "$moved" -lt "${#on_agg1[@]}" ] || break
+    [ "$(date +%s)" -lt "$deadline" ] || fail "$moved of ${#on_agg1[@]} collectors moved within 60 s of agg1's kill"
+    sleep 0.1
+done
+move3=$((($(date +%s%N) - t0) / 1000000))
+say "kill -9 of agg1: its ${#on_agg1[@]} collectors all welcomed by agg2 after $move3 ms"
+
 # ---- the end: everything exactly once -------------------------------------------------------
 touch "$scratch/stop"
 wait "$loader_pid"
@@ -145,4 +181,13 @@ rejected=$(bureau_sql "SELECT count(*) FROM rejected_updates")
 [ "$ack2" -le 30000 ] || fail "writes came back $ack2 ms after the link went down (limit 30 s)"
 [ "$back1" -le 60000 ] || fail "the killed primary took $back1 ms to rejoin (limit 60 s)"
 [ "$back2" -le 60000 ] || fail "the cut-off primary took $back2 ms to rejoin (limit 60 s)"
+[ "$move3" -le 15000 ] || fail "agg1's collectors took $move3 ms to move to agg2 (limit 15 s)"
+for unit in $(bureau_units); do
+    want=${welcomes_before[$unit]}
+    [ -z "${on_agg1[$unit]:-}" ] || want=$((want + 1))
+    [ "$(welcomes "$unit")" -eq "$want" ] ||
+        fail "$unit was welcomed $(($(welcomes "$unit") - welcomes_before[$unit])) times after agg1's kill, not $((want - welcomes_before[$unit]))"
+    [ -z "${on_agg1[$unit]:-}" ] || [ "$(last_welcomer "$unit")" = "tcp://$LAB_SUBNET.22:5560" ] ||
+        fail "$unit's last welcome came from $(last_welcomer "$unit"), not agg2"
+done
 say "ok: $total updates from 17 collectors in $rounds rounds, each stored exactly once (0 lost, 0 doubled)"
