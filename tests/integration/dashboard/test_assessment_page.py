@@ -19,6 +19,7 @@ Both at the half year (as_of=2015-06-30, where targets are behind by different m
 and at the year end. Screenshots go to $CT_ARTIFACT_DIR/assessment.png and
 dashboard-pace.png (CTest attaches them). Helpers come from test_dashboard.py.
 """
+import glob
 import html.parser
 import json
 import os
@@ -180,9 +181,8 @@ def check_pace(view, dom, doc):
     return seen
 
 
-def main():
+def main(work):
     os.makedirs(base.ARTIFACTS, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="ct-assessment-")
     http_port, zmq_port, feed_port = base.free_port(), base.free_port(), base.free_port()
     base.psql("postgres", f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     base.psql("postgres", f'CREATE DATABASE "{DB}"')
@@ -270,12 +270,12 @@ def main():
         base.chromium("file://" + local, work, screenshot=shot)
         check(os.path.getsize(shot) > 50000, f"screenshot {shot}: {os.path.getsize(shot)} bytes")
         print(f"screenshot without JavaScript: {shot}", flush=True)
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
+    work = tempfile.mkdtemp(prefix="ct-assessment-")
     try:
-        main()
+        main(work)
     except Exception as e:  # one clear line
         base.checks["failed"] += 1
         print(f"FAIL: {e}", flush=True)
@@ -290,6 +290,11 @@ if __name__ == "__main__":
                 p.kill()
                 rc = "killed after 15 s"
             check(rc == 0, f"{os.path.basename(p.args[0])} exit status {rc} on SIGTERM")
+        if base.checks["failed"]:  # the daemons' last words, before their folder goes
+            for log in sorted(glob.glob(os.path.join(work, "*.log"))):
+                with open(log, encoding="utf-8", errors="replace") as f:
+                    print(f"--- {log}\n" + "".join(f.readlines()[-15:]), flush=True)
+        shutil.rmtree(work, ignore_errors=True)
     print(f"assessment page: {base.checks['passed']} passed, {base.checks['failed']} failed",
           flush=True)
     sys.exit(1 if base.checks["failed"] else 0)

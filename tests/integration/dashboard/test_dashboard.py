@@ -238,9 +238,8 @@ def compare(view, dom, doc):
     return compared
 
 
-def main():
+def main(work):
     os.makedirs(ARTIFACTS, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="ct-dashboard-")
     http_port, zmq_port, feed_port = free_port(), free_port(), free_port()
     psql("postgres", f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     psql("postgres", f'CREATE DATABASE "{DB}"')
@@ -316,12 +315,12 @@ def main():
     check(os.path.getsize(shot) > 50000, f"screenshot {shot} is {os.path.getsize(shot)} bytes")
     print(f"screenshot without JavaScript, as of 2015-06-30: {shot}", flush=True)
     print(f"compared {total} target views with /api/progress", flush=True)
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
+    work = tempfile.mkdtemp(prefix="ct-dashboard-")
     try:
-        main()
+        main(work)
     except Exception as e:  # one clear line, then the logs' tails help
         checks["failed"] += 1
         print(f"FAIL: {e}", flush=True)
@@ -337,5 +336,10 @@ if __name__ == "__main__":
                 rc = "killed after 15 s"
             # A clean stop is part of the contract (and what a sanitizer build reports on).
             check(rc == 0, f"{os.path.basename(p.args[0])} exit status {rc} on SIGTERM")
+        if checks["failed"]:  # the daemons' last words, before their folder goes
+            for log in sorted(glob.glob(os.path.join(work, "*.log"))):
+                with open(log, encoding="utf-8", errors="replace") as f:
+                    print(f"--- {log}\n" + "".join(f.readlines()[-15:]), flush=True)
+        shutil.rmtree(work, ignore_errors=True)
     print(f"dashboard: {checks['passed']} passed, {checks['failed']} failed", flush=True)
     sys.exit(1 if checks["failed"] else 0)

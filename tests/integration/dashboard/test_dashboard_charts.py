@@ -95,10 +95,9 @@ def check_charts(view, dom, codes, check):
     print(f"{view}: {len(shown)} rows, each with a sparkline and a chart", flush=True)
 
 
-def main():
+def main(work):
     check = td.check
     os.makedirs(td.ARTIFACTS, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="ct-charts-")
     http_port, zmq_port, feed_port = td.free_port(), td.free_port(), td.free_port()
     td.psql("postgres", f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     td.psql("postgres", f'CREATE DATABASE "{DB}"')
@@ -235,12 +234,12 @@ def main():
     check(os.path.getsize(shot) > 50000, f"screenshot {shot} is {os.path.getsize(shot)} bytes")
     print(f"screenshots: {td.ARTIFACTS}/dashboard-charts.png, dashboard-charts-open.png",
           flush=True)
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
+    work = tempfile.mkdtemp(prefix="ct-charts-")
     try:
-        main()
+        main(work)
     except Exception as e:
         td.checks["failed"] += 1
         print(f"FAIL: {e}", flush=True)
@@ -255,6 +254,11 @@ if __name__ == "__main__":
                 p.kill()
                 rc = "killed after 15 s"
             td.check(rc == 0, f"{os.path.basename(p.args[0])} exit status {rc} on SIGTERM")
+        if td.checks["failed"]:  # the daemons' last words, before their folder goes
+            for log in sorted(glob.glob(os.path.join(work, "*.log"))):
+                with open(log, encoding="utf-8", errors="replace") as f:
+                    print(f"--- {log}\n" + "".join(f.readlines()[-15:]), flush=True)
+        shutil.rmtree(work, ignore_errors=True)
     print(f"dashboard charts: {td.checks['passed']} passed, {td.checks['failed']} failed",
           flush=True)
     sys.exit(1 if td.checks["failed"] else 0)
