@@ -435,24 +435,29 @@ Test(ingest_protocol, commits_publish_progress_on_the_feed, .fini = teardown)
         wc_expect_ack(c, seq, 0);
         seq++;
     }
-    zmq_msg_init(&part);
-    cr_assert(zmq_msg_recv(&part, sub, 0) > 0, "no progress message");
-    memcpy(topic, zmq_msg_data(&part), zmq_msg_size(&part) < 31 ? zmq_msg_size(&part) : 31);
-    cr_assert_str_eq(topic, "progress.2015");
-    cr_assert(zmq_msg_more(&part));
-    cr_assert(zmq_msg_recv(&part, sub, 0) > 0);
-    cr_assert_eq(ct_wire_decode_feed(zmq_msg_data(&part), zmq_msg_size(&part), feed, &fault), 0,
-                 "%s", fault.msg);
-    zmq_msg_close(&part);
-    cr_assert_eq(feed->year, 2015);
-    cr_assert_eq(feed->n_targets, 35);
+    /* The year published at start (before any commit) has no figure yet: skip it. */
     bool found = false;
-    for (size_t i = 0; i < feed->n_targets; i++) {
-        if (strcmp(feed->targets[i].code, "rd_centers_municipal") == 0) {
-            cr_assert(feed->targets[i].has_actual);
-            cr_assert_float_eq(feed->targets[i].actual, 42.0, 1e-9);
-            cr_assert_float_eq(feed->targets[i].target, 100.0, 1e-9);
-            found = true;
+    for (int messages = 0; !found && messages < 4; messages++) {
+        zmq_msg_init(&part);
+        cr_assert(zmq_poll(&item, 1, WC_REPLY_MS) == 1, "no progress message");
+        cr_assert(zmq_msg_recv(&part, sub, 0) > 0, "no progress message");
+        memset(topic, 0, sizeof(topic));
+        memcpy(topic, zmq_msg_data(&part), zmq_msg_size(&part) < 31 ? zmq_msg_size(&part) : 31);
+        cr_assert_str_eq(topic, "progress.2015");
+        cr_assert(zmq_msg_more(&part));
+        cr_assert(zmq_msg_recv(&part, sub, 0) > 0);
+        cr_assert_eq(ct_wire_decode_feed(zmq_msg_data(&part), zmq_msg_size(&part), feed, &fault), 0,
+                     "%s", fault.msg);
+        zmq_msg_close(&part);
+        cr_assert_eq(feed->year, 2015);
+        cr_assert_eq(feed->n_targets, 35);
+        for (size_t i = 0; i < feed->n_targets; i++) {
+            if (strcmp(feed->targets[i].code, "rd_centers_municipal") == 0 &&
+                feed->targets[i].has_actual) {
+                cr_assert_float_eq(feed->targets[i].actual, 42.0, 1e-9);
+                cr_assert_float_eq(feed->targets[i].target, 100.0, 1e-9);
+                found = true;
+            }
         }
     }
     cr_assert(found);
