@@ -19,7 +19,7 @@ struct col_http {
 
     struct ct_gauge *pending, *last_ack, *connected, *rejected_kept;
     struct ct_gauge *due_missing; /* indicators missing for the next due round */
-    struct ct_counter *batches_sent, *acked, *rejected, *resends;
+    struct ct_counter *batches_sent, *acked, *rejected, *resends, *moves;
     struct ct_counter *files_imported, *files_failed, *rows_imported;
     struct col_sender_counters seen_sender; /* the daemon thread's copies, for deltas */
     struct col_spool_counters seen_spool;
@@ -134,6 +134,7 @@ void col_http_observe(struct col_http *h, const struct col_settings *settings,
         ct_counter_add(h->acked, delta(c.updates_acked, h->seen_sender.updates_acked));
         ct_counter_add(h->rejected, delta(c.updates_rejected, h->seen_sender.updates_rejected));
         ct_counter_add(h->resends, delta(c.resends, h->seen_sender.resends));
+        ct_counter_add(h->moves, delta(c.moves, h->seen_sender.moves));
         h->seen_sender = c;
     } else {
         ct_gauge_set(h->connected, 0);
@@ -176,6 +177,8 @@ static int register_metrics(struct col_http *h)
                                      "Updates the aggregator refused (see `status`).");
     h->resends = ct_metrics_counter(m, "citytally_resends_total", NULL,
                                     "Times in-flight batches were given up and sent again.");
+    h->moves = ct_metrics_counter(m, "citytally_collector_moves_total", NULL,
+                                  "Times the collector moved to the next aggregator of --connect.");
     h->files_imported = ct_metrics_counter(m, "citytally_spool_files_imported_total", NULL,
                                            "CSV files imported from the drop folder.");
     h->files_failed = ct_metrics_counter(m, "citytally_spool_files_failed_total", NULL,
@@ -187,7 +190,7 @@ static int register_metrics(struct col_http *h)
     ct_gauge_set(info, 1);
     if (h->pending == NULL || h->last_ack == NULL || h->connected == NULL ||
         h->rejected_kept == NULL || h->due_missing == NULL || h->batches_sent == NULL ||
-        h->acked == NULL || h->rejected == NULL || h->resends == NULL ||
+        h->acked == NULL || h->rejected == NULL || h->resends == NULL || h->moves == NULL ||
         h->files_imported == NULL || h->files_failed == NULL || h->rows_imported == NULL ||
         info == NULL ||
         ct_metrics_gauge_fn(m, "citytally_outbox_oldest_age_seconds", NULL,

@@ -140,6 +140,8 @@ Test(http_collector, healthz_turns_503_while_figures_are_stale_and_200_once_acke
     /* Back: the figure is delivered, acknowledged, and health returns. */
     aggtest_restart(&t);
     cr_assert(poll_get(port, "/metrics", delivered, 30000, &r), "not delivered:\n%s", r.body);
+    /* One endpoint: the aggregator's restart is a reconnection, not a move. */
+    cr_assert_eq(metric(r.body, "citytally_collector_moves_total"), 0, "%s", r.body);
     cr_assert_eq(metric(r.body, "citytally_outbox_oldest_age_seconds"), 0);
     cr_assert_gt(metric(r.body, "citytally_last_ack_timestamp_seconds"), 1.4e9);
     cr_assert(poll_get(port, "/healthz", healthy, 5000, &r), "still %d: %s", r.status, r.body);
