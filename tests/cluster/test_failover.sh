@@ -116,7 +116,11 @@ back1=$((($(date +%s%N) - t1) / 1000000))
 say "kill -9 of $old: writes acknowledged again after $ack1 ms; $old standby again $back1 ms after restart"
 
 # ---- fault 2: the new primary's link down ---------------------------------------------------
+# Only once the primary has left wait_primary is the standby a candidate: pg_auto_failover
+# never promotes a standby that may lack acknowledged commits, so a cut before then would
+# (rightly) leave the tier without a primary.
 old=$(dbtier_primary)
+dbtier_wait "$old" primary 60 || fail "$old did not leave wait_primary within 60 s of the standby's return"
 t0=$(date +%s%N)
 lab_link "$old" down
 ack2=$(ms_to_next_commit "$t0") || fail "no write acknowledged within 60 s of $old's link going down"
