@@ -214,6 +214,10 @@ static int get_uint(const struct field *f, const char *where, uint64_t *out,
 static int get_int(const struct field *f, const char *where, int64_t *out, bool *in_range,
                    struct ct_wire_fault *fault)
 {
+    /* outputs are set on every path: callers read them only on success, but at -O3 GCC
+     * cannot see that decode_fail() never returns 0 */
+    *out = 0;
+    *in_range = false;
     if (require(f, where, fault) != 0)
         return -1;
     *in_range = true;
@@ -236,6 +240,8 @@ static int get_int(const struct field *f, const char *where, int64_t *out, bool 
 static int get_str(const struct field *f, const char *where, const char **ptr, size_t *len,
                    struct ct_wire_fault *fault)
 {
+    *ptr = NULL; /* as in get_int() */
+    *len = 0;
     if (require(f, where, fault) != 0)
         return -1;
     if (f->value->type != MSGPACK_OBJECT_STR)
