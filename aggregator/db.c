@@ -571,6 +571,70 @@ abandoned:
     return NULL;
 }
 
+/* ---- reading a COPY's output ---------------------------------------------------- */
+
+/* Waits for more of a COPY's output or of its end on a connection with a deadline.
+ * Returns 0, or -1 with `err` (the deadline passed: the connection is now expired). */
+static int copy_out_wait(PGconn *conn, struct deadline *d, const char *what, char *err,
+                         size_t err_size)
+{
+    int ready = wait_socket(conn, POLLIN, d->at_ms);
+
+    if (ready == 0) {
+        d->expired = true;
+        snprintf(err, err_size, "%s: the database did not answer in time", what);
+        return -1;
+    }
+    if (ready < 0 || PQconsumeInput(conn) != 1) {
+        agg_db_error(conn, NULL, what, err, err_size);
+        return -1;
+    }
+    return 0;
+}
+
+int agg_db_copy_out_next(PGconn *conn, const char *what, char **row, char *err, size_t err_size)
+{
+    struct deadline *d = deadline_of(conn);
+    bool within = d != NULL && d->at_ms > 0;
+    PGresult *res;
+    int n, rc = 0;
+
+    *row = NULL;
+    while ((n = PQgetCopyData(conn, row, within)) == 0)
+        if (copy_out_wait(conn, d, what, err, err_size) != 0)
+            return -1;
+    if (n > 0)
+        return n;
+    if (n == -2) {
+        agg_db_error(conn, NULL, what, err, err_size);
+        return -1;
+    }
+    /* the output ended: COPY's own result says whether all of it was sent */
+    for (;;) {
+        while (within && PQisBusy(conn))
+            if (copy_out_wait(conn, d, what, err, err_size) != 0)
+                return -1;
+        if ((res = PQgetResult(conn)) == NULL)
+            break;
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == 0) {
+            agg_db_error(conn, res, what, err, err_size);
+            rc = -1;
+        }
+        PQclear(res);
+    }
+    return rc;
+}
+
+int agg_db_copy_out_drain(PGconn *conn)
+{
+    char err[AGG_DB_ERR_MAX + 16], *row; /* the reason is not kept: only the end matters */
+    int n;
+
+    while ((n = agg_db_copy_out_next(conn, "COPY", &row, err, sizeof(err))) > 0)
+        PQfreemem(row);
+    return n == 0 || PQstatus(conn) == CONNECTION_OK ? 0 : -1;
+}
+
 /* ---- connecting with a deadline ----------------------------------------------------- */
 
 PGconn *agg_db_connect_within(const char *conninfo, const char *application_name,

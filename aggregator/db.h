@@ -124,6 +124,17 @@ enum agg_db_outcome agg_db_pipeline(PGconn *conn, const struct agg_db_step *step
 enum agg_db_outcome agg_db_copy_in(PGconn *conn, const char *sql, const char *data, size_t len,
                                    char *err, size_t err_size);
 
+/* After agg_db_query() of a COPY ... TO STDOUT (expecting PGRES_COPY_OUT): the next row of
+ * its output in *row (the caller PQfreemems it), and its length. Returns 0 once the output
+ * has ended and the COPY succeeded, or -1 with "<what>: <message>" in `err` when the COPY
+ * failed, the connection broke or its deadline passed. A caller that stops early calls
+ * agg_db_copy_out_drain() before using the connection again. */
+int agg_db_copy_out_next(PGconn *conn, const char *what, char **row, char *err, size_t err_size);
+
+/* Reads and drops the rest of a COPY's output. Returns 0, or -1 when the connection is no
+ * longer usable (and expired, when a deadline passed). */
+int agg_db_copy_out_drain(PGconn *conn);
+
 /* Asks the server to cancel what `conn` is running, from a detached thread: PQcancel
  * blocks until the server answers, which a frozen server never does, and nobody may wait
  * for that. Returns 0, or -1 when not even the request could be prepared. */
