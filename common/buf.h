@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 struct ct_buf {
     char *data;
@@ -30,7 +31,12 @@ void ct_buf_free(struct ct_buf *b);
 void ct_buf_reset(struct ct_buf *b);
 
 int ct_buf_append(struct ct_buf *b, const void *data, size_t len);
-int ct_buf_puts(struct ct_buf *b, const char *s);
+/* Inline so that the length of a literal is known when compiling: documents are mostly
+ * literals between values. */
+static inline int ct_buf_puts(struct ct_buf *b, const char *s)
+{
+    return ct_buf_append(b, s, strlen(s));
+}
 int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Appends `s` as a JSON string literal, quotes included. `s` must be valid UTF-8. */

@@ -8,7 +8,9 @@
 
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static int64_t parse_ok(const char *text)
 {
@@ -159,6 +161,41 @@ Test(timefmt, format_is_iso_8601_in_utc_plus_8)
     cr_assert_str_eq(buf, "2016-02-29T23:59:59.999+08:00");
     ct_time_format(4102415999999LL, buf, sizeof(buf));
     cr_assert_str_eq(buf, "2099-12-31T23:59:59.999+08:00");
+}
+
+/* The digits written by hand against the C library's calendar, over years 1..9999, and the
+ * years outside four digits, which take the general path. */
+Test(timefmt, format_agrees_with_gmtime_over_every_four_digit_year)
+{
+    uint64_t state = 20150630;
+    char buf[CT_TIME_TEXT_MAX], want[64], rest[64];
+
+    for (int i = 0; i < 200000; i++) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        /* 0001-01-01 .. 9999-12-31 in UTC+8 */
+        int64_t lo = -62135596800000LL - 28800000LL, hi = 253402300799999LL - 28800000LL;
+        int64_t ms = lo + (int64_t)((state >> 11) % (uint64_t)(hi - lo));
+        int64_t local = ms + 28800000LL;
+        time_t secs = (time_t)(local >= 0 ? local / 1000 : -((-local + 999) / 1000));
+        int frac = (int)(local - (int64_t)secs * 1000);
+        struct tm tm;
+        size_t n;
+
+        cr_assert_not_null(gmtime_r(&secs, &tm));
+        n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (tm.tm_year + 1900 < 1000) { /* glibc's %Y does not pad */
+            snprintf(rest, sizeof(rest), "%s", strchr(want, '-'));
+            n = (size_t)snprintf(want, sizeof(want), "%04d%s", tm.tm_year + 1900, rest);
+        }
+        if (frac != 0)
+            snprintf(want + n, sizeof(want) - n, ".%03d+08:00", frac);
+        else
+            snprintf(want + n, sizeof(want) - n, "+08:00");
+        cr_assert_eq(ct_time_format(ms, buf, sizeof(buf)), strlen(want));
+        cr_assert_str_eq(buf, want, "%lld", (long long)ms);
+    }
+    ct_time_format(253402300800000LL - 28800000LL, buf, sizeof(buf));
+    cr_assert_str_eq(buf, "10000-01-01T00:00:00+08:00");
 }
 
 Test(timefmt, format_into_a_small_buffer_truncates_safely)
