@@ -1,6 +1,7 @@
 #include "diff.h"
 
 #include "db.h"
+#include "diff_listing.h"
 #include "timefmt.h"
 
 #include <inttypes.h>
@@ -18,16 +19,31 @@ static const char *targets_sql =
         3) ") d"
            " JOIN targets t ON t.year = $1 AND t.code = d.target_code ORDER BY t.position";
 
-/* Ordered by target position like the rows above, then by section 2's key. */
-static const char *updates_sql =
-    "SELECT target_code, agent_id, district, seq, indicator, op, trim_scale(value), note,"
-    " " TO_MS("observed_at") ", " TO_MS("received_at") ", trim_scale(contribution)"
-                                                       " FROM citytally_diff_updates($1, " MS_SQL(
-                                                           2) ", " MS_SQL(3) ")";
-
 static const char *value_or_null(const PGresult *res, int row, int col)
 {
     return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+static int fill_targets(struct agg_diff *d)
+{
+    const PGresult *r = d->res_targets;
+    int n = PQntuples(r);
+
+    if ((d->targets = calloc((size_t)n + 1, sizeof(*d->targets))) == NULL)
+        return -1;
+    d->n_targets = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        struct agg_diff_target *t = &d->targets[i];
+        t->code = PQgetvalue(r, i, 0);
+        t->name_zh = PQgetvalue(r, i, 1);
+        t->name_en = PQgetvalue(r, i, 2);
+        t->unit = PQgetvalue(r, i, 3);
+        t->kind = PQgetvalue(r, i, 4);
+        t->before = value_or_null(r, i, 5);
+        t->after = value_or_null(r, i, 6);
+        t->delta = value_or_null(r, i, 7);
+    }
+    return 0;
 }
 
 int agg_diff_load(PGconn *conn, int year, int64_t from_ms, int64_t to_ms, struct agg_diff **out,
@@ -37,7 +53,8 @@ int agg_diff_load(PGconn *conn, int year, int64_t from_ms, int64_t to_ms, struct
     const char *params[3] = {year_text, from_text, to_text};
     struct agg_diff *d = NULL;
     PGresult *check = NULL;
-    int rc = -1, n, n_updates;
+    int rc = -1;
+    bool listed = false;
 
     *out = NULL;
     if (from_ms >= to_ms) {
@@ -71,51 +88,13 @@ int agg_diff_load(PGconn *conn, int year, int64_t from_ms, int64_t to_ms, struct
         goto out;
     d->res_targets = agg_db_query(conn, "computing the diff", targets_sql, 3, params,
                                   PGRES_TUPLES_OK, err, err_size);
-    if (d->res_targets != NULL)
-        d->res_updates = agg_db_query(conn, "listing the diff's updates", updates_sql, 3, params,
-                                      PGRES_TUPLES_OK, err, err_size);
-    agg_db_rollback(conn);
-    if (d->res_targets == NULL || d->res_updates == NULL)
-        goto out;
-
-    n = PQntuples(d->res_targets);
-    n_updates = PQntuples(d->res_updates);
-    d->targets = calloc((size_t)n + 1, sizeof(*d->targets));
-    d->updates_storage = calloc((size_t)n_updates + 1, sizeof(*d->updates_storage));
-    if (d->targets == NULL || d->updates_storage == NULL) {
+    if (d->res_targets != NULL && fill_targets(d) != 0)
         snprintf(err, err_size, "out of memory");
+    else if (d->res_targets != NULL)
+        listed = agg_diff_listing_load(conn, d, &d->listing, err, err_size) == 0;
+    agg_db_rollback(conn);
+    if (!listed)
         goto out;
-    }
-    d->n_targets = (size_t)n;
-    for (int i = 0, u = 0; i < n; i++) {
-        struct agg_diff_target *t = &d->targets[i];
-        const PGresult *r = d->res_targets, *ur = d->res_updates;
-        t->code = PQgetvalue(r, i, 0);
-        t->name_zh = PQgetvalue(r, i, 1);
-        t->name_en = PQgetvalue(r, i, 2);
-        t->unit = PQgetvalue(r, i, 3);
-        t->kind = PQgetvalue(r, i, 4);
-        t->before = value_or_null(r, i, 5);
-        t->after = value_or_null(r, i, 6);
-        t->delta = value_or_null(r, i, 7);
-        /* Both results follow the targets' order: a target's updates are one run. */
-        t->updates = &d->updates_storage[u];
-        while (u < n_updates && strcmp(PQgetvalue(ur, u, 0), t->code) == 0) {
-            struct agg_diff_update *x = &d->updates_storage[u];
-            x->agent = PQgetvalue(ur, u, 1);
-            x->district = PQgetvalue(ur, u, 2);
-            x->seq = PQgetvalue(ur, u, 3);
-            x->indicator = PQgetvalue(ur, u, 4);
-            x->op = PQgetvalue(ur, u, 5);
-            x->value = PQgetvalue(ur, u, 6);
-            x->note = value_or_null(ur, u, 7);
-            x->observed_ms = strtoll(PQgetvalue(ur, u, 8), NULL, 10);
-            x->received_ms = strtoll(PQgetvalue(ur, u, 9), NULL, 10);
-            x->contribution = value_or_null(ur, u, 10);
-            t->n_updates++;
-            u++;
-        }
-    }
     *out = d;
     rc = 0;
 out:
@@ -129,10 +108,9 @@ void agg_diff_free(struct agg_diff *d)
 {
     if (d == NULL)
         return;
+    agg_diff_listing_free(d->listing);
     PQclear(d->res_targets);
-    PQclear(d->res_updates);
     free(d->targets);
-    free(d->updates_storage);
     free(d);
 }
 
@@ -173,11 +151,15 @@ int agg_diff_json(const struct agg_diff *d, struct ct_buf *out)
             ct_buf_json_string(out, x->agent);
             ct_buf_puts(out, ",\"district\":");
             ct_buf_json_string(out, x->district);
-            ct_buf_printf(out, ",\"seq\":%s,\"indicator\":", x->seq);
+            ct_buf_puts(out, ",\"seq\":");
+            ct_buf_puts(out, x->seq);
+            ct_buf_puts(out, ",\"indicator\":");
             ct_buf_json_string(out, x->indicator);
             ct_buf_puts(out, ",\"op\":");
             ct_buf_json_string(out, x->op);
-            ct_buf_printf(out, ",\"value\":%s,\"observed_at\":", x->value);
+            ct_buf_puts(out, ",\"value\":");
+            ct_buf_puts(out, x->value);
+            ct_buf_puts(out, ",\"observed_at\":");
             json_time(out, x->observed_ms);
             ct_buf_puts(out, ",\"note\":");
             if (x->note != NULL)

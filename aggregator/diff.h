@@ -2,13 +2,15 @@
  * diff.h - what changed between two times, and which updates moved it (CONTRACT section 11).
  *
  * The figures come from SQL (aggregator/sql/007_briefings.sql): citytally_diff lists the
- * targets whose actual differs between as of FROM and as of TO, citytally_diff_updates the
- * updates observed in (FROM, TO] behind each, with each update's contribution: its effect
- * on its unit's value (an add, its value; a set, its value less the unit's value just
- * before it), so a sum target's contributions add up to its delta exactly. This module
- * reads both and renders `report --diff` (table, json) and GET /api/diff (json).
+ * targets whose actual differs between as of FROM and as of TO. The updates observed in
+ * (FROM, TO] behind each, with each one's contribution (its effect on its unit's value: an
+ * add, its value; a set, its value less the unit's value just before it, so a sum target's
+ * contributions add up to its delta exactly), come from diff_listing.c, which replays the
+ * range in C. Both are read in one snapshot. This module renders `report --diff` (table,
+ * json) and GET /api/diff (json).
  *
- * A `struct agg_diff` owns the PGresults its strings point into; agg_diff_free() frees it.
+ * A `struct agg_diff` owns the PGresult and the listing its strings point into;
+ * agg_diff_free() frees them.
  * Numbers stay PostgreSQL's exact decimal text; NULL where there is no value.
  */
 #ifndef AGG_DIFF_H
@@ -19,6 +21,8 @@
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
+
+struct agg_diff_listing;
 
 struct agg_diff_update {
     const char *agent, *district, *seq, *indicator, *op, *value, *note; /* note: NULL */
@@ -39,8 +43,8 @@ struct agg_diff {
     struct agg_diff_target *targets; /* in the targets file's order */
     size_t n_targets;
     /* private */
-    PGresult *res_targets, *res_updates;
-    struct agg_diff_update *updates_storage;
+    PGresult *res_targets;
+    struct agg_diff_listing *listing; /* what the targets' updates point into */
 };
 
 /* Reads year `year`'s diff between as of `from_ms` and as of `to_ms` (from < to). Returns 0
