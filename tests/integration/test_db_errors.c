@@ -2,6 +2,7 @@
  * what PostgreSQL said, DETAIL and HINT included, and tells the caller what it means. */
 #include "db.h"
 #include "pgtest.h"
+#include "timefmt.h"
 
 #include <criterion/criterion.h>
 #include <string.h>
@@ -128,4 +129,71 @@ Test(db_errors, a_failed_connection_is_one_line_without_the_password)
                           " directory; Is the server running locally and accepting connections"
                           " on that socket?");
     cr_assert_null(strstr(err, "s3cret"));
+}
+
+/* Reads a COPY's output to its end: the rows it gave, and the outcome. */
+static int copy_rows(PGconn *conn, const char *sql, int *rows, char *err, size_t err_size)
+{
+    PGresult *res = agg_db_query(conn, "copying", sql, 0, NULL, PGRES_COPY_OUT, err, err_size);
+    char *row;
+    int n;
+
+    *rows = 0;
+    if (res == NULL)
+        return -1;
+    PQclear(res);
+    while ((n = agg_db_copy_out_next(conn, "copying", &row, err, err_size)) > 0) {
+        PQfreemem(row);
+        (*rows)++;
+    }
+    return n;
+}
+
+Test(db_errors, a_copy_out_reads_every_row_then_its_end)
+{
+    PGconn *conn = db_with_one_row("ct_db_errors_copy_out");
+    char err[AGG_DB_ERR_MAX] = "";
+    int rows;
+
+    cr_assert_eq(copy_rows(conn, "COPY (SELECT g FROM generate_series(1, 1000) g) TO STDOUT", &rows,
+                           err, sizeof(err)),
+                 0, "%s", err);
+    cr_assert_eq(rows, 1000);
+    cr_assert_eq(PQtransactionStatus(conn), PQTRANS_IDLE, "the connection is free again");
+    PQfinish(conn);
+}
+
+Test(db_errors, a_copy_out_that_fails_midway_says_why_and_frees_the_connection)
+{
+    PGconn *conn = db_with_one_row("ct_db_errors_copy_fail");
+    char err[AGG_DB_ERR_MAX] = "";
+    int rows;
+
+    cr_assert_eq(copy_rows(conn,
+                           "COPY (SELECT 1 / (5000 - g) FROM generate_series(1, 9000) g)"
+                           " TO STDOUT",
+                           &rows, err, sizeof(err)),
+                 -1);
+    cr_assert_str_eq(err, "copying: ERROR:  division by zero");
+    cr_assert_lt(rows, 5000, "no row past the failure");
+    cr_assert_eq(pgtest_scalar(conn, "SELECT count(*) FROM t"), 1, "the connection still works");
+    PQfinish(conn);
+}
+
+Test(db_errors, a_copy_out_gives_up_at_the_deadline)
+{
+    PGconn *conn = db_with_one_row("ct_db_errors_copy_deadline");
+    char err[AGG_DB_ERR_MAX] = "";
+    int rows;
+
+    /* the rows come at once, then the server sleeps before the last one */
+    cr_assert_eq(agg_db_set_deadline(conn, ct_time_mono_ms() + 300), 0);
+    cr_assert_eq(copy_rows(conn,
+                           "COPY (SELECT g, CASE WHEN g = 3 THEN pg_sleep(5) END"
+                           " FROM generate_series(1, 3) g) TO STDOUT",
+                           &rows, err, sizeof(err)),
+                 -1);
+    cr_assert_str_eq(err, "copying: the database did not answer in time");
+    cr_assert(agg_db_expired(conn), "a connection abandoned mid-COPY is not reused");
+    PQfinish(conn);
 }
