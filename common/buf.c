@@ -21,7 +21,7 @@ void ct_buf_reset(struct ct_buf *b)
         b->data[0] = '\0';
 }
 
-static int reserve(struct ct_buf *b, size_t extra)
+int ct_buf_reserve(struct ct_buf *b, size_t extra)
 {
     size_t want, cap;
     char *bigger;
@@ -49,7 +49,7 @@ fail:
 
 int ct_buf_append(struct ct_buf *b, const void *data, size_t len)
 {
-    if (reserve(b, len) != 0)
+    if (ct_buf_reserve(b, len) != 0)
         return -1;
     memcpy(b->data + b->len, data, len);
     b->len += len;
@@ -67,7 +67,7 @@ int ct_buf_printf(struct ct_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || reserve(b, (size_t)n) != 0) {
+    if (n < 0 || ct_buf_reserve(b, (size_t)n) != 0) {
         b->failed = true;
         return -1;
     }
@@ -87,44 +87,58 @@ static const bool json_escaped[256] = {
     [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
 };
 
-int ct_buf_json_string(struct ct_buf *b, const char *s)
+char *ct_json_string_into(char *dst, const char *s, size_t len)
 {
-    const unsigned char *run = (const unsigned char *)s, *p;
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *run = (const unsigned char *)s, *end = run + len;
 
     /* runs of bytes that need no escape are copied whole: a diff renders ~100 MB of this */
-    ct_buf_append(b, "\"", 1);
-    for (p = run; *p; p++) {
-        const char *escape;
-        char code[8];
-
+    *dst++ = '"';
+    for (const unsigned char *p = run; p < end; p++) {
         if (!json_escaped[*p])
             continue;
-        ct_buf_append(b, run, (size_t)(p - run));
+        memcpy(dst, run, (size_t)(p - run));
+        dst += p - run;
         run = p + 1;
+        *dst++ = '\\';
         switch (*p) {
         case '"':
-            escape = "\\\"";
-            break;
         case '\\':
-            escape = "\\\\";
+            *dst++ = (char)*p;
             break;
         case '\n':
-            escape = "\\n";
+            *dst++ = 'n';
             break;
         case '\r':
-            escape = "\\r";
+            *dst++ = 'r';
             break;
         case '\t':
-            escape = "\\t";
+            *dst++ = 't';
             break;
         default:
-            snprintf(code, sizeof(code), "\\u%04x", *p);
-            escape = code;
+            memcpy(dst, "u00", 3);
+            dst[3] = hex[*p >> 4];
+            dst[4] = hex[*p & 15];
+            dst += 5;
         }
-        ct_buf_puts(b, escape);
     }
-    ct_buf_append(b, run, (size_t)(p - run));
-    return ct_buf_append(b, "\"", 1);
+    memcpy(dst, run, (size_t)(end - run));
+    dst += end - run;
+    *dst++ = '"';
+    return dst;
+}
+
+int ct_buf_json_string(struct ct_buf *b, const char *s)
+{
+    size_t len = strlen(s);
+    char *end;
+
+    if (ct_buf_reserve(b, CT_JSON_STRING_MAX(len)) != 0)
+        return -1;
+    end = ct_json_string_into(b->data + b->len, s, len);
+    b->len = (size_t)(end - b->data);
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 int ct_buf_html(struct ct_buf *b, const char *s)

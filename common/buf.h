@@ -42,6 +42,18 @@ int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(
 /* Appends `s` as a JSON string literal, quotes included. `s` must be valid UTF-8. */
 int ct_buf_json_string(struct ct_buf *b, const char *s);
 
+/* For writers of large documents that reserve room once for many pieces: makes room for
+ * `extra` more bytes (and the NUL) at data + len without writing them. Returns 0, or -1
+ * (and `failed` is set). */
+int ct_buf_reserve(struct ct_buf *b, size_t extra);
+
+/* The most bytes ct_json_string_into() writes for `len` bytes of text. */
+#define CT_JSON_STRING_MAX(len) (6 * (size_t)(len) + 2)
+
+/* Writes the `len` bytes of `s` as a JSON string literal at `dst`, which has room for
+ * CT_JSON_STRING_MAX(len) bytes, and returns the end. No NUL is written. */
+char *ct_json_string_into(char *dst, const char *s, size_t len);
+
 /* Appends `s` (NULL appends nothing) with & < > " ' as character references: safe as HTML
  * or SVG text and inside a quoted attribute. Returns 0, or -1 when the buffer could not
  * grow. Every page the daemons serve escapes what it did not write itself through this. */
