@@ -96,7 +96,8 @@ void agg_api_series(PGconn *conn, const struct ct_http_request *req, struct ct_h
     agg_series_free(s);
 }
 
-void agg_api_diff(PGconn *conn, const struct ct_http_request *req, struct ct_http_response *resp)
+void agg_api_diff(PGconn *conn, PGconn *helper, const struct ct_http_request *req,
+                  struct ct_http_response *resp)
 {
     static const char *const known[] = {"year", "from", "to", NULL};
     struct agg_diff *d = NULL;
@@ -119,7 +120,7 @@ void agg_api_diff(PGconn *conn, const struct ct_http_request *req, struct ct_htt
         answer(resp, status, err);
         return;
     }
-    if ((rc = agg_diff_load(conn, year, from, to, &d, err, sizeof(err))) != 0) {
+    if ((rc = agg_diff_load(conn, helper, year, from, to, &d, err, sizeof(err))) != 0) {
         answer(resp, rc > 0 ? 404 : 503, err);
         return;
     }

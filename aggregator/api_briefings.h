@@ -19,6 +19,8 @@ void agg_api_series(PGconn *conn, const struct ct_http_request *req, struct ct_h
 unsigned agg_api_year_param(PGconn *conn, const struct ct_http_request *req, int *year, char *err,
                             size_t err_size);
 
-void agg_api_diff(PGconn *conn, const struct ct_http_request *req, struct ct_http_response *resp);
+/* `helper`: NULL, or a second pooled connection that reads half of a long listing. */
+void agg_api_diff(PGconn *conn, PGconn *helper, const struct ct_http_request *req,
+                  struct ct_http_response *resp);
 
 #endif

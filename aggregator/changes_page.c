@@ -124,7 +124,7 @@ static void render_target(struct ct_buf *out, const struct agg_diff_target *t, P
     ct_buf_puts(out, "</tbody></table></section>");
 }
 
-void agg_changes_page(PGconn *conn, const struct ct_http_request *req,
+void agg_changes_page(PGconn *conn, PGconn *helper, const struct ct_http_request *req,
                       struct ct_http_response *resp)
 {
     static const char *const known[] = {"year", "as_of", "from", NULL};
@@ -156,7 +156,7 @@ void agg_changes_page(PGconn *conn, const struct ct_http_request *req,
         ct_http_text(resp, status, err);
         goto out;
     }
-    if ((rc = agg_diff_load(conn, year, from_ms, to_ms, &d, err, sizeof(err))) != 0) {
+    if ((rc = agg_diff_load(conn, helper, year, from_ms, to_ms, &d, err, sizeof(err))) != 0) {
         ct_http_text(resp, rc > 0 ? 404 : 503, err);
         goto out;
     }

@@ -18,7 +18,8 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
-void agg_changes_page(PGconn *conn, const struct ct_http_request *req,
+/* `helper`: NULL, or a second pooled connection for the diff (agg_diff_load). */
+void agg_changes_page(PGconn *conn, PGconn *helper, const struct ct_http_request *req,
                       struct ct_http_response *resp);
 
 /* The last millisecond before the month (UTC+8) that contains `ms` began: the previous

@@ -775,12 +775,15 @@ static bool reusable(PGconn *conn)
            !PQisBusy(conn);
 }
 
-PGconn *agg_db_pool_get(struct agg_db_pool *p, int64_t deadline_mono_ms, char *err, size_t err_size)
+/* Takes an idle connection or a free slot, waiting for one until `wait_until_ms` (0: not
+ * at all), and connects in the slot when needed. */
+static PGconn *pool_take(struct agg_db_pool *p, int64_t wait_until_ms, int64_t deadline_mono_ms,
+                         char *err, size_t err_size)
 {
     PGconn *conn = NULL;
-    struct timespec until = {.tv_sec = deadline_mono_ms / 1000,
-                             .tv_nsec = (long)(deadline_mono_ms % 1000) * 1000000L};
-    int rc = 0;
+    struct timespec until = {.tv_sec = wait_until_ms / 1000,
+                             .tv_nsec = (long)(wait_until_ms % 1000) * 1000000L};
+    int rc = wait_until_ms > 0 ? 0 : ETIMEDOUT;
 
     pthread_mutex_lock(&p->lock);
     while (p->n_idle == 0 && p->n_out >= p->size && rc == 0)
@@ -810,6 +813,18 @@ PGconn *agg_db_pool_get(struct agg_db_pool *p, int64_t deadline_mono_ms, char *e
         return NULL;
     }
     return conn;
+}
+
+PGconn *agg_db_pool_get(struct agg_db_pool *p, int64_t deadline_mono_ms, char *err, size_t err_size)
+{
+    return pool_take(p, deadline_mono_ms, deadline_mono_ms, err, err_size);
+}
+
+PGconn *agg_db_pool_try_get(struct agg_db_pool *p, int64_t deadline_mono_ms)
+{
+    char err[AGG_DB_ERR_MAX];
+
+    return pool_take(p, 0, deadline_mono_ms, err, sizeof(err));
 }
 
 void agg_db_pool_put(struct agg_db_pool *p, PGconn *conn)

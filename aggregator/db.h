@@ -175,6 +175,10 @@ void agg_db_pool_free(struct agg_db_pool *pool);
 PGconn *agg_db_pool_get(struct agg_db_pool *pool, int64_t deadline_mono_ms, char *err,
                         size_t err_size);
 
+/* As agg_db_pool_get, but NULL at once when no connection is free now (none idle and the
+ * pool at its size), or when one could not be made. */
+PGconn *agg_db_pool_try_get(struct agg_db_pool *pool, int64_t deadline_mono_ms);
+
 /* Gives back what agg_db_pool_get lent (NULL: a slot whose connection was lost). */
 void agg_db_pool_put(struct agg_db_pool *pool, PGconn *conn);
 

@@ -46,8 +46,8 @@ static int fill_targets(struct agg_diff *d)
     return 0;
 }
 
-int agg_diff_load(PGconn *conn, int year, int64_t from_ms, int64_t to_ms, struct agg_diff **out,
-                  char *err, size_t err_size)
+int agg_diff_load(PGconn *conn, PGconn *helper, int year, int64_t from_ms, int64_t to_ms,
+                  struct agg_diff **out, char *err, size_t err_size)
 {
     char year_text[16], from_text[24], to_text[24];
     const char *params[3] = {year_text, from_text, to_text};
@@ -91,7 +91,7 @@ int agg_diff_load(PGconn *conn, int year, int64_t from_ms, int64_t to_ms, struct
     if (d->res_targets != NULL && fill_targets(d) != 0)
         snprintf(err, err_size, "out of memory");
     else if (d->res_targets != NULL)
-        listed = agg_diff_listing_load(conn, d, &d->listing, err, err_size) == 0;
+        listed = agg_diff_listing_load(conn, helper, d, &d->listing, err, err_size) == 0;
     agg_db_rollback(conn);
     if (!listed)
         goto out;

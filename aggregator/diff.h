@@ -47,11 +47,13 @@ struct agg_diff {
     struct agg_diff_listing *listing; /* what the targets' updates point into */
 };
 
-/* Reads year `year`'s diff between as of `from_ms` and as of `to_ms` (from < to). Returns 0
- * with `*out`, 1 with `err` when the year has no targets, or -1 with one line in `err`
- * (from not before to, a database error). Nothing is written. */
-int agg_diff_load(PGconn *conn, int year, int64_t from_ms, int64_t to_ms, struct agg_diff **out,
-                  char *err, size_t err_size);
+/* Reads year `year`'s diff between as of `from_ms` and as of `to_ms` (from < to). `helper`
+ * (NULL, or a second idle connection to the same database) reads half of a long listing at
+ * the same time; see diff_listing.h. Returns 0 with `*out`, 1 with `err` when the year has
+ * no targets, or -1 with one line in `err` (from not before to, a database error). Nothing
+ * is written. */
+int agg_diff_load(PGconn *conn, PGconn *helper, int year, int64_t from_ms, int64_t to_ms,
+                  struct agg_diff **out, char *err, size_t err_size);
 
 void agg_diff_free(struct agg_diff *d);
 

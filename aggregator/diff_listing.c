@@ -5,6 +5,7 @@
 #include "numeric.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,6 +78,13 @@ struct row {
     uint32_t key;
 };
 
+/* Rows read from one COPY, in the log's order, and the arena their text lives in. */
+struct part {
+    struct row *rows;
+    size_t n_rows, cap_rows;
+    struct arena_block *arena;
+};
+
 struct agg_diff_listing {
     PGresult *keys_res;
     struct key *keys;
@@ -84,10 +92,8 @@ struct agg_diff_listing {
     size_t *key_targets; /* target indexes in d->targets */
     uint32_t *slots;     /* open addressing: key index + 1, 0 for free */
     size_t n_slots;
-    struct row *rows;
-    size_t n_rows, cap_rows;
+    struct part all;
     struct agg_diff_update *updates;
-    struct arena_block *arena;
 };
 
 void agg_diff_listing_free(struct agg_diff_listing *l)
@@ -100,9 +106,9 @@ void agg_diff_listing_free(struct agg_diff_listing *l)
     free(l->keys);
     free(l->key_targets);
     free(l->slots);
-    free(l->rows);
+    free(l->all.rows);
     free(l->updates);
-    arena_free(l->arena);
+    arena_free(l->all.arena);
     free(l);
 }
 
@@ -262,8 +268,8 @@ no_memory:
 
 /* The COPY of the month's log for the keys' indicators, in observed order. Literals only
  * (COPY takes no parameters): integers printed here, indicators through PQescapeLiteral. */
-static int copy_sql(PGconn *conn, const struct agg_diff_listing *l, const struct agg_diff *d,
-                    struct ct_buf *sql)
+static int copy_sql(PGconn *conn, const struct agg_diff_listing *l, int year, int64_t after_ms,
+                    int64_t until_ms, struct ct_buf *sql)
 {
     ct_buf_printf(sql,
                   "COPY (SELECT district, indicator, period, agent_id, seq, op, value,"
@@ -273,7 +279,7 @@ static int copy_sql(PGconn *conn, const struct agg_diff_listing *l, const struct
                   " AND observed_at <= citytally_finite(timestamptz 'epoch' + %" PRId64
                   " * interval '1 millisecond')"
                   " AND period IN (%d, %d) AND indicator = ANY (ARRAY[",
-                  d->from_ms, d->to_ms, d->year, d->year - 1);
+                  after_ms, until_ms, year, year - 1);
     for (size_t i = 0, listed = 0; i < l->n_keys; i++) {
         bool seen = false;
         char *quoted;
@@ -362,7 +368,8 @@ static int64_t ms_of(int64_t pg_us)
 enum tuple { TUPLE_KEPT, TUPLE_SKIPPED, TUPLE_END, TUPLE_BAD };
 
 struct reader {
-    struct agg_diff_listing *l;
+    const struct agg_diff_listing *l; /* the keys, shared read-only by concurrent readers */
+    struct part *part;
     struct agg_numeric value;
     bool header_seen;
     char text[64];
@@ -376,17 +383,17 @@ static enum tuple bad(struct reader *r, const char *why)
     return TUPLE_BAD;
 }
 
-static int grow_rows(struct agg_diff_listing *l)
+static int grow_rows(struct part *p)
 {
-    size_t cap = l->cap_rows ? 2 * l->cap_rows : 4096;
+    size_t cap = p->cap_rows ? 2 * p->cap_rows : 4096;
     struct row *grown;
 
-    if (l->n_rows < l->cap_rows)
+    if (p->n_rows < p->cap_rows)
         return 0;
-    if ((grown = realloc(l->rows, cap * sizeof(*grown))) == NULL)
+    if ((grown = realloc(p->rows, cap * sizeof(*grown))) == NULL)
         return -1;
-    l->rows = grown;
-    l->cap_rows = cap;
+    p->rows = grown;
+    p->cap_rows = cap;
     return 0;
 }
 
@@ -409,7 +416,8 @@ static enum tuple read_tuple(struct reader *r, struct cursor *c)
 {
     static const long fixed[N_FIELDS] = {
         [F_PERIOD] = 4, [F_SEQ] = 8, [F_OBSERVED] = 8, [F_RECEIVED] = 8};
-    struct agg_diff_listing *l = r->l;
+    const struct agg_diff_listing *l = r->l;
+    struct part *part = r->part;
     const unsigned char *f[N_FIELDS], *count;
     long len[N_FIELDS], key;
     struct row *row;
@@ -431,12 +439,12 @@ static enum tuple read_tuple(struct reader *r, struct cursor *c)
                    (const char *)f[F_INDICATOR], (size_t)len[F_INDICATOR], be32(f[F_PERIOD]));
     if (key < 0)
         return TUPLE_SKIPPED; /* the year before of a sum target, or not the city's unit */
-    if (l->n_rows >= AGG_DIFF_MAX_UPDATES) {
+    if (part->n_rows >= AGG_DIFF_MAX_UPDATES) {
         snprintf(r->err, r->err_size, "the diff lists more than %d updates: choose a shorter range",
                  AGG_DIFF_MAX_UPDATES);
         return TUPLE_BAD;
     }
-    if (grow_rows(l) != 0)
+    if (grow_rows(part) != 0)
         return bad(r, "out of memory");
     switch (agg_numeric_from_binary(&r->value, f[F_VALUE], (size_t)len[F_VALUE])) {
     case 0:
@@ -446,7 +454,7 @@ static enum tuple read_tuple(struct reader *r, struct cursor *c)
     default:
         return bad(r, "a value is not a finite numeric");
     }
-    row = &l->rows[l->n_rows];
+    row = &part->rows[part->n_rows];
     memset(row, 0, sizeof(*row));
     row->key = (uint32_t)key;
     row->u.district = l->keys[key].district;
@@ -459,12 +467,12 @@ static enum tuple read_tuple(struct reader *r, struct cursor *c)
         return bad(r, "an op is neither set nor add");
     row->seq = be64(f[F_SEQ]);
     snprintf(r->text, sizeof(r->text), "%" PRId64, row->seq);
-    row->u.seq = arena_text(&l->arena, r->text, strlen(r->text));
-    row->u.agent = arena_text(&l->arena, f[F_AGENT], (size_t)len[F_AGENT]);
-    row->u.note = len[F_NOTE] < 0 ? NULL : arena_text(&l->arena, f[F_NOTE], (size_t)len[F_NOTE]);
+    row->u.seq = arena_text(&part->arena, r->text, strlen(r->text));
+    row->u.agent = arena_text(&part->arena, f[F_AGENT], (size_t)len[F_AGENT]);
+    row->u.note = len[F_NOTE] < 0 ? NULL : arena_text(&part->arena, f[F_NOTE], (size_t)len[F_NOTE]);
     need = agg_numeric_format(&r->value, NULL, 0);
     {
-        char *value = arena_alloc(&l->arena, need + 1);
+        char *value = arena_alloc(&part->arena, need + 1);
         if (value != NULL)
             agg_numeric_format(&r->value, value, need + 1);
         row->u.value = value;
@@ -475,7 +483,7 @@ static enum tuple read_tuple(struct reader *r, struct cursor *c)
     row->observed_us = be64(f[F_OBSERVED]);
     row->u.observed_ms = ms_of(row->observed_us);
     row->u.received_ms = ms_of(be64(f[F_RECEIVED]));
-    l->n_rows++;
+    part->n_rows++;
     return TUPLE_KEPT;
 }
 
@@ -504,44 +512,167 @@ static enum tuple read_message(struct reader *r, const unsigned char *data, size
     return t;
 }
 
-static int stream_updates(PGconn *conn, struct agg_diff_listing *l, const struct agg_diff *d,
-                          char *err, size_t err_size)
+/* One COPY of the log observed in (after, until], read into `part`. */
+struct stream {
+    PGconn *conn;
+    const struct agg_diff_listing *l;
+    int year;
+    int64_t after_ms, until_ms;
+    struct part part;
+    int rc;
+    char err[AGG_DB_ERR_MAX];
+};
+
+static void stream_updates(struct stream *s)
 {
-    struct reader r = {.l = l, .err = err, .err_size = err_size};
+    struct reader r = {.l = s->l, .part = &s->part, .err = s->err, .err_size = sizeof(s->err)};
     struct ct_buf sql = CT_BUF_INIT;
     PGresult *res;
     char *message;
-    int n, rc = -1;
+    int n;
     bool ended = false;
 
+    s->rc = -1;
     agg_numeric_init(&r.value);
-    if (copy_sql(conn, l, d, &sql) != 0) {
-        snprintf(err, err_size, "out of memory");
+    if (copy_sql(s->conn, s->l, s->year, s->after_ms, s->until_ms, &sql) != 0) {
+        snprintf(s->err, sizeof(s->err), "out of memory");
         goto out;
     }
-    res = agg_db_query(conn, "reading the diff's updates", sql.data, 0, NULL, PGRES_COPY_OUT, err,
-                       err_size);
+    res = agg_db_query(s->conn, "reading the diff's updates", sql.data, 0, NULL, PGRES_COPY_OUT,
+                       s->err, sizeof(s->err));
     if (res == NULL)
         goto out;
     PQclear(res);
-    while ((n = agg_db_copy_out_next(conn, "reading the diff's updates", &message, err, err_size)) >
-           0) {
+    while ((n = agg_db_copy_out_next(s->conn, "reading the diff's updates", &message, s->err,
+                                     sizeof(s->err))) > 0) {
         enum tuple t = ended ? bad(&r, "rows after the trailer")
                              : read_message(&r, (const unsigned char *)message, (size_t)n);
         PQfreemem(message);
         if (t == TUPLE_BAD) {
-            agg_db_copy_out_drain(conn);
+            agg_db_copy_out_drain(s->conn);
             goto out;
         }
         ended = t == TUPLE_END;
     }
     if (n == 0 && !ended)
-        snprintf(err, err_size, "reading the diff's updates: the output ended without its trailer");
+        snprintf(s->err, sizeof(s->err),
+                 "reading the diff's updates: the output ended without its trailer");
     else if (n == 0)
-        rc = 0;
+        s->rc = 0;
 out:
     agg_numeric_release(&r.value);
     ct_buf_free(&sql);
+}
+
+static void *stream_main(void *arg)
+{
+    stream_updates(arg);
+    return NULL;
+}
+
+/* Puts `helper` in a read-only transaction that sees exactly what conn's does. Returns 0,
+ * or -1 with helper outside any transaction (a server that cannot export snapshots, say:
+ * the caller then reads alone). */
+static int share_snapshot(PGconn *conn, PGconn *helper)
+{
+    char err[AGG_DB_ERR_MAX + 64], *id = NULL;
+    struct ct_buf set = CT_BUF_INIT;
+    PGresult *res =
+        agg_db_query(conn, "exporting the diff's snapshot", "SELECT pg_export_snapshot()", 0, NULL,
+                     PGRES_TUPLES_OK, err, sizeof(err));
+    int rc = -1;
+
+    if (res == NULL)
+        return -1;
+    if ((id = PQescapeLiteral(helper, PQgetvalue(res, 0, 0), strlen(PQgetvalue(res, 0, 0)))) ==
+        NULL)
+        goto out;
+    ct_buf_puts(&set, "SET TRANSACTION SNAPSHOT ");
+    if (ct_buf_puts(&set, id) != 0)
+        goto out;
+    if (agg_db_exec(helper, "sharing the diff's snapshot",
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err,
+                    sizeof(err)) != 0)
+        goto out;
+    if (agg_db_exec(helper, "sharing the diff's snapshot", set.data, 0, NULL, err, sizeof(err)) !=
+        0)
+        agg_db_rollback(helper);
+    else
+        rc = 0;
+out:
+    PQfreemem(id);
+    ct_buf_free(&set);
+    PQclear(res);
+    return rc;
+}
+
+/* Appends b's rows to a's and hands b's arena to a. Returns 0, or -1 out of memory. */
+static int join_parts(struct part *a, struct part *b)
+{
+    struct arena_block **tail = &b->arena;
+
+    if (b->n_rows > 0) {
+        if (a->n_rows + b->n_rows > a->cap_rows) {
+            struct row *grown = realloc(a->rows, (a->n_rows + b->n_rows) * sizeof(*grown));
+            if (grown == NULL)
+                return -1;
+            a->rows = grown;
+            a->cap_rows = a->n_rows + b->n_rows;
+        }
+        memcpy(a->rows + a->n_rows, b->rows, b->n_rows * sizeof(*b->rows));
+        a->n_rows += b->n_rows;
+    }
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = a->arena;
+    a->arena = b->arena;
+    b->arena = NULL;
+    free(b->rows);
+    b->rows = NULL;
+    b->n_rows = b->cap_rows = 0;
+    return 0;
+}
+
+/* The range's log into l->all: read alone on conn, or, with a helper sharing conn's
+ * snapshot, as two halves read at once (the server's COPY output is the cost: two
+ * backends halve it). The earlier half comes first, so the rows stay in the log's order. */
+static int read_log(PGconn *conn, PGconn *helper, struct agg_diff_listing *l,
+                    const struct agg_diff *d, char *err, size_t err_size)
+{
+    struct stream first = {
+        .conn = conn, .l = l, .year = d->year, .after_ms = d->from_ms, .until_ms = d->to_ms};
+    struct stream second = {.conn = helper, .l = l, .year = d->year, .until_ms = d->to_ms};
+    bool split = helper != NULL && share_snapshot(conn, helper) == 0;
+    pthread_t thread;
+    int rc = -1;
+
+    if (split) {
+        first.until_ms = second.after_ms = d->from_ms + (d->to_ms - d->from_ms) / 2;
+        if (pthread_create(&thread, NULL, stream_main, &second) != 0) {
+            split = false;
+            first.until_ms = d->to_ms;
+            agg_db_rollback(helper);
+        }
+    }
+    stream_updates(&first);
+    if (split) {
+        pthread_join(thread, NULL);
+        agg_db_rollback(helper);
+    }
+    if (first.rc != 0)
+        snprintf(err, err_size, "%s", first.err);
+    else if (split && second.rc != 0)
+        snprintf(err, err_size, "%s", second.err);
+    else if (split && join_parts(&first.part, &second.part) != 0)
+        snprintf(err, err_size, "out of memory");
+    else if (first.part.n_rows > AGG_DIFF_MAX_UPDATES)
+        snprintf(err, err_size, "the diff lists more than %d updates: choose a shorter range",
+                 AGG_DIFF_MAX_UPDATES);
+    else
+        rc = 0;
+    l->all = first.part; /* freed with the listing, whatever happened */
+    free(second.part.rows);
+    arena_free(second.part.arena);
     return rc;
 }
 
@@ -561,11 +692,12 @@ static int cmp_tie(const void *a, const void *b)
  * key further (agent in bytes, then seq). */
 static void order_ties(struct agg_diff_listing *l)
 {
-    for (size_t i = 0, j; i < l->n_rows; i = j) {
-        for (j = i + 1; j < l->n_rows && l->rows[j].observed_us == l->rows[i].observed_us;)
+    for (size_t i = 0, j; i < l->all.n_rows; i = j) {
+        for (j = i + 1;
+             j < l->all.n_rows && l->all.rows[j].observed_us == l->all.rows[i].observed_us;)
             j++;
         if (j - i > 1)
-            qsort(&l->rows[i], j - i, sizeof(l->rows[0]), cmp_tie);
+            qsort(&l->all.rows[i], j - i, sizeof(l->all.rows[0]), cmp_tie);
     }
 }
 
@@ -579,8 +711,8 @@ static int replay(struct agg_diff_listing *l, char *err, size_t err_size)
     agg_numeric_init(&v);
     agg_numeric_init(&next);
     agg_numeric_init(&delta);
-    for (size_t i = 0; i < l->n_rows; i++) {
-        struct row *row = &l->rows[i];
+    for (size_t i = 0; i < l->all.n_rows; i++) {
+        struct row *row = &l->all.rows[i];
         struct key *k = &l->keys[row->key];
         struct agg_numeric swap;
 
@@ -599,7 +731,7 @@ static int replay(struct agg_diff_listing *l, char *err, size_t err_size)
             if (agg_numeric_sub(&delta, &v, &k->value) != 0 || agg_numeric_copy(&next, &v) != 0)
                 goto no_memory;
             need = agg_numeric_format(&delta, NULL, 0);
-            if ((text = arena_alloc(&l->arena, need + 1)) == NULL)
+            if ((text = arena_alloc(&l->all.arena, need + 1)) == NULL)
                 goto no_memory;
             agg_numeric_format(&delta, text, need + 1);
             row->u.contribution = text;
@@ -626,8 +758,8 @@ static int hand_out(struct agg_diff_listing *l, struct agg_diff *d, char *err, s
 
     if (next == NULL)
         goto no_memory;
-    for (size_t i = 0; i < l->n_rows; i++) {
-        const struct key *k = &l->keys[l->rows[i].key];
+    for (size_t i = 0; i < l->all.n_rows; i++) {
+        const struct key *k = &l->keys[l->all.rows[i].key];
         for (size_t t = 0; t < k->n_targets; t++)
             d->targets[l->key_targets[k->first_target + t]].n_updates++;
         total += k->n_targets;
@@ -639,12 +771,12 @@ static int hand_out(struct agg_diff_listing *l, struct agg_diff *d, char *err, s
         next[t] = at;
         at += d->targets[t].n_updates;
     }
-    for (size_t i = 0; i < l->n_rows; i++) {
-        const struct key *k = &l->keys[l->rows[i].key];
+    for (size_t i = 0; i < l->all.n_rows; i++) {
+        const struct key *k = &l->keys[l->all.rows[i].key];
         for (size_t t = 0; t < k->n_targets; t++) {
             size_t target = l->key_targets[k->first_target + t];
             struct agg_diff_update *u = &l->updates[next[target]++];
-            *u = l->rows[i].u;
+            *u = l->all.rows[i].u;
             if (!sums_exactly(d->targets[target].kind))
                 u->contribution = NULL; /* a ratio or a growth does not split into parts */
         }
@@ -657,8 +789,8 @@ no_memory:
     return -1;
 }
 
-int agg_diff_listing_load(PGconn *conn, struct agg_diff *d, struct agg_diff_listing **out,
-                          char *err, size_t err_size)
+int agg_diff_listing_load(PGconn *conn, PGconn *helper, struct agg_diff *d,
+                          struct agg_diff_listing **out, char *err, size_t err_size)
 {
     struct agg_diff_listing *l = calloc(1, sizeof(*l));
 
@@ -669,14 +801,14 @@ int agg_diff_listing_load(PGconn *conn, struct agg_diff *d, struct agg_diff_list
     }
     if (d->n_targets > 0) {
         if (load_keys(conn, l, d, err, err_size) != 0 ||
-            (l->n_keys > 0 && stream_updates(conn, l, d, err, err_size) != 0))
+            (l->n_keys > 0 && read_log(conn, helper, l, d, err, err_size) != 0))
             goto fail;
         order_ties(l);
         if (replay(l, err, err_size) != 0 || hand_out(l, d, err, err_size) != 0)
             goto fail;
     }
-    free(l->rows); /* each target's updates are copies */
-    l->rows = NULL;
+    free(l->all.rows); /* each target's updates are copies */
+    l->all.rows = NULL;
     *out = l;
     return 0;
 fail:

@@ -32,12 +32,15 @@
 struct agg_diff_listing;
 
 /* Lists the updates behind d's targets (code and kind set, in the targets' order) between
- * d->from_ms and d->to_ms, inside the caller's open transaction, and points each target's
- * `updates`/`n_updates` into the listing, which it returns in *out. Returns 0, or -1 with
- * one line in `err` (a database error, a value that is not a finite numeric, more than
- * AGG_DIFF_MAX_UPDATES updates, out of memory). The connection is left outside any COPY. */
-int agg_diff_listing_load(PGconn *conn, struct agg_diff *d, struct agg_diff_listing **out,
-                          char *err, size_t err_size);
+ * d->from_ms and d->to_ms, inside conn's open REPEATABLE READ transaction, and points each
+ * target's `updates`/`n_updates` into the listing, which it returns in *out. `helper`, a
+ * second idle connection to the same database or NULL, reads half of the range at the
+ * same time in a transaction that shares conn's snapshot (when the server cannot export
+ * it, conn reads alone); it is left idle again. Returns 0, or -1 with one line in `err` (a
+ * database error, a value that is not a finite numeric, more than AGG_DIFF_MAX_UPDATES
+ * updates, out of memory). The connections are left outside any COPY. */
+int agg_diff_listing_load(PGconn *conn, PGconn *helper, struct agg_diff *d,
+                          struct agg_diff_listing **out, char *err, size_t err_size);
 
 void agg_diff_listing_free(struct agg_diff_listing *l);
 

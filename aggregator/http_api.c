@@ -455,15 +455,35 @@ static void handle_series(void *ctx, const struct ct_http_request *req,
     serve_with_db(ctx, req, resp, agg_api_series);
 }
 
+/* A diff also takes a second connection when one is free at once, to read half of a long
+ * listing; it never waits for one, so diffs cannot hold the pool against each other. */
+static void serve_diff(struct agg_http *h, const struct ct_http_request *req,
+                       struct ct_http_response *resp,
+                       void (*page)(PGconn *, PGconn *, const struct ct_http_request *,
+                                    struct ct_http_response *))
+{
+    char err[AGG_DB_ERR_MAX];
+    PGconn *conn = agg_http_page_conn(h, req, err, sizeof(err)), *helper = NULL;
+
+    if (conn == NULL) {
+        error_text(resp, 503, err);
+        return;
+    }
+    helper = agg_db_pool_try_get(h->pool, req->deadline_mono_ms);
+    page(conn, helper, req, resp);
+    agg_http_page_done(h, helper);
+    agg_http_page_done(h, conn);
+}
+
 static void handle_diff(void *ctx, const struct ct_http_request *req, struct ct_http_response *resp)
 {
-    serve_with_db(ctx, req, resp, agg_api_diff);
+    serve_diff(ctx, req, resp, agg_api_diff);
 }
 
 static void handle_changes(void *ctx, const struct ct_http_request *req,
                            struct ct_http_response *resp)
 {
-    serve_with_db(ctx, req, resp, agg_changes_page);
+    serve_diff(ctx, req, resp, agg_changes_page);
 }
 
 /* ---- the collectors' connections ---------------------------------------------------- */

@@ -137,15 +137,6 @@ corrections() {
         -c "VACUUM ANALYZE updates"
 }
 
-median_pair_ms() { # median of 5 sessions each running two queries, as `report --diff` does
-    for _ in 1 2 3 4 5; do
-        psql -d bench10m -Atq -c '\timing on' \
-            -c "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" \
-            -c "SELECT count(*) FROM $1" -c "SELECT count(*) FROM $2" -c "ROLLBACK" |
-            sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | awk '{ t += $1 } END { printf "%.3f\n", t }'
-    done | sort -n | sed -n 3p
-}
-
 # Issue 18 acceptance 2 and issue 16 acceptance 3, one line each (medians of 5, each in a
 # new session; the assessment by wall clock of the whole command).
 acceptance() {
@@ -162,11 +153,12 @@ acceptance() {
         "'month', '2016-01-10 02:00+08') (81 corrections received after K):" \
         "median $(median_ms "citytally_series(2015, 'rd_centers_municipal', 'month',
             '2016-01-10 02:00+08')") ms (< 1000)"
-    echo "a month's diff, citytally_diff + citytally_diff_updates(2015, $m, $d) in one" \
-        "snapshot as report --diff runs them ($(psql -d bench10m -Atc "SELECT count(*) FROM
-            citytally_diff_updates(2015, $m, $d)") updates listed):" \
-        "median $(median_pair_ms "citytally_diff(2015, $m, $d)" \
-            "citytally_diff_updates(2015, $m, $d)") ms (< 1000)"
+    echo "a month's diff, the whole command: report --diff 2015-05-31 2015-06-30 --format json" \
+        "($(psql -d bench10m -Atc "SELECT count(*) FROM citytally_diff_updates(2015, $m, $d)")" \
+        "updates listed, $("$agg" report --diff 2015-05-31 2015-06-30 --year 2015 --format json \
+            --db "dbname=bench10m" | wc -c) bytes of JSON, to /dev/null): median" \
+        "$(median_cmd_ms "$agg" report --diff 2015-05-31 2015-06-30 --year 2015 --format json \
+            --db "dbname=bench10m") ms (< 1000)"
     echo "two-argument progress, citytally_progress(2015, now()):" \
         "median $(median_ms 'citytally_progress(2015, now())') ms (~16)"
     echo "report --assessment --format json (whole command): median" \
