@@ -8,129 +8,56 @@
  *   killed -9 meanwhile: after both restart, all 10,000 arrive exactly once;
  * - outbox full and disk full (RLIMIT_FSIZE): a clear error, nothing lost, recovery.
  */
-#include "pgtest.h"
-#include "test_collector_support.h"
+#include "delivery_fixture.h"
 
-#include <sqlite3.h>
 #include <sys/resource.h>
 
 #define AGENT "erqi-1"
 #define DISTRICT "erqi"
 
-static char root[64], state_dir[128], spool_dir[128], col_log[128], agg_log[128];
-static char conninfo[512], endpoint[128], publish[128];
-static pid_t collector = -1, aggregator = -1;
-static PGconn *db;
+static const struct delivery_agent agent = {AGENT, DISTRICT};
+static struct delivery_fixture fx;
+static char state_dir[128], spool_dir[128], col_log[128];
+static pid_t collector = -1;
 
 static void setup(void)
 {
-    ts_scratch(root, sizeof(root), "cole2e");
-    snprintf(state_dir, sizeof(state_dir), "%s/state", root);
-    snprintf(spool_dir, sizeof(spool_dir), "%s/spool", root);
-    snprintf(col_log, sizeof(col_log), "%s/collector.log", root);
-    snprintf(agg_log, sizeof(agg_log), "%s/aggregator.log", root);
+    df_setup(&fx, "cole2e");
+    snprintf(state_dir, sizeof(state_dir), "%s/state", fx.root);
+    snprintf(spool_dir, sizeof(spool_dir), "%s/spool", fx.root);
+    snprintf(col_log, sizeof(col_log), "%s/collector.log", fx.root);
     cr_assert_eq(mkdir(spool_dir, 0750), 0);
-    /* Endpoints in the test's own directory, never a TCP port another test may reuse. */
-    snprintf(endpoint, sizeof(endpoint), "ipc://%s/router", root);
-    snprintf(publish, sizeof(publish), "ipc://%s/feed", root);
-    collector = aggregator = -1;
-    db = NULL;
-}
-
-static void stop(pid_t *pid)
-{
-    if (*pid > 0) {
-        kill(*pid, SIGKILL);
-        ts_wait(*pid, 10000);
-    }
-    *pid = -1;
+    collector = -1;
 }
 
 static void teardown(void)
 {
-    stop(&collector);
-    stop(&aggregator);
-    if (db != NULL)
-        PQfinish(db);
-    proc_remove_scratch(root);
+    df_teardown(&fx);
 }
 
 TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 600);
 
-/* A fresh database with the schema and this test's agent registered. */
-static void fresh_db(const char *name)
-{
-    char out[4096];
-    db = pgtest_fresh_db(name, conninfo, sizeof(conninfo));
-    const char *migrate[] = {ts_bin("citytally-aggregator"), "migrate", "--db", conninfo, NULL};
-    cr_assert_eq(ts_run(migrate, out, sizeof(out)), 0, "migrate: %s", out);
-    const char *add[] = {ts_bin("citytally-aggregator"),
-                         "agent",
-                         "add",
-                         AGENT,
-                         "--district",
-                         DISTRICT,
-                         "--db",
-                         conninfo,
-                         NULL};
-    cr_assert_eq(ts_run(add, out, sizeof(out)), 0, "agent add: %s", out);
-}
-
+/* The aggregator at ipc://ROOT/router: in the test's own directory, never a TCP port
+ * another test may reuse. Not waited for: the collector must cope with its absence. */
 static void start_aggregator(void)
 {
-    const char *argv[] = {ts_bin("citytally-aggregator"),
-                          "--db",
-                          conninfo,
-                          "--insecure",
-                          "--listen",
-                          endpoint,
-                          "--publish",
-                          publish,
-                          "--http",
-                          "off",
-                          NULL};
-    aggregator = ts_spawn(argv, agg_log);
+    df_start_aggregator(&fx, "router", "aggregator", "off", 0);
 }
 
 /* Starts the collector; `fsize_soft` > 0 caps the size of files it writes (a full disk). */
 static void start_collector_limited(const char *outbox_max, rlim_t fsize_soft)
 {
-    const char *argv[] = {ts_bin("citytally-collector"),
-                          "--agent",
-                          AGENT,
-                          "--district",
-                          DISTRICT,
-                          "--state-dir",
-                          state_dir,
-                          "--spool",
-                          spool_dir,
-                          "--connect",
-                          endpoint,
-                          "--insecure",
-                          "--rescan",
-                          "300ms",
-                          "--ack-timeout",
-                          "5s",
-                          "--outbox-max",
-                          outbox_max ? outbox_max : "1000000",
-                          NULL};
-    if (fsize_soft == 0) {
-        collector = ts_spawn(argv, col_log);
-        return;
-    }
-    collector = fork();
-    cr_assert_neq(collector, -1);
-    if (collector == 0) {
-        struct rlimit lim = {fsize_soft, RLIM_INFINITY};
-        signal(SIGXFSZ, SIG_IGN); /* write() then fails with EFBIG, as on a full disk */
-        if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
-            _exit(125);
-        int fd = open(col_log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
+    collector = df_start_collector(
+        &fx, &(struct delivery_collector){.agent = AGENT,
+                                          .district = DISTRICT,
+                                          .state = "state",
+                                          .spool = "spool",
+                                          .connect = "router",
+                                          .log = col_log,
+                                          .rescan = "300ms",
+                                          .ack_timeout = "5s",
+                                          .outbox_max = outbox_max ? outbox_max : "1000000",
+                                          .fsize_soft = fsize_soft});
 }
 
 static void start_collector(void)
@@ -140,27 +67,13 @@ static void start_collector(void)
 
 static long long stored(const char *what)
 {
-    char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM updates WHERE agent_id = '" AGENT "'", what);
-    return pgtest_scalar(db, sql);
+    return df_stored(&fx, AGENT, what);
 }
 
 /* Rows in the outbox's pending table, read straight from SQLite (no daemon running). */
 static long long outbox_pending(void)
 {
-    char path[256];
-    sqlite3 *s;
-    sqlite3_stmt *st;
-    long long n = -1;
-    snprintf(path, sizeof(path), "%s/outbox.db", state_dir);
-    cr_assert_eq(sqlite3_open(path, &s), SQLITE_OK);
-    sqlite3_busy_timeout(s, 10000);
-    cr_assert_eq(sqlite3_prepare_v2(s, "SELECT count(*) FROM pending", -1, &st, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-    n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(s);
-    return n;
+    return df_outbox_pending(&fx, "state");
 }
 
 /* ROWS rows of `add 1`, distinct by note so two files never share bytes. */
@@ -203,7 +116,7 @@ static const char *status(void)
 static int64_t measure_import_ms(const char *file)
 {
     char out[1024], scratch[160];
-    snprintf(scratch, sizeof(scratch), "%s/measure", root);
+    snprintf(scratch, sizeof(scratch), "%s/measure", fx.root);
     const char *argv[] = {
         ts_bin("citytally-collector"), "import", "--state-dir", scratch, file, NULL};
     int64_t t0 = ts_now_ms();
@@ -214,11 +127,11 @@ static int64_t measure_import_ms(const char *file)
 Test(e2e, kill9_during_a_100k_row_import_queues_all_or_nothing_and_counts_once)
 {
     char file[256], staged[256];
-    fresh_db("ct_col_e2e_import");
+    df_fresh_db(&fx, "ct_col_e2e_import", &agent, 1);
     snprintf(file, sizeof(file), "%s/big.csv", spool_dir);
     /* Written outside the spool first, aged an hour, then renamed in by each round. */
-    write_rows(root, "big.csv", 100000, "big");
-    snprintf(staged, sizeof(staged), "%s/big.csv", root);
+    write_rows(fx.root, "big.csv", 100000, "big");
+    snprintf(staged, sizeof(staged), "%s/big.csv", fx.root);
     struct timespec old[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
     cr_assert_eq(utimensat(AT_FDCWD, staged, old, 0), 0);
     int64_t import_ms = measure_import_ms(staged);
@@ -230,7 +143,7 @@ Test(e2e, kill9_during_a_100k_row_import_queues_all_or_nothing_and_counts_once)
     const double at[] = {0.3, 0.9, -1};
     long long pending = 0;
     for (int round = 0; round < 3 && pending == 0; round++) {
-        snprintf(col_log, sizeof(col_log), "%s/collector-%d.log", root, round);
+        snprintf(col_log, sizeof(col_log), "%s/collector-%d.log", fx.root, round);
         start_collector();
         cr_assert(WAIT_FOR(ts_file_contains(col_log, "collector: ready"), 10000));
         if (at[round] > 0)
@@ -238,7 +151,7 @@ Test(e2e, kill9_during_a_100k_row_import_queues_all_or_nothing_and_counts_once)
         else
             cr_assert(WAIT_FOR(!ts_exists("%s", file), 60000),
                       "round %d: the import did not finish within 60 s", round);
-        ts_kill9(collector);
+        df_kill9(&fx, collector);
         collector = -1;
         pending = outbox_pending();
         cr_assert(pending == 0 || pending == 100000, "round %d: %lld rows queued", round, pending);
@@ -247,7 +160,7 @@ Test(e2e, kill9_during_a_100k_row_import_queues_all_or_nothing_and_counts_once)
         cr_log_info("round %d: killed with %lld queued, file %s", round, pending,
                     ts_exists("%s", file) ? "still in the spool" : "in done/");
     }
-    snprintf(col_log, sizeof(col_log), "%s/collector-final.log", root);
+    snprintf(col_log, sizeof(col_log), "%s/collector-final.log", fx.root);
     start_aggregator();
     start_collector();
     cr_assert(WAIT_FOR(delivered(100000), 300000), "stored %lld", stored("count(*)"));
@@ -260,7 +173,7 @@ Test(e2e, kill9_during_a_100k_row_import_queues_all_or_nothing_and_counts_once)
 Test(e2e, aggregator_down_and_collector_killed_then_all_10000_arrive_exactly_once)
 {
     char out[1024];
-    fresh_db("ct_col_e2e_down");
+    df_fresh_db(&fx, "ct_col_e2e_down", &agent, 1);
     start_collector();
     cr_assert(WAIT_FOR(ts_file_contains(col_log, "collector: ready"), 10000));
     /* 9,900 rows through the spool in 9 files, 100 through submit; kill -9 half way. */
@@ -271,7 +184,7 @@ Test(e2e, aggregator_down_and_collector_killed_then_all_10000_arrive_exactly_onc
         write_rows(spool_dir, name, 1100, tag);
         if (f == 4) {
             cr_assert(WAIT_FOR(ts_exists("%s/done/f3.csv", spool_dir), 10000));
-            ts_kill9(collector);
+            df_kill9(&fx, collector);
             start_collector();
         }
     }
@@ -289,13 +202,13 @@ Test(e2e, aggregator_down_and_collector_killed_then_all_10000_arrive_exactly_onc
                               NULL};
         cr_assert_eq(ts_run(argv, out, sizeof(out)), 0, "%s", out);
         if (i == 50) {
-            ts_kill9(collector);
+            df_kill9(&fx, collector);
             start_collector();
         }
     }
     cr_assert(WAIT_FOR(ts_exists("%s/done/f8.csv", spool_dir), 20000));
     cr_assert(WAIT_FOR(outbox_pending() == 10000, 20000), "pending %lld", outbox_pending());
-    ts_kill9(collector);
+    df_kill9(&fx, collector);
     start_aggregator();
     start_collector();
     cr_assert(WAIT_FOR(delivered(10000), 120000), "stored %lld", stored("count(*)"));
@@ -308,7 +221,7 @@ Test(e2e, aggregator_down_and_collector_killed_then_all_10000_arrive_exactly_onc
 Test(e2e, full_outbox_refuses_with_a_clear_error_and_recovers_when_drained)
 {
     char out[2048];
-    fresh_db("ct_col_e2e_full");
+    df_fresh_db(&fx, "ct_col_e2e_full", &agent, 1);
     start_collector_limited("1000", 0);
     cr_assert(WAIT_FOR(ts_file_contains(col_log, "collector: ready"), 10000));
     write_rows(spool_dir, "fill.csv", 1000, "fill");
@@ -347,7 +260,7 @@ Test(e2e, full_outbox_refuses_with_a_clear_error_and_recovers_when_drained)
 Test(e2e, full_disk_keeps_the_file_and_everything_queued_then_recovers)
 {
     char out[2048], path[256];
-    fresh_db("ct_col_e2e_disk");
+    df_fresh_db(&fx, "ct_col_e2e_disk", &agent, 1);
     start_aggregator();
     /* The collector may write files of at most 2 MiB: a 30,000-row import needs more. */
     start_collector_limited(NULL, 2 * 1024 * 1024);
@@ -369,7 +282,7 @@ Test(e2e, full_disk_keeps_the_file_and_everything_queued_then_recovers)
         signal(SIGXFSZ, SIG_IGN);
         setrlimit(RLIMIT_FSIZE, &lim);
         char err_path[300];
-        snprintf(err_path, sizeof(err_path), "%s/import.err", root);
+        snprintf(err_path, sizeof(err_path), "%s/import.err", fx.root);
         int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
@@ -379,7 +292,7 @@ Test(e2e, full_disk_keeps_the_file_and_everything_queued_then_recovers)
     }
     int st = ts_wait(pid, 60000);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "import under a full disk: %d", st);
-    snprintf(path, sizeof(path), "%s/import.err", root);
+    snprintf(path, sizeof(path), "%s/import.err", fx.root);
     cr_assert(ts_file_contains(path, "big.csv: queueing updates: no space left for the outbox "),
               "%s", ts_slurp(path));
     cr_assert(ts_file_contains(path, "(File too large); nothing was changed, free some space "

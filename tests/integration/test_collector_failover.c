@@ -14,8 +14,7 @@
  * Every update carries its own value (1, 2, 3, ...), so an exact sum tells that each
  * arrived once.
  */
-#include "pgtest.h"
-#include "test_collector_support.h"
+#include "delivery_fixture.h"
 #include "wire.h"
 
 #include <pthread.h>
@@ -25,174 +24,49 @@
 #define AGENT "fo-erqi"
 #define DISTRICT "erqi"
 
-static char root[64], conninfo[512];
-static PGconn *db;
-static pid_t procs[8];
-static size_t n_procs;
+static const struct delivery_agent agent = {AGENT, DISTRICT};
+static struct delivery_fixture fx;
 
 static void setup(void)
 {
-    ts_scratch(root, sizeof(root), "failover");
-    db = NULL;
-    n_procs = 0;
+    df_setup(&fx, "failover");
 }
 
 static void teardown(void)
 {
-    for (size_t i = 0; i < n_procs; i++) {
-        if (procs[i] > 0) {
-            kill(procs[i], SIGCONT);
-            kill(procs[i], SIGKILL);
-            ts_wait(procs[i], 10000);
-        }
-    }
-    if (db != NULL)
-        PQfinish(db);
-    proc_remove_scratch(root);
+    df_teardown(&fx);
 }
 
 TestSuite(failover, .init = setup, .fini = teardown, .timeout = 300);
 
-static pid_t spawn(const char *const argv[], const char *log)
-{
-    pid_t pid = ts_spawn(argv, log);
-    cr_assert_lt(n_procs, sizeof(procs) / sizeof(procs[0]));
-    procs[n_procs++] = pid;
-    return pid;
-}
-
-static void forget(pid_t pid)
-{
-    for (size_t i = 0; i < n_procs; i++) {
-        if (procs[i] == pid)
-            procs[i] = -1;
-    }
-}
-
-static void kill9(pid_t pid)
-{
-    ts_kill9(pid);
-    forget(pid);
-}
-
-static void stop(pid_t pid)
-{
-    cr_assert_eq(kill(pid, SIGTERM), 0);
-    int st = ts_wait(pid, 15000);
-    cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
-    forget(pid);
-}
-
-static void fresh_db(const char *name)
-{
-    char out[4096];
-    db = pgtest_fresh_db(name, conninfo, sizeof(conninfo));
-    const char *migrate[] = {ts_bin("citytally-aggregator"), "migrate", "--db", conninfo, NULL};
-    cr_assert_eq(ts_run(migrate, out, sizeof(out)), 0, "migrate: %s", out);
-    const char *add[] = {ts_bin("citytally-aggregator"),
-                         "agent",
-                         "add",
-                         AGENT,
-                         "--district",
-                         DISTRICT,
-                         "--db",
-                         conninfo,
-                         NULL};
-    cr_assert_eq(ts_run(add, out, sizeof(out)), 0, "agent add: %s", out);
-}
-
-static char path_buf[4][192];
-static int path_next;
-
-/* ROOT/NAME in one of four rotating buffers. */
-static const char *at_root(const char *name)
-{
-    char *p = path_buf[path_next++ % 4];
-    snprintf(p, sizeof(path_buf[0]), "%s/%s", root, name);
-    return p;
-}
-
-/* Starts aggregator `name` at ipc://ROOT/NAME, logging to ROOT/LOG. Waits for "ready". */
+/* Aggregator `name` at ipc://ROOT/NAME, logging to ROOT/LOG.log. Waits for "ready". */
 static pid_t start_aggregator(const char *name, const char *log)
 {
-    char endpoint[192], publish[192], log_path[192];
-    snprintf(endpoint, sizeof(endpoint), "ipc://%s/%s", root, name);
-    snprintf(publish, sizeof(publish), "ipc://%s/%s-feed", root, log);
-    snprintf(log_path, sizeof(log_path), "%s/%s.log", root, log);
-    const char *argv[] = {ts_bin("citytally-aggregator"),
-                          "--db",
-                          conninfo,
-                          "--insecure",
-                          "--listen",
-                          endpoint,
-                          "--publish",
-                          publish,
-                          "--http",
-                          "off",
-                          NULL};
-    pid_t pid = spawn(argv, log_path);
-    cr_assert(WAIT_FOR(ts_file_contains(log_path, "daemon: ready"), 30000), "%s did not start",
-              log);
-    return pid;
+    return df_start_aggregator(&fx, name, log, "off", 1);
 }
 
 /* A collector with state ROOT/col and log ROOT/col.log, given `--connect A,B`. Small
  * batches, so that a stream of a few hundred updates is still flowing when a fault hits. */
 static pid_t start_collector(void)
 {
-    char state_dir[192], connect[512], log[192];
-    snprintf(state_dir, sizeof(state_dir), "%s/col", root);
-    snprintf(connect, sizeof(connect), "ipc://%s/agg-a,ipc://%s/agg-b", root, root);
-    snprintf(log, sizeof(log), "%s/col.log", root);
-    const char *argv[] = {ts_bin("citytally-collector"),
-                          "--agent",
-                          AGENT,
-                          "--district",
-                          DISTRICT,
-                          "--state-dir",
-                          state_dir,
-                          "--connect",
-                          connect,
-                          "--insecure",
-                          "--ack-timeout",
-                          "5s",
-                          "--batch-max",
-                          "20",
-                          "--window",
-                          "2",
-                          NULL};
-    return spawn(argv, log);
+    return df_start_collector(&fx, &(struct delivery_collector){.agent = AGENT,
+                                                                .district = DISTRICT,
+                                                                .state = "col",
+                                                                .connect = "agg-a,agg-b",
+                                                                .ack_timeout = "5s",
+                                                                .batch_max = "20",
+                                                                .window = "2"});
 }
 
 /* Queues `add V` for V = first .. first + rows - 1 through `citytally-collector import`. */
 static void import_values(long long first, size_t rows)
 {
-    char path[192], state_dir[192], out[4096];
-    size_t cap = 64 + rows * 80, len = 0;
-    char *csv = malloc(cap);
-    cr_assert_not_null(csv);
-    len += (size_t)snprintf(csv + len, cap - len, "indicator,value,op,observed_at,note\r\n");
-    for (size_t i = 0; i < rows; i++)
-        len += (size_t)snprintf(csv + len, cap - len,
-                                "rd_centers_municipal,%lld,add,2015-06-30,v %lld\r\n",
-                                first + (long long)i, first + (long long)i);
-    snprintf(path, sizeof(path), "%s/in-%lld.csv", root, first);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(csv, 1, len, f), len);
-    cr_assert_eq(fclose(f), 0);
-    free(csv);
-    snprintf(state_dir, sizeof(state_dir), "%s/col", root);
-    const char *argv[] = {
-        ts_bin("citytally-collector"), "import", "--state-dir", state_dir, path, NULL};
-    cr_assert_eq(ts_run(argv, out, sizeof(out)), 0, "import: %s", out);
+    df_import_values(&fx, "col", "v", first, rows);
 }
 
 static long long stored(const char *what)
 {
-    char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM updates WHERE agent_id = '" AGENT "'", what);
-    return pgtest_scalar(db, sql);
+    return df_stored(&fx, AGENT, what);
 }
 
 static bool delivered(long long n)
@@ -200,31 +74,9 @@ static bool delivered(long long n)
     return stored("count(*)") >= n;
 }
 
-/* Exactly the values 1..n, each once, under seqs 1..n. */
-static void assert_exactly_once(long long n)
-{
-    cr_assert_eq(stored("count(*)"), n);
-    cr_assert_eq(stored("count(DISTINCT seq)"), n);
-    cr_assert_eq(stored("min(seq)"), 1);
-    cr_assert_eq(stored("max(seq)"), n);
-    cr_assert_eq(stored("count(DISTINCT value)"), n);
-    cr_assert_eq(stored("sum(value)::bigint"), n * (n + 1) / 2);
-}
-
-/* How often `text` occurs in the file at `path`. */
-static int occurrences(const char *path, const char *text)
-{
-    char *s = ts_slurp(path);
-    int n = 0;
-    for (const char *at = strstr(s, text); at != NULL; at = strstr(at + 1, text))
-        n++;
-    free(s);
-    return n;
-}
-
 static int moves(void)
 {
-    return occurrences(at_root("col.log"), "moving from ");
+    return ts_occurrences(df_path(&fx, "col.log"), "moving from ");
 }
 
 static int cmp_ll(const void *a, const void *b)
@@ -241,48 +93,48 @@ Test(failover, kill9_of_the_aggregator_in_use_moves_the_collector_to_the_other_o
     long long took[KILLS], n = 0;
     char log[32], want[256];
 
-    fresh_db("failover_kill9");
+    df_fresh_db(&fx, "failover_kill9", &agent, 1);
     aggs[0] = start_aggregator("agg-a", "agg-a-0");
     aggs[1] = start_aggregator("agg-b", "agg-b-0");
     import_values(1, CHUNK);
     n = CHUNK;
     start_collector();
     cr_assert(WAIT_FOR(delivered(CHUNK / 4), 60000), "stored %lld; collector log:\n%s",
-              stored("count(*)"), ts_slurp(at_root("col.log")));
+              stored("count(*)"), ts_slurp(df_path(&fx, "col.log")));
 
     /* The collector starts on A; each kill sends it to the other, which is then killed in
      * turn after the dead one was started again. */
     for (int k = 0; k < KILLS; k++) {
         int from = k % 2, to = 1 - from;
-        snprintf(want, sizeof(want), "welcomed by the aggregator at ipc://%s/%s", root,
+        snprintf(want, sizeof(want), "welcomed by the aggregator at ipc://%s/%s", fx.root,
                  names[from]);
-        cr_assert(WAIT_FOR(occurrences(at_root("col.log"), want) >= 1, 30000));
+        cr_assert(WAIT_FOR(ts_occurrences(df_path(&fx, "col.log"), want) >= 1, 30000));
 
         int64_t t0 = ts_now_ms();
-        kill9(aggs[from]);
+        df_kill9(&fx, aggs[from]);
         long long before = stored("count(*)");
         /* More work after the kill, so the other aggregator must commit something. */
         import_values(n + 1, CHUNK);
         n += CHUNK;
         cr_assert(WAIT_FOR(stored("count(*)") > before, 15000),
                   "nothing stored within 15 s of kill %d; collector log:\n%s", k + 1,
-                  ts_slurp(at_root("col.log")));
+                  ts_slurp(df_path(&fx, "col.log")));
         took[k] = ts_now_ms() - t0;
         cr_assert_lt(took[k], 15000);
-        snprintf(want, sizeof(want), "moving from ipc://%s/%s to ipc://%s/%s: ", root, names[from],
-                 root, names[to]);
-        cr_assert(WAIT_FOR(occurrences(at_root("col.log"), want) == (k + 2) / 2, 1000),
-                  "collector log:\n%s", ts_slurp(at_root("col.log")));
+        snprintf(want, sizeof(want), "moving from ipc://%s/%s to ipc://%s/%s: ", fx.root,
+                 names[from], fx.root, names[to]);
+        cr_assert(WAIT_FOR(ts_occurrences(df_path(&fx, "col.log"), want) == (k + 2) / 2, 1000),
+                  "collector log:\n%s", ts_slurp(df_path(&fx, "col.log")));
         cr_assert_eq(moves(), k + 1, "one move per kill; collector log:\n%s",
-                     ts_slurp(at_root("col.log")));
+                     ts_slurp(df_path(&fx, "col.log")));
 
         snprintf(log, sizeof(log), "%s-%d", names[from], k + 1);
         aggs[from] = start_aggregator(names[from], log);
     }
     cr_assert(WAIT_FOR(delivered(n), 60000), "stored %lld of %lld", stored("count(*)"), n);
-    assert_exactly_once(n);
+    df_assert_exactly_once(&fx, AGENT, n);
     cr_assert_eq(moves(), KILLS);
-    cr_assert(!ts_file_contains(at_root("col.log"), "enumbered"));
+    cr_assert(!ts_file_contains(df_path(&fx, "col.log"), "enumbered"));
 
     qsort(took, KILLS, sizeof(took[0]), cmp_ll);
     fprintf(stderr,
@@ -294,7 +146,7 @@ Test(failover, kill9_of_the_aggregator_in_use_moves_the_collector_to_the_other_o
 Test(failover, an_aggregator_that_stops_answering_mid_stream_is_left_once_losing_nothing)
 {
     enum { CHUNK = 300 };
-    fresh_db("failover_sigstop");
+    df_fresh_db(&fx, "failover_sigstop", &agent, 1);
     pid_t a = start_aggregator("agg-a", "agg-a");
     pid_t b = start_aggregator("agg-b", "agg-b");
     char want[256];
@@ -308,23 +160,23 @@ Test(failover, an_aggregator_that_stops_answering_mid_stream_is_left_once_losing
     int64_t t0 = ts_now_ms();
     import_values(CHUNK + 1, CHUNK);
     snprintf(want, sizeof(want), "moving from ipc://%s/agg-a to ipc://%s/agg-b: no ack for seqs ",
-             root, root);
-    cr_assert(WAIT_FOR(ts_file_contains(at_root("col.log"), want), 15000), "collector log:\n%s",
-              ts_slurp(at_root("col.log")));
+             fx.root, fx.root);
+    cr_assert(WAIT_FOR(ts_file_contains(df_path(&fx, "col.log"), want), 15000),
+              "collector log:\n%s", ts_slurp(df_path(&fx, "col.log")));
     fprintf(stderr, "failover: SIGSTOP to the move: %lld ms\n", (long long)(ts_now_ms() - t0));
     /* A may have stopped inside a transaction holding the agent's row; let it finish, as a
      * machine that comes back would, so B is not left waiting on its lock. */
     cr_assert_eq(kill(a, SIGCONT), 0);
 
     cr_assert(WAIT_FOR(delivered(2 * CHUNK), 60000), "stored %lld; collector log:\n%s",
-              stored("count(*)"), ts_slurp(at_root("col.log")));
-    assert_exactly_once(2 * CHUNK);
-    cr_assert_eq(moves(), 1, "collector log:\n%s", ts_slurp(at_root("col.log")));
-    snprintf(want, sizeof(want), "welcomed by the aggregator at ipc://%s/agg-b", root);
-    cr_assert(ts_file_contains(at_root("col.log"), want));
-    stop(c);
-    stop(b);
-    stop(a);
+              stored("count(*)"), ts_slurp(df_path(&fx, "col.log")));
+    df_assert_exactly_once(&fx, AGENT, 2 * CHUNK);
+    cr_assert_eq(moves(), 1, "collector log:\n%s", ts_slurp(df_path(&fx, "col.log")));
+    snprintf(want, sizeof(want), "welcomed by the aggregator at ipc://%s/agg-b", fx.root);
+    cr_assert(ts_file_contains(df_path(&fx, "col.log"), want));
+    df_stop(&fx, c);
+    df_stop(&fx, b);
+    df_stop(&fx, a);
 }
 
 /* An "aggregator" whose database is down: every message is answered `unavailable`. */
@@ -373,8 +225,8 @@ Test(failover, an_endpoint_answering_unavailable_is_left_for_the_next_losing_not
     char endpoint[192], want[256];
     int linger = 0;
 
-    fresh_db("failover_unavailable");
-    snprintf(endpoint, sizeof(endpoint), "ipc://%s/agg-a", root);
+    df_fresh_db(&fx, "failover_unavailable", &agent, 1);
+    snprintf(endpoint, sizeof(endpoint), "ipc://%s/agg-a", fx.root);
     peer.ctx = zmq_ctx_new();
     peer.router = zmq_socket(peer.ctx, ZMQ_ROUTER);
     cr_assert_eq(zmq_setsockopt(peer.router, ZMQ_LINGER, &linger, sizeof(linger)), 0);
@@ -385,18 +237,18 @@ Test(failover, an_endpoint_answering_unavailable_is_left_for_the_next_losing_not
     import_values(1, N);
     pid_t c = start_collector();
     cr_assert(WAIT_FOR(delivered(N), 60000), "stored %lld; collector log:\n%s", stored("count(*)"),
-              ts_slurp(at_root("col.log")));
-    assert_exactly_once(N);
+              ts_slurp(df_path(&fx, "col.log")));
+    df_assert_exactly_once(&fx, AGENT, N);
     cr_assert_geq(atomic_load(&peer.answered), 1);
     snprintf(want, sizeof(want),
              "moving from ipc://%s/agg-a to ipc://%s/agg-b: it answered unavailable: the "
              "database is down (test peer)",
-             root, root);
-    cr_assert(ts_file_contains(at_root("col.log"), want), "collector log:\n%s",
-              ts_slurp(at_root("col.log")));
+             fx.root, fx.root);
+    cr_assert(ts_file_contains(df_path(&fx, "col.log"), want), "collector log:\n%s",
+              ts_slurp(df_path(&fx, "col.log")));
     cr_assert_eq(moves(), 1);
-    stop(c);
-    stop(b);
+    df_stop(&fx, c);
+    df_stop(&fx, b);
     atomic_store(&peer.stop, 1);
     pthread_join(peer.thread, NULL);
     zmq_close(peer.router);
@@ -408,7 +260,7 @@ Test(failover, an_endpoint_answering_unavailable_is_left_for_the_next_losing_not
 static void expect_refused(const char *list, bool check, const char *want)
 {
     char out[4096], state_dir[192];
-    snprintf(state_dir, sizeof(state_dir), "%s/refused", root);
+    snprintf(state_dir, sizeof(state_dir), "%s/refused", fx.root);
     const char *argv[] = {ts_bin("citytally-collector"),
                           check ? "--check-config" : "--insecure",
                           "--agent",

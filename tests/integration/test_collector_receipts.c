@@ -8,107 +8,51 @@
  * - `import --dry-run` prints a line per row, exits 0 or 1, and leaves the outbox
  *   unchanged, row for row and byte for byte.
  */
-#include "pgtest.h"
-#include "test_collector_support.h"
+#include "delivery_fixture.h"
 
 #include <sqlite3.h>
 
 #define AGENT "erqi-1"
 #define DISTRICT "erqi"
 
-static char root[64], state_dir[128], spool_dir[128], col_log[128], agg_log[128];
-static char conninfo[512], endpoint[128], publish[128];
-static pid_t collector = -1, aggregator = -1;
-static PGconn *db;
+static const struct delivery_agent agent = {AGENT, DISTRICT};
+static struct delivery_fixture fx;
+static char state_dir[128], spool_dir[128], col_log[128];
+static pid_t collector = -1;
 
 static void setup(void)
 {
-    ts_scratch(root, sizeof(root), "colrcpt");
-    snprintf(state_dir, sizeof(state_dir), "%s/state", root);
-    snprintf(spool_dir, sizeof(spool_dir), "%s/spool", root);
-    snprintf(col_log, sizeof(col_log), "%s/collector.log", root);
-    snprintf(agg_log, sizeof(agg_log), "%s/aggregator.log", root);
+    df_setup(&fx, "colrcpt");
+    snprintf(state_dir, sizeof(state_dir), "%s/state", fx.root);
+    snprintf(spool_dir, sizeof(spool_dir), "%s/spool", fx.root);
+    snprintf(col_log, sizeof(col_log), "%s/collector.log", fx.root);
     cr_assert_eq(mkdir(spool_dir, 0750), 0);
-    snprintf(endpoint, sizeof(endpoint), "ipc://%s/router", root);
-    snprintf(publish, sizeof(publish), "ipc://%s/feed", root);
-    collector = aggregator = -1;
-    db = NULL;
-}
-
-static void stop(pid_t *pid)
-{
-    if (*pid > 0) {
-        kill(*pid, SIGKILL);
-        ts_wait(*pid, 10000);
-    }
-    *pid = -1;
+    collector = -1;
 }
 
 static void teardown(void)
 {
-    stop(&collector);
-    stop(&aggregator);
-    if (db != NULL)
-        PQfinish(db);
-    proc_remove_scratch(root);
+    df_teardown(&fx);
 }
 
 TestSuite(receipts, .init = setup, .fini = teardown, .timeout = 300);
 
-static void fresh_db(const char *name)
-{
-    char out[4096];
-    db = pgtest_fresh_db(name, conninfo, sizeof(conninfo));
-    const char *migrate[] = {ts_bin("citytally-aggregator"), "migrate", "--db", conninfo, NULL};
-    cr_assert_eq(ts_run(migrate, out, sizeof(out)), 0, "migrate: %s", out);
-    const char *add[] = {ts_bin("citytally-aggregator"),
-                         "agent",
-                         "add",
-                         AGENT,
-                         "--district",
-                         DISTRICT,
-                         "--db",
-                         conninfo,
-                         NULL};
-    cr_assert_eq(ts_run(add, out, sizeof(out)), 0, "agent add: %s", out);
-}
-
+/* The aggregator at ipc://ROOT/router; not waited for. */
 static void start_aggregator(void)
 {
-    const char *argv[] = {ts_bin("citytally-aggregator"),
-                          "--db",
-                          conninfo,
-                          "--insecure",
-                          "--listen",
-                          endpoint,
-                          "--publish",
-                          publish,
-                          "--http",
-                          "off",
-                          NULL};
-    aggregator = ts_spawn(argv, agg_log);
+    df_start_aggregator(&fx, "router", "aggregator", "off", 0);
 }
 
 static void start_collector(void)
 {
-    const char *argv[] = {ts_bin("citytally-collector"),
-                          "--agent",
-                          AGENT,
-                          "--district",
-                          DISTRICT,
-                          "--state-dir",
-                          state_dir,
-                          "--spool",
-                          spool_dir,
-                          "--connect",
-                          endpoint,
-                          "--insecure",
-                          "--rescan",
-                          "300ms",
-                          "--ack-timeout",
-                          "2s",
-                          NULL};
-    collector = ts_spawn(argv, col_log);
+    collector = df_start_collector(&fx, &(struct delivery_collector){.agent = AGENT,
+                                                                     .district = DISTRICT,
+                                                                     .state = "state",
+                                                                     .spool = "spool",
+                                                                     .connect = "router",
+                                                                     .log = col_log,
+                                                                     .rescan = "300ms",
+                                                                     .ack_timeout = "2s"});
 }
 
 /* Rows 2 and 5 are accepted, row 3 is 16 times the year before (warned), row 4 lies in
@@ -138,15 +82,15 @@ static void expect_receipt(const char *path)
 
 static void expect_stored(void)
 {
-    cr_assert_eq(pgtest_scalar(db, "SELECT count(*) FROM updates"), 3);
-    cr_assert_eq(pgtest_scalar(db, "SELECT count(*) FROM rejected_updates WHERE reason ="
-                                   " 'bad_time'"),
+    cr_assert_eq(pgtest_scalar(fx.db, "SELECT count(*) FROM updates"), 3);
+    cr_assert_eq(pgtest_scalar(fx.db, "SELECT count(*) FROM rejected_updates WHERE reason ="
+                                      " 'bad_time'"),
                  1);
-    cr_assert_eq(pgtest_scalar(db, "SELECT count(*) FROM update_warnings WHERE code ="
-                                   " 'implausible_yoy'"),
+    cr_assert_eq(pgtest_scalar(fx.db, "SELECT count(*) FROM update_warnings WHERE code ="
+                                      " 'implausible_yoy'"),
                  1);
-    cr_assert_eq(pgtest_scalar(db, "SELECT actual FROM citytally_progress(2015, now())"
-                                   " WHERE target_code = 'hightech_output'"),
+    cr_assert_eq(pgtest_scalar(fx.db, "SELECT actual FROM citytally_progress(2015, now())"
+                                      " WHERE target_code = 'hightech_output'"),
                  800);
 }
 
@@ -154,7 +98,7 @@ Test(receipts, every_row_of_the_file_gets_its_line)
 {
     char path[256], out[8192];
 
-    fresh_db("rcpt_mixed");
+    df_fresh_db(&fx, "rcpt_mixed", &agent, 1);
     start_aggregator();
     start_collector();
     ts_drop(spool_dir, "q2.csv", mixed_csv, sizeof(mixed_csv) - 1);
@@ -175,13 +119,13 @@ Test(receipts, a_kill9_between_queueing_and_the_last_ack_still_gets_the_receipt)
 {
     char path[256], queued[256];
 
-    fresh_db("rcpt_kill9");
+    df_fresh_db(&fx, "rcpt_kill9", &agent, 1);
     /* No aggregator yet: the file is queued and nothing is acknowledged. */
     start_collector();
     ts_drop(spool_dir, "q2.csv", mixed_csv, sizeof(mixed_csv) - 1);
     snprintf(queued, sizeof(queued), "%s/done/q2.csv", spool_dir);
     cr_assert(WAIT_FOR(ts_exists("%s", queued), 20000), "not queued; log:\n%s", ts_slurp(col_log));
-    ts_kill9(collector);
+    df_kill9(&fx, collector);
     collector = -1;
     snprintf(path, sizeof(path), "%s/done/q2.csv.receipt.txt", spool_dir);
     cr_assert(!ts_exists("%s", path), "a receipt before any ack");
@@ -197,8 +141,8 @@ Test(receipts, a_command_line_import_gets_its_receipt_beside_the_file)
     char file[256], path[256], out[4096];
     FILE *f;
 
-    fresh_db("rcpt_cli");
-    snprintf(file, sizeof(file), "%s/q2.csv", root);
+    df_fresh_db(&fx, "rcpt_cli", &agent, 1);
+    snprintf(file, sizeof(file), "%s/q2.csv", fx.root);
     f = fopen(file, "w");
     cr_assert_not_null(f);
     fputs(mixed_csv, f);
@@ -208,7 +152,7 @@ Test(receipts, a_command_line_import_gets_its_receipt_beside_the_file)
     const char *import[] = {
         ts_bin("citytally-collector"), "import", "--state-dir", state_dir, file, NULL};
     cr_assert_eq(ts_run(import, out, sizeof(out)), 0, "%s", out);
-    snprintf(path, sizeof(path), "%s/q2.csv.receipt.txt", root);
+    snprintf(path, sizeof(path), "%s/q2.csv.receipt.txt", fx.root);
     expect_receipt(path);
 }
 
@@ -260,7 +204,7 @@ Test(receipts, dry_run_prints_each_row_and_leaves_the_outbox_unchanged)
     char good[256], bad[256], out[8192], dbpath[256];
     FILE *f;
 
-    fresh_db("rcpt_dry");
+    df_fresh_db(&fx, "rcpt_dry", &agent, 1);
     start_aggregator();
     start_collector();
     ts_drop(spool_dir, "q1.csv", mixed_csv, sizeof(mixed_csv) - 1);
@@ -269,16 +213,17 @@ Test(receipts, dry_run_prints_each_row_and_leaves_the_outbox_unchanged)
     /* Stopped, so nothing else writes the outbox while it is compared. */
     kill(collector, SIGTERM);
     cr_assert_neq(ts_wait(collector, 10000), -1);
+    df_forget(&fx, collector);
     collector = -1;
 
-    snprintf(good, sizeof(good), "%s/good.csv", root);
+    snprintf(good, sizeof(good), "%s/good.csv", fx.root);
     f = fopen(good, "w");
     fputs("indicator,value,observed_at,note\n"
           "高新技术产业产值,810,2015-07-31,Q3 first\n"
           "tech_contract_turnover,6.5,2015-07-31,\n",
           f);
     fclose(f);
-    snprintf(bad, sizeof(bad), "%s/bad.csv", root);
+    snprintf(bad, sizeof(bad), "%s/bad.csv", fx.root);
     f = fopen(bad, "w");
     fputs("indicator,value\nst_contribution_rate,55\nno_such_thing,1\n", f);
     fclose(f);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,12 +59,22 @@ static inline void ts_scratch(char *dir, size_t size, const char *what)
     cr_assert_not_null(mkdtemp(dir));
 }
 
-/* Starts argv[] (NULL-terminated) with stdout and stderr appended to `log_path`. */
-static inline pid_t ts_spawn(const char *const argv[], const char *log_path)
+/* Starts argv[] (NULL-terminated) with stdout and stderr appended to `log_path`. With
+ * `fsize_soft` > 0 the files it writes are capped at that size (RLIMIT_FSIZE, SIGXFSZ
+ * ignored so that write() fails with EFBIG, as on a full disk); a test may lift the cap
+ * later with prlimit(). */
+static inline pid_t ts_spawn_limited(const char *const argv[], const char *log_path,
+                                     rlim_t fsize_soft)
 {
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
+        if (fsize_soft > 0) {
+            struct rlimit lim = {fsize_soft, RLIM_INFINITY};
+            signal(SIGXFSZ, SIG_IGN);
+            if (setrlimit(RLIMIT_FSIZE, &lim) != 0)
+                _exit(125);
+        }
         int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd < 0)
             _exit(126);
@@ -74,6 +85,11 @@ static inline pid_t ts_spawn(const char *const argv[], const char *log_path)
         _exit(127);
     }
     return pid;
+}
+
+static inline pid_t ts_spawn(const char *const argv[], const char *log_path)
+{
+    return ts_spawn_limited(argv, log_path, 0);
 }
 
 /* Waits for `pid` up to `timeout_ms`; returns its wait status, or -1 on timeout. */
@@ -127,6 +143,17 @@ static inline bool ts_file_contains(const char *path, const char *text)
     bool found = strstr(s, text) != NULL;
     free(s);
     return found;
+}
+
+/* How often `text` occurs in the file at `path` (none when there is no such file). */
+static inline int ts_occurrences(const char *path, const char *text)
+{
+    char *s = ts_slurp(path);
+    int n = 0;
+    for (const char *at = strstr(s, text); at != NULL; at = strstr(at + 1, text))
+        n++;
+    free(s);
+    return n;
 }
 
 static inline bool ts_exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

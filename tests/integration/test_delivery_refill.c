@@ -13,97 +13,43 @@
  *
  * Every update carries its own value, so an exact sum tells that each arrived once.
  */
-#include "pgtest.h"
-#include "test_collector_support.h"
+#include "delivery_fixture.h"
 
 #include <pwd.h>
-#include <sqlite3.h>
 
 #define DBNAME_RESTORE "refill_restore"
 #define DBNAME_SKIP "refill_skip"
 #define JINSHUI_TOTAL 20120
 
-struct agent {
-    const char *id;
-    const char *district;
-};
+static const struct delivery_agent erqi = {"sw-erqi", "erqi"};
+static const struct delivery_agent jinshui = {"sw-jinshui", "jinshui"};
 
-static const struct agent erqi = {"sw-erqi", "erqi"};
-static const struct agent jinshui = {"sw-jinshui", "jinshui"};
-
-static char root[64], conninfo[512];
-static PGconn *db;
-static pid_t procs[8];
-static size_t n_procs;
+static struct delivery_fixture fx;
 
 static void setup(void)
 {
-    ts_scratch(root, sizeof(root), "refill");
-    db = NULL;
-    n_procs = 0;
+    df_setup(&fx, "refill");
 }
 
 static void teardown(void)
 {
-    for (size_t i = 0; i < n_procs; i++) {
-        if (procs[i] > 0) {
-            kill(procs[i], SIGKILL);
-            ts_wait(procs[i], 10000);
-        }
-    }
-    if (db != NULL)
-        PQfinish(db);
-    proc_remove_scratch(root);
+    df_teardown(&fx);
 }
 
 TestSuite(refill, .init = setup, .fini = teardown, .timeout = 300);
-
-static pid_t spawn(const char *const argv[], const char *log)
-{
-    pid_t pid = ts_spawn(argv, log);
-    cr_assert_lt(n_procs, sizeof(procs) / sizeof(procs[0]));
-    procs[n_procs++] = pid;
-    return pid;
-}
-
-/* Stops `pid` with SIGTERM and expects a clean exit. */
-static void stop(pid_t pid)
-{
-    cr_assert_eq(kill(pid, SIGTERM), 0);
-    int st = ts_wait(pid, 15000);
-    cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
-    for (size_t i = 0; i < n_procs; i++) {
-        if (procs[i] == pid)
-            procs[i] = -1;
-    }
-}
 
 /* Runs `citytally-aggregator A1 .. A5 --db CONNINFO` (trailing NULLs leave arguments out). */
 static int aggregator_cmd(char *out, size_t out_size, const char *a1, const char *a2,
                           const char *a3, const char *a4, const char *a5)
 {
-    const char *given[] = {a1, a2, a3, a4, a5};
-    const char *argv[9] = {ts_bin("citytally-aggregator")};
-    size_t n = 1;
-    for (size_t i = 0; i < 5 && given[i] != NULL; i++)
-        argv[n++] = given[i];
-    argv[n++] = "--db";
-    argv[n++] = conninfo;
-    argv[n] = NULL;
-    return ts_run(argv, out, out_size);
+    const char *given[] = {a1, a2, a3, a4, a5, NULL};
+    return df_aggregator_run(&fx, given, out, out_size);
 }
 
 static void fresh_db(const char *name)
 {
-    char out[4096];
-    db = pgtest_fresh_db(name, conninfo, sizeof(conninfo));
-    cr_assert_eq(aggregator_cmd(out, sizeof(out), "migrate", NULL, NULL, NULL, NULL), 0,
-                 "migrate: %s", out);
-    const struct agent *agents[] = {&erqi, &jinshui};
-    for (size_t i = 0; i < 2; i++)
-        cr_assert_eq(aggregator_cmd(out, sizeof(out), "agent", "add", agents[i]->id, "--district",
-                                    agents[i]->district),
-                     0, "agent add: %s", out);
+    const struct delivery_agent agents[] = {erqi, jinshui};
+    df_fresh_db(&fx, name, agents, 2);
 }
 
 static const char *pg_tool(const char *name)
@@ -120,8 +66,8 @@ static const char *pg_tool(const char *name)
 static void dump_db(const char *name)
 {
     char file[128], out[8192];
-    snprintf(file, sizeof(file), "%s/%s", root, name);
-    const char *argv[] = {pg_tool("pg_dump"), "-Fc", "-f", file, "-d", conninfo, NULL};
+    snprintf(file, sizeof(file), "%s/%s", fx.root, name);
+    const char *argv[] = {pg_tool("pg_dump"), "-Fc", "-f", file, "-d", fx.conninfo, NULL};
     cr_assert_eq(ts_run(argv, out, sizeof(out)), 0, "pg_dump: %s", out);
 }
 
@@ -130,10 +76,11 @@ static void dump_db(const char *name)
 static void restore_db(const char *dbname, const char *dump)
 {
     char file[128], out[8192];
-    PQfinish(db);
-    db = pgtest_fresh_db(dbname, conninfo, sizeof(conninfo));
-    snprintf(file, sizeof(file), "%s/%s", root, dump);
-    const char *argv[] = {pg_tool("pg_restore"), "--exit-on-error", "-d", conninfo, file, NULL};
+    PQfinish(fx.db);
+    fx.db = NULL; /* teardown must not close it again should the restore fail */
+    fx.db = pgtest_fresh_db(dbname, fx.conninfo, sizeof(fx.conninfo));
+    snprintf(file, sizeof(file), "%s/%s", fx.root, dump);
+    const char *argv[] = {pg_tool("pg_restore"), "--exit-on-error", "-d", fx.conninfo, file, NULL};
     cr_assert_eq(ts_run(argv, out, sizeof(out)), 0, "pg_restore: %s", out);
 }
 
@@ -141,127 +88,54 @@ static void restore_db(const char *dbname, const char *dump)
  * (counting the ready lines, since a restart appends to the same log). */
 static pid_t start_aggregator(int nth_start)
 {
-    char endpoint[128], publish[128], log[128];
-    snprintf(endpoint, sizeof(endpoint), "ipc://%s/agg", root);
-    snprintf(publish, sizeof(publish), "ipc://%s/agg-feed", root);
-    snprintf(log, sizeof(log), "%s/agg.log", root);
-    const char *argv[] = {ts_bin("citytally-aggregator"),
-                          "--db",
-                          conninfo,
-                          "--insecure",
-                          "--listen",
-                          endpoint,
-                          "--publish",
-                          publish,
-                          "--http",
-                          "off",
-                          NULL};
-    pid_t pid = spawn(argv, log);
-    cr_assert(WAIT_FOR(({
-                           char *text = ts_slurp(log);
-                           int n = 0;
-                           for (char *at = text; (at = strstr(at, "daemon: ready")) != NULL; at++)
-                               n++;
-                           free(text);
-                           n >= nth_start;
-                       }),
-                       30000),
-              "the aggregator did not start");
-    return pid;
+    return df_start_aggregator(&fx, "agg", "agg", "off", nth_start);
 }
 
 /* A collector for `a` with state ROOT/ID and log ROOT/ID.log; `keep_acked` may be NULL. */
-static pid_t start_collector(const struct agent *a, const char *keep_acked)
+static pid_t start_collector(const struct delivery_agent *a, const char *keep_acked)
 {
-    char state_dir[128], endpoint[128], log[128];
-    snprintf(state_dir, sizeof(state_dir), "%s/%s", root, a->id);
-    snprintf(endpoint, sizeof(endpoint), "ipc://%s/agg", root);
-    snprintf(log, sizeof(log), "%s/%s.log", root, a->id);
-    const char *argv[] = {ts_bin("citytally-collector"),
-                          "--agent",
-                          a->id,
-                          "--district",
-                          a->district,
-                          "--state-dir",
-                          state_dir,
-                          "--connect",
-                          endpoint,
-                          "--insecure",
-                          "--ack-timeout",
-                          "5s",
-                          "--batch-max",
-                          "50",
-                          keep_acked ? "--keep-acked" : NULL,
-                          keep_acked,
-                          NULL};
-    return spawn(argv, log);
+    return df_start_collector(&fx, &(struct delivery_collector){.agent = a->id,
+                                                                .district = a->district,
+                                                                .state = a->id,
+                                                                .connect = "agg",
+                                                                .ack_timeout = "5s",
+                                                                .batch_max = "50",
+                                                                .keep_acked = keep_acked});
 }
 
 /* Queues `rows` updates `add V` with V = first .. first + rows - 1 for `a`, through
  * `citytally-collector import` (safe while the daemon runs). */
-static void import_values(const struct agent *a, long long first, size_t rows)
+static void import_values(const struct delivery_agent *a, long long first, size_t rows)
 {
-    char path[160], state_dir[128], out[4096];
-    size_t cap = 64 + rows * 80, len = 0;
-    char *csv = malloc(cap);
-    cr_assert_not_null(csv);
-    len += (size_t)snprintf(csv + len, cap - len, "indicator,value,op,observed_at\r\n");
-    for (size_t i = 0; i < rows; i++)
-        len +=
-            (size_t)snprintf(csv + len, cap - len, "rd_centers_municipal,%lld,add,2015-06-30\r\n",
-                             first + (long long)i);
-    snprintf(path, sizeof(path), "%s/%s-%lld.csv", root, a->id, first);
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    cr_assert_eq(fwrite(csv, 1, len, f), len);
-    cr_assert_eq(fclose(f), 0);
-    free(csv);
-    snprintf(state_dir, sizeof(state_dir), "%s/%s", root, a->id);
-    const char *argv[] = {
-        ts_bin("citytally-collector"), "import", "--state-dir", state_dir, path, NULL};
-    cr_assert_eq(ts_run(argv, out, sizeof(out)), 0, "import: %s", out);
+    df_import_values(&fx, a->id, NULL, first, rows);
 }
 
-static long long stored(const struct agent *a, const char *what)
+static long long stored(const struct delivery_agent *a, const char *what)
 {
-    char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT %s FROM updates WHERE agent_id = '%s'", what, a->id);
-    return pgtest_scalar(db, sql);
+    return df_stored(&fx, a->id, what);
 }
 
-static long long agent_last_seq(const struct agent *a)
+static long long agent_last_seq(const struct delivery_agent *a)
 {
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT last_seq FROM agents WHERE agent_id = '%s'", a->id);
-    return pgtest_scalar(db, sql);
+    return pgtest_scalar(fx.db, sql);
 }
 
 /* Rows in the pending table of the collector of `a`. */
-static long long outbox_pending(const struct agent *a)
+static long long outbox_pending(const struct delivery_agent *a)
 {
-    char path[256];
-    sqlite3 *s;
-    sqlite3_stmt *st;
-    long long n;
-    snprintf(path, sizeof(path), "%s/%s/outbox.db", root, a->id);
-    cr_assert_eq(sqlite3_open(path, &s), SQLITE_OK);
-    sqlite3_busy_timeout(s, 10000);
-    cr_assert_eq(sqlite3_prepare_v2(s, "SELECT count(*) FROM pending", -1, &st, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-    n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(s);
-    return n;
+    return df_outbox_pending(&fx, a->id);
 }
 
 /* Every update of `a` with seq 1..n was acknowledged and the collector holds none. */
-static bool all_acked(const struct agent *a, long long n)
+static bool all_acked(const struct delivery_agent *a, long long n)
 {
     return stored(a, "count(*)") == n && agent_last_seq(a) == n && outbox_pending(a) == 0;
 }
 
 /* Exactly the updates with seqs and values first..last, each once. */
-static void assert_exactly(const struct agent *a, long long first, long long last)
+static void assert_exactly(const struct delivery_agent *a, long long first, long long last)
 {
     long long n = last - first + 1;
     cr_assert_eq(stored(a, "count(*)"), n, "%s", a->id);
@@ -272,17 +146,10 @@ static void assert_exactly(const struct agent *a, long long first, long long las
     cr_assert_eq(stored(a, "sum(value)::bigint"), (first + last) * n / 2, "%s", a->id);
 }
 
-static char log_path_buf[160];
-static const char *log_of(const char *name)
-{
-    snprintf(log_path_buf, sizeof(log_path_buf), "%s/%s.log", root, name);
-    return log_path_buf;
-}
-
-static bool collector_status_says(const struct agent *a, const char *text)
+static bool collector_status_says(const struct delivery_agent *a, const char *text)
 {
     char state_dir[128], out[16384];
-    snprintf(state_dir, sizeof(state_dir), "%s/%s", root, a->id);
+    snprintf(state_dir, sizeof(state_dir), "%s/%s", fx.root, a->id);
     const char *argv[] = {ts_bin("citytally-collector"), "status", "--state-dir", state_dir, NULL};
     ts_run(argv, out, sizeof(out));
     return strstr(out, text) != NULL;
@@ -309,7 +176,7 @@ Test(refill, a_database_restored_from_a_mid_stream_dump_ends_exactly_as_acknowle
               "stored %lld and %lld", stored(&erqi, "count(*)"), stored(&jinshui, "count(*)"));
 
     /* The database is lost and restored from the night's dump. */
-    stop(agg);
+    df_stop(&fx, agg);
     restore_db(DBNAME_RESTORE, "night.dump");
     cr_assert_eq(agent_last_seq(&erqi), 300);
     cr_assert_eq(stored(&erqi, "count(*)"), 300);
@@ -321,27 +188,28 @@ Test(refill, a_database_restored_from_a_mid_stream_dump_ends_exactly_as_acknowle
 
     cr_assert(WAIT_FOR(all_acked(&erqi, 1000) && all_acked(&jinshui, JINSHUI_TOTAL), 60000),
               "stored %lld and %lld; erqi's log:\n%s", stored(&erqi, "count(*)"),
-              stored(&jinshui, "count(*)"), ts_slurp(log_of(erqi.id)));
+              stored(&jinshui, "count(*)"), ts_slurp(df_log(&fx, erqi.id)));
     assert_exactly(&erqi, 1, 1000);
     assert_exactly(&jinshui, 1, JINSHUI_TOTAL);
-    cr_assert(ts_file_contains(log_of(erqi.id), "Resending seqs 301 to 1000 from the "
-                                                "acknowledged updates kept here"));
+    cr_assert(ts_file_contains(df_log(&fx, erqi.id), "Resending seqs 301 to 1000 from the "
+                                                     "acknowledged updates kept here"));
     if (jinshui_dumped < JINSHUI_TOTAL) {
         char line[64];
         snprintf(line, sizeof(line), "Resending seqs %lld to %d", jinshui_dumped + 1,
                  JINSHUI_TOTAL);
-        cr_assert(ts_file_contains(log_of(jinshui.id), line));
+        cr_assert(ts_file_contains(df_log(&fx, jinshui.id), line));
     }
-    cr_assert(!ts_file_contains(log_of(erqi.id), "Renumbered"), "nothing may be renumbered");
-    cr_assert(!ts_file_contains(log_of(jinshui.id), "Renumbered"), "nothing may be renumbered");
+    cr_assert(!ts_file_contains(df_log(&fx, erqi.id), "Renumbered"), "nothing may be renumbered");
+    cr_assert(!ts_file_contains(df_log(&fx, jinshui.id), "Renumbered"),
+              "nothing may be renumbered");
 
     /* And delivery simply goes on. */
     import_values(&erqi, 1001, 10);
     cr_assert(WAIT_FOR(all_acked(&erqi, 1010), 30000));
     assert_exactly(&erqi, 1, 1010);
-    stop(c1);
-    stop(c2);
-    stop(agg);
+    df_stop(&fx, c1);
+    df_stop(&fx, c2);
+    df_stop(&fx, agg);
 }
 
 Test(refill, after_keep_acked_ran_out_the_collector_waits_for_agent_skip)
@@ -357,16 +225,16 @@ Test(refill, after_keep_acked_ran_out_the_collector_waits_for_agent_skip)
     dump_db("night.dump");
     import_values(&erqi, 201, 300);
     cr_assert(WAIT_FOR(all_acked(&erqi, 500), 60000));
-    stop(agg);
+    df_stop(&fx, agg);
     restore_db(DBNAME_SKIP, "night.dump");
     agg = start_aggregator(2);
 
     /* 201..500 were acknowledged and are gone from the outbox: named, and nothing sent. */
-    cr_assert(WAIT_FOR(ts_file_contains(log_of(erqi.id), "seqs 201-500 (300 in all) are no "
-                                                         "longer kept here"),
+    cr_assert(WAIT_FOR(ts_file_contains(df_log(&fx, erqi.id), "seqs 201-500 (300 in all) are no "
+                                                              "longer kept here"),
                        30000),
-              "collector log:\n%s", ts_slurp(log_of(erqi.id)));
-    cr_assert(ts_file_contains(log_of(erqi.id),
+              "collector log:\n%s", ts_slurp(df_log(&fx, erqi.id)));
+    cr_assert(ts_file_contains(df_log(&fx, erqi.id),
                                "until the bureau runs `citytally-aggregator agent skip sw-erqi "
                                "--to 500`"));
     cr_assert(collector_status_says(&erqi, "201-500"));
@@ -388,34 +256,34 @@ Test(refill, after_keep_acked_ran_out_the_collector_waits_for_agent_skip)
     cr_assert(strstr(out, "--to must be a seq (a whole number from 1)") != NULL, "%s", out);
     cr_assert_eq(aggregator_cmd(out, sizeof(out), "agent", "remove", erqi.id, "--to", "500"), 2);
     cr_assert(strstr(out, "--to goes with skip only") != NULL, "%s", out);
-    cr_assert_eq(pgtest_scalar(db, "SELECT count(*) FROM agent_gaps"), 0);
+    cr_assert_eq(pgtest_scalar(fx.db, "SELECT count(*) FROM agent_gaps"), 0);
 
     cr_assert_eq(aggregator_cmd(out, sizeof(out), "agent", "skip", erqi.id, "--to", "500"), 0, "%s",
                  out);
     cr_assert(strstr(out, "agent sw-erqi: seqs 201 to 500 recorded as lost") != NULL, "%s", out);
-    cr_assert_eq(pgtest_scalar(db, "SELECT count(*) FROM agent_gaps"), 1);
-    cr_assert_eq(pgtest_scalar(db, "SELECT from_seq * 10000 + to_seq FROM agent_gaps "
-                                   "WHERE agent_id = 'sw-erqi'"),
+    cr_assert_eq(pgtest_scalar(fx.db, "SELECT count(*) FROM agent_gaps"), 1);
+    cr_assert_eq(pgtest_scalar(fx.db, "SELECT from_seq * 10000 + to_seq FROM agent_gaps "
+                                      "WHERE agent_id = 'sw-erqi'"),
                  2010500);
-    cr_assert_eq(pgtest_scalar(db, "SELECT count(*) FROM agent_gaps WHERE db_user = 'postgres' "
-                                   "AND created_at > now() - interval '1 minute'"),
+    cr_assert_eq(pgtest_scalar(fx.db, "SELECT count(*) FROM agent_gaps WHERE db_user = 'postgres' "
+                                      "AND created_at > now() - interval '1 minute'"),
                  1);
     struct passwd *pw = getpwuid(geteuid());
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM agent_gaps WHERE os_user = '%s'",
              pw ? pw->pw_name : "?");
-    cr_assert_eq(pgtest_scalar(db, sql), 1);
+    cr_assert_eq(pgtest_scalar(fx.db, sql), 1);
 
     /* The collector goes on after the gap: 1..200, then 501..510 as queued. */
     cr_assert(WAIT_FOR(stored(&erqi, "count(*)") == 210 && outbox_pending(&erqi) == 0, 60000),
               "stored %lld; collector log:\n%s", stored(&erqi, "count(*)"),
-              ts_slurp(log_of(erqi.id)));
+              ts_slurp(df_log(&fx, erqi.id)));
     cr_assert_eq(agent_last_seq(&erqi), 510);
     cr_assert_eq(stored(&erqi, "count(*) FILTER (WHERE seq BETWEEN 1 AND 200)"), 200);
     cr_assert_eq(stored(&erqi, "count(*) FILTER (WHERE seq BETWEEN 501 AND 510)"), 10);
     cr_assert_eq(stored(&erqi, "count(*) FILTER (WHERE value <> seq)"), 0);
     cr_assert_eq(stored(&erqi, "sum(value)::bigint"), 200 * 201 / 2 + (501 + 510) * 10 / 2);
-    cr_assert(!ts_file_contains(log_of(erqi.id), "Renumbered"), "nothing may be renumbered");
-    stop(c);
-    stop(agg);
+    cr_assert(!ts_file_contains(df_log(&fx, erqi.id), "Renumbered"), "nothing may be renumbered");
+    df_stop(&fx, c);
+    df_stop(&fx, agg);
 }
