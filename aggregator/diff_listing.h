@@ -10,8 +10,8 @@
  * the test oracle) sorted the month twice and took 1.5 s. Here PostgreSQL only finds the
  * units behind the targets with their values at FROM (citytally_diff_keys) and streams
  * the month's log in observed order, in COPY's binary format (no numeric or timestamp
- * output functions on the server); one pass keeps each unit's value exactly
- * (numeric.h).
+ * output functions on the server), as two halves at once when a second connection can
+ * share the first one's snapshot; one pass keeps each unit's value exactly (numeric.h).
  *
  * The listing owns everything its updates point into: the keys' PGresult, a chunked arena
  * for the rest (so pointers stay put while it grows), and the update array the targets'
