@@ -1,8 +1,9 @@
 /*
  * cmd_status.c - `citytally-collector status`: what the outbox holds and how delivery goes,
  * read from the outbox of --state-dir (WAL lets it read while the daemon writes). What
- * only the running daemon knows (batches in flight, whether it is connected) comes from
- * the report the daemon writes into the outbox every few seconds.
+ * only the running daemon knows (batches in flight, whether it is connected and to which
+ * endpoint of --connect, how often it moved on) comes from the report the daemon writes into
+ * the outbox every few seconds.
  *
  * File names come from whoever dropped the file, and codes and messages from the
  * aggregator: they reach the terminal with control characters escaped (ct_text_escape),
@@ -82,6 +83,34 @@ static bool daemon_alive(const struct col_daemon_report *d, int64_t now)
     if (d->pid <= 0 || now - d->heartbeat_ms > DAEMON_STALE_MS)
         return false;
     return kill((pid_t)d->pid, 0) == 0 || errno == EPERM;
+}
+
+/* "running, pid 12, connected to the aggregator at tcp://10.0.0.2:5560; 1 move between
+ * aggregators since it started". The endpoint is only where the daemon connects: the keys
+ * are settings of their own and never pass through the report. */
+static void print_daemon(const struct col_daemon_report *d, bool alive, int64_t now)
+{
+    char text[128], safe[4 * (COL_ENDPOINT_MAX + 1)], at[sizeof(safe) + 16];
+
+    if (!alive) {
+        if (d->pid > 0) {
+            when(now, d->heartbeat_ms, text, sizeof(text));
+            printf("daemon:      not running (last report %s)\n", text);
+        } else {
+            printf("daemon:      not running\n");
+        }
+        return;
+    }
+    shown(d->endpoint, safe, sizeof(safe)); /* the outbox is a file others could write */
+    at[0] = '\0';
+    if (safe[0] != '\0')
+        snprintf(at, sizeof(at), d->connected ? " at %s" : " (trying %s)", safe);
+    printf("daemon:      running, pid %lld, %s%s", (long long)d->pid,
+           d->connected ? "connected to the aggregator" : "NOT connected to the aggregator", at);
+    if (d->moves > 0)
+        printf("; %lld move%s between aggregators since it started", (long long)d->moves,
+               d->moves == 1 ? "" : "s");
+    printf("\n");
 }
 
 /* The plausibility warnings kept from recent acks (CONTRACT section 10): the figures were
@@ -185,8 +214,10 @@ int col_cmd_status(int argc, char **argv)
         .program = COL_PROGRAM,
         .command = "status",
         .usage = "status [options]",
-        .summary = "Shows the outbox of --state-dir: updates pending and the age of the "
-                   "oldest, batches in flight, the last acknowledgement, the last error, "
+        .summary = "Shows the outbox of --state-dir: whether the daemon runs and which "
+                   "aggregator of --connect it is connected to (or trying), updates pending "
+                   "and the age of the oldest, batches in flight, the last acknowledgement, "
+                   "the last error, "
                    "which reporting rounds are due and what is still missing, recent "
                    "rejections with their reasons, and recent plausibility warnings.",
         .config = col_settings_table,
@@ -232,14 +263,7 @@ int col_cmd_status(int argc, char **argv)
         printf("agent:       %s (district %s)\n", st.agent, st.district);
     else
         printf("agent:       not yet bound (the agent has never run on this outbox)\n");
-    if (alive)
-        printf("daemon:      running, pid %lld, %s\n", (long long)d.pid,
-               d.connected ? "connected to the aggregator" : "NOT connected to the aggregator");
-    else if (d.pid > 0) {
-        when(now, d.heartbeat_ms, text, sizeof(text));
-        printf("daemon:      not running (last report %s)\n", text);
-    } else
-        printf("daemon:      not running\n");
+    print_daemon(&d, alive, now);
     if (st.pending > 0) {
         when(now, st.oldest_queued_ms, text, sizeof(text));
         printf("pending:     %lld (seqs %llu to %llu), oldest queued %s\n", (long long)st.pending,

@@ -52,6 +52,7 @@ struct daemon {
     struct col_http *http;     /* /metrics and /healthz (http_status.h) */
     struct ct_signals signals; /* SIGTERM, SIGINT, SIGHUP */
     int64_t started_ms;
+    uint64_t earlier_moves; /* made by senders that a SIGHUP replaced */
     int64_t next_rescan_mono;
     int64_t next_report_mono;
 };
@@ -146,6 +147,8 @@ static void report(struct daemon *d, bool running)
         r.connected = c.welcomed;
         r.in_flight_batches = c.in_flight_batches;
         r.in_flight_updates = c.in_flight_updates;
+        ct_strlcpy(r.endpoint, c.endpoint, sizeof(r.endpoint)); /* "" while no sender */
+        r.moves = (int64_t)(d->earlier_moves + c.moves);
     }
     if (col_outbox_report_daemon(d->ob, &r, err, sizeof(err)) != 0)
         ct_log_debug(&d->log, SUBJECT, "%s", err);
@@ -195,6 +198,10 @@ static void reload(struct daemon *d)
                  next.insecure != cur->insecure;
     new_spool = strcmp(next.spool, cur->spool) != 0 || next.settle_ms != cur->settle_ms;
     if (new_sender) {
+        struct col_sender_counters c = {0};
+        if (d->sender != NULL) /* NULL when the last one could not be made */
+            col_sender_counters(d->sender, &c);
+        d->earlier_moves += c.moves;
         col_sender_free(d->sender);
         d->sender = NULL;
     }

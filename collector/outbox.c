@@ -12,8 +12,9 @@
 
 #include "timefmt.h"
 
-/* 2: instance, sent_through; warned, receipts, receipt_marks. 3: acked. */
-#define SCHEMA_VERSION 3
+/* 2: instance, sent_through; warned, receipts, receipt_marks. 3: acked. 4: daemon_endpoint,
+ * daemon_moves. */
+#define SCHEMA_VERSION 4
 /* The WAL is truncated back to this after a checkpoint, so a one-off big import does not
  * leave a big file behind (and RLIMIT_FSIZE tests see a fresh WAL). */
 #define JOURNAL_SIZE_LIMIT (64 * 1024 * 1024)
@@ -84,6 +85,13 @@ static const char upgrade_v3_sql[] =
     "  queued_ms INTEGER NOT NULL, origin TEXT NOT NULL, line INTEGER NOT NULL,"
     "  acked_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS acked_by_time ON acked (acked_ms);";
+
+/* Version 4: which endpoint of --connect the daemon is connected to (or trying), and how
+ * often it moved on, for `status`. Written with the rest of the daemon's report; an older
+ * outbox reads "" and 0 until its daemon next reports. */
+static const char upgrade_v4_sql[] =
+    "ALTER TABLE state ADD COLUMN daemon_endpoint TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE state ADD COLUMN daemon_moves INTEGER NOT NULL DEFAULT 0;";
 
 const char *col_outbox_status_text(int status)
 {
@@ -168,8 +176,8 @@ static int make_instance_id(char out[33], char *err, size_t err_size)
  * The version is read again under the write lock: another process may have just done it. */
 static int upgrade_schema(struct col_outbox *ob, char *err, size_t err_size)
 {
-    char instance[33],
-        sql[sizeof(schema_sql) + sizeof(upgrade_v2_sql) + sizeof(upgrade_v3_sql) + 256];
+    char instance[33], sql[sizeof(schema_sql) + sizeof(upgrade_v2_sql) + sizeof(upgrade_v3_sql) +
+                           sizeof(upgrade_v4_sql) + 256];
     int64_t version = 0;
     int status;
 
@@ -186,10 +194,11 @@ static int upgrade_schema(struct col_outbox *ob, char *err, size_t err_size)
     }
     /* `instance` is 32 hex digits: safe to put in the statement as it is. */
     snprintf(sql, sizeof(sql),
-             "%s %s %s UPDATE state SET instance = '%s' WHERE id = 1 AND instance = ''; "
+             "%s %s %s %s UPDATE state SET instance = '%s' WHERE id = 1 AND instance = ''; "
              "PRAGMA user_version=%d;",
              version < 1 ? schema_sql : "", version < 2 ? upgrade_v2_sql : "",
-             version < 3 ? upgrade_v3_sql : "", instance, SCHEMA_VERSION);
+             version < 3 ? upgrade_v3_sql : "", version < 4 ? upgrade_v4_sql : "", instance,
+             SCHEMA_VERSION);
     if ((status = col_ob_exec(ob, sql, "creating the schema", err, err_size)) != 0)
         goto fail;
     return col_ob_commit(ob, "creating the schema", err, err_size);

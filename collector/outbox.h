@@ -14,7 +14,8 @@
  *            sent in `hello`, CONTRACT section 7), next_seq, the highest seq ever put on the
  *            wire (sent_through), last ack seq and time, last error, when
  *            the catalog was cached, and what the running daemon last reported (pid,
- *            heartbeat, connection, batches in flight) for `status`;
+ *            heartbeat, connection and its endpoint, moves, batches in flight) for
+ *            `status`;
  *   pending  updates not yet acknowledged, keyed by seq;
  *   acked    copies of acknowledged updates (rejected ones too), kept `keep_acked` (set with
  *            col_outbox_set_keep_acked) so that a bureau whose database was restored from a
@@ -46,6 +47,7 @@
 #ifndef COL_OUTBOX_H
 #define COL_OUTBOX_H
 
+#include "col_settings.h" /* COL_ENDPOINT_MAX */
 #include "text.h"
 #include "wire.h"
 
@@ -115,6 +117,8 @@ struct col_daemon_report {
     bool connected; /* a welcome came on the current connection */
     int64_t in_flight_batches;
     int64_t in_flight_updates;
+    char endpoint[COL_ENDPOINT_MAX + 1]; /* connected (or trying) to; "" when none reported */
+    int64_t moves; /* to the next endpoint of --connect, since the daemon started */
 };
 
 /* One kept rejection or warning, as `status` lists them. */

@@ -157,23 +157,37 @@ out:
 int col_outbox_report_daemon(struct col_outbox *ob, const struct col_daemon_report *r, char *err,
                              size_t err_size)
 {
-    int64_t b[6] = {r->pid,
+    int64_t b[7] = {r->pid,
                     r->started_ms,
                     r->heartbeat_ms,
                     r->connected ? 1 : 0,
                     r->in_flight_batches,
-                    r->in_flight_updates};
-    int status;
+                    r->in_flight_updates,
+                    r->moves};
+    sqlite3_stmt *st = NULL;
+    int status, rc = SQLITE_OK;
 
     /* A hint for `status` that the next heartbeat rewrites: not worth an fsync. In WAL
      * mode synchronous can change per transaction; the next FULL commit syncs it anyway. */
     if ((status = col_ob_exec(ob, "PRAGMA synchronous=NORMAL", "reporting", err, err_size)) != 0)
         return status;
-    status = col_ob_run(ob,
-                        "UPDATE state SET daemon_pid = ?1, daemon_started_ms = ?2, "
-                        "daemon_heartbeat_ms = ?3, daemon_connected = ?4, "
-                        "daemon_in_flight_batches = ?5, daemon_in_flight_updates = ?6 WHERE id = 1",
-                        6, b, "reporting the daemon's state", err, err_size);
+    if ((status = col_ob_prepare(ob,
+                                 "UPDATE state SET daemon_pid = ?1, daemon_started_ms = ?2, "
+                                 "daemon_heartbeat_ms = ?3, daemon_connected = ?4, "
+                                 "daemon_in_flight_batches = ?5, daemon_in_flight_updates = ?6, "
+                                 "daemon_moves = ?7, daemon_endpoint = ?8 WHERE id = 1",
+                                 &st, "reporting the daemon's state", err, err_size)) != 0)
+        goto out;
+    for (int i = 0; i < 7 && rc == SQLITE_OK; i++)
+        rc = sqlite3_bind_int64(st, i + 1, b[i]);
+    /* Never more than COL_ENDPOINT_MAX bytes, even from a report that lost its NUL. */
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 8, r->endpoint, (int)strnlen(r->endpoint, COL_ENDPOINT_MAX),
+                               SQLITE_STATIC);
+    if (rc != SQLITE_OK || (rc = sqlite3_step(st)) != SQLITE_DONE)
+        status = col_ob_fail(ob, rc, "reporting the daemon's state", err, err_size);
+out:
+    sqlite3_finalize(st);
     if (col_ob_exec(ob, "PRAGMA synchronous=FULL", "reporting", err, err_size) != 0)
         return COL_OUTBOX_ERROR;
     return status;
@@ -189,7 +203,8 @@ int col_outbox_daemon_report(struct col_outbox *ob, struct col_daemon_report *r,
     if ((status = col_ob_prepare(ob,
                                  "SELECT daemon_pid, daemon_started_ms, daemon_heartbeat_ms, "
                                  "daemon_connected, daemon_in_flight_batches, "
-                                 "daemon_in_flight_updates FROM state WHERE id = 1",
+                                 "daemon_in_flight_updates, daemon_endpoint, daemon_moves "
+                                 "FROM state WHERE id = 1",
                                  &st, "reading the daemon's state", err, err_size)) != 0)
         return status;
     if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -199,6 +214,8 @@ int col_outbox_daemon_report(struct col_outbox *ob, struct col_daemon_report *r,
         r->connected = sqlite3_column_int64(st, 3) != 0;
         r->in_flight_batches = sqlite3_column_int64(st, 4);
         r->in_flight_updates = sqlite3_column_int64(st, 5);
+        col_ob_copy_column(st, 6, r->endpoint, sizeof(r->endpoint));
+        r->moves = sqlite3_column_int64(st, 7);
     } else {
         status = col_ob_fail(ob, rc, "reading the daemon's state", err, err_size);
     }

@@ -15,7 +15,7 @@
  * every such child still running, whatever path the test took to get there, then closes
  * fx.db and removes ROOT. A child stopped with df_stop/df_kill9, or reaped by the test and
  * handed back with df_forget, is no longer the fixture's. df_path()/df_log() return one of
- * four rotating static buffers: valid until the fourth call after.
+ * four rotating static buffers: valid until the fourth call after; df_status() one buffer.
  */
 #ifndef CT_DELIVERY_FIXTURE_H
 #define CT_DELIVERY_FIXTURE_H
@@ -322,6 +322,18 @@ static inline void df_assert_exactly_once(struct delivery_fixture *fx, const cha
     cr_assert_eq(df_stored(fx, agent, "max(seq)"), n);
     cr_assert_eq(df_stored(fx, agent, "count(DISTINCT value)"), n);
     cr_assert_eq(df_stored(fx, agent, "sum(value)::bigint"), n * (n + 1) / 2);
+}
+
+/* What `citytally-collector status` prints for the state ROOT/STATE, in a static buffer
+ * valid until the next call (before the daemon made the outbox: that there is none). */
+static inline const char *df_status(const struct delivery_fixture *fx, const char *state)
+{
+    static char out[16384];
+    char state_dir[192];
+    snprintf(state_dir, sizeof(state_dir), "%s/%s", fx->root, state);
+    const char *argv[] = {ts_bin("citytally-collector"), "status", "--state-dir", state_dir, NULL};
+    (void)ts_run(argv, out, sizeof(out));
+    return out;
 }
 
 /* Rows in the pending table of ROOT/STATE/outbox.db, read straight from SQLite (it waits

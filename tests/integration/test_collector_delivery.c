@@ -330,6 +330,7 @@ static void assert_exactly_once(size_t n, uint64_t first_seq)
 
 Test(delivery, spool_and_submit_updates_arrive_once_in_order_in_several_batches)
 {
+    char want[256];
     peer_start(&peer);
     start_collector();
     drop_rows("q2.csv", 2500, 1);
@@ -348,6 +349,8 @@ Test(delivery, spool_and_submit_updates_arrive_once_in_order_in_several_batches)
     cr_assert(WAIT_FOR(status_has("pending:     0 (next seq 2502)"), 5000), "%s", status_text);
     cr_assert(strstr(status_text, "last ack:    seq 2501 at ") != NULL, "%s", status_text);
     cr_assert(strstr(status_text, "daemon:      running") != NULL, "%s", status_text);
+    snprintf(want, sizeof(want), ", connected to the aggregator at %s\n", endpoint);
+    cr_assert(strstr(status_text, want) != NULL, "%s", status_text);
 }
 
 Test(delivery, hello_again_after_the_aggregator_restarts_and_nothing_is_lost)
@@ -369,6 +372,7 @@ Test(delivery, hello_again_after_the_aggregator_restarts_and_nothing_is_lost)
 
 Test(delivery, aggregator_down_and_collector_killed_then_all_arrive_once)
 {
+    char want[256];
     start_collector();
     drop_rows("a.csv", 300, 1);
     cr_assert(WAIT_FOR(ts_exists("%s/done/a.csv", spool_dir), 10000));
@@ -379,6 +383,8 @@ Test(delivery, aggregator_down_and_collector_killed_then_all_arrive_once)
     drop_rows("b.csv", 200, 1000);
     start_collector();
     cr_assert(WAIT_FOR(ts_exists("%s/done/b.csv", spool_dir), 10000));
+    snprintf(want, sizeof(want), ", NOT connected to the aggregator (trying %s)\n", endpoint);
+    cr_assert(WAIT_FOR(status_has(want), 5000), "%s", status_text);
     peer_start(&peer);
     cr_assert(WAIT_FOR(peer_rows() == 503, 15000), "stored %zu", peer_rows());
     assert_exactly_once(503, 1);

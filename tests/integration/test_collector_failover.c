@@ -4,8 +4,9 @@
  * PostgreSQL database, ipc:// sockets.
  *
  * - kill -9 of the aggregator the collector is connected to: it moves to the other within
- *   15 s, once per kill, and every update is stored exactly once. The time from the kill to
- *   the first commit through the other aggregator is printed (three kills per run).
+ *   15 s, once per kill, and every update is stored exactly once; `status` names the
+ *   aggregator it is on and counts the moves. The time from the kill to the first commit
+ *   through the other aggregator is printed (three kills per run).
  * - an aggregator that stops answering mid-stream (SIGSTOP): the collector moves on after
  *   ack_timeout, once, and loses and doubles nothing.
  * - an endpoint that answers `unavailable` (a ROUTER in this file) is left for the next.
@@ -79,6 +80,22 @@ static int moves(void)
     return ts_occurrences(df_path(&fx, "col.log"), "moving from ");
 }
 
+/* Whether `status` says the collector is connected to NAME after `moves` moves: the line
+ * ends there when there were none. */
+static bool status_connected_to(const char *name, int n_moves)
+{
+    char want[256];
+    if (n_moves == 0)
+        snprintf(want, sizeof(want), ", connected to the aggregator at ipc://%s/%s\n", fx.root,
+                 name);
+    else
+        snprintf(want, sizeof(want),
+                 ", connected to the aggregator at ipc://%s/%s; %d move%s between aggregators "
+                 "since it started\n",
+                 fx.root, name, n_moves, n_moves == 1 ? "" : "s");
+    return strstr(df_status(&fx, "col"), want) != NULL;
+}
+
 static int cmp_ll(const void *a, const void *b)
 {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -101,6 +118,8 @@ Test(failover, kill9_of_the_aggregator_in_use_moves_the_collector_to_the_other_o
     start_collector();
     cr_assert(WAIT_FOR(delivered(CHUNK / 4), 60000), "stored %lld; collector log:\n%s",
               stored("count(*)"), ts_slurp(df_path(&fx, "col.log")));
+    cr_assert(WAIT_FOR(status_connected_to("agg-a", 0), 10000), "status:\n%s",
+              df_status(&fx, "col"));
 
     /* The collector starts on A; each kill sends it to the other, which is then killed in
      * turn after the dead one was started again. */
@@ -127,6 +146,9 @@ Test(failover, kill9_of_the_aggregator_in_use_moves_the_collector_to_the_other_o
                   "collector log:\n%s", ts_slurp(df_path(&fx, "col.log")));
         cr_assert_eq(moves(), k + 1, "one move per kill; collector log:\n%s",
                      ts_slurp(df_path(&fx, "col.log")));
+        /* The daemon's next report (every 2 s) names where it went. */
+        cr_assert(WAIT_FOR(status_connected_to(names[to], k + 1), 10000), "status:\n%s",
+                  df_status(&fx, "col"));
 
         snprintf(log, sizeof(log), "%s-%d", names[from], k + 1);
         aggs[from] = start_aggregator(names[from], log);

@@ -78,6 +78,21 @@ static long long count_rows(const char *sql)
     return v;
 }
 
+static void outbox_sql(const char *sql)
+{
+    sqlite3 *db;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/outbox.db", dir);
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+/* What version 4 added, taken off again: with it, a current outbox reads as an older one. */
+#define UNDO_V4                                                                                    \
+    "ALTER TABLE state DROP COLUMN daemon_endpoint;"                                               \
+    "ALTER TABLE state DROP COLUMN daemon_moves;"
+
 Test(outbox, seqs_start_at_one_and_rise_by_exactly_one)
 {
     uint64_t first = 0;
@@ -346,13 +361,13 @@ Test(outbox, a_version_1_outbox_is_upgraded_counting_what_it_numbered_as_sent)
     append_n(4, 100, 0);
     col_outbox_free(ob);
     ob = NULL;
-    /* Back to what version 1 had: no instance, no sent_through. */
+    /* Back to what version 1 had: no instance, no sent_through (nor version 4's columns). */
     snprintf(path, sizeof(path), "%s/outbox.db", dir);
     cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_exec(db,
-                              "ALTER TABLE state DROP COLUMN instance;"
-                              "ALTER TABLE state DROP COLUMN sent_through;"
-                              "PRAGMA user_version=1;",
+                              UNDO_V4 "ALTER TABLE state DROP COLUMN instance;"
+                                      "ALTER TABLE state DROP COLUMN sent_through;"
+                                      "PRAGMA user_version=1;",
                               NULL, NULL, NULL),
                  SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_close(db);
@@ -424,7 +439,7 @@ Test(outbox, another_connections_commit_is_noticed)
 Test(outbox, last_error_and_daemon_report_are_kept)
 {
     struct col_outbox_stats st;
-    struct col_daemon_report in = {1234, 1000, 2000, true, 3, 2500}, out;
+    struct col_daemon_report in = {1234, 1000, 2000, true, 3, 2500, "tcp://10.0.0.2:5560", 2}, out;
     cr_assert_eq(col_outbox_set_error(ob, "unavailable: database down", err, sizeof(err)), 0);
     cr_assert_eq(col_outbox_report_daemon(ob, &in, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0);
@@ -435,6 +450,40 @@ Test(outbox, last_error_and_daemon_report_are_kept)
     cr_assert(out.connected);
     cr_assert_eq(out.in_flight_batches, 3);
     cr_assert_eq(out.in_flight_updates, 2500);
+    cr_assert_str_eq(out.endpoint, "tcp://10.0.0.2:5560");
+    cr_assert_eq(out.moves, 2);
+}
+
+Test(outbox, a_new_outbox_has_the_daemons_endpoint_and_moves_at_version_4)
+{
+    struct col_daemon_report out;
+    cr_assert_eq(count_rows("PRAGMA user_version"), 4);
+    cr_assert_eq(count_rows("SELECT count(*) FROM pragma_table_info('state') WHERE name IN "
+                            "('daemon_endpoint', 'daemon_moves')"),
+                 2);
+    cr_assert_eq(col_outbox_daemon_report(ob, &out, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(out.endpoint, "");
+    cr_assert_eq(out.moves, 0);
+}
+
+Test(outbox, the_reported_endpoint_never_exceeds_the_longest_endpoint)
+{
+    struct col_daemon_report in = {.pid = 1}, out;
+    char longer[2 * COL_ENDPOINT_MAX], sql[sizeof(longer) + 64];
+    /* No NUL in the field at all: only COL_ENDPOINT_MAX bytes of it are stored. */
+    memset(in.endpoint, 'a', sizeof(in.endpoint));
+    cr_assert_eq(col_outbox_report_daemon(ob, &in, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(count_rows("SELECT length(daemon_endpoint) FROM state"), COL_ENDPOINT_MAX);
+    cr_assert_eq(col_outbox_daemon_report(ob, &out, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(strlen(out.endpoint), COL_ENDPOINT_MAX);
+    /* Someone else's longer text in the file is cut on reading. */
+    memset(longer, 'b', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    snprintf(sql, sizeof(sql), "UPDATE state SET daemon_endpoint = '%s'", longer);
+    outbox_sql(sql);
+    cr_assert_eq(col_outbox_daemon_report(ob, &out, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(strlen(out.endpoint), COL_ENDPOINT_MAX);
+    cr_assert_eq(out.endpoint[0], 'b');
 }
 
 /* A child process appends under a small RLIMIT_FSIZE, as if the disk were full. */
@@ -522,16 +571,6 @@ Test(outbox, processes_racing_to_create_a_new_state_dir_all_open_it)
 /* ------------------------------------------------------------ kept after the ack (section 7) */
 
 /* Runs `sql` on the outbox file through a second connection (ages or removes kept rows). */
-static void outbox_sql(const char *sql)
-{
-    sqlite3 *db;
-    char path[128];
-    snprintf(path, sizeof(path), "%s/outbox.db", dir);
-    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
-}
-
 Test(outbox, acknowledged_updates_are_kept_but_no_longer_pending)
 {
     struct col_outbox_stats st;
@@ -703,11 +742,62 @@ Test(outbox, a_version_2_outbox_is_upgraded_with_nothing_kept)
     mark_sent(4);
     col_outbox_free(ob);
     ob = NULL;
-    outbox_sql("DROP TABLE acked; PRAGMA user_version=2;");
+    outbox_sql(UNDO_V4 "DROP TABLE acked; PRAGMA user_version=2;");
     cr_assert_eq(col_outbox_new(dir, &ob, err, sizeof(err)), 0, "%s", err);
-    cr_assert_eq(count_rows("PRAGMA user_version"), 3);
+    cr_assert_eq(count_rows("PRAGMA user_version"), 4);
     cr_assert_eq(col_outbox_ack(ob, 2, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 2);
     cr_assert_eq(col_outbox_stats(ob, &st, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(st.pending, 2);
+}
+
+Test(outbox, a_version_3_outbox_is_upgraded_in_place_keeping_its_rows)
+{
+    struct col_outbox_stats before, after;
+    struct col_daemon_report old = {4321, 1000, 2000, true, 1, 5, "", 0}, out;
+    struct col_daemon_report now = {4321, 1000, 4000, false, 0, 0, "ipc:///run/agg-b", 1};
+    struct ct_update fetched[16];
+    size_t n;
+    cr_assert_eq(col_outbox_bind(ob, "erqi-1", "erqi", err, sizeof(err)), 0, "%s", err);
+    append_n(6, 100, 0);
+    mark_sent(6);
+    cr_assert_eq(col_outbox_ack(ob, 2, NULL, 0, 1000, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_set_error(ob, "unavailable: database down", err, sizeof(err)), 0);
+    cr_assert_eq(col_outbox_report_daemon(ob, &old, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_stats(ob, &before, err, sizeof(err)), 0, "%s", err);
+    col_outbox_free(ob);
+    ob = NULL;
+    outbox_sql(UNDO_V4 "PRAGMA user_version=3;");
+
+    cr_assert_eq(col_outbox_new(dir, &ob, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(count_rows("PRAGMA user_version"), 4);
+    cr_assert_eq(count_rows("SELECT count(*) FROM state"), 1);
+    cr_assert_eq(count_rows("SELECT count(*) FROM acked"), 2);
+    cr_assert_eq(col_outbox_stats(ob, &after, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(after.agent, "erqi-1");
+    cr_assert_str_eq(after.instance, before.instance);
+    cr_assert_eq(after.pending, 4);
+    cr_assert_eq(after.first_pending_seq, 3);
+    cr_assert_eq(after.next_seq, 7);
+    cr_assert_eq(after.sent_through, 6);
+    cr_assert_eq(after.last_ack_seq, 2);
+    cr_assert_str_eq(after.last_error, "unavailable: database down");
+    cr_assert_eq(col_outbox_fetch(ob, 3, 16, CT_WIRE_MAX_MESSAGE, fetched, &n, err, sizeof(err)), 0,
+                 "%s", err);
+    cr_assert_eq(n, 4);
+    cr_assert_eq(fetched[0].seq, 3);
+    cr_assert_eq(fetched[0].value.as.i, 2);
+    cr_assert_eq(fetched[3].seq, 6);
+    /* The old report stays as it was, with no endpoint until the daemon next reports. */
+    cr_assert_eq(col_outbox_daemon_report(ob, &out, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(out.pid, 4321);
+    cr_assert(out.connected);
+    cr_assert_eq(out.in_flight_updates, 5);
+    cr_assert_str_eq(out.endpoint, "");
+    cr_assert_eq(out.moves, 0);
+    cr_assert_eq(col_outbox_report_daemon(ob, &now, err, sizeof(err)), 0, "%s", err);
+    cr_assert_eq(col_outbox_daemon_report(ob, &out, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(out.endpoint, "ipc:///run/agg-b");
+    cr_assert_eq(out.moves, 1);
+    cr_assert(!out.connected);
 }
