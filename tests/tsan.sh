@@ -5,12 +5,14 @@
 # (aggregator/writer.h). This builds the two programs with -fsanitize=thread and runs the
 # integration tests that drive that hand-off hardest against them: the test programs
 # themselves come from the ordinary build (Criterion's runner does not start under TSan)
-# and find the daemon through CT_BIN_DIR. Libraries without instrumentation are
+# and find the daemon through CT_BIN_DIR. test_http_diff adds the diff's second reader
+# (aggregator/diff_listing.c), a thread of its own in both /api/diff and `report --diff`.
+# Libraries without instrumentation are
 # suppressed (tests/support/tsan.supp); any report left, or any failed test, fails this.
 set -eu
 cd "$(dirname "$0")/.."
 
-tests="test_ingest_writers test_ingest_protocol test_security test_http_aggregator"
+tests="test_ingest_writers test_ingest_protocol test_security test_http_aggregator test_http_diff"
 work=$(mktemp -d /tmp/ct-tsan-XXXXXX)
 chmod 755 "$work"
 port=55460
