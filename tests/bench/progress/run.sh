@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/bench/progress/run.sh [copy-cost|load|query|assessment|known|acceptance|all]
+# tests/bench/progress/run.sh [copy-cost|load|query|assessment|known|acceptance|diff|all]
 #
 # The store's benchmark (issue 3), on a throwaway PostgreSQL 15 cluster with fsync=on and
 # synchronous_commit=on (tests/support/pg_cluster.sh with CT_PG_OPTS):
@@ -17,6 +17,9 @@
 #              find "received after K" (BRIN against an id range), 5 runs each, median.
 #   acceptance the figures of issue 18 acceptance 2 and issue 16 acceptance 3, one line
 #              each, medians of 5 (after `known`'s corrections are in; adds them if not).
+#   diff       a month's diff against its ceiling in the same run: the raw binary COPY of
+#              the month's rows (psql to /dev/null), alone and as two halves at once, beside
+#              the whole `report --diff` and 008's SQL listing; medians of 5.
 # Needs a build (BUILD=build by default) for citytally-aggregator migrate. Not a test: it
 # takes 6-20 minutes on the 2-core machine (6 min 18 s in the last run). Results go to stdout; see RESULTS.md.
 set -eu
@@ -166,6 +169,36 @@ acceptance() {
             --db "dbname=bench10m") ms (< 100)"
 }
 
+median_wall_ms() { # median of 5 runs of a shell command, wall clock
+    for _ in 1 2 3 4 5; do
+        t0=$(date +%s%N)
+        sh -c "$1" >/dev/null
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000000))
+    done | sort -n | sed -n 3p
+}
+
+diff_ceiling() {
+    corrections
+    cols="district, indicator, period, agent_id, seq, op, value, observed_at, note, received_at"
+    rows="FROM updates WHERE period IN (2015, 2014) AND observed_at >"
+    copy="psql -d bench10m -Atq -c \"\\copy (SELECT $cols $rows"
+    june="'2015-05-31 23:59:59.999+08' AND observed_at <= '2015-06-30 23:59:59.999+08'"
+    h1="'2015-05-31 23:59:59.999+08' AND observed_at <= '2015-06-15 23:59:59.999+08'"
+    h2="'2015-06-15 23:59:59.999+08' AND observed_at <= '2015-06-30 23:59:59.999+08'"
+    tail="ORDER BY observed_at) to '/dev/null' (format binary)\""
+    one=$(median_wall_ms "$copy $june $tail")
+    two=$(median_wall_ms "$copy $h1 $tail & $copy $h2 $tail; wait")
+    cmd=$(median_cmd_ms "$agg" report --diff 2015-05-31 2015-06-30 --year 2015 --format json \
+        --db "dbname=bench10m")
+    echo "raw binary COPY of June's rows, one stream: median $one ms; two halves at once: $two ms"
+    echo "report --diff 2015-05-31 2015-06-30 --format json, the whole command: median $cmd ms" \
+        "($(awk -v c="$cmd" -v o="$one" 'BEGIN { printf "%.2f", c / o }') x the one-stream COPY)"
+    echo "008's SQL listing, citytally_diff_updates (the tests' oracle): median" \
+        "$(median_ms "citytally_diff_updates(2015, '2015-05-31 23:59:59.999+08',
+            '2015-06-30 23:59:59.999+08')") ms"
+}
+
 # Issue 18: as known at, series and diff, on the 10M log of `load` (received a minute after
 # observed) plus 200 back-dated corrections observed in H1 2015 and received in January 2016.
 known() {
@@ -230,6 +263,7 @@ query) query ;;
 assessment) assessment ;;
 known) known ;;
 acceptance) acceptance ;;
+diff) diff_ceiling ;;
 all) copy_cost; load; query ;;
-*) echo "usage: run.sh [copy-cost|load|query|assessment|known|acceptance|all]" >&2; exit 2 ;;
+*) echo "usage: run.sh [copy-cost|load|query|assessment|known|acceptance|diff|all]" >&2; exit 2 ;;
 esac
