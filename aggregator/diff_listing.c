@@ -592,14 +592,13 @@ static int share_snapshot(PGconn *conn, PGconn *helper)
         goto out;
     if (agg_db_exec(helper, "sharing the diff's snapshot",
                     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, err,
-                    sizeof(err)) != 0)
-        goto out;
-    if (agg_db_exec(helper, "sharing the diff's snapshot", set.data, 0, NULL, err, sizeof(err)) !=
-        0)
-        agg_db_rollback(helper);
-    else
+                    sizeof(err)) == 0 &&
+        agg_db_exec(helper, "sharing the diff's snapshot", set.data, 0, NULL, err, sizeof(err)) ==
+            0)
         rc = 0;
 out:
+    if (rc != 0)
+        agg_db_rollback(helper); /* a helper that was inside a transaction leaves it too */
     PQfreemem(id);
     ct_buf_free(&set);
     PQclear(res);

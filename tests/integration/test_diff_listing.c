@@ -161,11 +161,16 @@ Test(diff_listing, a_random_log_lists_as_the_sql_did)
     cr_assert_gt(pgtest_scalar(c, "SELECT count(*) FROM (SELECT observed_at FROM updates"
                                   " GROUP BY observed_at HAVING count(DISTINCT agent_id) > 1) t"),
                  100, "the log has instants shared by several agents");
-    /* alone, then with a second connection reading half of each range */
-    for (int pass = 0; pass < 2; pass++) {
+    /* alone; with a second connection reading half of each range; and with one that
+     * cannot take the snapshot (already inside a transaction), so the first reads alone */
+    for (int pass = 0; pass < 3; pass++) {
         PGconn *helper = pass ? PQconnectdb(ci) : NULL;
 
         cr_assert(pass == 0 || PQstatus(helper) == CONNECTION_OK);
+        if (pass == 2) {
+            pgtest_exec(helper, "BEGIN");
+            cr_assert_eq(pgtest_scalar(helper, "SELECT 1"), 1);
+        }
         rows = compare_with_sql(c, helper, "2015-05-31", "2015-06-30");
         cr_assert_gt(rows, 1500, "a month lists most of its updates (%d)", rows);
         cr_assert_gt(compare_with_sql(c, helper, "2015-04-01", "2015-07-31"), rows,
