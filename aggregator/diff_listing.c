@@ -1,6 +1,7 @@
 #include "diff_listing.h"
 
 #include "buf.h"
+#include "copy_binary.h"
 #include "db.h"
 #include "numeric.h"
 
@@ -299,71 +300,7 @@ static int copy_sql(PGconn *conn, const struct agg_diff_listing *l, int year, in
     return sql->failed ? -1 : 0;
 }
 
-/* ---- COPY's binary format --------------------------------------------------------- */
-
-static const unsigned char copy_signature[11] = "PGCOPY\n\377\r\n";
-
-struct cursor {
-    const unsigned char *p, *end;
-};
-
-static bool take(struct cursor *c, size_t n, const unsigned char **at)
-{
-    if ((size_t)(c->end - c->p) < n)
-        return false;
-    *at = c->p;
-    c->p += n;
-    return true;
-}
-
-static bool take_u32(struct cursor *c, uint32_t *v)
-{
-    const unsigned char *p;
-
-    if (!take(c, 4, &p))
-        return false;
-    *v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-    return true;
-}
-
-static int32_t be32(const unsigned char *p)
-{
-    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
-}
-
-static int64_t be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return (int64_t)v;
-}
-
-/* One field: its bytes and length, or length -1 for NULL. */
-static bool take_field(struct cursor *c, const unsigned char **at, long *len)
-{
-    uint32_t n;
-
-    if (!take_u32(c, &n))
-        return false;
-    if (n == UINT32_MAX) {
-        *at = NULL;
-        *len = -1;
-        return true;
-    }
-    *len = (long)n;
-    return n <= INT32_MAX && take(c, n, at);
-}
-
-/* PostgreSQL's microseconds since 2000-01-01 to milliseconds since 1970, rounded half away
- * from zero as (extract(epoch FROM t) * 1000)::bigint does. */
-static int64_t ms_of(int64_t pg_us)
-{
-    int64_t us = pg_us + INT64_C(946684800000000);
-
-    return us >= 0 ? (us + 500) / 1000 : -((-us + 500) / 1000);
-}
+/* ---- reading the log ------------------------------------------------------------ */
 
 enum tuple { TUPLE_KEPT, TUPLE_SKIPPED, TUPLE_END, TUPLE_BAD };
 
@@ -371,7 +308,7 @@ struct reader {
     const struct agg_diff_listing *l; /* the keys, shared read-only by concurrent readers */
     struct part *part;
     struct agg_numeric value;
-    bool header_seen;
+    struct agg_copy_reader copy;
     char text[64];
     char *err;
     size_t err_size;
@@ -412,31 +349,22 @@ enum {
     N_FIELDS
 };
 
-static enum tuple read_tuple(struct reader *r, struct cursor *c)
+static enum tuple read_tuple(struct reader *r, const unsigned char **f, const long *len)
 {
     static const long fixed[N_FIELDS] = {
         [F_PERIOD] = 4, [F_SEQ] = 8, [F_OBSERVED] = 8, [F_RECEIVED] = 8};
     const struct agg_diff_listing *l = r->l;
     struct part *part = r->part;
-    const unsigned char *f[N_FIELDS], *count;
-    long len[N_FIELDS], key;
     struct row *row;
     size_t need;
+    long key;
 
-    if (!take(c, 2, &count))
-        return bad(r, "a row is cut short");
-    if (count[0] == 0xff && count[1] == 0xff)
-        return TUPLE_END;
-    if ((count[0] << 8 | count[1]) != N_FIELDS)
-        return bad(r, "a row has the wrong number of fields");
-    for (int i = 0; i < N_FIELDS; i++) {
-        if (!take_field(c, &f[i], &len[i]))
-            return bad(r, "a row is cut short");
+    for (int i = 0; i < N_FIELDS; i++)
         if ((len[i] < 0 && i != F_NOTE) || (fixed[i] != 0 && len[i] != fixed[i]))
             return bad(r, "a field has the wrong size");
-    }
     key = find_key(l, (const char *)f[F_DISTRICT], (size_t)len[F_DISTRICT],
-                   (const char *)f[F_INDICATOR], (size_t)len[F_INDICATOR], be32(f[F_PERIOD]));
+                   (const char *)f[F_INDICATOR], (size_t)len[F_INDICATOR],
+                   agg_copy_int32(f[F_PERIOD]));
     if (key < 0)
         return TUPLE_SKIPPED; /* the year before of a sum target, or not the city's unit */
     if (part->n_rows >= AGG_DIFF_MAX_UPDATES) {
@@ -465,7 +393,7 @@ static enum tuple read_tuple(struct reader *r, struct cursor *c)
         row->u.op = "add";
     else
         return bad(r, "an op is neither set nor add");
-    row->seq = be64(f[F_SEQ]);
+    row->seq = agg_copy_int64(f[F_SEQ]);
     snprintf(r->text, sizeof(r->text), "%" PRId64, row->seq);
     row->u.seq = arena_text(&part->arena, r->text, strlen(r->text));
     row->u.agent = arena_text(&part->arena, f[F_AGENT], (size_t)len[F_AGENT]);
@@ -480,36 +408,29 @@ static enum tuple read_tuple(struct reader *r, struct cursor *c)
     if (row->u.seq == NULL || row->u.agent == NULL || row->u.value == NULL ||
         (len[F_NOTE] >= 0 && row->u.note == NULL))
         return bad(r, "out of memory");
-    row->observed_us = be64(f[F_OBSERVED]);
-    row->u.observed_ms = ms_of(row->observed_us);
-    row->u.received_ms = ms_of(be64(f[F_RECEIVED]));
+    row->observed_us = agg_copy_int64(f[F_OBSERVED]);
+    row->u.observed_ms = agg_copy_timestamptz_ms(row->observed_us);
+    row->u.received_ms = agg_copy_timestamptz_ms(agg_copy_int64(f[F_RECEIVED]));
     part->n_rows++;
     return TUPLE_KEPT;
 }
 
-/* One CopyData message: the file header first (it may share the first row's message),
- * then one row, or the trailer. */
+/* One CopyData message: the header, a row, or the trailer. */
 static enum tuple read_message(struct reader *r, const unsigned char *data, size_t size)
 {
-    struct cursor c = {data, data + size};
-    enum tuple t;
+    const unsigned char *f[N_FIELDS];
+    long len[N_FIELDS];
 
-    if (!r->header_seen) {
-        const unsigned char *sig;
-        uint32_t flags, extension;
-
-        if (!take(&c, sizeof(copy_signature), &sig) ||
-            memcmp(sig, copy_signature, sizeof(copy_signature)) != 0 || !take_u32(&c, &flags) ||
-            !take_u32(&c, &extension) || !take(&c, extension, &sig))
-            return bad(r, "not COPY's binary format");
-        r->header_seen = true;
-        if (c.p == c.end)
-            return TUPLE_SKIPPED;
+    switch (agg_copy_read(&r->copy, data, size, N_FIELDS, f, len)) {
+    case AGG_COPY_ROW:
+        return read_tuple(r, f, len);
+    case AGG_COPY_HEADER:
+        return TUPLE_SKIPPED;
+    case AGG_COPY_END:
+        return TUPLE_END;
+    default:
+        return bad(r, r->copy.why);
     }
-    t = read_tuple(r, &c);
-    if (t != TUPLE_BAD && c.p != c.end)
-        return bad(r, "a row is followed by stray bytes");
-    return t;
 }
 
 /* One COPY of the log observed in (after, until], read into `part`. */
